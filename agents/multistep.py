@@ -1,0 +1,118 @@
+"""Fixed baseline policies for MultiStepOffload-v0 (action 0 = continue, 1 = offload now)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.base import FixedPolicy
+from mec_gym.envs.multistep_offload import LOCAL, MultiStepOffloadEnv
+
+__all__ = [
+    "AlwaysLocalPolicy",
+    "FixedSplitPolicy",
+    "SingleShotPolicy",
+    "UtilityEstimator",
+    "fixed_option_policy",
+]
+
+
+class UtilityEstimator:
+    """Utility estimates of a task's options from what the controller observes.
+
+    Offloading at ``l`` is estimated with the current uplink rate held for the whole upload,
+    the current edge backlog as the waiting time, and nominal device compute times; local
+    completion with nominal compute times. Time in s, energy in J.
+    """
+
+    def __init__(self, env: MultiStepOffloadEnv) -> None:
+        env = env.unwrapped  # type: ignore[assignment]
+        self.env = env
+        cfg = env.config
+        self.weights = (cfg.weight_accuracy, cfg.weight_delay, cfg.weight_energy)
+        self.config = cfg
+        self.nominal_reach = env.nominal_reach_s
+        self.local_compute = float(env.nominal_reach_s[-1] + env.nominal_head_s)
+        self.edge_compute = env.edge_work / cfg.edge_speed
+
+    def offload(self, values: dict[str, float], boundary: int) -> float:
+        """Estimated utility of offloading at ``boundary`` (at or after the observed one)."""
+        cfg, (w_acc, w_delay, w_energy) = self.config, self.weights
+        current = values["boundary"]
+        ahead_s = self.nominal_reach[boundary] - self.nominal_reach[current]
+        rate = max(values["uplink_rate"], 1.0)
+        upload_s = self.env.upload_bits[boundary] / rate
+        delay = (
+            values["elapsed_s"]
+            + ahead_s
+            + upload_s
+            + max(values["edge_backlog_s"] - ahead_s - upload_s, 0.0)
+            + self.edge_compute[boundary]
+        )
+        energy = cfg.compute_power * self.nominal_reach[boundary] + cfg.tx_power * upload_s
+        return w_acc * cfg.accuracy_full - w_delay * delay - w_energy * energy
+
+    def local(self, values: dict[str, float]) -> float:
+        """Estimated utility of finishing the task on the device."""
+        cfg, (w_acc, w_delay, w_energy) = self.config, self.weights
+        remaining = self.local_compute - self.nominal_reach[values["boundary"]]
+        delay = values["elapsed_s"] + remaining
+        return w_acc * cfg.accuracy_shallow - w_delay * delay - w_energy * (
+            cfg.compute_power * self.local_compute
+        )
+
+
+class AlwaysLocalPolicy(FixedPolicy):
+    """Never offload: every task runs the shallow DNN and its exit head on the device."""
+
+    name = "always_local"
+
+    def act(self, observation: np.ndarray, env_index: int) -> int:
+        return 0
+
+
+class FixedSplitPolicy(FixedPolicy):
+    """Offload every task at the first decision at or after a fixed boundary (0 = raw input)."""
+
+    def __init__(self, env: MultiStepOffloadEnv, boundary: int) -> None:
+        env = env.unwrapped  # type: ignore[assignment]
+        if boundary not in env.decision_boundaries:
+            raise ValueError(
+                f"boundary must be one of the decision boundaries {env.decision_boundaries}, "
+                f"got {boundary}"
+            )
+        self.env = env
+        self.boundary = boundary
+        self.name = "offload_raw" if boundary == 0 else f"split_{boundary}"
+
+    def act(self, observation: np.ndarray, env_index: int) -> int:
+        return int(self.env.decode_observation(observation)["boundary"] >= self.boundary)
+
+
+class SingleShotPolicy(FixedPolicy):
+    """Decide once, at task generation, where to offload (or not), from utility estimates.
+
+    Remembers the choice per device until the task's later decisions execute it.
+    """
+
+    name = "single_shot"
+
+    def __init__(self, env: MultiStepOffloadEnv) -> None:
+        self.env = env.unwrapped
+        self.estimator = UtilityEstimator(self.env)
+        self._plans: dict[tuple[int, int], int] = {}
+
+    def act(self, observation: np.ndarray, env_index: int) -> int:
+        values = self.env.decode_observation(observation)
+        key = (env_index, values["device"])
+        if values["boundary"] == self.env.decision_boundaries[0] or key not in self._plans:
+            options = {b: self.estimator.offload(values, b) for b in self.env.decision_boundaries}
+            best = max(options, key=options.__getitem__)
+            self._plans[key] = best if options[best] > self.estimator.local(values) else LOCAL
+        plan = self._plans[key]
+        return int(plan != LOCAL and values["boundary"] >= plan)
+
+
+def fixed_option_policy(env: MultiStepOffloadEnv, option: int) -> FixedPolicy:
+    """The fixed policy that always takes ``option``: a boundary, or LOCAL."""
+    return AlwaysLocalPolicy() if option == LOCAL else FixedSplitPolicy(env, option)
+

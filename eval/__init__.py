@@ -1,0 +1,1 @@
+"""Evaluation, benchmarks and paper-figure reproduction."""

@@ -1,0 +1,110 @@
+"""Base class of the frozen, validated parameter dataclasses (one per system)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+__all__ = ["SystemConfig", "resolve_config"]
+
+ConfigT = TypeVar("ConfigT", bound="SystemConfig")
+
+
+class SystemConfig:
+    """Mixin for frozen dataclasses of parameters: validation, dict round-trip, overrides.
+
+    Subclasses are ``@dataclass(frozen=True)`` and implement ``validate()``, raising
+    ``ValueError`` through the ``_require_*`` helpers, which name the field and its range.
+    """
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, field.name)
+            if isinstance(value, list):  # lists from YAML/JSON become tuples (hashable, frozen)
+                object.__setattr__(self, field.name, tuple(value))
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first field out of its allowed range."""
+
+    # -- validation helpers -------------------------------------------------------------
+    def _value(self, name: str) -> Any:
+        return getattr(self, name)
+
+    def _require_number(
+        self,
+        name: str,
+        low: float = -math.inf,
+        high: float = math.inf,
+        *,
+        low_inclusive: bool = True,
+        high_inclusive: bool = True,
+        integer: bool = False,
+    ) -> None:
+        value = self._value(name)
+        kind = "an integer" if integer else "a number"
+        left = "[" if low_inclusive else "("
+        right = "]" if high_inclusive else ")"
+        allowed = f"{kind} in {left}{low}, {high}{right}"
+        ok_type = (
+            isinstance(value, int) if integer else isinstance(value, (int, float))
+        ) and not isinstance(value, bool)
+        if not ok_type or not math.isfinite(value):
+            raise ValueError(f"{type(self).__name__}.{name} must be {allowed}, got {value!r}")
+        above = value >= low if low_inclusive else value > low
+        below = value <= high if high_inclusive else value < high
+        if not (above and below):
+            raise ValueError(f"{type(self).__name__}.{name} must be {allowed}, got {value!r}")
+
+    def _require_positive(self, name: str, *, integer: bool = False) -> None:
+        self._require_number(name, 0, low_inclusive=False, integer=integer)
+
+    def _require_choice(self, name: str, choices: tuple[str, ...]) -> None:
+        value = self._value(name)
+        if value not in choices:
+            raise ValueError(
+                f"{type(self).__name__}.{name} must be one of {choices}, got {value!r}"
+            )
+
+    # -- conversion ---------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (tuples as lists) that YAML/JSON can store and ``from_dict`` restores."""
+        out: dict[str, Any] = {}
+        for field in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, field.name)
+            out[field.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    @classmethod
+    def from_dict(cls: type[ConfigT], values: Mapping[str, Any]) -> ConfigT:
+        """Build a config from a dict, rejecting unknown keys with the list of valid ones."""
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(
+                f"unknown {cls.__name__} field(s) {unknown}; valid fields: {sorted(names)}"
+            )
+        return cls(**values)  # type: ignore[call-arg]
+
+    def replace(self: ConfigT, **changes: Any) -> ConfigT:
+        """A copy with some fields changed (validated again)."""
+        return type(self).from_dict({**self.to_dict(), **changes})
+
+
+def resolve_config(
+    config_cls: type[ConfigT], config: ConfigT | Mapping[str, Any] | None, overrides: Mapping
+) -> ConfigT:
+    """The config an env is built with: ``config`` (object or dict) updated by ``overrides``."""
+    if config is None:
+        base: dict[str, Any] = {}
+    elif isinstance(config, config_cls):
+        base = config.to_dict()
+    elif isinstance(config, Mapping):
+        base = dict(config)
+    else:
+        raise TypeError(
+            f"config must be a {config_cls.__name__}, a dict or None, got {type(config).__name__}"
+        )
+    return config_cls.from_dict({**base, **overrides})

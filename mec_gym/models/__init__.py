@@ -1,0 +1,1 @@
+"""Pure, vectorised physics shared by every environment and solver (SI units)."""

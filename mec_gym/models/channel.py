@@ -1,0 +1,175 @@
+"""Wireless channel models: path loss, Shannon rate, block fading and shadowing.
+
+All functions are pure and vectorised over numpy arrays. Powers in W, bandwidth in Hz,
+rates in bit/s, distances in m; dB appears only in names that say so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import lfilter
+
+__all__ = [
+    "db_to_linear",
+    "linear_to_db",
+    "dbm_to_watt",
+    "path_loss_db",
+    "shannon_rate",
+    "rayleigh_power_gains",
+    "ar1_shadowing_db",
+]
+
+
+def db_to_linear(value_db: np.ndarray | float) -> np.ndarray | float:
+    """Convert a power ratio from dB to linear scale."""
+    return 10.0 ** (np.asarray(value_db, dtype=float) / 10.0)
+
+
+def linear_to_db(value: np.ndarray | float) -> np.ndarray | float:
+    """Convert a (positive) power ratio from linear scale to dB."""
+    return 10.0 * np.log10(np.asarray(value, dtype=float))
+
+
+def dbm_to_watt(value_dbm: np.ndarray | float) -> np.ndarray | float:
+    """Convert a power from dBm to W."""
+    return 10.0 ** ((np.asarray(value_dbm, dtype=float) - 30.0) / 10.0)
+
+
+def path_loss_db(
+    distance_m: np.ndarray | float, intercept_db: float = 128.1, slope_db: float = 37.6
+) -> np.ndarray | float:
+    """3GPP-style path loss ``intercept + slope * log10(d / 1 km)`` in dB for a distance in m."""
+    return intercept_db + slope_db * np.log10(np.asarray(distance_m, dtype=float) / 1000.0)
+
+
+def shannon_rate(
+    bandwidth_hz: np.ndarray | float,
+    tx_power_w: np.ndarray | float,
+    channel_gain: np.ndarray | float,
+    noise_psd_w_per_hz: float,
+) -> np.ndarray | float:
+    """Shannon rate ``B log2(1 + p h / (N0 B))`` in bit/s (0 where the bandwidth is 0)."""
+    bandwidth = np.asarray(bandwidth_hz, dtype=float)
+    noise = noise_psd_w_per_hz * bandwidth
+    with np.errstate(divide="ignore", invalid="ignore"):
+        snr = np.where(noise > 0, np.asarray(tx_power_w) * channel_gain / noise, 0.0)
+    return bandwidth * np.log2(1.0 + snr)
+
+
+def rayleigh_power_gains(rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
+    """Power gains |h|^2 of Rayleigh fading with unit mean: i.i.d. Exp(1) draws (dimensionless)."""
+    return rng.exponential(1.0, size=size)
+
+
+def ar1_shadowing_db(
+    rng: np.random.Generator,
+    n_blocks: int,
+    std_db: float,
+    block_s: float,
+    correlation_s: float,
+    previous_db: float | None = None,
+) -> np.ndarray:
+    """Log-normal shadowing as a stationary AR(1) process in dB, one value per block of block_s s.
+
+    Blocks ``k`` apart have correlation ``exp(-k * block_s / correlation_s)``; the marginal is
+    N(0, std_db^2). ``previous_db`` (the value of the block before) continues an earlier sequence.
+    """
+    if std_db == 0.0:
+        return np.zeros(n_blocks)
+    rho = float(np.exp(-block_s / correlation_s))
+    innovations = rng.normal(0.0, std_db * np.sqrt(1.0 - rho * rho), size=n_blocks)
+    if previous_db is None:
+        previous_db = rng.normal(0.0, std_db)
+    shadowing, _ = lfilter([1.0], [1.0, -rho], innovations, zi=[rho * previous_db])
+    return shadowing
+
+
+class BlockFadingUplinks:
+    """Uplink rates of several devices under Rayleigh block fading and AR(1) shadowing.
+
+    Each device's rate is constant within a fading block of ``block_s`` s:
+    ``r = bandwidth * log2(1 + mean_snr * 10**(shadowing_db / 10) * |h|^2)`` bit/s. The trace is
+    drawn lazily in chunks from ``rng`` and never changes once drawn, so a transmission that is
+    replayed with the same start time and size finishes at the same time (what a digital twin
+    replaying the realised channel needs).
+    """
+
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        num_devices: int,
+        bandwidth_hz: float,
+        mean_snr_db: float,
+        block_s: float,
+        shadowing_std_db: float,
+        shadowing_correlation_s: float,
+        chunk_blocks: int = 4096,
+    ) -> None:
+        self._rng = rng
+        self.num_devices = num_devices
+        self.bandwidth_hz = bandwidth_hz
+        self.mean_snr = float(db_to_linear(mean_snr_db))
+        self.block_s = block_s
+        self.shadowing_std_db = shadowing_std_db
+        self.shadowing_correlation_s = shadowing_correlation_s
+        self._chunk = chunk_blocks
+        self._rates = np.empty((num_devices, 0))
+        self._cumulative_bits = np.zeros((num_devices, 1))
+        self._last_shadowing: list[float | None] = [None] * num_devices
+        self._extend()
+
+    def _extend(self) -> None:
+        """Draw the next chunk of fading blocks for every device."""
+        n = self._chunk
+        fading = rayleigh_power_gains(self._rng, (self.num_devices, n))
+        shadowing = np.empty((self.num_devices, n))
+        for k in range(self.num_devices):
+            shadowing[k] = ar1_shadowing_db(
+                self._rng,
+                n,
+                self.shadowing_std_db,
+                self.block_s,
+                self.shadowing_correlation_s,
+                self._last_shadowing[k],
+            )
+            self._last_shadowing[k] = float(shadowing[k, -1])
+        snr = self.mean_snr * db_to_linear(shadowing) * fading
+        rates = self.bandwidth_hz * np.log2(1.0 + snr)
+        bits = np.cumsum(rates * self.block_s, axis=1) + self._cumulative_bits[:, -1:]
+        self._rates = np.concatenate([self._rates, rates], axis=1)
+        self._cumulative_bits = np.concatenate([self._cumulative_bits, bits], axis=1)
+        self._rate_lists = self._rates.tolist()
+        self._bits_lists = self._cumulative_bits.tolist()
+
+    @property
+    def horizon_s(self) -> float:
+        """Time up to which the trace has been drawn, in s."""
+        return self._rates.shape[1] * self.block_s
+
+    def rate(self, device: int, time_s: float) -> float:
+        """Rate of ``device`` at ``time_s``, in bit/s."""
+        block = int(time_s / self.block_s)
+        while block >= self._rates.shape[1]:
+            self._extend()
+        return self._rate_lists[device][block]
+
+    def delivered_bits(self, device: int, time_s: float) -> float:
+        """Bits that ``device`` could have sent from time 0 to ``time_s`` at full rate."""
+        block = int(time_s / self.block_s)
+        while block >= self._rates.shape[1]:
+            self._extend()
+        return (
+            self._bits_lists[device][block]
+            + self._rate_lists[device][block] * (time_s - block * self.block_s)
+        )
+
+    def finish_time(self, device: int, start_s: float, bits: float) -> float:
+        """Time in s at which a transmission of ``bits`` bit started at ``start_s`` ends."""
+        if bits <= 0.0:
+            return start_s
+        target = self.delivered_bits(device, start_s) + bits
+        while target > self._bits_lists[device][-1]:
+            self._extend()
+        block = int(np.searchsorted(self._cumulative_bits[device], target, side="right")) - 1
+        rate = self._rate_lists[device][block]
+        return max(start_s, block * self.block_s + (target - self._bits_lists[device][block]) / rate)

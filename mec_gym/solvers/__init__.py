@@ -1,0 +1,1 @@
+"""Analytic solvers: functions from a problem instance to an allocation."""

@@ -1,0 +1,190 @@
+"""The suite every registered environment must pass (Minigrid-style, parametrised over IDs)."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import pickle
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import mec_gym  # noqa: F401
+from mec_gym.registration import ENV_SPECS
+
+ENV_IDS = sorted(ENV_SPECS)
+SMALL = {"MultiStepOffload-v0": {"tasks_per_episode": 20}}
+
+
+def make(env_id: str, **kwargs) -> gym.Env:
+    return gym.make(env_id, **{**SMALL.get(env_id, {}), **kwargs})
+
+
+def rollout(env: gym.Env, seed: int, steps: int = 60) -> list:
+    """Observations, rewards and flags of a rollout with actions drawn from a seeded space."""
+    env.action_space.seed(seed)
+    obs, _ = env.reset(seed=seed)
+    trace = [obs]
+    for _ in range(steps):
+        obs, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+        trace += [obs, reward, terminated, truncated]
+        if terminated or truncated:
+            obs, _ = env.reset()
+            trace.append(obs)
+    return trace
+
+
+def traces_equal(a: list, b: list) -> bool:
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_gymnasium_check_env(env_id):
+    gym_check_env(make(env_id).unwrapped, skip_render_check=False)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_sb3_check_env(env_id):
+    sb3_check_env(make(env_id).unwrapped, warn=True)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_same_seed_same_trajectory_different_seed_different(env_id):
+    assert traces_equal(rollout(make(env_id), 3), rollout(make(env_id), 3))
+    assert not traces_equal(rollout(make(env_id), 3), rollout(make(env_id), 4))
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_reset_seed_reseeds_everything(env_id):
+    env = make(env_id)
+    first = rollout(env, 7)
+    rollout(env, 8)  # advance every random stream
+    assert traces_equal(first, rollout(env, 7))
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_pickle_round_trip_mid_episode(env_id):
+    env = make(env_id)
+    env.reset(seed=1)
+    env.step(env.action_space.sample())
+    clone = pickle.loads(pickle.dumps(env))
+    env.action_space.seed(5)
+    clone.action_space.seed(5)
+    for _ in range(20):
+        action = env.action_space.sample()
+        clone.action_space.sample()
+        a = env.step(action)
+        b = clone.step(action)
+        assert np.array_equal(a[0], b[0]) and a[1:4] == b[1:4]
+        if a[2] or a[3]:
+            break
+
+
+def _make_in_subprocess(env_id: str, queue) -> None:
+    env = gym.make(f"mec_gym:{env_id}")
+    obs, _ = env.reset(seed=0)
+    queue.put(obs.shape)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_make_with_module_prefix_in_spawned_process(env_id):
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_make_in_subprocess, args=(env_id, queue))
+    process.start()
+    process.join(timeout=120)
+    assert process.exitcode == 0
+    assert queue.get(timeout=5) == make(env_id).observation_space.shape
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_spec_json_round_trip(env_id):
+    env = make(env_id)
+    spec = gym.spec(env_id)
+    restored = gym.envs.registration.EnvSpec.from_json(spec.to_json())
+    assert restored == spec
+    assert json.loads(json.dumps(env.unwrapped.config.to_dict())) == env.unwrapped.config.to_dict()
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_config_round_trip_and_config_kwarg(env_id):
+    env = make(env_id)
+    config = env.unwrapped.config
+    assert type(config).from_dict(config.to_dict()) == config
+    again = gym.make(env_id, config=config)
+    assert again.unwrapped.config == config
+    as_dict = gym.make(env_id, config=config.to_dict())
+    assert as_dict.unwrapped.config == config
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_unknown_config_field_is_rejected(env_id):
+    with pytest.raises(ValueError, match="unknown .* field"):
+        gym.make(env_id, no_such_field=1)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_action_raises(env_id, bad):
+    env = make(env_id)
+    env.reset(seed=0)
+    action = np.full(env.action_space.shape or (), bad)
+    with pytest.raises(ValueError, match="finite"):
+        env.step(action)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_observations_inside_space_and_finite(env_id):
+    env = make(env_id)
+    env.action_space.seed(0)
+    obs, _ = env.reset(seed=0)
+    for _ in range(300):
+        assert env.observation_space.contains(obs) and np.all(np.isfinite(obs))
+        obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        assert np.isfinite(reward)
+        for key in ("delay", "energy", "accuracy", "cost"):
+            assert isinstance(info[key], float) and np.isfinite(info[key])
+        if terminated or truncated:
+            obs, _ = env.reset()
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("render_mode", ["ansi", "rgb_array"])
+def test_render_modes(env_id, render_mode):
+    env = make(env_id, render_mode=render_mode)
+    env.reset(seed=0)
+    env.step(env.action_space.sample())
+    frame = env.render()
+    if render_mode == "ansi":
+        assert isinstance(frame, str) and frame
+    else:
+        assert frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8
+        assert frame.std() > 0
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_bad_render_mode_raises(env_id):
+    with pytest.raises(ValueError, match="render_mode"):
+        make(env_id, render_mode="human3d")
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_truncation_at_max_episode_steps(env_id):
+    env = make(env_id, max_episode_steps=5)
+    env.reset(seed=0)
+    flags = [env.step(env.action_space.sample())[3] for _ in range(5)]
+    assert flags == [False] * 4 + [True]
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_vector_env_smoke(env_id):
+    envs = gym.make_vec(env_id, num_envs=2, vectorization_mode="sync", **SMALL.get(env_id, {}))
+    envs.reset(seed=0)
+    for _ in range(10):
+        _, rewards, _, _, infos = envs.step(envs.action_space.sample())
+        assert rewards.shape == (2,)
+        assert "cost" in infos
+    envs.close()

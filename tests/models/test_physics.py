@@ -1,0 +1,144 @@
+"""Channel, arrival, queueing, compute and accuracy models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mec_gym.models.accuracy import AccuracyModel
+from mec_gym.models.arrivals import mmpp_arrival_times, poisson_arrival_times
+from mec_gym.models.channel import (
+    BlockFadingUplinks,
+    ar1_shadowing_db,
+    db_to_linear,
+    dbm_to_watt,
+    linear_to_db,
+    path_loss_db,
+    shannon_rate,
+)
+from mec_gym.models.compute import compute_time, dynamic_cpu_energy, power_energy
+from mec_gym.models.layered_inference import candidate_boundaries, offload_upload_start
+from mec_gym.models.queueing import FifoServer
+
+
+def test_db_conversions_and_path_loss():
+    assert db_to_linear(10.0) == pytest.approx(10.0)
+    assert linear_to_db(100.0) == pytest.approx(20.0)
+    assert dbm_to_watt(30.0) == pytest.approx(1.0)
+    assert path_loss_db(1000.0) == pytest.approx(128.1)
+    assert path_loss_db(100.0) == pytest.approx(128.1 - 37.6)
+
+
+def test_shannon_rate_matches_formula_and_is_zero_without_bandwidth():
+    rate = shannon_rate(np.array([1e6, 0.0]), 1.0, 1e-10, 1e-18)
+    assert rate[0] == pytest.approx(1e6 * np.log2(1 + 1e-10 / 1e-12))
+    assert rate[1] == 0.0
+
+
+def test_ar1_shadowing_statistics():
+    values = ar1_shadowing_db(np.random.default_rng(0), 200_000, 4.0, 0.01, 1.0)
+    assert values.std() == pytest.approx(4.0, rel=0.05)
+    lag = 100  # 1 s at 10 ms blocks
+    assert np.corrcoef(values[:-lag], values[lag:])[0, 1] == pytest.approx(np.exp(-1), abs=0.05)
+
+
+def test_uplink_transmission_delivers_exactly_the_bits():
+    uplinks = BlockFadingUplinks(np.random.default_rng(1), 2, 1e6, 10.0, 0.01, 4.0, 1.0, 64)
+    for start, bits in [(0.0, 1e5), (0.123, 2e6), (3.3, 5e6)]:  # 2nd/3rd extend the trace
+        end = uplinks.finish_time(1, start, bits)
+        assert end > start
+        sent = uplinks.delivered_bits(1, end) - uplinks.delivered_bits(1, start)
+        assert sent == pytest.approx(bits, rel=1e-9)
+    assert uplinks.finish_time(0, 1.0, 0.0) == 1.0
+
+
+def test_uplink_trace_does_not_depend_on_query_order():
+    a = BlockFadingUplinks(np.random.default_rng(2), 1, 1e6, 10.0, 0.01, 4.0, 1.0, 32)
+    b = BlockFadingUplinks(np.random.default_rng(2), 1, 1e6, 10.0, 0.01, 4.0, 1.0, 32)
+    late = a.rate(0, 5.0)
+    early = a.rate(0, 0.05)
+    assert b.rate(0, 0.05) == early and b.rate(0, 5.0) == late
+
+
+def test_poisson_and_mmpp_rates():
+    rng = np.random.default_rng(3)
+    times = poisson_arrival_times(rng, 4.0, 40_000)
+    assert np.all(np.diff(times) > 0)
+    assert 40_000 / times[-1] == pytest.approx(4.0, rel=0.03)
+    arrivals, switches, _ = mmpp_arrival_times(rng, (2.0, 20.0), 2.0, 0.0, 20_000.0, 0)
+    assert np.all(np.diff(arrivals) >= 0) and arrivals.min() >= 0 and arrivals.max() < 20_000
+    assert len(arrivals) / 20_000 == pytest.approx(11.0, rel=0.05)
+    assert len(switches) / 20_000 == pytest.approx(0.5, rel=0.05)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 5.0)), min_size=1, max_size=30
+    ),
+    st.floats(0.0, 2.0),
+)
+def test_fifo_backlog_without_an_arrival_equals_a_server_that_never_saw_it(jobs, extra):
+    gaps = np.array([g for g, _ in jobs])
+    times = np.cumsum(gaps)
+    work = [w for _, w in jobs]
+    full = FifoServer(speed=2.0)
+    for t, w in zip(times, work, strict=True):
+        full.arrive(float(t), w)
+    query = float(times[-1] + extra)
+    for excluded in range(len(jobs)):
+        reduced = FifoServer(speed=2.0)
+        for j, (t, w) in enumerate(zip(times, work, strict=True)):
+            if j != excluded:
+                reduced.arrive(float(t), w)
+        reduced.advance(query)
+        assert full.backlog_without(query, excluded) == pytest.approx(reduced.backlog, abs=1e-9)
+    full.advance(query)
+    assert full.backlog_without(query) == pytest.approx(full.backlog, abs=1e-9)
+
+
+def test_fifo_waiting_time_and_draining():
+    server = FifoServer(speed=10.0)
+    assert server.arrive(0.0, 20.0) == (0, 0.0)
+    assert server.arrive(1.0, 5.0) == (1, pytest.approx(1.0))  # 10 left of the first job
+    server.advance(10.0)
+    assert server.backlog == 0.0
+
+
+def test_compute_models():
+    assert compute_time(2e9, 1e9) == 2.0
+    assert power_energy(2.0, 0.5) == 1.0
+    assert dynamic_cpu_energy(1e9, 1e9, 1e-28) == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("form", ["exponential", "power", "reciprocal"])
+def test_accuracy_models_are_monotone_with_an_exact_inverse(form):
+    model = AccuracyModel(0.93, 0.332, 0.405, form)
+    x = np.arange(1, 33, dtype=float)
+    values = model(x)
+    assert np.all(np.diff(values) > 0) and np.all(values < 0.93)
+    np.testing.assert_allclose(model.inverse(values), x, rtol=1e-9)
+    assert model.inverse(0.95) == np.inf
+    need = model.min_input(0.85)
+    assert model(need) >= 0.85 and (need == 1 or model(need - 1) < 0.85)
+
+
+def test_accuracy_model_validation():
+    with pytest.raises(ValueError, match="form"):
+        AccuracyModel(0.9, 0.3, 0.4, "cubic")
+    with pytest.raises(ValueError, match="a2"):
+        AccuracyModel(0.9, -0.3, 0.4)
+
+
+def test_candidate_boundaries_necessary_condition():
+    sizes = np.array([100.0, 50.0, 60.0, 40.0, 40.0, 10.0])
+    assert candidate_boundaries(sizes, 5, 1.0, 10.0).tolist() == [0, 1, 3, 5]
+    assert candidate_boundaries(sizes, 5, 10.0, 1.0).tolist() == [0, 1, 2, 3, 4, 5]
+
+
+def test_offload_upload_start_cases():
+    assert offload_upload_start(reached_s=2.0, decided_s=1.5, local_finish_s=3.0) == 2.0
+    assert offload_upload_start(reached_s=1.0, decided_s=1.5, local_finish_s=3.0) == 1.5
+    assert offload_upload_start(reached_s=1.0, decided_s=3.5, local_finish_s=3.0) is None
