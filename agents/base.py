@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
 
-__all__ = ["FixedPolicy"]
+__all__ = ["FixedPolicy", "run_episode"]
 
 
 class FixedPolicy:
@@ -36,3 +37,28 @@ class FixedPolicy:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
+
+
+def run_episode(
+    policy: Any, env: Any, seed: int, action_masks: bool = False
+) -> tuple[dict[str, Any], int, float]:
+    """Play one deterministic episode of ``policy`` on ``env`` from ``reset(seed=seed)``.
+
+    With ``action_masks``, the env's ``action_masks()`` is passed to ``predict`` (MaskablePPO).
+    Returns the last ``info``, the number of decisions and the seconds spent in ``predict``.
+    """
+    observation, info = env.reset(seed=int(seed))
+    episode_start = np.ones(1, dtype=bool)
+    decisions, seconds, done = 0, 0.0, False
+    while not done:
+        extra = {"action_masks": env.unwrapped.action_masks()} if action_masks else {}
+        tic = time.perf_counter()
+        action, _ = policy.predict(
+            observation, episode_start=episode_start, deterministic=True, **extra
+        )
+        seconds += time.perf_counter() - tic
+        decisions += 1
+        episode_start = np.zeros(1, dtype=bool)
+        observation, _, terminated, truncated, info = env.step(action)
+        done = terminated or truncated
+    return info, decisions, seconds

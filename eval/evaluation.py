@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import inspect
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ import numpy as np
 from scipy import stats
 
 import mec_gym  # noqa: F401  (registers the environments)
+from agents.base import run_episode
 from mec_gym.twins.decision_replay import DecisionEvaluationTwin
 
 __all__ = [
@@ -93,25 +93,9 @@ def evaluate_policy(
     decision_time, decisions = 0.0, 0
     try:
         for seed in seeds:
-            observation, info = env.reset(seed=int(seed))
-            done, episode_start = False, np.ones(1, dtype=bool)
-            while not done:
-                tic = time.perf_counter()
-                if use_masks:
-                    mask = env.unwrapped.action_masks()
-                    action, _ = policy.predict(
-                        observation, episode_start=episode_start, deterministic=True,
-                        action_masks=mask,
-                    )
-                else:
-                    action, _ = policy.predict(
-                        observation, episode_start=episode_start, deterministic=True
-                    )
-                decision_time += time.perf_counter() - tic
-                decisions += 1
-                episode_start = np.zeros(1, dtype=bool)
-                observation, _, terminated, truncated, info = env.step(action)
-                done = terminated or truncated
+            info, count, seconds = run_episode(policy, env, seed, action_masks=use_masks)
+            decisions += count
+            decision_time += seconds
             utilities.append(info["utility"])
             for key in COMPONENTS:
                 components[key].append(info[key])
