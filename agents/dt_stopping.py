@@ -124,9 +124,7 @@ def collect_stopping_data(
     return samples
 
 
-def continuation_targets(
-    sample: StoppingSample, stops: np.ndarray
-) -> np.ndarray:
+def continuation_targets(sample: StoppingSample, stops: np.ndarray) -> np.ndarray:
     """Backward-induction targets of Q_c for one task's states.
 
     ``stops[i]`` says whether the current policy would offload at state ``i``. The value of
@@ -212,9 +210,9 @@ class OptimalStoppingPolicy(FixedPolicy):
         self.net = net
         self.name = name
         self._offload_allowed = base.offload_allowed
-        self._boundary = slice(base.config.num_devices, base.config.num_devices + len(
-            base.offload_allowed
-        ))
+        self._boundary = slice(
+            base.config.num_devices, base.config.num_devices + len(base.offload_allowed)
+        )
 
     def act(self, observation: np.ndarray, env_index: int) -> int:
         boundary = int(np.argmax(observation[self._boundary]))

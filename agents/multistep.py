@@ -56,8 +56,10 @@ class UtilityEstimator:
         cfg, (w_acc, w_delay, w_energy) = self.config, self.weights
         remaining = self.local_compute - self.nominal_reach[values["boundary"]]
         delay = values["elapsed_s"] + remaining
-        return w_acc * cfg.accuracy_shallow - w_delay * delay - w_energy * (
-            cfg.compute_power * self.local_compute
+        return (
+            w_acc * cfg.accuracy_shallow
+            - w_delay * delay
+            - w_energy * (cfg.compute_power * self.local_compute)
         )
 
 
@@ -115,4 +117,3 @@ class SingleShotPolicy(FixedPolicy):
 def fixed_option_policy(env: MultiStepOffloadEnv, option: int) -> FixedPolicy:
     """The fixed policy that always takes ``option``: a boundary, or LOCAL."""
     return AlwaysLocalPolicy() if option == LOCAL else FixedSplitPolicy(env, option)
-

@@ -41,8 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     cartpole = steps_per_second("CartPole-v1", args.seconds, args.repeats)
-    rows = [{"env": "CartPole-v1", "steps_per_s": cartpole, "ratio": 1.0, "target": "",
-             "pass": ""}]
+    rows = [{"env": "CartPole-v1", "steps_per_s": cartpole, "ratio": 1.0, "target": "", "pass": ""}]
     for env_id in sorted(ENV_SPECS):
         rate = steps_per_second(env_id, args.seconds, args.repeats)
         ratio = cartpole / rate

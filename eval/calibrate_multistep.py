@@ -45,8 +45,14 @@ def mean_uplink_rate(env: gym.Env, blocks: int = 200_000) -> float:
     """Mean uplink rate in bit/s of the configured channel (Monte Carlo over fading blocks)."""
     cfg = env.unwrapped.config
     uplinks = BlockFadingUplinks(
-        np.random.default_rng(0), 1, cfg.uplink_bandwidth, cfg.uplink_mean_snr_db,
-        cfg.fading_block, cfg.shadowing_std_db, cfg.shadowing_correlation, chunk_blocks=blocks,
+        np.random.default_rng(0),
+        1,
+        cfg.uplink_bandwidth,
+        cfg.uplink_mean_snr_db,
+        cfg.fading_block,
+        cfg.shadowing_std_db,
+        cfg.shadowing_correlation,
+        chunk_blocks=blocks,
     )
     return uplinks.delivered_bits(0, blocks * cfg.fading_block * 0.999) / (
         blocks * cfg.fading_block * 0.999
@@ -154,7 +160,9 @@ def main(argv: list[str] | None = None) -> None:
         + f"; seeds {CALIBRATION_SEEDS.start}..{CALIBRATION_SEEDS.start + args.episodes - 1}.",
         "The hindsight oracle is DT #1's per-task best option on each policy's own trajectories.",
         "",
-        f"Config: `{yaml.safe_dump(config.to_dict(), default_flow_style=True, width=1000).strip()}`",
+        "Config: `"
+        + yaml.safe_dump(config.to_dict(), default_flow_style=True, width=1000).strip()
+        + "`",
         "",
         report(result),
     ]

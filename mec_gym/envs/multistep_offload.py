@@ -96,8 +96,8 @@ class MultiStepOffloadConfig(SystemConfig):
     weight_energy: float = 0.2
     """omega_E, utility weight of energy, 1/J."""
     decision_points: str = "candidates"
-    """"candidates": decide only at boundaries allowed by the necessary condition; "all": at every
-    boundary (offload at a non-candidate is masked out by ``action_masks`` but executed if taken)."""
+    """"candidates": decide only at boundaries allowed by the necessary condition; "all": at
+    every boundary (offload at a non-candidate is masked by ``action_masks``, executed if taken)."""
     status: str = "twin"
     """How the controller knows device progress: "twin" (DT #2 estimate, no polling), "polling"
     (exact, one status message per decision point), "oracle" (exact, free)."""
@@ -267,15 +267,15 @@ class MultiStepOffloadEnv(gym.Env):
             self.decision_boundaries = tuple(int(b) for b in self.candidates)
         else:
             self.decision_boundaries = tuple(range(depth + 1))
-        self.nominal_rate = cfg.uplink_bandwidth * np.log2(1.0 + 10 ** (cfg.uplink_mean_snr_db / 10))
+        self.nominal_rate = cfg.uplink_bandwidth * np.log2(
+            1.0 + 10 ** (cfg.uplink_mean_snr_db / 10)
+        )
         self.mean_background_rate = 0.5 * sum(cfg.background_rates)
         # Python-float copies for the event loop (numpy scalars are slow there)
         self._upload_bits = self.upload_bits.tolist()
         self._edge_work = self.edge_work.tolist()
         self._nominal_reach = self.nominal_reach_s.tolist()
-        self._masks = [
-            np.array([True, bool(allowed)]) for allowed in self.offload_allowed.tolist()
-        ]
+        self._masks = [np.array([True, bool(allowed)]) for allowed in self.offload_allowed.tolist()]
         # observation: static features per boundary
         local_total = self.nominal_reach_s[-1] + self.nominal_head_s
         remaining_local_s = local_total - self.nominal_reach_s
@@ -413,9 +413,7 @@ class MultiStepOffloadEnv(gym.Env):
                 start + self._reach[task][boundary], self.now, start + self._local_compute[task]
             )
             assert upload_start is not None  # a decision epoch precedes the local completion
-            upload_end = self.uplinks.finish_time(
-                device, upload_start, self._upload_bits[boundary]
-            )
+            upload_end = self.uplinks.finish_time(device, upload_start, self._upload_bits[boundary])
             self._offload_boundary[task] = boundary
             self._upload_start[task] = upload_start
             self._phase[device] = _UPLOADING
@@ -484,9 +482,7 @@ class MultiStepOffloadEnv(gym.Env):
         while True:
             device = min(devices, key=event_time.__getitem__)
             t_device = event_time[device]
-            t_arrival = (
-                self._arrivals[self._next_arrival] if self._next_arrival < n_tasks else _INF
-            )
+            t_arrival = self._arrivals[self._next_arrival] if self._next_arrival < n_tasks else _INF
             if t_arrival <= t_device:
                 if t_arrival == _INF:
                     self.now = max(self.now, self.edge.time)
@@ -669,14 +665,20 @@ class MultiStepOffloadEnv(gym.Env):
         device_rate = device_recent / (cfg.arrival_rate * window)
         background_rate = background_recent / (self.mean_background_rate * window)
         dynamic = np.array(
-            (elapsed, queue_length, backlog_s, rate, upload_s, offload_delay, device_rate,
-             background_rate),
+            (
+                elapsed,
+                queue_length,
+                backlog_s,
+                rate,
+                upload_s,
+                offload_delay,
+                device_rate,
+                background_rate,
+            ),
             dtype=np.float64,
         )
         dynamic = (dynamic / (dynamic + self._dynamic_scales)).astype(np.float32)
-        return np.concatenate(
-            (self._device_onehot[device], self._static_obs[boundary], dynamic)
-        )
+        return np.concatenate((self._device_onehot[device], self._static_obs[boundary], dynamic))
 
     def _observation(self) -> np.ndarray:
         device = self._deciding

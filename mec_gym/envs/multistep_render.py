@@ -68,20 +68,31 @@ def render_rgb(env: MultiStepOffloadEnv) -> np.ndarray:
     figure = Figure(figsize=(7.2, 3.6), dpi=100)
     canvas = FigureCanvasAgg(figure)
     ax, ax_edge = figure.subplots(1, 2, gridspec_kw={"width_ratios": [5, 1]})
-    colours = {"idle": "#dddddd", "computing": "#4c9be8", "finishing": "#7fbf7f",
-               "uploading": "#f0a030"}
+    colours = {
+        "idle": "#dddddd",
+        "computing": "#4c9be8",
+        "finishing": "#7fbf7f",
+        "uploading": "#f0a030",
+    }
     for row in rows:
         y = row["device"]
         for j in range(depth):
             done = j < row["block"]
             ax.add_patch(
                 matplotlib.patches.Rectangle(
-                    (j, y - 0.35), 0.95, 0.7,
+                    (j, y - 0.35),
+                    0.95,
+                    0.7,
                     color=colours[row["phase"]] if done else "#eeeeee",
                 )
             )
-        ax.text(depth + 0.1, y, f"q={row['queue']}  {row['rate'] / 1e6:.1f} Mb/s  {row['phase']}",
-                va="center", fontsize=8)
+        ax.text(
+            depth + 0.1,
+            y,
+            f"q={row['queue']}  {row['rate'] / 1e6:.1f} Mb/s  {row['phase']}",
+            va="center",
+            fontsize=8,
+        )
         if row["device"] == env._deciding:
             boundary = env.decision_boundaries[env._next_decision[y]]
             ax.plot([boundary, boundary], [y - 0.45, y + 0.45], color="red", lw=2)

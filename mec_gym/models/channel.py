@@ -158,9 +158,8 @@ class BlockFadingUplinks:
         block = int(time_s / self.block_s)
         while block >= self._rates.shape[1]:
             self._extend()
-        return (
-            self._bits_lists[device][block]
-            + self._rate_lists[device][block] * (time_s - block * self.block_s)
+        return self._bits_lists[device][block] + self._rate_lists[device][block] * (
+            time_s - block * self.block_s
         )
 
     def finish_time(self, device: int, start_s: float, bits: float) -> float:
@@ -172,4 +171,6 @@ class BlockFadingUplinks:
             self._extend()
         block = int(np.searchsorted(self._cumulative_bits[device], target, side="right")) - 1
         rate = self._rate_lists[device][block]
-        return max(start_s, block * self.block_s + (target - self._bits_lists[device][block]) / rate)
+        return max(
+            start_s, block * self.block_s + (target - self._bits_lists[device][block]) / rate
+        )

@@ -27,9 +27,7 @@ def candidate_boundaries(
     return np.flatnonzero(sizes < earlier_min)
 
 
-def offload_upload_start(
-    reached_s: float, decided_s: float, local_finish_s: float
-) -> float | None:
+def offload_upload_start(reached_s: float, decided_s: float, local_finish_s: float) -> float | None:
     """When a device told at ``decided_s`` to upload the output of a boundary starts uploading.
 
     ``reached_s`` is when it actually reaches the boundary. If it has not yet, it continues

@@ -85,7 +85,8 @@ def test_single_shot_commits_to_one_choice_per_task(env):
 
 def test_continuation_targets_backward_induction():
     sample = StoppingSample(
-        observations=np.zeros((3, 1)), offload_utility=np.array([0.1, 0.5, 0.2]),
+        observations=np.zeros((3, 1)),
+        offload_utility=np.array([0.1, 0.5, 0.2]),
         final_utility=0.3,
     )
     # the policy stops at state 1 only: continuing from 0 yields U(1); from 1, the local value
@@ -127,8 +128,14 @@ def test_hindsight_oracle_bounds_every_fixed_policy_on_its_trajectory(env):
 @pytest.mark.slow
 def test_build_baselines_returns_every_baseline():
     policies = build_baselines(ENV_ID, SMALL, seed=0)
-    assert {"always_local", "offload_raw", "single_shot", "best_fixed_split", "dt_stopping",
-            "stopping_no_dt"} <= set(policies)
+    assert {
+        "always_local",
+        "offload_raw",
+        "single_shot",
+        "best_fixed_split",
+        "dt_stopping",
+        "stopping_no_dt",
+    } <= set(policies)
 
 
 def test_build_baselines_unknown_env():

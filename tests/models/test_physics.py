@@ -75,9 +75,7 @@ def test_poisson_and_mmpp_rates():
 
 @settings(max_examples=50, deadline=None)
 @given(
-    st.lists(
-        st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 5.0)), min_size=1, max_size=30
-    ),
+    st.lists(st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 5.0)), min_size=1, max_size=30),
     st.floats(0.0, 2.0),
 )
 def test_fifo_backlog_without_an_arrival_equals_a_server_that_never_saw_it(jobs, extra):
