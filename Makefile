@@ -1,0 +1,48 @@
+# mec_gym: every target sets up its own virtualenv (.venv) first; only Python 3.10+ and make
+# are needed on the machine.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# CPU build of torch; the pin must match pyproject.toml (an unpinned torch pulls the CUDA build)
+TORCH := torch==2.13.0
+
+.PHONY: venv demo test test-slow lint bench clean distclean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+		|| { echo "mec_gym needs Python 3.10+ (set PYTHON=...)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install $(TORCH)
+	$(BIN)/pip install -e ".[dev]"
+	touch $(STAMP)
+
+demo: venv
+	$(BIN)/python train/ppo.py --env MultiStepOffload-v0
+	@echo "TensorBoard logs (agent/ and baseline_*/ per run) are under runs/MultiStepOffload-v0/."
+	@echo "View them with:  $(BIN)/tensorboard --logdir runs   then open http://localhost:6006"
+
+test: venv
+	$(BIN)/python -m pytest -n 2 -q
+
+test-slow: venv
+	$(BIN)/python -m pytest -n 2 -q -m slow
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: venv
+	$(BIN)/python eval/bench_envs.py
+
+# caches and build output; keeps .venv and the runs/ of past trainings
+clean:
+	rm -rf build .pytest_cache .ruff_cache .hypothesis *.egg-info
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+# also the virtualenv
+distclean: clean
+	rm -rf $(VENV)

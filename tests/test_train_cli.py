@@ -1,0 +1,134 @@
+"""The training command line: argument parsing, hyperparameters, and a tiny end-to-end run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from torch import nn
+
+from train.common import (
+    ALGOS,
+    load_hyperparams,
+    make_run_dir,
+    mec_gym_env_ids,
+    parse_args,
+    resolve_policy_kwargs,
+)
+
+ENV_ID = "MultiStepOffload-v0"
+
+
+def test_env_kwargs_values_are_parsed_as_yaml():
+    args = parse_args("ppo", ["--env", ENV_ID, "--env-kwargs", "a=1", "b=[1,2]", "c=true", "d=x"])
+    assert args.env_kwargs == {"a": 1, "b": [1, 2], "c": True, "d": "x"}
+    assert args.hyperparams == {}
+
+
+def test_hyperparams_overrides_are_parsed_as_yaml():
+    args = parse_args("ppo", ["--env", ENV_ID, "--hyperparams", "learning_rate=1e-3", "n_steps=64"])
+    assert args.hyperparams == {"learning_rate": 1e-3, "n_steps": 64}
+
+
+@pytest.mark.parametrize("bad", ["tasks_per_episode", "=3"])
+def test_key_without_equals_sign_is_a_clear_error(bad, capsys):
+    with pytest.raises(SystemExit):
+        parse_args("ppo", ["--env", ENV_ID, "--env-kwargs", bad])
+    assert "expected key=value" in capsys.readouterr().err
+
+
+def test_unknown_env_lists_the_registered_ids(capsys):
+    with pytest.raises(SystemExit):
+        parse_args("ppo", ["--env", "NoSuchEnv-v0"])
+    error = capsys.readouterr().err
+    assert "unknown environment 'NoSuchEnv-v0'" in error
+    assert ENV_ID in error
+    assert ENV_ID in mec_gym_env_ids()
+
+
+def test_eval_episodes_must_fit_the_fixed_seeds(capsys):
+    with pytest.raises(SystemExit):
+        parse_args("ppo", ["--env", ENV_ID, "--eval-episodes", "0"])
+    assert "--eval-episodes" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("algo", sorted(ALGOS))
+def test_hyperparams_files_cover_the_run_and_accept_overrides(algo):
+    params = load_hyperparams(algo, ENV_ID, {"n_steps": 64})
+    assert params["n_steps"] == 64
+    assert params["n_timesteps"] > 0 and params["n_envs"] > 0
+    assert isinstance(resolve_policy_kwargs(params.get("policy_kwargs")), dict)
+
+
+def test_unknown_hyperparameter_is_rejected():
+    with pytest.raises(ValueError, match="unknown hyperparameters \\['learning_rat'\\]"):
+        load_hyperparams("ppo", ENV_ID, {"learning_rat": 1e-3})
+
+
+def test_policy_kwargs_from_a_string_or_dict():
+    assert resolve_policy_kwargs("{'net_arch': [32]}") == {"net_arch": [32]}
+    assert resolve_policy_kwargs({"activation_fn": "relu"}) == {"activation_fn": nn.ReLU}
+    with pytest.raises(ValueError, match="activation_fn"):
+        resolve_policy_kwargs({"activation_fn": "sigmoidish"})
+
+
+def test_run_folders_are_never_reused(tmp_path):
+    first = make_run_dir(tmp_path, ENV_ID, "ppo", 3)
+    second = make_run_dir(tmp_path, ENV_ID, "ppo", 3)
+    assert first != second and first.is_dir() and second.is_dir()
+    assert first.parent == second.parent == tmp_path / ENV_ID
+    assert first.name.startswith("ppo_s3_")
+
+
+def scalar_tags(folder: Path) -> list[str]:
+    """Scalar tags in the TensorBoard event files of ``folder``."""
+    accumulator = EventAccumulator(str(folder))
+    accumulator.Reload()
+    return accumulator.Tags()["scalars"]
+
+
+@pytest.mark.parametrize("algo", sorted(ALGOS))
+def test_tiny_training_run_writes_the_run_folder(algo, tmp_path):
+    from train.common import main
+
+    run_dir = main(
+        algo,
+        [
+            "--env",
+            ENV_ID,
+            "--timesteps",
+            "256",
+            "--n-envs",
+            "1",
+            "--eval-episodes",
+            "2",
+            "--eval-freq",
+            "128",
+            "--logdir",
+            str(tmp_path),
+            "--env-kwargs",
+            "tasks_per_episode=20",
+            "--hyperparams",
+            "n_steps=128",
+            "batch_size=64",
+            "n_epochs=1",
+        ],
+    )
+    assert run_dir.parent == tmp_path / ENV_ID
+    assert run_dir.name.startswith(f"{algo}_s0_")
+    for name in ("model.zip", "comparison.md", "comparison.csv", "config.yaml"):
+        assert (run_dir / name).is_file(), name
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert config["env_kwargs"] == {"tasks_per_episode": 20}
+    assert config["env_config"]["tasks_per_episode"] == 20
+    assert config["hyperparams"]["n_steps"] == 128
+    agent_tags = scalar_tags(run_dir / "agent")
+    assert {"eval/mean_utility", "eval/ci95", "eval/delay"} <= set(agent_tags)
+    assert "episode/utility" in agent_tags
+    baselines = sorted(run_dir.glob("baseline_*"))
+    assert baselines
+    for folder in baselines:
+        assert list(folder.glob("events.out.tfevents.*"))
+        assert "eval/mean_utility" in scalar_tags(folder)

@@ -1,0 +1,1 @@
+"""Command-line training scripts and their hyperparameters (see ``train/common.py``)."""

@@ -1,0 +1,464 @@
+"""Shared command-line training for the scripts in ``train/`` (rl-baselines3-zoo style).
+
+``train/ppo.py`` and ``train/maskable_ppo.py`` call ``main(algo, argv)``, which trains the agent
+on a registered mec_gym environment, evaluates it periodically on fixed seeds, evaluates the
+env's analytic baselines on the same seeds, and writes one run folder::
+
+    <logdir>/<env_id>/<algo>_s<seed>_<YYYYmmdd-HHMMSS>/
+        config.yaml                     CLI arguments, hyperparameters, env config, versions
+        model.zip                       the trained agent
+        comparison.md, comparison.csv   final agent vs baselines (mean, 95% CI, components)
+        agent/                          TensorBoard events of training and evaluation
+        baseline_<name>/                TensorBoard events: each baseline's constant score
+
+so that ``tensorboard --logdir <logdir>`` overlays the agent's learning curve and the baselines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import inspect
+import platform
+import sys
+import warnings
+from collections.abc import Sequence
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import yaml
+from sb3_contrib import MaskablePPO
+from sb3_contrib.common.maskable.utils import is_masking_supported
+from stable_baselines3 import PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.logger import Logger, make_output_format
+from stable_baselines3.common.vec_env import VecEnv
+from torch import nn
+from tqdm import TqdmExperimentalWarning
+
+import mec_gym  # noqa: F401  (registers the environments)
+from agents import build_baselines
+from eval.evaluation import COMPONENTS, EVAL_SEEDS, EvalResult, evaluate_policy, write_comparison
+
+__all__ = [
+    "ALGOS",
+    "INFO_KEYWORDS",
+    "main",
+    "parse_args",
+    "make_run_dir",
+    "resolve_policy_kwargs",
+    "build_parser",
+    "parse_key_value",
+    "mec_gym_env_ids",
+    "load_hyperparams",
+    "episode_info_keywords",
+]
+
+ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "maskable_ppo": MaskablePPO}
+"""Algorithm name (also the script and YAML file name) -> stable-baselines3 class."""
+
+HYPERPARAMS_DIR = Path(__file__).parent / "hyperparams"
+
+INFO_KEYWORDS = ("utility", "delay", "energy", "accuracy", "offload_rate", "signalling")
+"""Episode-end ``info`` fields logged by ``Monitor`` (those the env provides)."""
+
+RUN_KEYS = ("n_timesteps", "n_envs")
+"""Hyperparameter keys that configure the run rather than the algorithm."""
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "elu": nn.ELU,
+    "leaky_relu": nn.LeakyReLU,
+}
+"""Names allowed for ``policy_kwargs.activation_fn`` in the YAML."""
+
+EVALUATIONS_PER_RUN = 8
+"""Periodic evaluations of a run when ``--eval-freq`` is not given."""
+
+
+# ---------------------------------------------------------------------------------- CLI parsing
+def parse_key_value(text: str) -> tuple[str, Any]:
+    """Parse ``key=value``; the value is read as YAML (``1`` -> int, ``[1,2]`` -> list, ...)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected key=value (value parsed as YAML, e.g. tasks_per_episode=20), got {text!r}"
+        )
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError as error:
+        raise argparse.ArgumentTypeError(f"cannot parse the value of {text!r}: {error}") from error
+    if isinstance(parsed, str):  # YAML 1.1 reads "1e-3" as a string; a number is meant
+        with contextlib.suppress(ValueError):
+            parsed = float(parsed)
+    return key.strip(), parsed
+
+
+def mec_gym_env_ids() -> list[str]:
+    """The registered environment IDs whose entry point is in the mec_gym package."""
+    return sorted(
+        env_id
+        for env_id, spec in gym.registry.items()
+        if isinstance(spec.entry_point, str) and spec.entry_point.startswith("mec_gym.")
+    )
+
+
+def build_parser(algo: str) -> argparse.ArgumentParser:
+    """Command-line parser of ``train/<algo>.py``."""
+    parser = argparse.ArgumentParser(
+        prog=f"train/{algo}.py",
+        description=f"Train {ALGOS[algo].__name__} on a mec_gym environment and compare it "
+        "with the environment's analytic baselines on fixed evaluation seeds.",
+    )
+    parser.add_argument("--env", required=True, help=f"environment ID, one of {mec_gym_env_ids()}")
+    parser.add_argument(
+        "--timesteps", type=int, help="training timesteps (default: n_timesteps in the YAML)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
+    parser.add_argument(
+        "--n-envs", type=int, help="parallel training envs (default: n_envs in the YAML)"
+    )
+    parser.add_argument(
+        "--env-kwargs",
+        type=parse_key_value,
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="keyword arguments of gymnasium.make, values parsed as YAML",
+    )
+    parser.add_argument(
+        "--logdir", type=Path, default=Path("runs"), help="root of run folders (default: runs/)"
+    )
+    parser.add_argument(
+        "--eval-episodes",
+        type=int,
+        default=20,
+        help=f"evaluation episodes, the first of the {len(EVAL_SEEDS)} fixed seeds (default: 20)",
+    )
+    parser.add_argument(
+        "--eval-freq",
+        type=int,
+        help=f"timesteps between evaluations (default: timesteps / {EVALUATIONS_PER_RUN})",
+    )
+    parser.add_argument(
+        "--no-baselines", action="store_true", help="skip building and evaluating the baselines"
+    )
+    parser.add_argument(
+        "--hyperparams",
+        type=parse_key_value,
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override hyperparameters of the YAML, values parsed as YAML",
+    )
+    return parser
+
+
+def parse_args(algo: str, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse and check ``argv``; errors exit through ``argparse`` with a clear message."""
+    parser = build_parser(algo)
+    args = parser.parse_args(argv)
+    env_ids = mec_gym_env_ids()
+    if args.env not in env_ids:
+        parser.error(f"unknown environment {args.env!r}; registered mec_gym IDs: {env_ids}")
+    if not 1 <= args.eval_episodes <= len(EVAL_SEEDS):
+        parser.error(f"--eval-episodes must be in [1, {len(EVAL_SEEDS)}], got {args.eval_episodes}")
+    for name in ("timesteps", "n_envs", "eval_freq"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    for name in ("env_kwargs", "hyperparams"):
+        setattr(args, name, dict(getattr(args, name)))
+    return args
+
+
+# ------------------------------------------------------------------------------ hyperparameters
+def load_hyperparams(algo: str, env_id: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Hyperparameters of ``algo`` for ``env_id``: ``default``, then the env's entry, then
+    ``overrides``, from ``train/hyperparams/<algo>.yml``.
+
+    Keys other than ``n_timesteps`` and ``n_envs`` must be constructor arguments of the
+    algorithm; ``policy_kwargs`` may be a dict or a string holding a Python literal dict.
+    """
+    table = yaml.safe_load((HYPERPARAMS_DIR / f"{algo}.yml").read_text()) or {}
+    params = {**table.get("default", {}), **table.get(env_id, {}), **overrides}
+    accepted = set(inspect.signature(ALGOS[algo].__init__).parameters) - {"self", "env"}
+    unknown = sorted(set(params) - accepted - set(RUN_KEYS))
+    if unknown:
+        raise ValueError(
+            f"unknown hyperparameters {unknown} for {algo}; allowed: {sorted(accepted)}"
+        )
+    missing = [key for key in ("policy", *RUN_KEYS) if key not in params]
+    if missing:
+        raise ValueError(f"{HYPERPARAMS_DIR / f'{algo}.yml'} sets no {missing} for {env_id}")
+    return params
+
+
+def resolve_policy_kwargs(value: dict[str, Any] | str | None) -> dict[str, Any]:
+    """``policy_kwargs`` as a dict, with ``activation_fn`` names mapped to torch modules."""
+    if value is None:
+        return {}
+    kwargs = ast.literal_eval(value) if isinstance(value, str) else dict(value)
+    if not isinstance(kwargs, dict):
+        raise ValueError(f"policy_kwargs must be a dict, got {value!r}")
+    activation = kwargs.get("activation_fn")
+    if isinstance(activation, str):
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"activation_fn must be one of {sorted(ACTIVATIONS)}, got {activation!r}"
+            )
+        kwargs["activation_fn"] = ACTIVATIONS[activation]
+    return kwargs
+
+
+# ----------------------------------------------------------------------------------- run setup
+def episode_info_keywords(env_id: str, env_kwargs: dict[str, Any]) -> tuple[str, ...]:
+    """The ``INFO_KEYWORDS`` present in the first ``info`` of the environment."""
+    env = gym.make(env_id, **env_kwargs)
+    try:
+        _, info = env.reset(seed=0)
+    finally:
+        env.close()
+    return tuple(key for key in INFO_KEYWORDS if key in info)
+
+
+def env_config(env_id: str, env_kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """The environment's full configuration as a plain dict, if it has a ``config``."""
+    env = gym.make(env_id, **env_kwargs)
+    try:
+        config = getattr(env.unwrapped, "config", None)
+        return config.to_dict() if hasattr(config, "to_dict") else None
+    finally:
+        env.close()
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and the packages a run depends on."""
+    versions = {"python": platform.python_version()}
+    for package in (
+        "mec-gym",
+        "gymnasium",
+        "stable-baselines3",
+        "sb3-contrib",
+        "torch",
+        "numpy",
+    ):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """YAML dumper that writes repeated objects out instead of as anchors and aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def make_run_dir(logdir: Path, env_id: str, algo: str, seed: int) -> Path:
+    """Create ``<logdir>/<env_id>/<algo>_s<seed>_<YYYYmmdd-HHMMSS>[-n]/`` (never reused)."""
+    stem = logdir / env_id / f"{algo}_s{seed}_{datetime.now():%Y%m%d-%H%M%S}"
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    run_dir, suffix = stem, 0
+    while True:
+        try:
+            run_dir.mkdir()  # atomic: concurrent runs started in the same second get suffixes
+            return run_dir
+        except FileExistsError:
+            suffix += 1
+            run_dir = stem.with_name(f"{stem.name}-{suffix}")
+
+
+def tensorboard_logger(folder: Path) -> Logger:
+    """An SB3 logger that writes TensorBoard events into ``folder`` only."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return Logger(str(folder), [make_output_format("tensorboard", str(folder))])
+
+
+def record_result(logger: Logger, result: EvalResult, step: int) -> None:
+    """Write ``eval/mean_utility``, ``eval/ci95`` and ``eval/<component>`` at ``step``."""
+    mean, half = result.mean_ci()
+    logger.record("eval/mean_utility", mean)
+    logger.record("eval/ci95", half)
+    for key in COMPONENTS:
+        logger.record(f"eval/{key}", float(np.mean(result.episode_components[key])))
+    logger.dump(step)
+
+
+# ------------------------------------------------------------------------------------ callbacks
+class EpisodeInfoCallback(BaseCallback):
+    """Log the mean of each Monitor info keyword over the episodes finished in each rollout,
+    as ``episode/<key>``."""
+
+    def __init__(self, keywords: Sequence[str]) -> None:
+        super().__init__()
+        self.keywords = tuple(keywords)
+        self._values: dict[str, list[float]] = {key: [] for key in self.keywords}
+
+    def _on_step(self) -> bool:
+        for info in self.locals["infos"]:
+            episode = info.get("episode")
+            if episode is not None:
+                for key in self.keywords:
+                    self._values[key].append(float(episode[key]))
+        return True
+
+    def _on_rollout_end(self) -> None:
+        for key, values in self._values.items():
+            if values:
+                self.logger.record(f"episode/{key}", float(np.mean(values)))
+            values.clear()
+
+
+class PeriodicEvalCallback(BaseCallback):
+    """Every ``eval_freq`` timesteps, evaluate the agent deterministically on fixed seeds and
+    log it; write each baseline's constant score at the same timestep into its own folder.
+
+    Evaluations happen at the start of a rollout, right after a policy update, so that no two
+    of them see the same policy however ``eval_freq`` compares with the rollout size.
+    """
+
+    def __init__(
+        self,
+        env_id: str,
+        env_kwargs: dict[str, Any],
+        seeds: Sequence[int],
+        eval_freq: int,
+        baselines: dict[str, tuple[EvalResult, Logger]],
+    ) -> None:
+        super().__init__()
+        self.env_id = env_id
+        self.env_kwargs = env_kwargs
+        self.seeds = tuple(seeds)
+        self.eval_freq = eval_freq
+        self.baselines = baselines
+        self.evaluated_steps: list[int] = []
+        self._next_eval = eval_freq
+
+    def _on_rollout_start(self) -> None:
+        if self.num_timesteps >= self._next_eval:
+            self._next_eval = (self.num_timesteps // self.eval_freq + 1) * self.eval_freq
+            result = evaluate_policy(
+                self.model, self.env_id, self.env_kwargs, self.seeds, name="agent", hindsight=False
+            )
+            self.log_evaluation(result, self.num_timesteps)
+
+    def _on_step(self) -> bool:
+        return True
+
+    def log_evaluation(self, result: EvalResult, step: int) -> None:
+        """Log the agent's ``result`` and every baseline's score at ``step``; print a summary."""
+        record_result(self.logger, result, step)
+        for baseline, logger in self.baselines.values():
+            record_result(logger, baseline, step)
+        self.evaluated_steps.append(step)
+        mean, half = result.mean_ci()
+        best = max(
+            ((name, b.mean_ci()[0]) for name, (b, _) in self.baselines.items()),
+            key=lambda item: item[1],
+            default=None,
+        )
+        against = f" (best baseline {best[0]}: {best[1]:.4f})" if best else ""
+        print(f"step {step}: agent utility {mean:.4f} ± {half:.4f}{against}")
+
+
+# ----------------------------------------------------------------------------------------- main
+def main(algo: str, argv: Sequence[str] | None = None) -> Path:
+    """Train ``algo`` as the command line ``argv`` says; return the run folder."""
+    args = parse_args(algo, argv)
+    env_id, env_kwargs = args.env, args.env_kwargs
+    hyperparams = load_hyperparams(algo, env_id, args.hyperparams)
+    timesteps = args.timesteps or int(hyperparams["n_timesteps"])
+    n_envs = args.n_envs or int(hyperparams["n_envs"])
+    eval_freq = args.eval_freq or max(timesteps // EVALUATIONS_PER_RUN, 1)
+    seeds = EVAL_SEEDS[: args.eval_episodes]
+
+    run_dir = make_run_dir(args.logdir, env_id, algo, args.seed)
+    config = {
+        "algo": algo,
+        "env_id": env_id,
+        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "timesteps": timesteps,
+        "n_envs": n_envs,
+        "eval_freq": eval_freq,
+        "eval_seeds": list(seeds),
+        "hyperparams": hyperparams,
+        "env_kwargs": env_kwargs,
+        "env_config": env_config(env_id, env_kwargs),
+        "versions": package_versions(),
+    }
+    (run_dir / "config.yaml").write_text(
+        yaml.dump(config, Dumper=_PlainDumper, sort_keys=False, default_flow_style=None)
+    )
+    print(f"Run folder: {run_dir}")
+
+    baselines: dict[str, tuple[EvalResult, Logger]] = {}
+    if not args.no_baselines:
+        print(f"Building and evaluating the baselines of {env_id} on {len(seeds)} seeds ...")
+        for name, policy in build_baselines(env_id, env_kwargs, seed=args.seed).items():
+            result = evaluate_policy(policy, env_id, env_kwargs, seeds, name=name, hindsight=True)
+            baselines[name] = (result, tensorboard_logger(run_dir / f"baseline_{name}"))
+            mean, half = result.mean_ci()
+            print(f"  {name}: utility {mean:.4f} ± {half:.4f}")
+
+    keywords = episode_info_keywords(env_id, env_kwargs)
+    env: VecEnv = make_vec_env(
+        env_id,
+        n_envs=n_envs,
+        seed=args.seed,
+        env_kwargs=env_kwargs,
+        monitor_kwargs={"info_keywords": keywords},
+    )
+    if algo == "maskable_ppo" and not is_masking_supported(env):
+        raise ValueError(f"{env_id} has no action_masks(); use train/ppo.py instead")
+    algo_kwargs = {k: v for k, v in hyperparams.items() if k not in RUN_KEYS}
+    algo_kwargs["policy_kwargs"] = resolve_policy_kwargs(algo_kwargs.get("policy_kwargs"))
+    model = ALGOS[algo](env=env, seed=args.seed, verbose=0, **algo_kwargs)
+    model.set_logger(tensorboard_logger(run_dir / "agent"))
+    evaluation = PeriodicEvalCallback(env_id, env_kwargs, seeds, eval_freq, baselines)
+    try:
+        with warnings.catch_warnings():  # SB3's progress bar uses tqdm.rich, "experimental"
+            warnings.simplefilter("ignore", TqdmExperimentalWarning)
+            model.learn(
+                total_timesteps=timesteps,
+                callback=[EpisodeInfoCallback(keywords), evaluation],
+                progress_bar=True,
+            )
+        model.save(run_dir / "model.zip")
+        final = evaluate_policy(model, env_id, env_kwargs, seeds, name=algo, hindsight=True)
+        if not evaluation.evaluated_steps or evaluation.evaluated_steps[-1] != model.num_timesteps:
+            evaluation.log_evaluation(final, model.num_timesteps)
+    finally:
+        env.close()
+        model.logger.close()
+        for _, logger in baselines.values():
+            logger.close()
+
+    markdown = write_comparison([final, *(result for result, _ in baselines.values())], run_dir)
+    print_markdown(markdown)
+    tensorboard = Path(sys.executable).parent / "tensorboard"
+    command = str(tensorboard) if tensorboard.exists() else "tensorboard"
+    print(f"Run folder: {run_dir}")
+    print(f"TensorBoard: {command} --logdir {args.logdir}  (then open http://localhost:6006)")
+    return run_dir
+
+
+def print_markdown(markdown: str) -> None:
+    """Print Markdown rendered by rich when stdout is a terminal, as plain text otherwise."""
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.markdown import Markdown
+
+        Console().print(Markdown(markdown))
+    else:
+        print(markdown)
