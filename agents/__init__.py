@@ -53,7 +53,40 @@ def _multistep_baselines(
     return policies
 
 
-BASELINE_BUILDERS = {"MultiStepOffload-v0": _multistep_baselines}
+def _joint_offload_baselines(env_id: str, env_kwargs: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Every analytic solver tractable at the env's N, as a fixed policy."""
+    from agents.joint_offload import SolverPolicy
+    from mec_gym.solvers.joint_offload.registry import SOLVERS, solver_applies
+
+    env = gym.make(env_id, **env_kwargs)
+    n = env.unwrapped.config.num_devices
+    return {name: SolverPolicy(env, name, seed) for name in SOLVERS if solver_applies(name, n)}
+
+
+PER_TASK_CONCURRENCY = (2, 4, 8)
+"""Concurrent edge tasks the share-sizing rules of PerTaskOffload-v0 reserve for."""
+
+
+def _per_task_baselines(env_id: str, env_kwargs: dict[str, Any], seed: int) -> dict[str, Any]:
+    """The greedy per-task rule, rules sized for m concurrent edge tasks, and local only."""
+    from agents.joint_offload import PerTaskRulePolicy
+
+    env = gym.make(env_id, **env_kwargs)
+    policies = [
+        PerTaskRulePolicy(env),
+        *(PerTaskRulePolicy(env, share=1.0 / m) for m in PER_TASK_CONCURRENCY),
+        PerTaskRulePolicy(env, allow_offload=False),
+    ]
+    return {policy.name: policy for policy in policies}
+
+
+BASELINE_BUILDERS = {
+    "MultiStepOffload-v0": _multistep_baselines,
+    "JointOffload-v0": _joint_offload_baselines,
+    "JointOffload-pan2023-v0": _joint_offload_baselines,
+    "JointOffload-N8-v0": _joint_offload_baselines,
+    "PerTaskOffload-v0": _per_task_baselines,
+}
 
 
 def build_baselines(

@@ -19,8 +19,9 @@ from mec_gym.twins.decision_replay import DecisionEvaluationTwin
 
 __all__ = [
     "EVAL_SEEDS",
-    "COMPONENTS",
+    "EvalProtocol",
     "EvalResult",
+    "protocol_for",
     "evaluate_policy",
     "comparison_rows",
     "comparison_markdown",
@@ -31,7 +32,52 @@ __all__ = [
 EVAL_SEEDS: tuple[int, ...] = tuple(range(10_000, 10_100))
 """Evaluation seeds, disjoint from training (0..9_999) and calibration (20_000..) seeds."""
 
-COMPONENTS = ("delay", "energy", "accuracy", "offload_rate", "signalling")
+
+@dataclass(frozen=True)
+class EvalProtocol:
+    """What an environment family is scored on: the episode-end ``info`` fields to read."""
+
+    score: str
+    """``info`` key of the score, an episode-to-date mean at episode end (e.g. utility, cost)."""
+    higher_is_better: bool
+    components: tuple[str, ...]
+    """Further ``info`` keys tabulated and logged (episode-to-date means)."""
+    units: tuple[str, ...]
+    """Unit suffix of each component's column (empty string: dimensionless)."""
+    hindsight: bool = False
+    """Whether DT #1 can replay finished episodes (the hindsight oracle column)."""
+
+
+PROTOCOLS: dict[str, EvalProtocol] = {
+    "mec_gym.envs.multistep_offload:MultiStepOffloadEnv": EvalProtocol(
+        score="utility",
+        higher_is_better=True,
+        components=("delay", "energy", "accuracy", "offload_rate", "signalling"),
+        units=("s", "J", "", "", "/task"),
+        hindsight=True,
+    ),
+    "mec_gym.envs.joint_offload:JointOffloadEnv": EvalProtocol(
+        score="cost",
+        higher_is_better=False,
+        components=("delay", "energy", "accuracy", "offload_rate"),
+        units=("s", "J", "", ""),
+    ),
+    "mec_gym.envs.per_task_offload:PerTaskOffloadEnv": EvalProtocol(
+        score="cost",
+        higher_is_better=False,
+        components=("delay", "energy", "accuracy", "waiting", "offload_rate"),
+        units=("s", "J", "", "s", ""),
+    ),
+}
+"""Evaluation protocol by environment entry point."""
+
+
+def protocol_for(env_id: str) -> EvalProtocol:
+    """The evaluation protocol of a registered environment ID."""
+    entry_point = gym.spec(env_id).entry_point
+    if entry_point not in PROTOCOLS:
+        raise ValueError(f"no evaluation protocol for {env_id!r} (entry point {entry_point})")
+    return PROTOCOLS[entry_point]
 
 
 def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
@@ -48,9 +94,10 @@ class EvalResult:
     """Per-episode scores of one policy on a list of seeds."""
 
     name: str
+    protocol: EvalProtocol
     seeds: tuple[int, ...]
-    episode_utility: np.ndarray
-    """Mean utility per task (the env's ``info["utility"]`` at episode end), one per episode."""
+    episode_score: np.ndarray
+    """The protocol's score per episode (its episode-end ``info`` value, a mean per task)."""
     episode_components: dict[str, np.ndarray]
     episode_hindsight: np.ndarray | None = None
     """Mean hindsight-optimal utility per task (DT #1) on the same trajectories."""
@@ -60,8 +107,8 @@ class EvalResult:
     which it is hindsight-optimal (-1 = local completion)."""
 
     def mean_ci(self) -> tuple[float, float]:
-        """Mean and 95% confidence half-width of the episode utilities."""
-        return mean_ci(self.episode_utility)
+        """Mean and 95% confidence half-width of the episode scores."""
+        return mean_ci(self.episode_score)
 
 
 def _accepts_action_masks(policy: Any) -> bool:
@@ -82,22 +129,25 @@ def evaluate_policy(
     """Run ``policy`` deterministically for one episode per seed and collect its scores.
 
     ``policy`` has the SB3 ``predict`` call shape; ``action_masks`` is passed when its
-    ``predict`` takes it (MaskablePPO). With ``hindsight``, DT #1 replays every task of each
-    finished episode to give the hindsight-optimal utility on the same trajectory.
+    ``predict`` takes it (MaskablePPO). With ``hindsight`` and an environment whose protocol
+    supports it, DT #1 replays every task of each finished episode to give the
+    hindsight-optimal utility on the same trajectory.
     """
+    protocol = protocol_for(env_id)
+    hindsight = hindsight and protocol.hindsight
     env = gym.make(env_id, **(env_kwargs or {}))
     use_masks = _accepts_action_masks(policy)
-    utilities, oracle = [], []
+    scores, oracle = [], []
     oracle_choices: dict[int, int] = {}
-    components: dict[str, list[float]] = {key: [] for key in COMPONENTS}
+    components: dict[str, list[float]] = {key: [] for key in protocol.components}
     decision_time, decisions = 0.0, 0
     try:
         for seed in seeds:
             info, count, seconds = run_episode(policy, env, seed, action_masks=use_masks)
             decisions += count
             decision_time += seconds
-            utilities.append(info["utility"])
-            for key in COMPONENTS:
+            scores.append(info[protocol.score])
+            for key in protocol.components:
                 components[key].append(info[key])
             if hindsight:
                 options = DecisionEvaluationTwin(env).all_task_options(with_observations=False)
@@ -108,8 +158,9 @@ def evaluate_policy(
         env.close()
     return EvalResult(
         name=name,
+        protocol=protocol,
         seeds=tuple(int(s) for s in seeds),
-        episode_utility=np.asarray(utilities),
+        episode_score=np.asarray(scores),
         episode_components={k: np.asarray(v) for k, v in components.items()},
         episode_hindsight=np.asarray(oracle) if hindsight else None,
         seconds_per_decision=decision_time / max(decisions, 1),
@@ -118,43 +169,62 @@ def evaluate_policy(
 
 
 def comparison_rows(results: Sequence[EvalResult]) -> list[dict[str, Any]]:
-    """One row per policy, best mean utility first, with 95% CIs and cost components."""
+    """One row per policy, best mean score first, with 95% CIs and cost components.
+
+    All results must share one protocol (one environment family).
+    """
+    protocols = {result.protocol for result in results}
+    if len(protocols) != 1:
+        raise ValueError(f"results of different protocols cannot share a table: {protocols}")
+    protocol = protocols.pop()
     rows = []
     for result in results:
         mean, half = result.mean_ci()
         row: dict[str, Any] = {
             "policy": result.name,
-            "episodes": len(result.episode_utility),
-            "utility": mean,
-            "utility_ci95": half,
+            "episodes": len(result.episode_score),
+            protocol.score: mean,
+            f"{protocol.score}_ci95": half,
         }
-        for key in COMPONENTS:
+        for key in protocol.components:
             row[key] = float(np.mean(result.episode_components[key]))
         if result.episode_hindsight is not None:
             row["hindsight_utility"], row["hindsight_ci95"] = mean_ci(result.episode_hindsight)
         row["ms_per_decision"] = 1e3 * result.seconds_per_decision
         rows.append(row)
-    return sorted(rows, key=lambda r: -r["utility"])
+    sign = -1.0 if protocol.higher_is_better else 1.0
+    return sorted(rows, key=lambda r: sign * r[protocol.score])
 
 
-def comparison_markdown(rows: Sequence[dict[str, Any]]) -> str:
+def comparison_markdown(rows: Sequence[dict[str, Any]], protocol: EvalProtocol) -> str:
     """Markdown table of ``comparison_rows``."""
-    header = (
-        "| policy | utility (95% CI) | delay (s) | energy (J) | accuracy | offload rate "
-        "| signalling/task | DT #1 hindsight on same trajectories (95% CI) | ms/decision |"
-    )
-    lines = [header, "|" + "---|" * 9]
+    hindsight = any("hindsight_utility" in r for r in rows)
+    better = "higher" if protocol.higher_is_better else "lower"
+    columns = [
+        "policy",
+        f"{protocol.score} (95% CI, {better} is better)",
+        *(
+            f"{key.replace('_', ' ')}" + (f" ({unit})" if unit and unit[0] != "/" else unit)
+            for key, unit in zip(protocol.components, protocol.units, strict=True)
+        ),
+        *(["DT #1 hindsight on same trajectories (95% CI)"] if hindsight else []),
+        "ms/decision",
+    ]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for r in rows:
-        hindsight = (
-            f"{r['hindsight_utility']:.4f} ± {r['hindsight_ci95']:.4f}"
-            if "hindsight_utility" in r
-            else "–"
-        )
-        lines.append(
-            f"| {r['policy']} | {r['utility']:.4f} ± {r['utility_ci95']:.4f} | {r['delay']:.3f} "
-            f"| {r['energy']:.3f} | {r['accuracy']:.3f} | {r['offload_rate']:.2f} "
-            f"| {r['signalling']:.2f} | {hindsight} | {r['ms_per_decision']:.3f} |"
-        )
+        cells = [
+            r["policy"],
+            f"{r[protocol.score]:.4f} ± {r[protocol.score + '_ci95']:.4f}",
+            *(f"{r[key]:.3f}" for key in protocol.components),
+        ]
+        if hindsight:
+            cells.append(
+                f"{r['hindsight_utility']:.4f} ± {r['hindsight_ci95']:.4f}"
+                if "hindsight_utility" in r
+                else "–"
+            )
+        cells.append(f"{r['ms_per_decision']:.3f}")
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -163,7 +233,7 @@ def write_comparison(results: Sequence[EvalResult], folder: Path | str) -> str:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rows = comparison_rows(results)
-    markdown = comparison_markdown(rows)
+    markdown = comparison_markdown(rows, results[0].protocol)
     (folder / "comparison.md").write_text(markdown)
     fieldnames = list(dict.fromkeys(key for row in rows for key in row))
     with (folder / "comparison.csv").open("w", newline="") as handle:

@@ -16,6 +16,7 @@ from train.common import (
     mec_gym_env_ids,
     parse_args,
     resolve_policy_kwargs,
+    resolve_schedule,
 )
 
 ENV_ID = "MultiStepOffload-v0"
@@ -132,3 +133,13 @@ def test_tiny_training_run_writes_the_run_folder(algo, tmp_path):
     for folder in baselines:
         assert list(folder.glob("events.out.tfevents.*"))
         assert "eval/mean_utility" in scalar_tags(folder)
+
+
+def test_linear_schedules_decay_to_zero_and_bad_values_are_rejected():
+    schedule = resolve_schedule("learning_rate", "lin_3e-4")
+    assert schedule(1.0) == pytest.approx(3e-4) and schedule(0.5) == pytest.approx(1.5e-4)
+    assert schedule(0.0) == 0.0
+    assert resolve_schedule("clip_range", 0.2) == 0.2
+    for bad in ("lin_x", "fast", True):
+        with pytest.raises(ValueError, match="learning_rate"):
+            resolve_schedule("learning_rate", bad)

@@ -23,7 +23,7 @@ import inspect
 import platform
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
@@ -45,15 +45,21 @@ from tqdm import TqdmExperimentalWarning
 
 import mec_gym  # noqa: F401  (registers the environments)
 from agents import build_baselines
-from eval.evaluation import COMPONENTS, EVAL_SEEDS, EvalResult, evaluate_policy, write_comparison
+from eval.evaluation import (
+    EVAL_SEEDS,
+    EvalResult,
+    evaluate_policy,
+    protocol_for,
+    write_comparison,
+)
 
 __all__ = [
     "ALGOS",
-    "INFO_KEYWORDS",
     "main",
     "parse_args",
     "make_run_dir",
     "resolve_policy_kwargs",
+    "resolve_schedule",
     "build_parser",
     "parse_key_value",
     "mec_gym_env_ids",
@@ -66,8 +72,8 @@ ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "maskable_ppo": MaskablePPO
 
 HYPERPARAMS_DIR = Path(__file__).parent / "hyperparams"
 
-INFO_KEYWORDS = ("utility", "delay", "energy", "accuracy", "offload_rate", "signalling")
-"""Episode-end ``info`` fields logged by ``Monitor`` (those the env provides)."""
+SCHEDULE_KEYS = ("learning_rate", "clip_range")
+"""Hyperparameters that may be ``lin_<initial>``: decayed linearly to 0 over training."""
 
 RUN_KEYS = ("n_timesteps", "n_envs")
 """Hyperparameter keys that configure the run rather than the algorithm."""
@@ -219,15 +225,32 @@ def resolve_policy_kwargs(value: dict[str, Any] | str | None) -> dict[str, Any]:
     return kwargs
 
 
+def linear_schedule(initial: float) -> Callable[[float], float]:
+    """A schedule falling linearly from ``initial`` to 0 over training (SB3 progress 1 -> 0)."""
+
+    def schedule(progress_remaining: float) -> float:
+        return progress_remaining * initial
+
+    return schedule
+
+
+def resolve_schedule(key: str, value: Any) -> float | Callable[[float], float]:
+    """A constant, or ``"lin_<initial>"`` (rl-baselines3-zoo style) as a linear schedule."""
+    if isinstance(value, str) and value.startswith("lin_"):
+        try:
+            return linear_schedule(float(value[4:]))
+        except ValueError:
+            pass
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise ValueError(f"{key} must be a number or 'lin_<number>', got {value!r}")
+
+
 # ----------------------------------------------------------------------------------- run setup
-def episode_info_keywords(env_id: str, env_kwargs: dict[str, Any]) -> tuple[str, ...]:
-    """The ``INFO_KEYWORDS`` present in the first ``info`` of the environment."""
-    env = gym.make(env_id, **env_kwargs)
-    try:
-        _, info = env.reset(seed=0)
-    finally:
-        env.close()
-    return tuple(key for key in INFO_KEYWORDS if key in info)
+def episode_info_keywords(env_id: str) -> tuple[str, ...]:
+    """The episode-end ``info`` fields ``Monitor`` logs: the env's score and components."""
+    protocol = protocol_for(env_id)
+    return (protocol.score, *protocol.components)
 
 
 def env_config(env_id: str, env_kwargs: dict[str, Any]) -> dict[str, Any] | None:
@@ -286,11 +309,11 @@ def tensorboard_logger(folder: Path) -> Logger:
 
 
 def record_result(logger: Logger, result: EvalResult, step: int) -> None:
-    """Write ``eval/mean_utility``, ``eval/ci95`` and ``eval/<component>`` at ``step``."""
+    """Write ``eval/mean_<score>``, ``eval/ci95`` and ``eval/<component>`` at ``step``."""
     mean, half = result.mean_ci()
-    logger.record("eval/mean_utility", mean)
+    logger.record(f"eval/mean_{result.protocol.score}", mean)
     logger.record("eval/ci95", half)
-    for key in COMPONENTS:
+    for key in result.protocol.components:
         logger.record(f"eval/{key}", float(np.mean(result.episode_components[key])))
     logger.dump(step)
 
@@ -363,13 +386,14 @@ class PeriodicEvalCallback(BaseCallback):
             record_result(logger, baseline, step)
         self.evaluated_steps.append(step)
         mean, half = result.mean_ci()
+        sign = 1.0 if result.protocol.higher_is_better else -1.0
         best = max(
             ((name, b.mean_ci()[0]) for name, (b, _) in self.baselines.items()),
-            key=lambda item: item[1],
+            key=lambda item: sign * item[1],
             default=None,
         )
         against = f" (best baseline {best[0]}: {best[1]:.4f})" if best else ""
-        print(f"step {step}: agent utility {mean:.4f} ± {half:.4f}{against}")
+        print(f"step {step}: agent {result.protocol.score} {mean:.4f} ± {half:.4f}{against}")
 
 
 # ----------------------------------------------------------------------------------------- main
@@ -409,9 +433,9 @@ def main(algo: str, argv: Sequence[str] | None = None) -> Path:
             result = evaluate_policy(policy, env_id, env_kwargs, seeds, name=name, hindsight=True)
             baselines[name] = (result, tensorboard_logger(run_dir / f"baseline_{name}"))
             mean, half = result.mean_ci()
-            print(f"  {name}: utility {mean:.4f} ± {half:.4f}")
+            print(f"  {name}: {result.protocol.score} {mean:.4f} ± {half:.4f}")
 
-    keywords = episode_info_keywords(env_id, env_kwargs)
+    keywords = episode_info_keywords(env_id)
     env: VecEnv = make_vec_env(
         env_id,
         n_envs=n_envs,
@@ -423,6 +447,9 @@ def main(algo: str, argv: Sequence[str] | None = None) -> Path:
         raise ValueError(f"{env_id} has no action_masks(); use train/ppo.py instead")
     algo_kwargs = {k: v for k, v in hyperparams.items() if k not in RUN_KEYS}
     algo_kwargs["policy_kwargs"] = resolve_policy_kwargs(algo_kwargs.get("policy_kwargs"))
+    for key in SCHEDULE_KEYS:
+        if key in algo_kwargs:
+            algo_kwargs[key] = resolve_schedule(key, algo_kwargs[key])
     model = ALGOS[algo](env=env, seed=args.seed, verbose=0, **algo_kwargs)
     model.set_logger(tensorboard_logger(run_dir / "agent"))
     evaluation = PeriodicEvalCallback(env_id, env_kwargs, seeds, eval_freq, baselines)

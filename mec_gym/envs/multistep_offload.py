@@ -17,6 +17,7 @@ import numpy as np
 from gymnasium import spaces
 
 from mec_gym.config import SystemConfig, resolve_config
+from mec_gym.envs import checked_render_mode
 from mec_gym.models.arrivals import mmpp_arrival_times, poisson_arrival_times
 from mec_gym.models.channel import BlockFadingUplinks
 from mec_gym.models.dnn_profiles import PROFILE_BUILDERS, exit_head_macs, get_profile
@@ -227,12 +228,7 @@ class MultiStepOffloadEnv(gym.Env):
         **overrides: Any,
     ) -> None:
         self.config = resolve_config(MultiStepOffloadConfig, config, overrides)
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode must be one of {self.metadata['render_modes']} or None, "
-                f"got {render_mode!r}"
-            )
-        self.render_mode = render_mode
+        self.render_mode = checked_render_mode(render_mode, self.metadata["render_modes"])
         cfg = self.config
         self.profile = get_profile(cfg.dnn, cfg.num_classes)
         if cfg.device_blocks > self.profile.num_blocks:

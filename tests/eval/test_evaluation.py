@@ -24,9 +24,9 @@ def test_evaluation_is_reproducible_and_tabulated(tmp_path):
     kwargs = {"tasks_per_episode": 20}
     a = evaluate_policy(AlwaysLocalPolicy(), ENV_ID, kwargs, seeds, "local")
     b = evaluate_policy(AlwaysLocalPolicy(), ENV_ID, kwargs, seeds, "local")
-    np.testing.assert_array_equal(a.episode_utility, b.episode_utility)
-    assert a.episode_utility.shape == (3,)
-    assert np.all(a.episode_hindsight >= a.episode_utility)
+    np.testing.assert_array_equal(a.episode_score, b.episode_score)
+    assert a.episode_score.shape == (3,)
+    assert np.all(a.episode_hindsight >= a.episode_score)
     assert sum(a.extra["hindsight_choices"].values()) == 60
     markdown = write_comparison([a], tmp_path)
     assert "| local |" in markdown

@@ -1,0 +1,138 @@
+"""Fixed policies of the joint offloading system (``JointOffload-v0``, ``PerTaskOffload-v0``).
+
+``JointOffload-v0``: :class:`SolverPolicy` rebuilds the round's problem instance from the
+observation (which carries every device's channel gain), solves it with an analytic solver of
+:mod:`mec_gym.solvers.joint_offload.registry` and returns the action that applies the solver's
+allocation. The policies use the observation only, so they run on any instance of the env.
+
+``PerTaskOffload-v0``: :class:`PerTaskRulePolicy` decides each arriving task from what the
+observation tells (the device's gain, its local backlog, the free uplink and edge-CPU shares):
+it reserves a share of the free resources, costs the task at the edge with Theorem 2's frames
+for those shares and locally with Theorem 1 plus the queueing delay, and takes the cheaper.
+With ``share=None`` it is the greedy rule (take everything free); with a share ``1/m`` it sizes
+the reservation for ``m`` concurrent edge tasks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from agents.base import FixedPolicy
+from mec_gym.envs.joint_offload import gain_range_db
+from mec_gym.envs.per_task_offload import (
+    BACKLOG_SCALE_S,
+    SHARE_FRACTION_FLOOR,
+    PerTaskOffloadEnv,
+)
+from mec_gym.problems.joint_offload import (
+    JointOffloadProblem,
+    offload_delay_energy,
+    weighted_cost,
+)
+from mec_gym.solvers.joint_offload.local import local_optimum
+from mec_gym.solvers.joint_offload.registry import SOLVER_LABELS, solve
+
+__all__ = ["SolverPolicy", "PerTaskRulePolicy"]
+
+
+class SolverPolicy(FixedPolicy):
+    """A JointOffload-v0 solver as a fixed policy: solve the observed instance, apply it.
+
+    ``env`` is any instance of the environment with the same configuration (its
+    ``decode_observation`` and ``action_from_allocation`` are used, not its state). ``seed``
+    seeds the draws of the ``random`` solver.
+    """
+
+    def __init__(self, env: Any, solver: str, seed: int = 0) -> None:
+        self.base = env.unwrapped
+        self.solver = solver
+        self.name = solver
+        self.rng = np.random.default_rng(seed)
+
+    @property
+    def label(self) -> str:
+        """The solver's name as in the paper's figures."""
+        return SOLVER_LABELS[self.solver]
+
+    def problem_from_observation(self, observation: np.ndarray) -> JointOffloadProblem:
+        """The round's instance, rebuilt from the observed gains."""
+        gains = self.base.decode_observation(observation)["gain_db"]
+        return JointOffloadProblem.from_gains(self.base.config, gains)
+
+    def act(self, observation: np.ndarray, env_index: int) -> np.ndarray:
+        allocation = solve(self.solver, self.problem_from_observation(observation), self.rng)
+        return self.base.action_from_allocation(allocation)
+
+
+class PerTaskRulePolicy(FixedPolicy):
+    """PerTaskOffload-v0: edge-or-local rule for the arriving task, from the observation.
+
+    The edge option reserves ``share`` of the uplink and of the edge CPU (absolute fractions,
+    capped by what is free; ``None``: everything the env lets a task take) and runs the frames
+    that minimise the task's edge cost with those shares. The local option runs Theorem 1's
+    frames and frequency and pays the device's backlog as waiting. The cheaper one is chosen
+    (always the local one with ``allow_offload=False``).
+    """
+
+    def __init__(
+        self,
+        env: Any,
+        share: float | None = None,
+        name: str | None = None,
+        allow_offload: bool = True,
+    ) -> None:
+        base = env.unwrapped
+        if not isinstance(base, PerTaskOffloadEnv):
+            raise TypeError(f"PerTaskRulePolicy needs PerTaskOffload-v0, got {type(base).__name__}")
+        if share is not None and not 0 < share <= 1:
+            raise ValueError(f"share must be in (0, 1] or None, got {share}")
+        self.base = base
+        self.share = share
+        self.allow_offload = allow_offload
+        default_name = "greedy" if share is None else f"share_1/{1 / share:g}"
+        self.name = name or (default_name if allow_offload else "local_only")
+        config = base.config
+        template = JointOffloadProblem.from_gains(config, [0.0])
+        self.frames = template.frame_range
+        self.macs = template.macs[self.frames]
+        self.accuracy = template.accuracy[self.frames]
+        self.local = local_optimum(template)
+        self.gain_low, self.gain_high = gain_range_db(config)
+
+    def act(self, observation: np.ndarray, env_index: int) -> np.ndarray:
+        config = self.base.config
+        obs = np.asarray(observation, dtype=float)
+        gain_db = self.gain_low + (obs[0] + 1.0) * 0.5 * (self.gain_high - self.gain_low)
+        backlog = BACKLOG_SCALE_S * obs[1] / max(1.0 - obs[1], 1e-12)
+        free_uplink, free_edge = obs[2], obs[3]
+        rate = float(JointOffloadProblem.from_gains(config, [gain_db]).rate[0])
+        largest = 1.0 - SHARE_FRACTION_FLOOR  # the most of what is free a task can reserve
+        span = largest - SHARE_FRACTION_FLOOR  # width of the reservable fractions
+        wanted = largest if self.share is None else self.share
+        time_share = min(wanted, largest * free_uplink)
+        edge_share = min(wanted, largest * free_edge)
+
+        local_cost = float(self.local.cost[0]) + config.delay_weight * backlog
+        edge_cost = np.inf
+        if self.allow_offload and time_share > 0 and edge_share > 0:
+            delay, energy = offload_delay_energy(
+                config, self.macs, self.frames, rate, time_share, edge_share * config.edge_capacity
+            )
+            costs = weighted_cost(config, delay, energy, self.accuracy)
+            best = int(np.argmin(costs))
+            edge_cost = float(costs[best])
+        offload = edge_cost < local_cost
+        unit = np.zeros(5)
+        if offload:
+            unit[0] = 1.0
+            unit[1] = best / max(len(self.frames) - 1, 1)
+            for column, (share, free) in enumerate(
+                ((time_share, free_uplink), (edge_share, free_edge)), start=2
+            ):
+                unit[column] = (share / free - SHARE_FRACTION_FLOOR) / span
+        else:
+            unit[1] = (self.local.frames[0] - self.frames[0]) / max(len(self.frames) - 1, 1)
+            unit[4] = self.local.frequency[0] / config.device_max_frequency
+        return np.clip(2.0 * unit - 1.0, -1.0, 1.0).astype(np.float32)

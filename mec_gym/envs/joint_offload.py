@@ -1,0 +1,512 @@
+"""JointOffload-v0: one round of offloading, frames, TDMA shares and CPU for N devices per step.
+
+Source: G. Pan, H. Zhang, S. Xu, S. Zhang, X. Chen, "Joint Optimization of Video-based AI
+Inference Tasks in MEC-assisted Augmented Reality Systems", IEEE Trans. Cogn. Commun. Netw.
+9(2), 2023 (arXiv 2301.01010). Model as specified in ``shared/spec/joint_offload.md``, section 6.
+
+The physics (rates, delays, energies, accuracy, cost) lives in
+:mod:`mec_gym.problems.joint_offload`; this module only moves the devices, builds each round's
+:class:`~mec_gym.problems.joint_offload.JointOffloadProblem` and maps actions to
+:class:`~mec_gym.problems.joint_offload.Allocation` objects, which
+:func:`~mec_gym.problems.joint_offload.evaluate_allocation` costs exactly as it does for the
+solvers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from mec_gym.config import resolve_config
+from mec_gym.envs import checked_render_mode
+from mec_gym.problems.joint_offload import (
+    PRESETS,
+    Allocation,
+    JointOffloadConfig,
+    JointOffloadProblem,
+    channel_gains_db,
+    evaluate_allocation,
+    sample_positions,
+)
+from mec_gym.solvers.joint_offload.edge import edge_shares
+from mec_gym.solvers.joint_offload.local import local_optimum
+
+__all__ = [
+    "JointOffloadEnv",
+    "gain_range_db",
+    "reflect_into",
+    "random_steps",
+    "walk_in_cell",
+    "SHARE_WEIGHT_FLOOR",
+    "LOCAL_FRACTION_FLOOR",
+    "BANDWIDTH_SCALE",
+    "FREQUENCY_SCALE",
+    "EDGE_CAPACITY_SCALE",
+    "SHADOWING_SPAN",
+    "CHUNK_ROUNDS",
+]
+
+SHARE_WEIGHT_FLOOR = 1e-3
+"""Full mode: weight added to ``(a + 1) / 2`` so that every offloading device gets a share > 0."""
+LOCAL_FRACTION_FLOOR = 0.01
+"""Full mode: smallest local CPU fraction of f^max (a local frequency of 0 never finishes)."""
+BANDWIDTH_SCALE = 20e6
+"""Observation: B is observed as ``B / BANDWIDTH_SCALE`` (Hz)."""
+FREQUENCY_SCALE = 5e9
+"""Observation: f^max is observed as ``f^max / FREQUENCY_SCALE`` (cycle/s)."""
+EDGE_CAPACITY_SCALE = 100e9
+"""Observation: F^E is observed as ``F^E / EDGE_CAPACITY_SCALE`` (cycle/s)."""
+SHADOWING_SPAN = 3.0
+"""Observation: the gain range is widened by this many shadowing standard deviations."""
+CHUNK_ROUNDS = 256
+"""Rounds of mobility and shadowing drawn at once (they do not depend on the actions)."""
+
+
+def gain_range_db(config: JointOffloadConfig) -> tuple[float, float]:
+    """(lowest, highest) channel gain in dB the observation maps onto [-1, 1].
+
+    Path loss at the farthest point of the cell (a corner, ``side / sqrt(2)`` m) and at
+    ``min_distance``, widened by ``SHADOWING_SPAN`` shadowing standard deviations; gains outside
+    (shadowing beyond 3 sigma) are clipped in the observation.
+    """
+    far, near = channel_gains_db(config, np.array([config.area_side / np.sqrt(2.0), 0.0]))
+    spread = SHADOWING_SPAN * config.shadowing_std_db
+    return float(far - spread), float(near + spread)
+
+
+def reflect_into(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``values`` folded into ``[low, high]`` by reflecting at both ends (any overshoot)."""
+    width = high - low
+    folded = np.mod(values - low, 2.0 * width)
+    return low + width - np.abs(width - folded)
+
+
+def random_steps(rng: np.random.Generator, rounds: int, n: int, step_m: float) -> np.ndarray:
+    """Random-walk steps (m, shape (rounds, n, 2)): ``step_m`` m in uniform random directions."""
+    angle = rng.uniform(0.0, 2.0 * np.pi, (rounds, n, 1))
+    # (cos, sin) of the angle in one call: sin(a) = cos(a - pi/2)
+    return step_m * np.cos(angle - np.array([0.0, np.pi / 2.0]))
+
+
+def walk_in_cell(
+    origin: np.ndarray, steps: np.ndarray, config: JointOffloadConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (m, (rounds, n, 2)) and distances to the BS (m, (rounds, n)) of devices that
+    start at the valid positions ``origin`` (n, 2) and take ``steps`` (rounds, n, 2).
+
+    Each coordinate reflects at the border of the square: the unconstrained walk is folded into
+    it (:func:`reflect_into`), which, the steps being symmetric, has the law of a walk reflected
+    step by step, at the cost of one vectorised pass. A step that would end closer than
+    ``min_distance`` to the BS is taken backwards instead (the excluded disc is convex, so the
+    reversed step ends outside it); the devices concerned, rare, are replayed step by step from
+    their first such step. A position moves by at most one step length per round.
+    """
+    half = config.area_side / 2.0
+    positions = reflect_into(origin + np.cumsum(steps, axis=0), -half, half)
+    radius = np.hypot(positions[..., 0], positions[..., 1])
+    inside = radius < config.min_distance
+    if inside.any():
+        for device in np.flatnonzero(inside.any(axis=0)).tolist():
+            first = int(np.argmax(inside[:, device]))
+            here = positions[first - 1, device] if first > 0 else origin[device]
+            for t in range(first, steps.shape[0]):
+                moved = reflect_into(here + steps[t, device], -half, half)
+                if np.hypot(moved[0], moved[1]) < config.min_distance:
+                    moved = reflect_into(here - steps[t, device], -half, half)
+                positions[t, device] = here = moved
+        radius = np.hypot(positions[..., 0], positions[..., 1])
+    return positions, radius
+
+
+EPISODE_MEANS = ("cost", "delay", "energy", "accuracy", "offload_rate")
+"""``info`` keys holding means per device over the episode's rounds so far."""
+
+
+class JointOffloadEnv(gym.Env):
+    """Every round, decide how N devices run one video-inference task each.
+
+    ## Description
+    N devices (AR glasses, robots) in a square cell with one base station and an edge server
+    each have one DNN inference task per round over their ``F_n`` most recent video frames.
+    A device either runs it locally at CPU frequency ``f_n^l <= f^max`` or uploads the frames in
+    a share ``tau_n`` of each TDMA frame and runs it on an edge CPU share ``f_n^e``; the shares
+    of the offloading devices sum to at most 1 and F^E. Between rounds the devices random-walk,
+    so their channels change.
+
+    ## Action Space
+    ``action_mode="decisions"`` (default): ``MultiDiscrete([2, nF] * N)`` with
+    ``nF = F_max - F_min + 1``; entries ``2n, 2n+1`` are device n's (offload, frames index),
+    ``F_n = F_min + index``. The shares of the offloading devices follow Theorem 2
+    (:func:`~mec_gym.solvers.joint_offload.edge.edge_shares`, both budgets tight) and every local
+    device runs its frames at Theorem 1's frequency ``f* = min((w1 eta / (2 w2 kappa c))^(1/3),
+    f^max)`` (which does not depend on F). An (N, 2) array is accepted too. Values that are not
+    integers in range raise ``ValueError``.
+
+    ``action_mode="full"``: ``Box(-1, 1, (5N,), float32)``, device-major (an (N, 5) array is
+    accepted too); per device ``a = (offload score, frames, time-share weight, edge-CPU weight,
+    local CPU fraction)``. Entries are first clipped to [-1, 1], then: offload iff score > 0;
+    ``F = rint(F_min + (a1 + 1)/2 (F_max - F_min))``; weights ``(a + 1)/2 + SHARE_WEIGHT_FLOOR``
+    normalised over the offloading devices give ``tau`` and ``f^e / F^E`` (both budgets used in
+    full); ``f^l = max((a4 + 1)/2, LOCAL_FRACTION_FLOOR) f^max``. Every action is feasible.
+
+    ``action_from_allocation(allocation)`` returns the action that reproduces a solver's
+    allocation as exactly as the mode allows (policy adapters of the solvers use it).
+
+    ## Observation Space
+    ``Box(-1, 1, (3N + 2,), float32)``: per device (device-major) the channel gain, mapped
+    linearly from ``gain_range_db(config)`` onto [-1, 1]; the distance to the BS,
+    ``2 d / (side / sqrt 2) - 1``; ``f^max / FREQUENCY_SCALE``; then the cell's
+    ``B / BANDWIDTH_SCALE`` and ``F^E / EDGE_CAPACITY_SCALE``. Everything is clipped to [-1, 1].
+    ``decode_observation`` inverts the map, so a policy can rebuild the instance from the
+    observation alone (``JointOffloadProblem.from_gains(config, decoded["gain_db"])``).
+
+    ## Rewards
+    ``-(1/N) sum_n U_n`` with ``U_n = w1 T_n + w2 E_n - w3 A(F_n)``, computed by
+    :func:`~mec_gym.problems.joint_offload.evaluate_allocation` on the round's problem.
+
+    ## Starting State
+    Uniform positions at least ``min_distance`` from the BS (``sample_positions``).
+
+    ## Episode End
+    Truncated after ``rounds_per_episode`` rounds (never terminated). Registered with
+    ``max_episode_steps=100``, the default ``rounds_per_episode``; pass a larger
+    ``max_episode_steps`` to ``gymnasium.make`` with a longer episode.
+
+    ## Arguments
+    ``gymnasium.make("JointOffload-v0", config=None, render_mode=None, preset=None,
+    **overrides)``: ``config`` is a ``JointOffloadConfig`` or dict, ``preset`` a key of
+    ``PRESETS`` applied first (``JointOffload-pan2023-v0`` and ``JointOffload-N8-v0`` are
+    registered with it), overrides are config fields (e.g. ``action_mode="full"``).
+
+    ## Info
+    Means per device over the episode's rounds so far (so that the episode-end ``info`` holds
+    the episode's means, as ``Monitor(info_keywords=...)`` logs it): ``cost``, ``delay`` (s),
+    ``energy`` (J), ``accuracy``, ``offload_rate`` (fraction of devices offloading); the last
+    round's mean cost ``round_cost`` (= -reward) and ``round`` (rounds played).
+    The allocation itself is ``env.unwrapped.last_allocation`` (and its instance
+    ``last_problem``).
+
+    ## Attributes for fixed policies
+    ``problem`` is the current round's ``JointOffloadProblem`` (the one the next action is
+    applied to); a policy reading it instead of the observation must say so.
+    ``positions`` (m, (N, 2), BS at the origin), ``distance`` (m) and ``gain_db`` (dB) describe
+    the current round.
+
+    ## Version History
+    - v0: initial version.
+
+    ## System model and source
+    Pan et al. 2023, arXiv 2301.01010 (see the module docstring); spec ``joint_offload.md``.
+    Mobility (our choice): every round each device moves ``device_speed * round_duration`` m in
+    a uniform random direction, reflecting at the border of the square; a step that would end
+    closer than ``min_distance`` to the BS is taken backwards (see :func:`walk_in_cell`).
+    Shadowing (our choice): with ``shadowing_std_db > 0`` every device's gain gets an
+    independent N(0, std^2) dB term, redrawn every round (i.i.d. over rounds and devices).
+    No fast fading, as in the spec. Gains give the full-band rates through
+    ``JointOffloadProblem.rate``. Mobility and shadowing do not depend on the actions; they are
+    drawn from ``np_random`` ``CHUNK_ROUNDS`` rounds at a time (at reset and when a chunk is
+    used up), vectorised over rounds.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+
+    def __init__(
+        self,
+        config: JointOffloadConfig | dict[str, Any] | None = None,
+        render_mode: str | None = None,
+        preset: str | None = None,
+        **overrides: Any,
+    ) -> None:
+        if preset is not None and preset not in PRESETS:
+            raise ValueError(f"preset must be one of {sorted(PRESETS)} or None, got {preset!r}")
+        if preset is not None:  # precedence: preset < config (object or dict) < overrides
+            preset_config = JointOffloadConfig.from_dict(PRESETS[preset])
+            if config is None:
+                config = preset_config
+            elif isinstance(config, Mapping):
+                config = {**preset_config.to_dict(), **config}
+        self.config = resolve_config(JointOffloadConfig, config, overrides)
+        self.preset = preset
+        self.render_mode = checked_render_mode(render_mode, self.metadata["render_modes"])
+        self._derive_constants()
+        self._episode_ready = False
+        self.last_allocation: Allocation | None = None
+        self.last_problem: JointOffloadProblem | None = None
+
+    # ------------------------------------------------------------------ constants
+    def _derive_constants(self) -> None:
+        cfg = self.config
+        n = cfg.num_devices
+        template = JointOffloadProblem.from_gains(cfg, np.zeros(n))
+        self._config_tables = {
+            name: getattr(template, name)
+            for name in ("macs", "accuracy", "frame_range", "linear_complexity")
+        }
+        self.min_frames = int(template.frame_range[0])
+        self.num_frame_choices = int(template.frame_range.size)
+        self.action_mode = cfg.action_mode
+        # Theorem 1's frequency depends on the config only, not on the gains or the frames
+        self.local_frequency = local_optimum(template).frequency
+        self._step_m = cfg.device_speed * cfg.round_duration
+        self._gain_low, self._gain_high = gain_range_db(cfg)
+        self._max_distance = cfg.area_side / np.sqrt(2.0)
+        self._static_obs = np.array(
+            [
+                cfg.device_max_frequency / FREQUENCY_SCALE,
+                cfg.bandwidth / BANDWIDTH_SCALE,
+                cfg.edge_capacity / EDGE_CAPACITY_SCALE,
+            ]
+        ).clip(-1.0, 1.0)
+        self._gain_scale = 2.0 / (self._gain_high - self._gain_low)
+        self._gain_offset = -1.0 - self._gain_low * self._gain_scale
+        self._distance_scale = 2.0 / self._max_distance
+        self.observation_space = spaces.Box(-1.0, 1.0, (3 * n + 2,), np.float32)
+        if self.action_mode == "decisions":
+            self._nvec = np.tile([2, self.num_frame_choices], (n, 1))
+            self.action_space = spaces.MultiDiscrete(self._nvec.reshape(-1))
+        else:
+            self.action_space = spaces.Box(-1.0, 1.0, (5 * n,), np.float32)
+        self._frame_span = cfg.max_frames - self.min_frames
+        self._chunk_rounds = min(cfg.rounds_per_episode + 1, CHUNK_ROUNDS)
+
+    # ------------------------------------------------------------------ gym API
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        self.round = 0
+        self._episode_totals = dict.fromkeys(EPISODE_MEANS, 0.0)
+        self._walk_end = sample_positions(self.np_random, self.config, self.config.num_devices)
+        self._load_rounds(include_start=True)
+        self._enter_round()
+        self.last_allocation = None
+        self.last_problem = None
+        self._episode_ready = True
+        return self._observation(), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if not self._episode_ready:
+            raise RuntimeError("call reset() before step()")
+        problem = self.problem
+        allocation = self.allocation_from_action(action)
+        breakdown = evaluate_allocation(problem, allocation)
+        n = self.config.num_devices
+        total = np.add.reduce  # what ndarray.mean sums with: cost is breakdown.mean bit for bit
+        cost = float(total(breakdown.cost)) / n
+        self.last_allocation = allocation
+        self.last_problem = problem
+        self.round += 1
+        round_means = {
+            "cost": cost,
+            "delay": float(total(breakdown.delay)) / n,
+            "energy": float(total(breakdown.energy)) / n,
+            "accuracy": float(total(breakdown.accuracy)) / n,
+            "offload_rate": np.count_nonzero(allocation.offload) / n,
+        }
+        totals = self._episode_totals
+        info: dict[str, Any] = {}
+        for key, value in round_means.items():
+            totals[key] += value
+            info[key] = totals[key] / self.round
+        info["round_cost"] = cost
+        info["round"] = self.round
+        truncated = self.round >= self.config.rounds_per_episode
+        self._slot += 1
+        if self._slot == self._chunk_rounds:
+            self._load_rounds(include_start=False)
+        self._enter_round()
+        return self._observation(), -cost, False, truncated, info
+
+    # ------------------------------------------------------------------ dynamics
+    def _load_rounds(self, include_start: bool) -> None:
+        """Draw the next ``_chunk_rounds`` rounds at once: positions, distances, gains (with
+        fresh shadowing), full-band rates and observations.
+
+        Mobility and shadowing do not depend on the actions, so they are drawn in chunks
+        (vectorised over rounds); the rates come from one ``JointOffloadProblem`` holding the
+        whole chunk, i.e. from the same code as every round's instance.
+        """
+        cfg, rng, size = self.config, self.np_random, self._chunk_rounds
+        origin = self._walk_end
+        origin_distance = np.hypot(origin[:, 0], origin[:, 1])
+        fresh = size - 1 if include_start else size
+        if self._step_m > 0:
+            steps = random_steps(rng, fresh, cfg.num_devices, self._step_m)
+            positions, distance = walk_in_cell(origin, steps, cfg)
+        else:
+            positions = np.repeat(origin[None], fresh, axis=0)
+            distance = np.repeat(origin_distance[None], fresh, axis=0)
+        if include_start:
+            positions = np.concatenate((origin[None], positions))
+            distance = np.concatenate((origin_distance[None], distance))
+        self._walk_end = positions[-1].copy()
+        shadowing = (
+            rng.normal(0.0, cfg.shadowing_std_db, distance.shape)
+            if cfg.shadowing_std_db > 0
+            else 0.0
+        )
+        gains = channel_gains_db(cfg, distance, shadowing)
+        rates = JointOffloadProblem.from_gains(cfg, gains.reshape(-1)).rate.reshape(gains.shape)
+        rates.setflags(write=False)
+        features = np.empty((size, cfg.num_devices, 3))
+        features[..., 0] = gains * self._gain_scale + self._gain_offset
+        features[..., 1] = distance * self._distance_scale - 1.0
+        features[..., 2] = self._static_obs[0]
+        cell = np.broadcast_to(self._static_obs[1:], (size, 2))
+        observations = np.concatenate((features.reshape(size, -1), cell), axis=1)
+        self._rounds = (
+            positions,
+            distance,
+            gains,
+            rates,
+            np.clip(observations, -1.0, 1.0).astype(np.float32),
+        )
+        self._slot = 0
+
+    def _enter_round(self) -> None:
+        """Make the round at ``_slot`` of the drawn chunk the current one."""
+        positions, distance, gains, rates, _ = self._rounds
+        slot = self._slot
+        self.positions = positions[slot]
+        self.distance = distance[slot]
+        self.gain_db = gains[slot]
+        problem = JointOffloadProblem.from_gains(self.config, gains[slot])
+        # tables that depend on the config only, and the rates already computed for the chunk,
+        # are handed to the instance's caches (``functools.cached_property`` keeps values in
+        # the instance ``__dict__``): same values, without recomputing them every round
+        vars(problem).update(self._config_tables, rate=rates[slot])
+        self.problem = problem
+
+    # ------------------------------------------------------------------ actions
+    def allocation_from_action(self, action: Any) -> Allocation:
+        """The feasible allocation an action stands for on the current ``problem``.
+
+        Raises ``ValueError`` for a non-finite action, a wrong size, or (decisions mode) values
+        that are not integers inside the MultiDiscrete ranges.
+        """
+        if self.action_mode == "decisions":
+            return self._decisions_allocation(action)
+        return self._full_allocation(action)
+
+    def _decisions_allocation(self, action: Any) -> Allocation:
+        n = self.config.num_devices
+        values = np.asarray(action)
+        if values.size != 2 * n:
+            raise ValueError(f"action must have {2 * n} entries (offload, frames index) per device")
+        values = values.reshape(n, 2)
+        if values.dtype.kind == "f":
+            if not np.isfinite(values).all():
+                raise ValueError(f"action must be finite, got {action!r}")
+            if not np.array_equal(values, np.rint(values)):
+                raise ValueError("decisions-mode action entries must be integers")
+        elif values.dtype.kind not in "iub":
+            raise ValueError(f"action must be integers, got dtype {values.dtype}")
+        if not ((values >= 0) & (values < self._nvec)).all():
+            raise ValueError(
+                f"action entries must be offload in {{0, 1}} and frames index in "
+                f"[0, {self.num_frame_choices - 1}]"
+            )
+        offload = values[:, 0].astype(bool)
+        frames = values[:, 1].astype(np.int64) + self.min_frames
+        time_share, edge_frequency = edge_shares(self.problem, offload, frames)
+        return Allocation(
+            offload=offload,
+            frames=frames,
+            time_share=time_share,
+            edge_frequency=edge_frequency,
+            local_frequency=np.where(offload, 0.0, self.local_frequency),
+        )
+
+    def _full_allocation(self, action: Any) -> Allocation:
+        cfg = self.config
+        n = cfg.num_devices
+        values = np.asarray(action, dtype=float)
+        if values.size != 5 * n:
+            raise ValueError(f"action must have {5 * n} entries (5 per device), got {values.size}")
+        if not np.isfinite(values).all():
+            raise ValueError(f"action must be finite, got {action!r}")
+        values = values.reshape(n, 5)
+        offload = values[:, 0] > 0.0
+        unit = (np.minimum(np.maximum(values, -1.0), 1.0) + 1.0) * 0.5
+        frames = np.rint(self.min_frames + unit[:, 1] * self._frame_span).astype(np.int64)
+        weights = (unit[:, 2:4] + SHARE_WEIGHT_FLOOR) * offload[:, None]
+        total = weights.sum(axis=0)
+        shares = weights / np.where(total > 0, total, 1.0)
+        local = np.maximum(unit[:, 4], LOCAL_FRACTION_FLOOR) * cfg.device_max_frequency
+        return Allocation(
+            offload=offload,
+            frames=frames,
+            time_share=shares[:, 0],
+            edge_frequency=shares[:, 1] * cfg.edge_capacity,
+            local_frequency=np.where(offload, 0.0, local),
+        )
+
+    def action_from_allocation(self, allocation: Allocation) -> np.ndarray:
+        """The action (current mode) reproducing ``allocation`` as exactly as the mode allows.
+
+        Decisions mode: the offload decisions and frames (clipped to [F_min, F_max]); shares and
+        frequencies come from Theorems 1 and 2, so a solver allocation built by them with the
+        same frames (e.g. ``compose_allocation``) is reproduced exactly. Full mode: scores
+        +-1, frames, weights proportional to the shares (the largest at +1; a share below
+        ``SHARE_WEIGHT_FLOOR`` times the largest is raised to it), and ``f^l / f^max``; the
+        shares are renormalised to use the whole budgets and are exact up to float32 rounding.
+        """
+        cfg = self.config
+        n = cfg.num_devices
+        if allocation.num_devices != n:
+            raise ValueError(f"allocation has {allocation.num_devices} devices, the env {n}")
+        offload = allocation.offload
+        frames = np.clip(allocation.frames, self.min_frames, cfg.max_frames)
+        if self.action_mode == "decisions":
+            return np.stack((offload.astype(np.int64), frames - self.min_frames), axis=1).reshape(
+                -1
+            )
+        action = np.full((n, 5), -1.0)
+        action[:, 0] = np.where(offload, 1.0, -1.0)
+        span = max(self._frame_span, 1)
+        action[:, 1] = 2.0 * (frames - self.min_frames) / span - 1.0
+        for column, share in ((2, allocation.time_share), (3, allocation.edge_frequency)):
+            used = np.where(offload, share, 0.0)
+            largest = used.max()
+            if largest > 0:
+                weight = used / largest * (1.0 + SHARE_WEIGHT_FLOOR) - SHARE_WEIGHT_FLOOR
+                action[:, column] = np.where(offload, 2.0 * weight - 1.0, -1.0)
+        fraction = allocation.local_frequency / cfg.device_max_frequency
+        action[:, 4] = np.where(offload, -1.0, 2.0 * fraction - 1.0)
+        return np.clip(action, -1.0, 1.0).astype(np.float32).reshape(-1)
+
+    # ------------------------------------------------------------------ observation
+    def _observation(self) -> np.ndarray:
+        return self._rounds[4][self._slot].copy()
+
+    def decode_observation(self, observation: np.ndarray) -> dict[str, np.ndarray | float]:
+        """Physical values behind an observation: ``gain_db`` (dB), ``distance`` (m),
+        ``max_frequency`` (cycle/s) per device, ``bandwidth`` (Hz), ``edge_capacity``
+        (cycle/s). Exact up to float32 rounding and the clipping of the gain range."""
+        obs = np.asarray(observation, dtype=np.float64)
+        per_device = obs[:-2].reshape(-1, 3)
+        return {
+            "gain_db": self._gain_low
+            + (per_device[:, 0] + 1.0) * 0.5 * (self._gain_high - self._gain_low),
+            "distance": (per_device[:, 1] + 1.0) * 0.5 * self._max_distance,
+            "max_frequency": per_device[:, 2] * FREQUENCY_SCALE,
+            "bandwidth": float(obs[-2] * BANDWIDTH_SCALE),
+            "edge_capacity": float(obs[-1] * EDGE_CAPACITY_SCALE),
+        }
+
+    # ------------------------------------------------------------------ rendering
+    def render(self) -> str | np.ndarray | None:
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode= to make()")
+            return None
+        if not self._episode_ready:
+            raise RuntimeError("call reset() before render()")
+        from mec_gym.envs import joint_offload_render
+
+        if self.render_mode == "ansi":
+            return joint_offload_render.render_round_text(self)
+        return joint_offload_render.render_round_rgb(self)

@@ -1,0 +1,446 @@
+"""PerTaskOffload-v0: one step = one arriving video-inference task; resources are held over time.
+
+Source: G. Pan, H. Zhang, S. Xu, S. Zhang, X. Chen, "Joint Optimization of Video-based AI
+Inference Tasks in MEC-assisted Augmented Reality Systems", IEEE Trans. Cogn. Commun. Netw.
+9(2), 2023 (arXiv 2301.01010). The paper optimises one round of N simultaneous tasks; this is
+our sequential variant (spec ``shared/spec/joint_offload.md``, section 6): the same devices,
+channels, DNN, accuracy and cost model, with tasks arriving over time and reserving shares.
+
+Every task is costed by the functions :func:`~mec_gym.problems.joint_offload.evaluate_allocation`
+is made of (``local_delay_energy``, ``offload_delay_energy``, ``weighted_cost``, on scalars),
+plus ``w1`` times its waiting in the device's local queue, so that the per-task and the
+per-round environment cannot disagree about physics.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from mec_gym.config import resolve_config
+from mec_gym.envs import checked_render_mode
+from mec_gym.envs.joint_offload import gain_range_db
+from mec_gym.models.arrivals import poisson_arrival_times
+from mec_gym.models.compute import compute_time
+from mec_gym.problems.joint_offload import (
+    Allocation,
+    JointOffloadConfig,
+    JointOffloadProblem,
+    channel_gains_db,
+    local_delay_energy,
+    offload_delay_energy,
+    sample_positions,
+    weighted_cost,
+)
+
+__all__ = [
+    "PerTaskOffloadEnv",
+    "TaskOutcome",
+    "SHARE_FRACTION_FLOOR",
+    "MIN_ABSOLUTE_SHARE",
+    "LOCAL_FRACTION_FLOOR",
+    "RELEASES_OBSERVED",
+    "BACKLOG_SCALE_S",
+    "RELEASE_SCALE_S",
+    "RATE_WINDOW_ARRIVALS",
+]
+
+SHARE_FRACTION_FLOOR = 0.01
+"""A task reserves between this fraction and 1 minus it of the free uplink / edge CPU."""
+MIN_ABSOLUTE_SHARE = 1e-6
+"""Smallest reserved share of the whole uplink / F^E (guards against a share of 0 when almost
+nothing is free; may oversubscribe a budget by at most this much per task in service)."""
+LOCAL_FRACTION_FLOOR = 0.01
+"""Smallest local CPU fraction of f^max."""
+RELEASES_OBSERVED = 3
+"""Upcoming releases of uplink and of edge-CPU reservations in the observation (each)."""
+BACKLOG_SCALE_S = 1.0
+"""Observation: the local backlog b (s) is observed as b / (b + BACKLOG_SCALE_S)."""
+RELEASE_SCALE_S = 0.1
+"""Observation: the time t (s) to a release is observed as t / (t + RELEASE_SCALE_S)."""
+RATE_WINDOW_ARRIVALS = 10.0
+"""The recent arrival rate is counted over a window holding this many expected arrivals."""
+
+
+@dataclass
+class TaskOutcome:
+    """One decided task (times in s from the episode start, energy in J, shares as used)."""
+
+    device: int
+    arrival: float
+    offload: bool
+    frames: int
+    time_share: float
+    """Fraction of the TDMA frame reserved (0 if local)."""
+    edge_frequency: float
+    """Edge CPU reserved, cycle/s (0 if local)."""
+    local_frequency: float
+    """Local CPU frequency, cycle/s (0 if offloaded)."""
+    start: float
+    """Local: when its computation starts (after waiting); offloaded: the arrival."""
+    upload_end: float
+    """Offloaded: when the uplink share is released; local: the arrival."""
+    finish: float
+    """Local: end of the computation; offloaded: end of the edge computation (edge released)."""
+    waiting: float
+    delay: float
+    energy: float
+    accuracy: float
+    cost: float
+
+
+class PerTaskOffloadEnv(gym.Env):
+    """Decide, for each arriving task, where it runs and which share of what is free it reserves.
+
+    ## Description
+    N devices of the joint-offloading cell (``JointOffload-v0``) receive video-inference tasks
+    as independent Poisson processes of ``arrival_rate`` per device. For each arriving task the
+    agent chooses local or edge execution, the frames F, and, if it offloads, the fraction of
+    the currently *free* uplink time share and edge CPU it reserves; if it runs locally, the
+    CPU frequency. Reservations (our choice, which makes every action feasible):
+
+    - an offloaded task reserves its uplink share ``tau`` and its edge CPU ``f^e`` at its
+      arrival; ``tau`` is released when its upload ends (``F D / (tau R)`` later) and ``f^e``
+      when its edge computation ends (``eta C(F) / f^e`` after the upload). The edge CPU is
+      thus held (idle) during the upload, so the task never waits at the edge;
+    - a device computes its local tasks one at a time, first come first served; a local task
+      starts when the previous one ends and its delay includes that wait.
+
+    ## Action Space
+    ``Box(-1, 1, (5,), float32)``: (offload score, frames, uplink fraction, edge-CPU fraction,
+    local CPU fraction). Entries are clipped to [-1, 1] and mapped to ``u = (a + 1) / 2``:
+    offload iff ``u0 > 1/2``; ``F = rint(F_min + u1 (F_max - F_min))``; reserved uplink
+    ``tau = q(u2) * free_uplink`` and edge CPU ``f^e = q(u3) * free_edge * F^E`` with
+    ``q(u) = SHARE_FRACTION_FLOOR + (1 - 2 SHARE_FRACTION_FLOOR) u`` (so a task never takes
+    nothing and never everything), both at least ``MIN_ABSOLUTE_SHARE`` of the total;
+    ``f^l = max(u4, LOCAL_FRACTION_FLOOR) f^max``. Only the entries of the chosen mode matter.
+    ``action_from_allocation`` maps a one-device allocation (absolute shares) to this action.
+
+    ## Observation Space
+    ``Box(-1, 1, (5 + 4 * RELEASES_OBSERVED + 2,), float32)`` (19 by default): the task's
+    device gain mapped from ``gain_range_db(config)`` onto [-1, 1]; its local backlog
+    ``b / (b + BACKLOG_SCALE_S)``; the free uplink share and the free fraction of F^E; uploads
+    and edge computations in service, each as ``k / (k + 2)``; for the next
+    ``RELEASES_OBSERVED`` uplink releases then the next edge releases, the time to the release
+    ``t / (t + RELEASE_SCALE_S)`` and the released share (zeros where there are fewer); the
+    recent arrival rate over all devices relative to ``N * arrival_rate``, as ``r / (r + 1)``,
+    over the last ``RATE_WINDOW_ARRIVALS / (N * arrival_rate)`` s (current arrival included).
+    The observation after the last task is all zeros.
+
+    ## Rewards
+    ``-U`` of the task: ``U = w1 T + w2 E - w3 A(F)`` with T including its local waiting.
+
+    ## Starting State
+    A drop of N devices (``sample_positions``), fixed for the episode, with one i.i.d.
+    N(0, shadowing_std_db^2) dB shadowing draw per device; empty queues, all resources free;
+    the first step decides the first arrival.
+
+    ## Episode End
+    Terminated after ``tasks_per_episode`` decisions (the outcome of a task is fixed when it is
+    decided). Registered with a ``max_episode_steps`` guard far above the natural length.
+
+    ## Arguments
+    ``gymnasium.make("PerTaskOffload-v0", config=None, render_mode=None, **overrides)``, with a
+    ``JointOffloadConfig`` (or dict) and its fields as overrides (``arrival_rate``,
+    ``tasks_per_episode``, ...; the round-based fields are ignored).
+
+    ## Info
+    Episode-to-date means over decided tasks: ``cost``, ``delay`` (s), ``energy`` (J),
+    ``accuracy``, ``waiting`` (s), ``offload_rate``; ``edge_in_service`` (edge computations in
+    service seen by the task just decided, before it reserved), ``tasks_decided`` and ``time``.
+
+    ## Attributes for fixed policies
+    At each decision: ``device`` (the task's device), ``task`` (its index), ``now`` (s),
+    ``task_rate`` (its full-band rate, bit/s), ``free_uplink_share`` (fraction of the TDMA
+    frame), ``free_edge_share`` (fraction of F^E) and ``free_edge_frequency`` (cycle/s),
+    ``local_backlog`` (s until its device's CPU is free), ``uploads`` and ``edge_jobs``
+    (lists of (release time s, share) of the reservations in service), ``problem`` (the
+    episode's N-device instance: gains, rates, C(F), A(F)), ``task_problem`` (the one-device
+    instance of the task's device, on which its cost is evaluated), ``outcomes`` (``TaskOutcome`` of
+    every decided task). A policy that reads them instead of the observation must say so.
+
+    ## Version History
+    - v0: initial version.
+
+    ## System model and source
+    Pan et al. 2023, arXiv 2301.01010 (see the module docstring); spec ``joint_offload.md``
+    section 6. The reservation rules, the FIFO local queue and the i.i.d. per-episode shadowing
+    are our choices.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+
+    def __init__(
+        self,
+        config: JointOffloadConfig | dict[str, Any] | None = None,
+        render_mode: str | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.config = resolve_config(JointOffloadConfig, config, overrides)
+        self.render_mode = checked_render_mode(render_mode, self.metadata["render_modes"])
+        cfg = self.config
+        template = JointOffloadProblem.from_gains(cfg, np.zeros(1))
+        self._config_tables = {
+            name: getattr(template, name)
+            for name in ("macs", "accuracy", "frame_range", "linear_complexity")
+        }
+        self._macs = template.macs.tolist()  # lists: fast scalar lookups per task
+        self._accuracy = template.accuracy.tolist()
+        self.min_frames = int(template.frame_range[0])
+        self._frame_span = cfg.max_frames - self.min_frames
+        self._gain_low, self._gain_high = gain_range_db(cfg)
+        self._rate_window = RATE_WINDOW_ARRIVALS / (cfg.num_devices * cfg.arrival_rate)
+        self._obs_size = 5 + 4 * RELEASES_OBSERVED + 2
+        self.action_space = spaces.Box(-1.0, 1.0, (5,), np.float32)
+        self.observation_space = spaces.Box(-1.0, 1.0, (self._obs_size,), np.float32)
+        self._episode_ready = False
+
+    # ------------------------------------------------------------------ gym API
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        cfg = self.config
+        n, rng = cfg.num_devices, self.np_random
+        self.positions = sample_positions(rng, cfg, n)
+        self.distance = np.hypot(self.positions[:, 0], self.positions[:, 1])
+        shadowing = rng.normal(0.0, cfg.shadowing_std_db, n) if cfg.shadowing_std_db > 0 else 0.0
+        self.gain_db = channel_gains_db(cfg, self.distance, shadowing)
+        self.problem = problem = JointOffloadProblem.from_gains(cfg, self.gain_db)
+        vars(problem).update(self._config_tables)
+        rates = problem.rate
+        self._device_problems = []
+        for d in range(n):  # one-device instances, to cost a task of device d
+            single = JointOffloadProblem.from_gains(cfg, self.gain_db[d : d + 1])
+            # same values as computed by the instance itself (cached_property keeps them in
+            # the instance __dict__), without recomputing the tables for every device
+            vars(single).update(self._config_tables, rate=rates[d : d + 1])
+            self._device_problems.append(single)
+        self._rates = rates.tolist()
+        self._gain_obs = np.clip(
+            (self.gain_db - self._gain_low) * (2.0 / (self._gain_high - self._gain_low)) - 1.0,
+            -1.0,
+            1.0,
+        ).tolist()
+        self.arrival_times = poisson_arrival_times(rng, cfg.arrival_rate * n, cfg.tasks_per_episode)
+        self.task_device = rng.integers(0, n, size=cfg.tasks_per_episode)
+        self._arrivals = self.arrival_times.tolist()
+        self._devices = self.task_device.tolist()
+        self.uploads: list[tuple[float, float]] = []
+        self.edge_jobs: list[tuple[float, float]] = []
+        self._local_busy_until = [0.0] * n
+        self.outcomes: list[TaskOutcome] = []
+        self._totals = dict.fromkeys(
+            ("cost", "delay", "energy", "accuracy", "waiting", "offload"), 0.0
+        )
+        self._edge_seen = 0
+        self.task = 0
+        self._begin_task()
+        self._episode_ready = True
+        return self._observation(), self._info()
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if not self._episode_ready:
+            raise RuntimeError("call reset() before step()")
+        if self.task >= self.config.tasks_per_episode:
+            raise RuntimeError("the episode has terminated; call reset()")
+        outcome = self._decide(self._parse_action(action))
+        self.outcomes.append(outcome)
+        totals = self._totals
+        totals["cost"] += outcome.cost
+        totals["delay"] += outcome.delay
+        totals["energy"] += outcome.energy
+        totals["accuracy"] += outcome.accuracy
+        totals["waiting"] += outcome.waiting
+        totals["offload"] += outcome.offload
+        self._edge_seen = len(self.edge_jobs) - outcome.offload
+        self.task += 1
+        terminated = self.task >= self.config.tasks_per_episode
+        if terminated:
+            obs = np.zeros(self._obs_size, dtype=np.float32)
+        else:
+            self._begin_task()
+            obs = self._observation()
+        return obs, -outcome.cost, terminated, False, self._info()
+
+    # ------------------------------------------------------------------ dynamics
+    def _begin_task(self) -> None:
+        """Advance the clock to the next arrival and release what has ended by then."""
+        self.now = now = self._arrivals[self.task]
+        self.device = self._devices[self.task]
+        for heap in (self.uploads, self.edge_jobs):
+            while heap and heap[0][0] <= now:
+                heapq.heappop(heap)
+        self.free_uplink_share = max(1.0 - sum(share for _, share in self.uploads), 0.0)
+        self.free_edge_share = max(1.0 - sum(share for _, share in self.edge_jobs), 0.0)
+
+    def _parse_action(self, action: Any) -> list[float]:
+        """The action clipped to [-1, 1] and mapped to [0, 1] (Python floats: 5 values are
+        faster without numpy)."""
+        values = np.asarray(action, dtype=float).reshape(-1).tolist()
+        if len(values) != 5:
+            raise ValueError(f"action must have 5 entries, got {len(values)}")
+        if not all(map(math.isfinite, values)):
+            raise ValueError(f"action must be finite, got {action!r}")
+        return [(min(max(value, -1.0), 1.0) + 1.0) * 0.5 for value in values]
+
+    @staticmethod
+    def _fraction(unit: float) -> float:
+        return SHARE_FRACTION_FLOOR + (1.0 - 2.0 * SHARE_FRACTION_FLOOR) * unit
+
+    def _decide(self, unit: list[float]) -> TaskOutcome:
+        """Reserve the resources of the current task as ``unit`` (the action mapped to [0, 1])
+        says, and return its outcome (costed as ``evaluate_allocation`` does)."""
+        cfg, now, device = self.config, self.now, self.device
+        offload = unit[0] > 0.5
+        frames = round(self.min_frames + unit[1] * self._frame_span)
+        time_share = edge_share = local_frequency = 0.0
+        if offload:
+            time_share = max(self._fraction(unit[2]) * self.free_uplink_share, MIN_ABSOLUTE_SHARE)
+            edge_share = max(self._fraction(unit[3]) * self.free_edge_share, MIN_ABSOLUTE_SHARE)
+        else:
+            local_frequency = max(unit[4], LOCAL_FRACTION_FLOOR) * cfg.device_max_frequency
+        edge_frequency = edge_share * cfg.edge_capacity
+        macs = self._macs[frames]
+        if offload:
+            delay, energy = offload_delay_energy(
+                cfg, macs, frames, self._rates[device], time_share, edge_frequency
+            )
+        else:
+            delay, energy = local_delay_energy(cfg, macs, local_frequency)
+        accuracy = self._accuracy[frames]
+        cost = weighted_cost(cfg, delay, energy, accuracy)
+        if offload:
+            bits = frames * cfg.frame_bits
+            upload_s = float(compute_time(bits, time_share * self._rates[device]))
+            start, upload_end, finish, waiting = now, now + upload_s, now + delay, 0.0
+            heapq.heappush(self.uploads, (upload_end, time_share))
+            heapq.heappush(self.edge_jobs, (finish, edge_share))
+        else:
+            start = max(now, self._local_busy_until[device])
+            finish = start + delay
+            waiting = start - now
+            self._local_busy_until[device] = finish
+            upload_end = now
+            delay += waiting
+            cost += cfg.delay_weight * waiting
+        return TaskOutcome(
+            device=device,
+            arrival=now,
+            offload=offload,
+            frames=frames,
+            time_share=time_share,
+            edge_frequency=edge_frequency,
+            local_frequency=local_frequency,
+            start=start,
+            upload_end=upload_end,
+            finish=finish,
+            waiting=waiting,
+            delay=delay,
+            energy=energy,
+            accuracy=accuracy,
+            cost=cost,
+        )
+
+    # ------------------------------------------------------------------ for fixed policies
+    @property
+    def task_problem(self) -> JointOffloadProblem:
+        """One-device instance of the current task's device (its channel), on which the task is
+        costed; Theorems 1 and 2 apply to it directly."""
+        return self._device_problems[self.device]
+
+    @property
+    def task_rate(self) -> float:
+        """Full-band uplink rate of the current task's device, bit/s."""
+        return self._rates[self.device]
+
+    @property
+    def free_edge_frequency(self) -> float:
+        """Edge CPU not reserved at the current decision, cycle/s."""
+        return self.free_edge_share * self.config.edge_capacity
+
+    @property
+    def local_backlog(self) -> float:
+        """Seconds until the current task's device finishes its queued local tasks."""
+        return max(self._local_busy_until[self.device] - self.now, 0.0)
+
+    def action_from_allocation(self, allocation: Allocation) -> np.ndarray:
+        """The action giving the current task the one-device ``allocation`` (absolute shares:
+        ``time_share`` of the frame, ``edge_frequency`` and ``local_frequency`` in cycle/s) as
+        exactly as the mapping allows: shares are converted to fractions of what is free and
+        clipped to what a task can reserve; exact up to float32 rounding otherwise."""
+        if allocation.num_devices != 1:
+            raise ValueError(f"allocation must be for one task, got {allocation.num_devices}")
+        cfg = self.config
+        span = 1.0 - 2.0 * SHARE_FRACTION_FLOOR
+        frames = np.clip(allocation.frames[0], self.min_frames, cfg.max_frames)
+        unit = np.zeros(5)
+        unit[0] = 1.0 if allocation.offload[0] else 0.0
+        unit[1] = (frames - self.min_frames) / max(self._frame_span, 1)
+        free = (self.free_uplink_share, self.free_edge_share)
+        wanted = (allocation.time_share[0], allocation.edge_frequency[0] / cfg.edge_capacity)
+        for column, (share, available) in enumerate(zip(wanted, free, strict=True), start=2):
+            fraction = share / available if available > 0 else 1.0
+            unit[column] = (fraction - SHARE_FRACTION_FLOOR) / span
+        unit[4] = allocation.local_frequency[0] / cfg.device_max_frequency
+        return np.clip(2.0 * unit - 1.0, -1.0, 1.0).astype(np.float32)
+
+    # ------------------------------------------------------------------ observation
+    def _observation(self) -> np.ndarray:
+        now, task = self.now, self.task
+        backlog = self.local_backlog
+        uploads, edge = self.uploads, self.edge_jobs
+        features = [
+            self._gain_obs[self.device],
+            backlog / (backlog + BACKLOG_SCALE_S),
+            self.free_uplink_share,
+            self.free_edge_share,
+            len(uploads) / (len(uploads) + 2.0),
+            len(edge) / (len(edge) + 2.0),
+        ]
+        for heap in (uploads, edge):
+            upcoming = sorted(heap)[:RELEASES_OBSERVED]
+            for end, share in upcoming:
+                wait = end - now
+                features += (wait / (wait + RELEASE_SCALE_S), share)
+            features += (0.0, 0.0) * (RELEASES_OBSERVED - len(upcoming))
+        recent = task + 1 - bisect_right(self._arrivals, now - self._rate_window, 0, task + 1)
+        ratio = recent / RATE_WINDOW_ARRIVALS
+        features.append(ratio / (ratio + 1.0))
+        # every feature is in [-1, 1] by construction (gain clipped, the rest in [0, 1])
+        return np.array(features, dtype=np.float32)
+
+    def _info(self) -> dict[str, Any]:
+        decided = max(len(self.outcomes), 1)
+        totals = self._totals
+        return {
+            "cost": totals["cost"] / decided,
+            "delay": totals["delay"] / decided,
+            "energy": totals["energy"] / decided,
+            "accuracy": totals["accuracy"] / decided,
+            "waiting": totals["waiting"] / decided,
+            "offload_rate": totals["offload"] / decided,
+            "edge_in_service": self._edge_seen,
+            "tasks_decided": len(self.outcomes),
+            "time": self.now,
+        }
+
+    # ------------------------------------------------------------------ rendering
+    def render(self) -> str | np.ndarray | None:
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode= to make()")
+            return None
+        if not self._episode_ready:
+            raise RuntimeError("call reset() before render()")
+        from mec_gym.envs import joint_offload_render
+
+        if self.render_mode == "ansi":
+            return joint_offload_render.render_tasks_text(self)
+        return joint_offload_render.render_tasks_rgb(self)

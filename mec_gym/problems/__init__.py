@@ -1,0 +1,1 @@
+"""Problem instances shared by the environments and the solvers of each system."""

@@ -1,0 +1,475 @@
+"""The joint offloading system of video inference: parameters, problem instances, allocations.
+
+Source: G. Pan, H. Zhang, S. Xu, S. Zhang, X. Chen, "Joint Optimization of Video-based AI
+Inference Tasks in MEC-assisted Augmented Reality Systems", IEEE Trans. Cogn. Commun. Netw.
+9(2), 2023 (arXiv 2301.01010). Model as specified in ``shared/spec/joint_offload.md``.
+
+One round: N devices each have one inference task over its ``F_n`` most recent video frames.
+Device n either runs it locally at CPU frequency ``f_n^l`` or uploads the frames in a share
+``tau_n`` of each TDMA frame and runs it on an edge CPU share ``f_n^e``. The cost of a device is
+``U_n = w1*T_n + w2*E_n - w3*A(F_n)``. :class:`JointOffloadProblem` is the instance every solver
+takes and every environment builds, and :func:`evaluate_allocation` the one cost function both
+use, so that an environment and a solver cannot disagree about a cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from mec_gym.config import SystemConfig
+from mec_gym.models.accuracy import ACCURACY_FORMS, AccuracyModel
+from mec_gym.models.channel import db_to_linear, dbm_to_watt, path_loss_db, shannon_rate
+from mec_gym.models.video_complexity import VIDEO_NETWORKS, frame_complexity
+
+__all__ = [
+    "JointOffloadConfig",
+    "JointOffloadProblem",
+    "Allocation",
+    "CostBreakdown",
+    "evaluate_allocation",
+    "local_delay_energy",
+    "offload_delay_energy",
+    "weighted_cost",
+    "feasibility_violations",
+    "sample_positions",
+    "channel_gains_db",
+    "PRESETS",
+]
+
+COMPLEXITY_MODELS = ("linear", "exact")
+LOCAL_ENERGY_MODELS = ("cycles", "macs")
+TX_ENERGY_MODELS = ("airtime", "slot")
+ACTION_MODES = ("decisions", "full")
+
+
+@dataclass(frozen=True)
+class JointOffloadConfig(SystemConfig):
+    """Parameters of the joint offloading system (SI units; defaults from the spec, section 5).
+
+    The same dataclass configures ``JointOffload-v0`` (one step = one round of N tasks) and
+    ``PerTaskOffload-v0`` (one step = one task); fields used by one environment only say so.
+    """
+
+    num_devices: int = 25
+    """N, devices in the cell."""
+    area_side: float = 500.0
+    """Side of the square cell, m; the base station is at its centre."""
+    min_distance: float = 10.0
+    """Minimum device-BS distance, m."""
+    path_loss_intercept_db: float = 128.1
+    """Path loss at 1 km, dB."""
+    path_loss_slope_db: float = 37.6
+    """Path loss per decade of distance, dB."""
+    shadowing_std_db: float = 0.0
+    """Log-normal shadowing standard deviation, dB (0: none, the spec's default)."""
+    bandwidth: float = 5e6
+    """B, uplink bandwidth shared by TDMA, Hz."""
+    noise_psd_dbm: float = -174.0
+    """N0, noise power spectral density, dBm/Hz."""
+    transmit_power: float = 1.0
+    """p, device transmit power, W."""
+    edge_capacity: float = 22e9
+    """F^E, edge CPU capacity, cycle/s."""
+    device_max_frequency: float = 1.8e9
+    """f^max, device CPU frequency cap, cycle/s."""
+    capacitance: float = 1e-28
+    """kappa, effective switched capacitance, J*s^2/cycle^3."""
+    cycles_per_mac: float = 0.12
+    """eta, CPU cycles per MAC."""
+    frame_bits: float = 112 * 112 * 3 * 8
+    """D, bits of one video frame."""
+    max_frames: int = 32
+    """F_max, most frames fed to the DNN."""
+    accuracy_requirement: float = 0.85
+    """A_min, accuracy every task must reach (sets F_min)."""
+    delay_weight: float = 0.2
+    """w1, weight of the delay (1/s)."""
+    energy_weight: float = 0.2
+    """w2, weight of the energy (1/J)."""
+    accuracy_weight: float = 0.6
+    """w3, weight of the accuracy."""
+    accuracy_form: str = "exponential"
+    """Form of A(F): "exponential", "power" or "reciprocal" (see ``AccuracyModel``)."""
+    accuracy_constants: tuple[float, float, float] = (0.93, 0.332, 0.405)
+    """(a1, a2, a3) of A(F)."""
+    network: str = "resnet18_3d"
+    """3-D CNN whose MACs C(F) are counted (see ``mec_gym.models.video_complexity``)."""
+    complexity: str = "linear"
+    """C(F) model: "linear" (alpha*F + beta fitted over 1..F_max) or "exact" (the staircase)."""
+    local_energy: str = "cycles"
+    """Local energy kappa*cycles*f^2 with cycles = eta*C ("cycles") or C ("macs")."""
+    tx_energy: str = "airtime"
+    """Transmit energy p*F*D/R, radio on in its own slot only ("airtime"), or p*T^tx ("slot")."""
+    # --- JointOffload-v0 -------------------------------------------------------------------
+    rounds_per_episode: int = 100
+    """JointOffload-v0: rounds per episode (truncation)."""
+    round_duration: float = 1.0
+    """JointOffload-v0: time between rounds, s (moves the devices)."""
+    device_speed: float = 1.0
+    """JointOffload-v0: random-walk speed of the devices, m/s (0: static)."""
+    action_mode: str = "decisions"
+    """JointOffload-v0: "decisions" (MultiDiscrete offload+frames) or "full" (Box allocation)."""
+    # --- PerTaskOffload-v0 -----------------------------------------------------------------
+    arrival_rate: float = 0.2
+    """PerTaskOffload-v0: Poisson task arrivals per device, 1/s."""
+    tasks_per_episode: int = 200
+    """PerTaskOffload-v0: tasks per episode."""
+
+    def validate(self) -> None:
+        self._require_positive("num_devices", integer=True)
+        for name in (
+            "area_side",
+            "bandwidth",
+            "transmit_power",
+            "edge_capacity",
+            "device_max_frequency",
+            "capacitance",
+            "cycles_per_mac",
+            "frame_bits",
+            "round_duration",
+            "arrival_rate",
+        ):
+            self._require_positive(name)
+        self._require_number("min_distance", 0, self.area_side / 2, low_inclusive=False)
+        self._require_number("path_loss_intercept_db")
+        self._require_positive("path_loss_slope_db")
+        self._require_number("shadowing_std_db", 0)
+        self._require_number("noise_psd_dbm", -250, 0)
+        self._require_positive("max_frames", integer=True)
+        self._require_number("accuracy_requirement", 0, 1)
+        self._require_positive("delay_weight")  # Theorem 2 prices the shares by delay
+        for name in ("energy_weight", "accuracy_weight"):
+            self._require_number(name, 0)
+        self._require_choice("accuracy_form", ACCURACY_FORMS)
+        if len(self.accuracy_constants) != 3:
+            raise ValueError(
+                f"{type(self).__name__}.accuracy_constants must be three numbers (a1, a2, a3), "
+                f"got {self.accuracy_constants!r}"
+            )
+        try:
+            model = self.accuracy_model
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{type(self).__name__}.accuracy_constants: {error}") from error
+        if model(self.max_frames) < self.accuracy_requirement:
+            raise ValueError(
+                f"{type(self).__name__}.accuracy_requirement {self.accuracy_requirement} is not "
+                f"reachable with max_frames={self.max_frames} "
+                f"(A({self.max_frames}) = {float(model(self.max_frames)):.4f})"
+            )
+        self._require_choice("network", tuple(VIDEO_NETWORKS))
+        self._require_choice("complexity", COMPLEXITY_MODELS)
+        self._require_choice("local_energy", LOCAL_ENERGY_MODELS)
+        self._require_choice("tx_energy", TX_ENERGY_MODELS)
+        self._require_positive("rounds_per_episode", integer=True)
+        self._require_number("device_speed", 0)
+        self._require_choice("action_mode", ACTION_MODES)
+        self._require_positive("tasks_per_episode", integer=True)
+
+    @property
+    def accuracy_model(self) -> AccuracyModel:
+        """A(F) of this configuration."""
+        return AccuracyModel(*self.accuracy_constants, form=self.accuracy_form)
+
+    @property
+    def min_frames(self) -> int:
+        """F_min, the fewest frames meeting the accuracy requirement."""
+        return self.accuracy_model.min_input(self.accuracy_requirement)
+
+    @property
+    def noise_power(self) -> float:
+        """sigma^2 = N0 * B, W."""
+        return float(dbm_to_watt(self.noise_psd_dbm)) * self.bandwidth
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "pan2023": {"transmit_power": 0.1, "tx_energy": "slot", "local_energy": "macs"},
+    "N8": {"num_devices": 8},
+}
+"""Named overrides of :class:`JointOffloadConfig`, registered as separate environment IDs."""
+
+
+# ------------------------------------------------------------------------------------ drops
+def sample_positions(rng: np.random.Generator, config: JointOffloadConfig, n: int) -> np.ndarray:
+    """Uniform positions (m, shape (n, 2), BS at the origin) at least ``min_distance`` from it.
+
+    Rejection sampling in the square ``[-side/2, side/2]^2``.
+    """
+    half = config.area_side / 2.0
+    positions = np.empty((n, 2))
+    missing = np.arange(n)
+    while missing.size:
+        draw = rng.uniform(-half, half, size=(missing.size, 2))
+        ok = np.hypot(draw[:, 0], draw[:, 1]) >= config.min_distance
+        positions[missing[ok]] = draw[ok]
+        missing = missing[~ok]
+    return positions
+
+
+def channel_gains_db(
+    config: JointOffloadConfig, distance_m: np.ndarray, shadowing_db: np.ndarray | float = 0.0
+) -> np.ndarray:
+    """Channel power gain in dB (negative path loss plus shadowing) at ``distance_m`` m."""
+    loss = path_loss_db(
+        np.maximum(distance_m, config.min_distance),
+        config.path_loss_intercept_db,
+        config.path_loss_slope_db,
+    )
+    return -np.asarray(loss, dtype=float) + shadowing_db
+
+
+# --------------------------------------------------------------------------------- instance
+@dataclass(frozen=True, eq=False)
+class JointOffloadProblem:
+    """One round of the system: the configuration and each device's channel.
+
+    Everything a solver needs; build with :meth:`from_gains`. Arrays are per device (N,).
+    """
+
+    config: JointOffloadConfig
+    gain_db: np.ndarray
+    """Channel power gain of each device, dB."""
+
+    @classmethod
+    def from_gains(
+        cls, config: JointOffloadConfig, gain_db: np.ndarray | list[float]
+    ) -> JointOffloadProblem:
+        """An instance with the given per-device gains (dB); N is ``len(gain_db)``."""
+        gains = np.array(gain_db, dtype=float).reshape(-1)
+        if gains.size == 0 or not np.all(np.isfinite(gains)):
+            raise ValueError(f"gain_db must be a non-empty array of finite values, got {gain_db}")
+        gains.setflags(write=False)
+        return cls(config, gains)
+
+    @classmethod
+    def sample(
+        cls, config: JointOffloadConfig, rng: np.random.Generator, num_devices: int | None = None
+    ) -> JointOffloadProblem:
+        """A random drop: uniform positions, path loss, optional shadowing."""
+        n = config.num_devices if num_devices is None else num_devices
+        positions = sample_positions(rng, config, n)
+        shadowing = (
+            rng.normal(0.0, config.shadowing_std_db, n) if config.shadowing_std_db > 0 else 0.0
+        )
+        return cls.from_gains(config, channel_gains_db(config, np.hypot(*positions.T), shadowing))
+
+    @property
+    def num_devices(self) -> int:
+        return int(self.gain_db.size)
+
+    @cached_property
+    def rate(self) -> np.ndarray:
+        """R_n, rate with the whole band, bit/s."""
+        c = self.config
+        noise_psd = float(dbm_to_watt(c.noise_psd_dbm))
+        return np.asarray(
+            shannon_rate(c.bandwidth, c.transmit_power, db_to_linear(self.gain_db), noise_psd)
+        )
+
+    @cached_property
+    def frame_range(self) -> np.ndarray:
+        """The feasible frame counts F_min..F_max."""
+        return np.arange(self.config.min_frames, self.config.max_frames + 1)
+
+    @cached_property
+    def macs(self) -> np.ndarray:
+        """C(F) in MAC for F = 0..F_max (index F; entry 0 is unused and 0)."""
+        c = self.config
+        table = np.zeros(c.max_frames + 1)
+        table[1:] = frame_complexity(c.network, c.max_frames, c.complexity)
+        table.setflags(write=False)
+        return table
+
+    @cached_property
+    def linear_complexity(self) -> tuple[float, float]:
+        """(alpha MAC/frame, beta MAC) of the linear fit of C(F) over 1..F_max."""
+        c = self.config
+        exact = frame_complexity(c.network, c.max_frames, "exact")
+        frames = np.arange(1, c.max_frames + 1)
+        alpha, beta = np.polyfit(frames, exact, 1)
+        return float(alpha), float(beta)
+
+    @cached_property
+    def accuracy(self) -> np.ndarray:
+        """A(F) for F = 0..F_max (index F; entry 0 is NaN: no task runs on 0 frames)."""
+        table = np.full(self.config.max_frames + 1, np.nan)
+        table[1:] = self.config.accuracy_model(np.arange(1.0, self.config.max_frames + 1))
+        table.setflags(write=False)
+        return table
+
+    @property
+    def energy_cycles_per_mac(self) -> float:
+        """Cycles per MAC in the local energy: eta ("cycles") or 1 ("macs")."""
+        return self.config.cycles_per_mac if self.config.local_energy == "cycles" else 1.0
+
+    @property
+    def tx_weight(self) -> np.ndarray:
+        """b_n of Theorem 2: w1*D ("airtime") or (w1 + w2*p)*D ("slot"), cost/(s*bit/s)."""
+        c = self.config
+        b = c.delay_weight + (c.energy_weight * c.transmit_power if c.tx_energy == "slot" else 0)
+        return np.full(self.num_devices, b * c.frame_bits)
+
+
+# ------------------------------------------------------------------------------- allocation
+@dataclass(frozen=True, eq=False)
+class Allocation:
+    """Decisions for every device (arrays of shape (N,)).
+
+    ``time_share`` and ``edge_frequency`` matter for offloading devices only, ``local_frequency``
+    for local devices only; solvers set the unused ones to 0.
+    """
+
+    offload: np.ndarray
+    """x_n, True = the task runs on the edge."""
+    frames: np.ndarray
+    """F_n, frames fed to the DNN (integer)."""
+    time_share: np.ndarray
+    """tau_n, fraction of each TDMA frame."""
+    edge_frequency: np.ndarray
+    """f_n^e, edge CPU share, cycle/s."""
+    local_frequency: np.ndarray
+    """f_n^l, local CPU frequency, cycle/s."""
+
+    def __post_init__(self) -> None:
+        shapes = {
+            name: np.shape(getattr(self, name))
+            for name in ("offload", "frames", "time_share", "edge_frequency", "local_frequency")
+        }
+        if len(set(shapes.values())) != 1 or len(next(iter(shapes.values()))) != 1:
+            raise ValueError(f"allocation arrays must all have shape (N,), got {shapes}")
+        object.__setattr__(self, "offload", np.asarray(self.offload, dtype=bool))
+        object.__setattr__(self, "frames", np.asarray(self.frames, dtype=np.int64))
+        for name in ("time_share", "edge_frequency", "local_frequency"):
+            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=float))
+
+    @property
+    def num_devices(self) -> int:
+        return int(self.offload.size)
+
+
+@dataclass(frozen=True)
+class CostBreakdown:
+    """Per-device cost components of an allocation (arrays of shape (N,), SI units)."""
+
+    delay: np.ndarray
+    """T_n, s."""
+    energy: np.ndarray
+    """E_n, J."""
+    accuracy: np.ndarray
+    """A(F_n)."""
+    cost: np.ndarray
+    """U_n = w1*T_n + w2*E_n - w3*A(F_n)."""
+
+    @property
+    def total(self) -> float:
+        """Sum of U_n over devices (the problem's objective)."""
+        return float(self.cost.sum())
+
+    @property
+    def mean(self) -> float:
+        """Mean of U_n over devices (the environment's cost per device)."""
+        return float(self.cost.mean())
+
+
+def local_delay_energy(config: JointOffloadConfig, macs: Any, frequency: Any) -> tuple[Any, Any]:
+    """Local computing: delay ``eta*C/f^l`` (s) and energy ``kappa*c*C*(f^l)^2`` (J).
+
+    ``macs`` C in MAC, ``frequency`` f^l in cycle/s; ``c`` is eta (``local_energy="cycles"``)
+    or 1 (``"macs"``). Plain arithmetic: floats or numpy arrays alike.
+    """
+    energy_cycles = config.cycles_per_mac if config.local_energy == "cycles" else 1.0
+    delay = config.cycles_per_mac * macs / frequency
+    energy = config.capacitance * energy_cycles * macs * frequency * frequency
+    return delay, energy
+
+
+def offload_delay_energy(
+    config: JointOffloadConfig,
+    macs: Any,
+    frames: Any,
+    rate: Any,
+    time_share: Any,
+    edge_frequency: Any,
+) -> tuple[Any, Any]:
+    """Offloading: delay ``F*D/(tau*R) + eta*C/f^e`` (s) and transmit energy (J).
+
+    The energy is ``p*F*D/R`` (radio on in its own slot, ``tx_energy="airtime"``) or
+    ``p*F*D/(tau*R)`` (``"slot"``). ``rate`` R in bit/s with the whole band, ``edge_frequency``
+    in cycle/s. Plain arithmetic: floats or numpy arrays alike.
+    """
+    bits = frames * config.frame_bits
+    tx_delay = bits / (time_share * rate)
+    delay = tx_delay + config.cycles_per_mac * macs / edge_frequency
+    energy = config.transmit_power * (bits / rate if config.tx_energy == "airtime" else tx_delay)
+    return delay, energy
+
+
+def weighted_cost(config: JointOffloadConfig, delay: Any, energy: Any, accuracy: Any) -> Any:
+    """U = w1*T + w2*E - w3*A for delay T (s), energy E (J) and accuracy A."""
+    return (
+        config.delay_weight * delay
+        + config.energy_weight * energy
+        - config.accuracy_weight * accuracy
+    )
+
+
+def evaluate_allocation(problem: JointOffloadProblem, allocation: Allocation) -> CostBreakdown:
+    """Delay, energy, accuracy and cost of every device under ``allocation``.
+
+    Shares of 0 give infinite delay (and cost); the allocation is not checked for feasibility
+    (see :func:`feasibility_violations`).
+    """
+    c = problem.config
+    if allocation.num_devices != problem.num_devices:
+        raise ValueError(
+            f"allocation has {allocation.num_devices} devices, the problem {problem.num_devices}"
+        )
+    frames = allocation.frames
+    if np.any(frames < 1) or np.any(frames > c.max_frames):
+        raise ValueError(f"frames must be integers in [1, {c.max_frames}], got {frames}")
+    macs = problem.macs[frames]
+    x = allocation.offload
+    with np.errstate(divide="ignore", invalid="ignore"):
+        local_delay, local_energy = local_delay_energy(c, macs, allocation.local_frequency)
+        edge_delay, tx_energy = offload_delay_energy(
+            c, macs, frames, problem.rate, allocation.time_share, allocation.edge_frequency
+        )
+    delay = np.where(x, edge_delay, local_delay)
+    energy = np.where(x, tx_energy, local_energy)
+    accuracy = problem.accuracy[frames]
+    cost = weighted_cost(c, delay, energy, accuracy)
+    return CostBreakdown(delay=delay, energy=energy, accuracy=accuracy, cost=cost)
+
+
+def feasibility_violations(
+    problem: JointOffloadProblem, allocation: Allocation, rtol: float = 1e-6
+) -> list[str]:
+    """Human-readable list of the constraints ``allocation`` violates (empty when feasible)."""
+    c = problem.config
+    x = allocation.offload
+    problems: list[str] = []
+    if allocation.num_devices != problem.num_devices:
+        return [f"allocation has {allocation.num_devices} devices, problem {problem.num_devices}"]
+    f_min = c.min_frames
+    bad_frames = (allocation.frames < f_min) | (allocation.frames > c.max_frames)
+    if bad_frames.any():
+        problems.append(
+            f"frames outside [{f_min}, {c.max_frames}] at devices {np.flatnonzero(bad_frames)}"
+        )
+    time_used = float(allocation.time_share[x].sum())
+    if time_used > 1 + rtol:
+        problems.append(f"time shares of offloading devices sum to {time_used} > 1")
+    cpu_used = float(allocation.edge_frequency[x].sum())
+    if cpu_used > c.edge_capacity * (1 + rtol):
+        problems.append(f"edge CPU shares sum to {cpu_used} > F^E = {c.edge_capacity}")
+    if np.any(allocation.time_share < 0) or np.any(allocation.edge_frequency < 0):
+        problems.append("negative time or edge CPU share")
+    if np.any(allocation.time_share[x] <= 0) or np.any(allocation.edge_frequency[x] <= 0):
+        problems.append("an offloading device has a zero time or edge CPU share")
+    f_local = allocation.local_frequency[~x]
+    if np.any(f_local <= 0) or np.any(f_local > c.device_max_frequency * (1 + rtol)):
+        problems.append(f"local frequencies outside (0, {c.device_max_frequency}]")
+    return problems

@@ -1,0 +1,6 @@
+"""Solvers of the joint offloading system (``shared/spec/joint_offload.md`` section 4).
+
+Every solver takes a :class:`~mec_gym.problems.joint_offload.JointOffloadProblem` and returns an
+:class:`~mec_gym.problems.joint_offload.Allocation`, whose cost
+:func:`~mec_gym.problems.joint_offload.evaluate_allocation` computes as the environments do.
+"""

@@ -1,0 +1,137 @@
+"""Theorem 2 and Algorithm 1: resource shares and frames of the devices that offload.
+
+For a fixed set S of offloading devices and their frames F, the KKT conditions give
+square-root shares with both budgets tight::
+
+    tau_n = sqrt(b_n F_n / R_n) / sum_m sqrt(b_m F_m / R_m)
+    f_n^e = F^E sqrt(C(F_n)) / sum_m sqrt(C(F_m))
+
+and the edge cost as a function of F alone (:func:`edge_cost`)::
+
+    Phi(F) = (sum sqrt(b F / R))^2 + (w1 eta / F^E) (sum sqrt(C(F)))^2
+             + [airtime] w2 sum p F D / R - w3 sum A(F)
+
+Algorithm 1 (:func:`search_frames`) minimises Phi over the integer product set.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mec_gym.problems.joint_offload import Allocation, JointOffloadProblem
+from mec_gym.solvers.joint_offload.local import local_optimum
+
+__all__ = [
+    "edge_shares",
+    "edge_cost",
+    "edge_cost_batch",
+    "search_frames",
+    "compose_allocation",
+    "MAX_SEARCH_POINTS",
+]
+
+MAX_SEARCH_POINTS = 50_000_000
+"""Largest product set Algorithm 1 enumerates before refusing (it is exponential in |S|)."""
+
+
+def edge_shares(
+    problem: JointOffloadProblem, offload: np.ndarray, frames: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Theorem 2: (time share tau, edge frequency f^e in cycle/s) per device, 0 if local.
+
+    ``offload`` is a boolean mask (N,), ``frames`` the integer frames of every device (N,).
+    """
+    offload = np.asarray(offload, dtype=bool)
+    frames = np.asarray(frames, dtype=np.int64)
+    time_share = np.zeros(problem.num_devices)
+    edge_frequency = np.zeros(problem.num_devices)
+    if offload.any():
+        tx = np.sqrt(problem.tx_weight[offload] * frames[offload] / problem.rate[offload])
+        cpu = np.sqrt(problem.macs[frames[offload]])
+        time_share[offload] = tx / tx.sum()
+        edge_frequency[offload] = problem.config.edge_capacity * cpu / cpu.sum()
+    return time_share, edge_frequency
+
+
+def edge_cost_batch(
+    problem: JointOffloadProblem, devices: np.ndarray, frames: np.ndarray
+) -> np.ndarray:
+    """Phi for many frame vectors at once: ``frames`` (M, |S|) for the devices ``devices``.
+
+    Returns the M optimal edge costs (sum of U_n over S with Theorem 2's shares).
+    """
+    c = problem.config
+    devices = np.asarray(devices, dtype=np.int64)
+    frames = np.asarray(frames, dtype=np.int64)
+    per_frame_tx = problem.tx_weight[devices] / problem.rate[devices]
+    tx = np.sqrt(per_frame_tx * frames).sum(axis=-1) ** 2
+    cpu = c.delay_weight * c.cycles_per_mac / c.edge_capacity
+    compute = cpu * np.sqrt(problem.macs[frames]).sum(axis=-1) ** 2
+    cost = tx + compute - c.accuracy_weight * problem.accuracy[frames].sum(axis=-1)
+    if c.tx_energy == "airtime":
+        airtime = c.transmit_power * c.frame_bits / problem.rate[devices]
+        cost = cost + c.energy_weight * (airtime * frames).sum(axis=-1)
+    return cost
+
+
+def edge_cost(problem: JointOffloadProblem, devices: np.ndarray, frames: np.ndarray) -> float:
+    """Phi(F): the optimal total cost of the offloading ``devices`` with ``frames`` (|S|,)."""
+    if len(devices) == 0:
+        return 0.0
+    return float(edge_cost_batch(problem, devices, np.asarray(frames)[None, :])[0])
+
+
+def search_frames(
+    problem: JointOffloadProblem, devices: np.ndarray, chunk: int = 1_000_000
+) -> np.ndarray:
+    """Algorithm 1: the integer frames in [F_min, F_max]^|S| minimising Phi (exhaustive).
+
+    Globally optimal for the offloading set ``devices``; exponential in its size, so it
+    raises ``ValueError`` above ``MAX_SEARCH_POINTS`` points.
+    """
+    devices = np.asarray(devices, dtype=np.int64)
+    frame_range = problem.frame_range
+    size = len(frame_range) ** len(devices)
+    if len(devices) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if size > MAX_SEARCH_POINTS:
+        raise ValueError(
+            f"Algorithm 1 would enumerate {size:.3g} frame vectors for {len(devices)} edge devices "
+            f"(limit {MAX_SEARCH_POINTS:.3g}); use the GP solver or the bound instead"
+        )
+    best_cost, best = np.inf, None
+    for start in range(0, size, chunk):
+        flat = np.arange(start, min(start + chunk, size))
+        digits = np.stack(np.unravel_index(flat, (len(frame_range),) * len(devices)), axis=1)
+        candidates = frame_range[digits]
+        costs = edge_cost_batch(problem, devices, candidates)
+        i = int(np.argmin(costs))
+        if costs[i] < best_cost:
+            best_cost, best = float(costs[i]), candidates[i]
+    return np.asarray(best, dtype=np.int64)
+
+
+def compose_allocation(
+    problem: JointOffloadProblem, offload: np.ndarray, edge_frames: np.ndarray | None = None
+) -> Allocation:
+    """The allocation for an offloading decision: Theorem 1 for the local devices, Theorem 2's
+    shares for the offloading ones with ``edge_frames`` (frames of every device, (N,); only the
+    offloading entries are used). Without ``edge_frames`` the offloading devices use F_min.
+    """
+    offload = np.asarray(offload, dtype=bool)
+    if offload.shape != (problem.num_devices,):
+        raise ValueError(f"offload must have shape ({problem.num_devices},), got {offload.shape}")
+    local = local_optimum(problem)
+    frames = local.frames.copy()
+    if edge_frames is None:
+        frames[offload] = problem.config.min_frames
+    else:
+        frames[offload] = np.asarray(edge_frames, dtype=np.int64)[offload]
+    time_share, edge_frequency = edge_shares(problem, offload, frames)
+    return Allocation(
+        offload=offload,
+        frames=frames,
+        time_share=time_share,
+        edge_frequency=edge_frequency,
+        local_frequency=np.where(offload, 0.0, local.frequency),
+    )

@@ -1,0 +1,127 @@
+"""Theorem 1: the optimal frames and CPU frequency of a device that computes locally.
+
+A local device's cost ``K*C(F) - w3*A(F)`` with ``K = w1*eta/f + w2*kappa*c*f^2`` (per MAC,
+``c = eta`` for ``local_energy="cycles"``, 1 for ``"macs"``) separates: the frequency minimising
+``K`` is ``f* = min{(w1*eta / (2*w2*kappa*c))^(1/3), f^max}`` whatever F is, and F then minimises
+a convex function of one integer. Devices are independent, so everything is vectorised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mec_gym.problems.joint_offload import JointOffloadConfig, JointOffloadProblem
+
+__all__ = [
+    "LocalSolution",
+    "optimal_local_frequency",
+    "local_cost_per_mac",
+    "interior_frames",
+    "optimal_local",
+    "local_optimum",
+]
+
+
+@dataclass(frozen=True)
+class LocalSolution:
+    """Theorem 1's optimum per device (arrays of shape (n,))."""
+
+    frames: np.ndarray
+    """F*, integer frames."""
+    frequency: np.ndarray
+    """f*, CPU frequency, cycle/s."""
+    cost: np.ndarray
+    """U^L*, the device's optimal local cost."""
+
+
+def _energy_cycles_per_mac(config: JointOffloadConfig) -> float:
+    return config.cycles_per_mac if config.local_energy == "cycles" else 1.0
+
+
+def optimal_local_frequency(
+    config: JointOffloadConfig, max_frequency: np.ndarray | float
+) -> np.ndarray:
+    """f*, the frequency (cycle/s) minimising the cost per MAC, capped at ``max_frequency``.
+
+    With no energy weight the cost falls with f, so f* = f^max.
+    """
+    cap = np.asarray(max_frequency, dtype=float)
+    if config.energy_weight == 0:
+        return cap.copy()
+    interior = (
+        config.delay_weight
+        * config.cycles_per_mac
+        / (2.0 * config.energy_weight * config.capacitance * _energy_cycles_per_mac(config))
+    ) ** (1.0 / 3.0)
+    return np.minimum(interior, cap)
+
+
+def local_cost_per_mac(config: JointOffloadConfig, frequency: np.ndarray) -> np.ndarray:
+    """K(f) = w1*eta/f + w2*kappa*c*f^2: delay-plus-energy cost of one MAC at ``frequency``."""
+    f = np.asarray(frequency, dtype=float)
+    return config.delay_weight * config.cycles_per_mac / f + (
+        config.energy_weight * config.capacitance * _energy_cycles_per_mac(config) * f**2
+    )
+
+
+def interior_frames(
+    config: JointOffloadConfig, alpha: float, cost_per_mac: np.ndarray
+) -> np.ndarray:
+    """Stationary point F~ = ln(w3*a2*a3 / (alpha*K)) / a3 of ``K*(alpha*F + beta) - w3*A(F)``.
+
+    Valid for the exponential accuracy form; -inf where the accuracy gain never pays for the
+    compute (then F = F_min is optimal).
+    """
+    _, a2, a3 = config.accuracy_constants
+    with np.errstate(divide="ignore"):
+        return np.log(config.accuracy_weight * a2 * a3 / (alpha * np.asarray(cost_per_mac))) / a3
+
+
+def optimal_local(
+    config: JointOffloadConfig,
+    max_frequency: np.ndarray | float,
+    macs: np.ndarray,
+    accuracy: np.ndarray,
+    linear_complexity: tuple[float, float] | None = None,
+) -> LocalSolution:
+    """Theorem 1 for devices with CPU caps ``max_frequency`` (cycle/s, shape (n,)).
+
+    ``macs`` and ``accuracy`` are the tables C(F), A(F) indexed by F = 0..F_max. With
+    ``linear_complexity=(alpha, beta)`` (C exactly linear) and the exponential accuracy form
+    the closed form is used: F~ clipped to [F_min, F_max], then the better of floor and ceil.
+    Otherwise every F in [F_min, F_max] is enumerated (exact for any C and A).
+    """
+    cap = np.atleast_1d(np.asarray(max_frequency, dtype=float))
+    frequency = optimal_local_frequency(config, cap)
+    k = local_cost_per_mac(config, frequency)
+    f_min, f_max = config.min_frames, config.max_frames
+    w3 = config.accuracy_weight
+    if linear_complexity is not None and config.accuracy_form == "exponential":
+        stationary = np.clip(interior_frames(config, linear_complexity[0], k), f_min, f_max)
+        candidates = np.stack([np.floor(stationary), np.ceil(stationary)]).astype(np.int64)
+        costs = k * macs[candidates] - w3 * accuracy[candidates]
+        pick = np.argmin(costs, axis=0)
+        columns = np.arange(cap.size)
+        frames, cost = candidates[pick, columns], costs[pick, columns]
+    else:
+        frame_range = np.arange(f_min, f_max + 1)
+        costs = k[:, None] * macs[frame_range][None, :] - w3 * accuracy[frame_range][None, :]
+        pick = np.argmin(costs, axis=1)
+        frames = frame_range[pick]
+        cost = costs[np.arange(cap.size), pick]
+    return LocalSolution(frames=frames, frequency=frequency, cost=cost)
+
+
+def local_optimum(problem: JointOffloadProblem) -> LocalSolution:
+    """Theorem 1 for every device of ``problem`` (all share the config's f^max)."""
+    config = problem.config
+    linear = problem.linear_complexity if config.complexity == "linear" else None
+    return optimal_local(
+        config,
+        np.full(problem.num_devices, config.device_max_frequency),
+        problem.macs,
+        problem.accuracy,
+        linear,
+    )

@@ -1,0 +1,106 @@
+"""Solver-backed fixed policies of JointOffload-v0 and the per-task rules of PerTaskOffload-v0."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import mec_gym  # noqa: F401
+from agents import build_baselines
+from agents.joint_offload import PerTaskRulePolicy, SolverPolicy
+from mec_gym.problems.joint_offload import evaluate_allocation
+from mec_gym.solvers.joint_offload.registry import solve
+
+SMALL_JOINT = {"num_devices": 6, "rounds_per_episode": 4}
+
+
+@pytest.mark.parametrize("solver", ["local_only", "admm", "gp_heuristic", "bound"])
+def test_solver_policy_applies_the_solvers_allocation_to_the_observed_round(solver):
+    env = gym.make("JointOffload-v0", **SMALL_JOINT)
+    policy = SolverPolicy(env, solver)
+    observation, _ = env.reset(seed=5)
+    for _ in range(3):
+        expected = evaluate_allocation(env.unwrapped.problem, solve(solver, env.unwrapped.problem))
+        action, _ = policy.predict(observation)
+        assert env.action_space.contains(action)
+        observation, reward, _, _, _ = env.step(action)
+        # the policy sees the gains through float32 observations: same cost up to that rounding
+        assert -reward == pytest.approx(expected.mean, rel=1e-5, abs=1e-7)
+
+
+def test_bound_policy_is_never_beaten_on_the_same_round():
+    env = gym.make("JointOffload-v0", **SMALL_JOINT)
+    policies = build_baselines("JointOffload-v0", SMALL_JOINT)
+    assert {"bound", "gp_heuristic", "admm", "cccp", "local_only", "edge_only"} <= set(policies)
+    observation, _ = env.reset(seed=11)
+    for _ in range(3):
+        costs = {}
+        for name, policy in policies.items():
+            action, _ = policy.predict(observation)
+            allocation = env.unwrapped.allocation_from_action(action)
+            costs[name] = evaluate_allocation(env.unwrapped.problem, allocation).mean
+        assert all(costs["bound"] <= cost + 1e-9 for cost in costs.values()), costs
+        observation, *_ = env.step(policies["local_only"].predict(observation)[0])
+
+
+def test_batched_predict_matches_single_predictions():
+    env = gym.make("JointOffload-v0", **SMALL_JOINT)
+    policy = SolverPolicy(env, "admm")
+    first, _ = env.reset(seed=1)
+    second, *_ = env.step(env.action_space.sample())
+    batch, _ = policy.predict(np.stack([first, second]))
+    assert np.array_equal(batch[0], policy.predict(first)[0])
+    assert np.array_equal(batch[1], policy.predict(second)[0])
+
+
+def per_task_env() -> gym.Env:
+    return gym.make("PerTaskOffload-v0", num_devices=5, tasks_per_episode=60)
+
+
+def test_per_task_rules_give_valid_actions_and_local_only_never_offloads():
+    env = per_task_env()
+    policies = build_baselines("PerTaskOffload-v0", {"num_devices": 5, "tasks_per_episode": 60})
+    assert {"greedy", "local_only"} <= set(policies)
+    for name, policy in policies.items():
+        observation, _ = env.reset(seed=2)
+        done = False
+        while not done:
+            action, _ = policy.predict(observation)
+            assert env.action_space.contains(action), name
+            observation, _, terminated, truncated, info = env.step(action)
+            done = terminated or truncated
+        if name == "local_only":
+            assert info["offload_rate"] == 0.0
+        else:
+            assert info["offload_rate"] > 0.0, name
+
+
+def test_greedy_rule_reserves_almost_all_that_is_free_when_it_offloads():
+    env = per_task_env()
+    policy = PerTaskRulePolicy(env)
+    observation, _ = env.reset(seed=3)
+    checked = 0
+    for _ in range(40):
+        action, _ = policy.predict(observation)
+        base = env.unwrapped
+        free_uplink, free_edge = base.free_uplink_share, base.free_edge_share
+        observation, reward, terminated, _, _ = env.step(action)
+        outcome = base.outcomes[-1]
+        if outcome.offload:
+            # it reserved (almost) everything that was free
+            assert outcome.time_share == pytest.approx(0.99 * free_uplink, rel=1e-5)
+            assert outcome.edge_frequency == pytest.approx(
+                0.99 * free_edge * base.config.edge_capacity, rel=1e-5
+            )
+            checked += 1
+        if terminated:
+            break
+    assert checked > 0
+
+
+def test_rule_rejects_other_envs_and_bad_shares():
+    with pytest.raises(TypeError, match="PerTaskOffload"):
+        PerTaskRulePolicy(gym.make("JointOffload-v0", **SMALL_JOINT))
+    with pytest.raises(ValueError, match="share"):
+        PerTaskRulePolicy(per_task_env(), share=1.5)

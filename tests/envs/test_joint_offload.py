@@ -1,0 +1,318 @@
+"""JointOffload-v0: presets, action mappings, exact agreement with the solvers, mobility."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import mec_gym  # noqa: F401
+from mec_gym.envs.joint_offload import CHUNK_ROUNDS, JointOffloadEnv, walk_in_cell
+from mec_gym.problems.joint_offload import (
+    PRESETS,
+    JointOffloadConfig,
+    JointOffloadProblem,
+    channel_gains_db,
+    evaluate_allocation,
+    feasibility_violations,
+)
+from mec_gym.solvers.joint_offload.edge import compose_allocation
+from mec_gym.solvers.joint_offload.local import local_optimum
+
+ENV_ID = "JointOffload-v0"
+N = 6
+
+
+def make(**kwargs) -> JointOffloadEnv:
+    return gym.make(ENV_ID, **{"num_devices": N, **kwargs}).unwrapped
+
+
+def random_decisions(env: JointOffloadEnv, rng: np.random.Generator) -> tuple:
+    """A random offloading mask and frames in [F_min, F_max] for the current round."""
+    offload = rng.random(env.config.num_devices) < 0.5
+    frames = rng.integers(env.min_frames, env.config.max_frames + 1, env.config.num_devices)
+    return offload, frames
+
+
+# ------------------------------------------------------------------ configuration and presets
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("num_devices", 0),
+        ("bandwidth", -1.0),
+        ("action_mode", "everything"),
+        ("rounds_per_episode", 0),
+        ("device_speed", -1.0),
+        ("shadowing_std_db", float("nan")),
+    ],
+)
+def test_invalid_config_raises_value_error_naming_the_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        gym.make(ENV_ID, **{field: value})
+
+
+def test_unknown_preset_raises():
+    with pytest.raises(ValueError, match="preset"):
+        JointOffloadEnv(preset="pan2099")
+
+
+@pytest.mark.parametrize(
+    ("env_id", "preset"), [("JointOffload-pan2023-v0", "pan2023"), ("JointOffload-N8-v0", "N8")]
+)
+def test_preset_ids_differ_only_in_kwargs_and_apply_the_preset(env_id, preset):
+    spec, base = gym.spec(env_id), gym.spec(ENV_ID)
+    assert spec.entry_point == base.entry_point
+    assert spec.max_episode_steps == base.max_episode_steps
+    assert spec.kwargs == {"preset": preset}
+    assert gym.make(env_id).unwrapped.config == JointOffloadConfig.from_dict(PRESETS[preset])
+
+
+def test_preset_precedence_preset_then_config_then_overrides():
+    env = gym.make("JointOffload-pan2023-v0", rounds_per_episode=7).unwrapped
+    assert env.config.tx_energy == "slot" and env.config.rounds_per_episode == 7
+    partial = gym.make("JointOffload-pan2023-v0", config={"num_devices": 3}).unwrapped
+    assert partial.config.num_devices == 3 and partial.config.tx_energy == "slot"
+    full = gym.make("JointOffload-pan2023-v0", config=JointOffloadConfig()).unwrapped
+    assert full.config == JointOffloadConfig()
+
+
+def test_n8_preset_has_eight_devices():
+    env = gym.make("JointOffload-N8-v0")
+    assert env.observation_space.shape == (3 * 8 + 2,)
+    assert env.action_space.shape == (16,)
+
+
+# ------------------------------------------------------------------ decisions mode
+def test_decisions_mode_reproduces_theorem_1_and_2_allocations_exactly():
+    env = make()
+    rng = np.random.default_rng(0)
+    env.reset(seed=0)
+    costs = []
+    for _ in range(10):
+        problem = env.problem
+        offload, frames = random_decisions(env, rng)
+        allocation = compose_allocation(problem, offload, frames)
+        expected = evaluate_allocation(problem, allocation)
+        _, reward, _, _, info = env.step(env.action_from_allocation(allocation))
+        assert reward == -expected.mean == -info["round_cost"]
+        costs.append(expected.mean)
+        assert info["cost"] == pytest.approx(np.mean(costs), rel=1e-12)  # episode to date
+        if len(costs) == 1:
+            assert info["delay"] == pytest.approx(expected.delay.mean(), rel=1e-12)
+            assert info["offload_rate"] == pytest.approx(offload.mean())
+        used = env.last_allocation
+        assert env.last_problem is problem
+        for name in ("offload", "frames", "time_share", "edge_frequency", "local_frequency"):
+            assert np.array_equal(getattr(used, name), getattr(allocation, name)), name
+
+
+def test_all_local_at_theorem_1_costs_the_local_optimum():
+    env = make()
+    env.reset(seed=1)
+    local = local_optimum(env.problem)
+    action = np.stack((np.zeros(N, dtype=int), local.frames - env.min_frames), axis=1)
+    _, reward, _, _, info = env.step(action.reshape(-1))
+    assert -reward == pytest.approx(local.cost.mean(), rel=1e-12)
+    assert info["offload_rate"] == 0.0
+
+
+def test_decisions_actions_give_feasible_allocations_with_tight_budgets():
+    env = make()
+    env.reset(seed=2)
+    env.action_space.seed(2)
+    for _ in range(20):
+        problem = env.problem
+        allocation = env.allocation_from_action(env.action_space.sample())
+        assert feasibility_violations(problem, allocation) == []
+        if allocation.offload.any():
+            assert allocation.time_share.sum() == pytest.approx(1.0)
+            assert allocation.edge_frequency.sum() == pytest.approx(env.config.edge_capacity)
+        env.step(env.action_from_allocation(allocation))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.full(2 * N, 2),  # offload not in {0, 1}
+        np.tile([0, 99], N),  # frames index out of range
+        np.tile([0, -1], N),
+        np.full(2 * N, 0.5),  # not integers
+        np.zeros(2 * N + 1, dtype=int),  # wrong size
+    ],
+)
+def test_invalid_decisions_actions_raise(bad):
+    env = make()
+    env.reset(seed=0)
+    with pytest.raises(ValueError):
+        env.step(bad)
+
+
+def test_decisions_action_accepts_device_rows():
+    env = make()
+    env.reset(seed=3)
+    action = np.tile([1, 3], (N, 1))
+    assert env.allocation_from_action(action).frames.tolist() == [env.min_frames + 3] * N
+
+
+# ------------------------------------------------------------------ full mode
+def test_full_mode_spaces_pass_both_checkers():
+    env = make(action_mode="full")
+    assert env.action_space.shape == (5 * N,)
+    gym_check_env(env, skip_render_check=True)
+    sb3_check_env(make(action_mode="full"), warn=True)
+
+
+def test_full_mode_reproduces_solver_allocations_up_to_float32():
+    env = make(action_mode="full")
+    rng = np.random.default_rng(4)
+    env.reset(seed=4)
+    for _ in range(10):
+        problem = env.problem
+        offload, frames = random_decisions(env, rng)
+        allocation = compose_allocation(problem, offload, frames)
+        expected = evaluate_allocation(problem, allocation)
+        action = env.action_from_allocation(allocation)
+        assert env.action_space.contains(action)
+        _, reward, _, _, _ = env.step(action)
+        assert -reward == pytest.approx(expected.mean, rel=1e-5)
+        used = env.last_allocation
+        assert np.array_equal(used.offload, allocation.offload)
+        assert np.array_equal(used.frames, allocation.frames)
+        for name in ("time_share", "edge_frequency", "local_frequency"):
+            assert np.allclose(getattr(used, name), getattr(allocation, name), rtol=1e-5), name
+
+
+def test_full_mode_maps_every_action_to_a_feasible_allocation():
+    env = make(action_mode="full")
+    env.reset(seed=5)
+    rng = np.random.default_rng(5)
+    for scale in (1.0, 10.0):  # out-of-range actions are clipped
+        for _ in range(20):
+            action = scale * rng.uniform(-1, 1, 5 * N)
+            allocation = env.allocation_from_action(action)
+            assert feasibility_violations(env.problem, allocation) == []
+            clipped = env.allocation_from_action(np.clip(action, -1, 1))
+            assert np.array_equal(allocation.time_share, clipped.time_share)
+            assert np.array_equal(allocation.frames, clipped.frames)
+    everything = env.allocation_from_action(np.ones(5 * N))
+    assert everything.offload.all() and (everything.frames == env.config.max_frames).all()
+    assert np.allclose(everything.time_share, 1.0 / N)
+    nothing = env.allocation_from_action(-np.ones(5 * N))
+    assert not nothing.offload.any() and (nothing.frames == env.min_frames).all()
+    assert np.all(nothing.local_frequency > 0)
+
+
+def test_full_mode_weights_are_normalised_over_the_offloading_devices():
+    env = make(action_mode="full")
+    env.reset(seed=6)
+    action = -np.ones((N, 5))
+    action[:2, 0] = 1.0  # devices 0, 1 offload
+    action[0, 2], action[1, 2] = 1.0, 0.0  # time weights 1 + eps and 0.5 + eps
+    action[2:, 2] = 1.0  # weights of local devices are ignored
+    allocation = env.allocation_from_action(action)
+    eps = 1e-3
+    assert allocation.time_share[0] == pytest.approx((1 + eps) / (1.5 + 2 * eps))
+    assert allocation.time_share[2:].sum() == 0.0
+    assert allocation.edge_frequency[:2] == pytest.approx([env.config.edge_capacity / 2] * 2)
+
+
+# ------------------------------------------------------------------ dynamics and observation
+def test_round_instances_match_their_channels():
+    env = make(shadowing_std_db=0.0)
+    env.reset(seed=7)
+    for _ in range(5):
+        problem = env.problem
+        assert np.array_equal(problem.gain_db, channel_gains_db(env.config, env.distance))
+        fresh = JointOffloadProblem.from_gains(env.config, problem.gain_db)
+        assert np.allclose(problem.rate, fresh.rate, rtol=1e-14, atol=0)
+        assert np.array_equal(problem.macs, fresh.macs)
+        assert np.array_equal(problem.accuracy, fresh.accuracy, equal_nan=True)
+        env.step(env.action_space.sample())
+
+
+def test_random_walk_moves_at_most_one_step_and_stays_in_the_cell():
+    speed = 40.0  # fast, so that the border and the BS exclusion are hit
+    env = make(device_speed=speed, min_distance=30.0, rounds_per_episode=CHUNK_ROUNDS + 40)
+    env.reset(seed=8)
+    half = env.config.area_side / 2
+    previous = env.positions.copy()
+    for _ in range(CHUNK_ROUNDS + 20):  # crosses a chunk boundary
+        env.step(env.action_space.sample())
+        moved = np.hypot(*(env.positions - previous).T)
+        assert np.all(moved <= speed * env.config.round_duration + 1e-9)
+        assert np.all(np.abs(env.positions) <= half)
+        assert np.all(env.distance >= env.config.min_distance - 1e-9)
+        assert np.allclose(env.distance, np.hypot(*env.positions.T))
+        previous = env.positions.copy()
+
+
+def test_walk_reflects_at_the_border_and_reverses_steps_into_the_bs_disc():
+    config = JointOffloadConfig(area_side=100.0, min_distance=10.0)
+    origin = np.array([[40.0, 0.0], [-40.0, 0.0], [0.0, 12.0]])
+    steps = np.array([[[20.0, 0.0], [-130.0, 0.0], [0.0, -4.0]]])  # one round
+    positions, distance = walk_in_cell(origin, steps, config)
+    assert positions[0].tolist() == [[40.0, 0.0], [30.0, 0.0], [0.0, 16.0]]
+    assert distance[0].tolist() == [40.0, 30.0, 16.0]
+
+
+def test_static_devices_without_shadowing_keep_their_observation():
+    env = make(device_speed=0.0)
+    first, _ = env.reset(seed=9)
+    for _ in range(3):
+        obs, *_ = env.step(env.action_space.sample())
+        assert np.array_equal(obs, first)
+
+
+def test_shadowing_is_iid_normal_per_round_and_device():
+    std = 8.0
+    env = make(num_devices=25, shadowing_std_db=std, device_speed=0.0)
+    env.reset(seed=10)
+    residuals = []
+    for _ in range(100):
+        residuals.append(env.gain_db - channel_gains_db(env.config, env.distance))
+        env.step(env.action_space.sample())
+    residuals = np.array(residuals)
+    assert residuals.mean() == pytest.approx(0.0, abs=0.5)
+    assert residuals.std() == pytest.approx(std, rel=0.05)
+    lag_one = np.corrcoef(residuals[:-1].ravel(), residuals[1:].ravel())[0, 1]
+    assert abs(lag_one) < 0.06
+
+
+def test_observation_decodes_to_the_instance():
+    env = make(shadowing_std_db=4.0)
+    obs, _ = env.reset(seed=11)
+    for _ in range(3):
+        decoded = env.decode_observation(obs)
+        assert np.allclose(decoded["gain_db"], env.gain_db, atol=1e-3)
+        assert np.allclose(decoded["distance"], env.distance, atol=1e-3)
+        assert np.allclose(decoded["max_frequency"], env.config.device_max_frequency, rtol=1e-6)
+        assert decoded["bandwidth"] == pytest.approx(env.config.bandwidth, rel=1e-6)
+        assert decoded["edge_capacity"] == pytest.approx(env.config.edge_capacity, rel=1e-6)
+        obs, *_ = env.step(env.action_space.sample())
+
+
+def test_env_truncates_itself_after_rounds_per_episode():
+    env = gym.make(ENV_ID, num_devices=N, rounds_per_episode=3, max_episode_steps=50)
+    env.reset(seed=12)
+    flags = [env.step(env.action_space.sample())[2:4] for _ in range(3)]
+    assert flags == [(False, False), (False, False), (False, True)]
+
+
+def test_step_before_reset_raises():
+    with pytest.raises(RuntimeError, match="reset"):
+        make().step(np.zeros(2 * N, dtype=int))
+
+
+@pytest.mark.parametrize("mode", ["decisions", "full"])
+def test_render_before_and_after_a_step(mode):
+    env = make(action_mode=mode, render_mode="ansi")
+    env.reset(seed=13)
+    assert "round 0" in env.render()
+    env.step(env.action_space.sample())
+    text = env.render()
+    assert "round 1" in text and "last:" in text
+    image = make(action_mode=mode, render_mode="rgb_array")
+    image.reset(seed=13)
+    assert image.render().ndim == 3
