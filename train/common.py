@@ -75,7 +75,7 @@ HYPERPARAMS_DIR = Path(__file__).parent / "hyperparams"
 SCHEDULE_KEYS = ("learning_rate", "clip_range")
 """Hyperparameters that may be ``lin_<initial>``: decayed linearly to 0 over training."""
 
-RUN_KEYS = ("n_timesteps", "n_envs")
+RUN_KEYS = ("n_timesteps", "n_envs", "eval_episodes")
 """Hyperparameter keys that configure the run rather than the algorithm."""
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -146,8 +146,8 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--eval-episodes",
         type=int,
-        default=20,
-        help=f"evaluation episodes, the first of the {len(EVAL_SEEDS)} fixed seeds (default: 20)",
+        help=f"evaluation episodes, the first of the {len(EVAL_SEEDS)} fixed seeds "
+        "(default: eval_episodes in the YAML)",
     )
     parser.add_argument(
         "--eval-freq",
@@ -175,7 +175,7 @@ def parse_args(algo: str, argv: Sequence[str] | None) -> argparse.Namespace:
     env_ids = mec_gym_env_ids()
     if args.env not in env_ids:
         parser.error(f"unknown environment {args.env!r}; registered mec_gym IDs: {env_ids}")
-    if not 1 <= args.eval_episodes <= len(EVAL_SEEDS):
+    if args.eval_episodes is not None and not 1 <= args.eval_episodes <= len(EVAL_SEEDS):
         parser.error(f"--eval-episodes must be in [1, {len(EVAL_SEEDS)}], got {args.eval_episodes}")
     for name in ("timesteps", "n_envs", "eval_freq"):
         value = getattr(args, name)
@@ -191,7 +191,7 @@ def load_hyperparams(algo: str, env_id: str, overrides: dict[str, Any]) -> dict[
     """Hyperparameters of ``algo`` for ``env_id``: ``default``, then the env's entry, then
     ``overrides``, from ``train/hyperparams/<algo>.yml``.
 
-    Keys other than ``n_timesteps`` and ``n_envs`` must be constructor arguments of the
+    Keys other than ``RUN_KEYS`` (run settings) must be constructor arguments of the
     algorithm; ``policy_kwargs`` may be a dict or a string holding a Python literal dict.
     """
     table = yaml.safe_load((HYPERPARAMS_DIR / f"{algo}.yml").read_text()) or {}
@@ -405,7 +405,10 @@ def main(algo: str, argv: Sequence[str] | None = None) -> Path:
     timesteps = args.timesteps or int(hyperparams["n_timesteps"])
     n_envs = args.n_envs or int(hyperparams["n_envs"])
     eval_freq = args.eval_freq or max(timesteps // EVALUATIONS_PER_RUN, 1)
-    seeds = EVAL_SEEDS[: args.eval_episodes]
+    eval_episodes = args.eval_episodes or int(hyperparams["eval_episodes"])
+    if not 1 <= eval_episodes <= len(EVAL_SEEDS):
+        raise ValueError(f"eval_episodes must be in [1, {len(EVAL_SEEDS)}], got {eval_episodes}")
+    seeds = EVAL_SEEDS[:eval_episodes]
 
     run_dir = make_run_dir(args.logdir, env_id, algo, args.seed)
     config = {
@@ -413,6 +416,7 @@ def main(algo: str, argv: Sequence[str] | None = None) -> Path:
         "env_id": env_id,
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "timesteps": timesteps,
+        "eval_episodes": eval_episodes,
         "n_envs": n_envs,
         "eval_freq": eval_freq,
         "eval_seeds": list(seeds),
