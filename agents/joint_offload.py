@@ -10,7 +10,8 @@ observation tells (the device's gain, its local backlog, the free uplink and edg
 it reserves a share of the free resources, costs the task at the edge with Theorem 2's frames
 for those shares and locally with Theorem 1 plus the queueing delay, and takes the cheaper.
 With ``share=None`` it is the greedy rule (take everything free); with a share ``1/m`` it sizes
-the reservation for ``m`` concurrent edge tasks.
+the reservation for ``m`` concurrent edge tasks; :class:`PerTaskSolverPolicy` sizes it with an
+analytic solver of the joint problem on the task's device and ``m - 1`` typical devices.
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ from mec_gym.envs.per_task_offload import (
 )
 from mec_gym.problems.joint_offload import (
     JointOffloadProblem,
+    channel_gains_db,
     offload_delay_energy,
     weighted_cost,
 )
 from mec_gym.solvers.joint_offload.local import local_optimum
 from mec_gym.solvers.joint_offload.registry import SOLVER_LABELS, solve
 
-__all__ = ["SolverPolicy", "PerTaskRulePolicy"]
+__all__ = ["SolverPolicy", "PerTaskRulePolicy", "PerTaskSolverPolicy"]
 
 
 class SolverPolicy(FixedPolicy):
@@ -101,6 +103,11 @@ class PerTaskRulePolicy(FixedPolicy):
         self.local = local_optimum(template)
         self.gain_low, self.gain_high = gain_range_db(config)
 
+    def wanted_shares(self, gain_db: float) -> tuple[float, float]:
+        """(time share, edge-CPU share) the task would reserve, before capping by what is free."""
+        wanted = 1.0 - SHARE_FRACTION_FLOOR if self.share is None else self.share
+        return wanted, wanted
+
     def act(self, observation: np.ndarray, env_index: int) -> np.ndarray:
         config = self.base.config
         obs = np.asarray(observation, dtype=float)
@@ -110,9 +117,9 @@ class PerTaskRulePolicy(FixedPolicy):
         rate = float(JointOffloadProblem.from_gains(config, [gain_db]).rate[0])
         largest = 1.0 - SHARE_FRACTION_FLOOR  # the most of what is free a task can reserve
         span = largest - SHARE_FRACTION_FLOOR  # width of the reservable fractions
-        wanted = largest if self.share is None else self.share
-        time_share = min(wanted, largest * free_uplink)
-        edge_share = min(wanted, largest * free_edge)
+        wanted_time, wanted_edge = self.wanted_shares(gain_db)
+        time_share = min(wanted_time, largest * free_uplink)
+        edge_share = min(wanted_edge, largest * free_edge)
 
         local_cost = float(self.local.cost[0]) + config.delay_weight * backlog
         edge_cost = np.inf
@@ -136,3 +143,42 @@ class PerTaskRulePolicy(FixedPolicy):
             unit[1] = (self.local.frames[0] - self.frames[0]) / max(len(self.frames) - 1, 1)
             unit[4] = self.local.frequency[0] / config.device_max_frequency
         return np.clip(2.0 * unit - 1.0, -1.0, 1.0).astype(np.float32)
+
+
+class PerTaskSolverPolicy(PerTaskRulePolicy):
+    """PerTaskOffload-v0: shares sized by an analytic solver for ``concurrency`` edge tasks.
+
+    The arriving task's device is solved together with ``concurrency - 1`` typical devices (at
+    the median distance of a uniform drop in the cell, no shadowing) by the named solver of the
+    joint problem; if the solver offloads the task, its Theorem-2 shares are what the task
+    reserves (capped by what is free), else it reserves 1/``concurrency``. The task then goes
+    to the edge or stays local, whichever costs less with the shares it actually gets (as in
+    :class:`PerTaskRulePolicy`). Solutions are cached per device gain.
+    """
+
+    def __init__(self, env: Any, solver: str = "gp_heuristic", concurrency: int = 4) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        super().__init__(env, share=1.0 / concurrency, name=f"{solver}_m{concurrency}")
+        self.solver = solver
+        self.concurrency = concurrency
+        config = self.base.config
+        # median distance to the centre of a uniform point in the square: 0.3826 * side
+        typical = channel_gains_db(config, np.array([0.3826 * config.area_side]))[0]
+        self.typical_gain_db = float(typical)
+        self._cache: dict[float, tuple[float, float]] = {}
+
+    def wanted_shares(self, gain_db: float) -> tuple[float, float]:
+        key = round(gain_db, 3)  # observations carry the gain to about 1e-3 dB
+        if key not in self._cache:
+            gains = [gain_db, *[self.typical_gain_db] * (self.concurrency - 1)]
+            problem = JointOffloadProblem.from_gains(self.base.config, gains)
+            allocation = solve(self.solver, problem)
+            if allocation.offload[0]:
+                self._cache[key] = (
+                    float(allocation.time_share[0]),
+                    float(allocation.edge_frequency[0] / problem.config.edge_capacity),
+                )
+            else:
+                self._cache[key] = (self.share, self.share)
+        return self._cache[key]

@@ -8,8 +8,8 @@ import pytest
 
 import mec_gym  # noqa: F401
 from agents import build_baselines
-from agents.joint_offload import PerTaskRulePolicy, SolverPolicy
-from mec_gym.problems.joint_offload import evaluate_allocation
+from agents.joint_offload import PerTaskRulePolicy, PerTaskSolverPolicy, SolverPolicy
+from mec_gym.problems.joint_offload import JointOffloadProblem, evaluate_allocation
 from mec_gym.solvers.joint_offload.registry import solve
 
 SMALL_JOINT = {"num_devices": 6, "rounds_per_episode": 4}
@@ -104,3 +104,23 @@ def test_rule_rejects_other_envs_and_bad_shares():
         PerTaskRulePolicy(gym.make("JointOffload-v0", **SMALL_JOINT))
     with pytest.raises(ValueError, match="share"):
         PerTaskRulePolicy(per_task_env(), share=1.5)
+
+
+def test_solver_rule_reserves_the_solvers_shares_for_the_task_and_typical_devices():
+    env = per_task_env()
+    policy = PerTaskSolverPolicy(env, "bound", concurrency=3)
+    assert policy.name == "bound_m3"
+    config = env.unwrapped.config
+    near, far = policy.typical_gain_db + 15.0, policy.typical_gain_db - 25.0
+    for gain_db in (near, far):
+        problem = JointOffloadProblem.from_gains(config, [gain_db, *[policy.typical_gain_db] * 2])
+        allocation = solve("bound", problem)
+        wanted = policy.wanted_shares(gain_db)
+        if allocation.offload[0]:
+            assert wanted == pytest.approx(
+                (allocation.time_share[0], allocation.edge_frequency[0] / config.edge_capacity)
+            )
+        else:
+            assert wanted == (1 / 3, 1 / 3)
+    with pytest.raises(ValueError, match="concurrency"):
+        PerTaskSolverPolicy(env, concurrency=0)
