@@ -52,6 +52,8 @@ class SolverPolicy(FixedPolicy):
         self.solver = solver
         self.name = solver
         self.rng = np.random.default_rng(seed)
+        config = self.base.config
+        self.template = JointOffloadProblem.from_gains(config, np.zeros(config.num_devices))
 
     @property
     def label(self) -> str:
@@ -60,8 +62,7 @@ class SolverPolicy(FixedPolicy):
 
     def problem_from_observation(self, observation: np.ndarray) -> JointOffloadProblem:
         """The round's instance, rebuilt from the observed gains."""
-        gains = self.base.decode_observation(observation)["gain_db"]
-        return JointOffloadProblem.from_gains(self.base.config, gains)
+        return self.template.with_gains(self.base.decode_observation(observation)["gain_db"])
 
     def act(self, observation: np.ndarray, env_index: int) -> np.ndarray:
         allocation = solve(self.solver, self.problem_from_observation(observation), self.rng)
@@ -96,7 +97,7 @@ class PerTaskRulePolicy(FixedPolicy):
         default_name = "greedy" if share is None else f"share_1/{1 / share:g}"
         self.name = name or (default_name if allow_offload else "local_only")
         config = base.config
-        template = JointOffloadProblem.from_gains(config, [0.0])
+        self.template = template = JointOffloadProblem.from_gains(config, [0.0])
         self.frames = template.frame_range
         self.macs = template.macs[self.frames]
         self.accuracy = template.accuracy[self.frames]
@@ -114,7 +115,7 @@ class PerTaskRulePolicy(FixedPolicy):
         gain_db = self.gain_low + (obs[0] + 1.0) * 0.5 * (self.gain_high - self.gain_low)
         backlog = BACKLOG_SCALE_S * obs[1] / max(1.0 - obs[1], 1e-12)
         free_uplink, free_edge = obs[2], obs[3]
-        rate = float(JointOffloadProblem.from_gains(config, [gain_db]).rate[0])
+        rate = float(self.template.with_gains([gain_db]).rate[0])
         largest = 1.0 - SHARE_FRACTION_FLOOR  # the most of what is free a task can reserve
         span = largest - SHARE_FRACTION_FLOOR  # width of the reservable fractions
         wanted_time, wanted_edge = self.wanted_shares(gain_db)

@@ -22,7 +22,7 @@ import numpy as np
 from gymnasium import spaces
 
 from mec_gym.config import resolve_config
-from mec_gym.envs import checked_render_mode
+from mec_gym.envs import checked_render_mode, render_view
 from mec_gym.problems.joint_offload import (
     PRESETS,
     Allocation,
@@ -32,7 +32,7 @@ from mec_gym.problems.joint_offload import (
     evaluate_allocation,
     sample_positions,
 )
-from mec_gym.solvers.joint_offload.edge import edge_shares
+from mec_gym.solvers.joint_offload.edge import allocation_with_shares
 from mec_gym.solvers.joint_offload.local import local_optimum
 
 __all__ = [
@@ -241,11 +241,7 @@ class JointOffloadEnv(gym.Env):
     def _derive_constants(self) -> None:
         cfg = self.config
         n = cfg.num_devices
-        template = JointOffloadProblem.from_gains(cfg, np.zeros(n))
-        self._config_tables = {
-            name: getattr(template, name)
-            for name in ("macs", "accuracy", "frame_range", "linear_complexity")
-        }
+        self._template = template = JointOffloadProblem.from_gains(cfg, np.zeros(n))
         self.min_frames = int(template.frame_range[0])
         self.num_frame_choices = int(template.frame_range.size)
         self.action_mode = cfg.action_mode
@@ -374,12 +370,8 @@ class JointOffloadEnv(gym.Env):
         self.positions = positions[slot]
         self.distance = distance[slot]
         self.gain_db = gains[slot]
-        problem = JointOffloadProblem.from_gains(self.config, gains[slot])
-        # tables that depend on the config only, and the rates already computed for the chunk,
-        # are handed to the instance's caches (``functools.cached_property`` keeps values in
-        # the instance ``__dict__``): same values, without recomputing them every round
-        vars(problem).update(self._config_tables, rate=rates[slot])
-        self.problem = problem
+        # config tables shared with the template, rates computed for the whole chunk
+        self.problem = self._template.with_gains(gains[slot], rate=rates[slot])
 
     # ------------------------------------------------------------------ actions
     def allocation_from_action(self, action: Any) -> Allocation:
@@ -412,14 +404,7 @@ class JointOffloadEnv(gym.Env):
             )
         offload = values[:, 0].astype(bool)
         frames = values[:, 1].astype(np.int64) + self.min_frames
-        time_share, edge_frequency = edge_shares(self.problem, offload, frames)
-        return Allocation(
-            offload=offload,
-            frames=frames,
-            time_share=time_share,
-            edge_frequency=edge_frequency,
-            local_frequency=np.where(offload, 0.0, self.local_frequency),
-        )
+        return allocation_with_shares(self.problem, offload, frames, self.local_frequency)
 
     def _full_allocation(self, action: Any) -> Allocation:
         cfg = self.config
@@ -500,13 +485,6 @@ class JointOffloadEnv(gym.Env):
 
     # ------------------------------------------------------------------ rendering
     def render(self) -> str | np.ndarray | None:
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode= to make()")
-            return None
-        if not self._episode_ready:
-            raise RuntimeError("call reset() before render()")
-        from mec_gym.envs import joint_offload_render
+        from mec_gym.envs import joint_offload_render as view
 
-        if self.render_mode == "ansi":
-            return joint_offload_render.render_round_text(self)
-        return joint_offload_render.render_round_rgb(self)
+        return render_view(self, self._episode_ready, view.render_round_text, view.render_round_rgb)

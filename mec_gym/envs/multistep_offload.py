@@ -17,7 +17,7 @@ import numpy as np
 from gymnasium import spaces
 
 from mec_gym.config import SystemConfig, resolve_config
-from mec_gym.envs import checked_render_mode
+from mec_gym.envs import checked_render_mode, render_view
 from mec_gym.models.arrivals import mmpp_arrival_times, poisson_arrival_times
 from mec_gym.models.channel import BlockFadingUplinks
 from mec_gym.models.dnn_profiles import PROFILE_BUILDERS, exit_head_macs, get_profile
@@ -719,16 +719,9 @@ class MultiStepOffloadEnv(gym.Env):
 
     # ------------------------------------------------------------------ rendering
     def render(self) -> str | np.ndarray | None:
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode= to make()")
-            return None
-        if not self._episode_ready:
-            raise RuntimeError("call reset() before render()")
-        from mec_gym.envs import multistep_render
+        from mec_gym.envs import multistep_render as view
 
-        if self.render_mode == "ansi":
-            return multistep_render.render_text(self)
-        return multistep_render.render_rgb(self)
+        return render_view(self, self._episode_ready, view.render_text, view.render_rgb)
 
 
 _IDLE, _COMPUTING, _FINISHING, _UPLOADING = -1, 0, 1, 2

@@ -25,7 +25,7 @@ import numpy as np
 from gymnasium import spaces
 
 from mec_gym.config import resolve_config
-from mec_gym.envs import checked_render_mode
+from mec_gym.envs import checked_render_mode, render_view
 from mec_gym.envs.joint_offload import gain_range_db
 from mec_gym.models.arrivals import poisson_arrival_times
 from mec_gym.models.compute import compute_time
@@ -186,11 +186,7 @@ class PerTaskOffloadEnv(gym.Env):
         self.config = resolve_config(JointOffloadConfig, config, overrides)
         self.render_mode = checked_render_mode(render_mode, self.metadata["render_modes"])
         cfg = self.config
-        template = JointOffloadProblem.from_gains(cfg, np.zeros(1))
-        self._config_tables = {
-            name: getattr(template, name)
-            for name in ("macs", "accuracy", "frame_range", "linear_complexity")
-        }
+        self._template = template = JointOffloadProblem.from_gains(cfg, np.zeros(1))
         self._macs = template.macs.tolist()  # lists: fast scalar lookups per task
         self._accuracy = template.accuracy.tolist()
         self.min_frames = int(template.frame_range[0])
@@ -213,17 +209,8 @@ class PerTaskOffloadEnv(gym.Env):
         self.distance = np.hypot(self.positions[:, 0], self.positions[:, 1])
         shadowing = rng.normal(0.0, cfg.shadowing_std_db, n) if cfg.shadowing_std_db > 0 else 0.0
         self.gain_db = channel_gains_db(cfg, self.distance, shadowing)
-        self.problem = problem = JointOffloadProblem.from_gains(cfg, self.gain_db)
-        vars(problem).update(self._config_tables)
-        rates = problem.rate
-        self._device_problems = []
-        for d in range(n):  # one-device instances, to cost a task of device d
-            single = JointOffloadProblem.from_gains(cfg, self.gain_db[d : d + 1])
-            # same values as computed by the instance itself (cached_property keeps them in
-            # the instance __dict__), without recomputing the tables for every device
-            vars(single).update(self._config_tables, rate=rates[d : d + 1])
-            self._device_problems.append(single)
-        self._rates = rates.tolist()
+        self.problem = self._template.with_gains(self.gain_db)
+        self._rates = self.problem.rate.tolist()
         self._gain_obs = np.clip(
             (self.gain_db - self._gain_low) * (2.0 / (self._gain_high - self._gain_low)) - 1.0,
             -1.0,
@@ -354,7 +341,8 @@ class PerTaskOffloadEnv(gym.Env):
     def task_problem(self) -> JointOffloadProblem:
         """One-device instance of the current task's device (its channel), on which the task is
         costed; Theorems 1 and 2 apply to it directly."""
-        return self._device_problems[self.device]
+        d = self.device
+        return self.problem.with_gains(self.gain_db[d : d + 1], rate=self.problem.rate[d : d + 1])
 
     @property
     def task_rate(self) -> float:
@@ -434,13 +422,6 @@ class PerTaskOffloadEnv(gym.Env):
 
     # ------------------------------------------------------------------ rendering
     def render(self) -> str | np.ndarray | None:
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode= to make()")
-            return None
-        if not self._episode_ready:
-            raise RuntimeError("call reset() before render()")
-        from mec_gym.envs import joint_offload_render
+        from mec_gym.envs import joint_offload_render as view
 
-        if self.render_mode == "ansi":
-            return joint_offload_render.render_tasks_text(self)
-        return joint_offload_render.render_tasks_rgb(self)
+        return render_view(self, self._episode_ready, view.render_tasks_text, view.render_tasks_rgb)

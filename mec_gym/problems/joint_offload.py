@@ -222,6 +222,10 @@ def channel_gains_db(
 
 
 # --------------------------------------------------------------------------------- instance
+CONFIG_TABLES = ("macs", "accuracy", "frame_range", "linear_complexity")
+"""Cached properties of an instance that depend on its config only (shared by ``with_gains``)."""
+
+
 @dataclass(frozen=True, eq=False)
 class JointOffloadProblem:
     """One round of the system: the configuration and each device's channel.
@@ -255,6 +259,24 @@ class JointOffloadProblem:
             rng.normal(0.0, config.shadowing_std_db, n) if config.shadowing_std_db > 0 else 0.0
         )
         return cls.from_gains(config, channel_gains_db(config, np.hypot(*positions.T), shadowing))
+
+    def with_gains(
+        self, gain_db: np.ndarray | list[float], rate: np.ndarray | None = None
+    ) -> JointOffloadProblem:
+        """An instance of the same config with other gains (dB) that shares this instance's
+        config-only tables (C(F), A(F), the frame range, the linear fit) instead of recomputing
+        them. ``rate``, if given, must be the full-band rates (bit/s) of ``gain_db``, computed in
+        bulk by the caller (an environment drawing many rounds at once)."""
+        other = JointOffloadProblem.from_gains(self.config, gain_db)
+        cache = vars(other)  # where functools.cached_property keeps its values
+        for name in CONFIG_TABLES:
+            cache[name] = getattr(self, name)
+        if rate is not None:
+            rate = np.asarray(rate, dtype=float)
+            if rate.shape != other.gain_db.shape:
+                raise ValueError(f"rate must have shape {other.gain_db.shape}, got {rate.shape}")
+            cache["rate"] = rate
+        return other
 
     @property
     def num_devices(self) -> int:

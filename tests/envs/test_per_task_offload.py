@@ -94,7 +94,7 @@ def test_task_cost_is_evaluate_allocation_on_a_one_device_instance_plus_waiting(
     play(env, 1, busy_policy)
     for outcome in env.outcomes:
         single = JointOffloadProblem.from_gains(env.config, env.gain_db[[outcome.device]])
-        assert np.allclose(env._device_problems[outcome.device].rate, single.rate, rtol=1e-14)
+        assert np.allclose(env.problem.rate[[outcome.device]], single.rate, rtol=1e-14)
         allocation = Allocation(
             [outcome.offload],
             [outcome.frames],

@@ -27,6 +27,7 @@ __all__ = [
     "edge_cost_batch",
     "search_frames",
     "compose_allocation",
+    "allocation_with_shares",
     "MAX_SEARCH_POINTS",
 ]
 
@@ -127,11 +128,22 @@ def compose_allocation(
         frames[offload] = problem.config.min_frames
     else:
         frames[offload] = np.asarray(edge_frames, dtype=np.int64)[offload]
+    return allocation_with_shares(problem, offload, frames, local.frequency)
+
+
+def allocation_with_shares(
+    problem: JointOffloadProblem,
+    offload: np.ndarray,
+    frames: np.ndarray,
+    local_frequency: np.ndarray | float,
+) -> Allocation:
+    """The allocation of given decisions and frames (N,): Theorem 2's shares for the offloading
+    devices, ``local_frequency`` (cycle/s, e.g. Theorem 1's f*) for the local ones."""
     time_share, edge_frequency = edge_shares(problem, offload, frames)
     return Allocation(
         offload=offload,
         frames=frames,
         time_share=time_share,
         edge_frequency=edge_frequency,
-        local_frequency=np.where(offload, 0.0, local.frequency),
+        local_frequency=np.where(offload, 0.0, local_frequency),
     )
