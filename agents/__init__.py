@@ -64,7 +64,7 @@ def _joint_offload_baselines(env_id: str, env_kwargs: dict[str, Any], seed: int)
 
 
 PER_TASK_CONCURRENCY = (2, 4, 8)
-"""Concurrent edge tasks the share-sizing rules of PerTaskOffload-v0 reserve for."""
+"""Concurrent edge tasks the share-sizing rules of PerTaskOffload-v1 reserve for."""
 
 
 def _per_task_baselines(env_id: str, env_kwargs: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -84,10 +84,10 @@ def _per_task_baselines(env_id: str, env_kwargs: dict[str, Any], seed: int) -> d
 
 BASELINE_BUILDERS = {
     "MultiStepOffload-v0": _multistep_baselines,
-    "JointOffload-v0": _joint_offload_baselines,
-    "JointOffload-pan2023-v0": _joint_offload_baselines,
-    "JointOffload-N8-v0": _joint_offload_baselines,
-    "PerTaskOffload-v0": _per_task_baselines,
+    "JointOffload-v1": _joint_offload_baselines,
+    "JointOffload-pan2023-v1": _joint_offload_baselines,
+    "JointOffload-N8-v1": _joint_offload_baselines,
+    "PerTaskOffload-v1": _per_task_baselines,
 }
 
 

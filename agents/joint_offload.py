@@ -1,11 +1,11 @@
-"""Fixed policies of the joint offloading system (``JointOffload-v0``, ``PerTaskOffload-v0``).
+"""Fixed policies of the joint offloading system (``JointOffload-v1``, ``PerTaskOffload-v1``).
 
-``JointOffload-v0``: :class:`SolverPolicy` rebuilds the round's problem instance from the
+``JointOffload-v1``: :class:`SolverPolicy` rebuilds the round's problem instance from the
 observation (which carries every device's channel gain), solves it with an analytic solver of
 :mod:`mec_gym.solvers.joint_offload.registry` and returns the action that applies the solver's
 allocation. The policies use the observation only, so they run on any instance of the env.
 
-``PerTaskOffload-v0``: :class:`PerTaskRulePolicy` decides each arriving task from what the
+``PerTaskOffload-v1``: :class:`PerTaskRulePolicy` decides each arriving task from what the
 observation tells (the device's gain, its local backlog, the free uplink and edge-CPU shares):
 it reserves a share of the free resources, costs the task at the edge with Theorem 2's frames
 for those shares and locally with Theorem 1 plus the queueing delay, and takes the cheaper.
@@ -40,7 +40,7 @@ __all__ = ["SolverPolicy", "PerTaskRulePolicy", "PerTaskSolverPolicy"]
 
 
 class SolverPolicy(FixedPolicy):
-    """A JointOffload-v0 solver as a fixed policy: solve the observed instance, apply it.
+    """A JointOffload-v1 solver as a fixed policy: solve the observed instance, apply it.
 
     ``env`` is any instance of the environment with the same configuration (its
     ``decode_observation`` and ``action_from_allocation`` are used, not its state). ``seed``
@@ -70,7 +70,7 @@ class SolverPolicy(FixedPolicy):
 
 
 class PerTaskRulePolicy(FixedPolicy):
-    """PerTaskOffload-v0: edge-or-local rule for the arriving task, from the observation.
+    """PerTaskOffload-v1: edge-or-local rule for the arriving task, from the observation.
 
     The edge option reserves ``share`` of the uplink and of the edge CPU (absolute fractions,
     capped by what is free; ``None``: everything the env lets a task take) and runs the frames
@@ -88,7 +88,7 @@ class PerTaskRulePolicy(FixedPolicy):
     ) -> None:
         base = env.unwrapped
         if not isinstance(base, PerTaskOffloadEnv):
-            raise TypeError(f"PerTaskRulePolicy needs PerTaskOffload-v0, got {type(base).__name__}")
+            raise TypeError(f"PerTaskRulePolicy needs PerTaskOffload-v1, got {type(base).__name__}")
         if share is not None and not 0 < share <= 1:
             raise ValueError(f"share must be in (0, 1] or None, got {share}")
         self.base = base
@@ -147,7 +147,7 @@ class PerTaskRulePolicy(FixedPolicy):
 
 
 class PerTaskSolverPolicy(PerTaskRulePolicy):
-    """PerTaskOffload-v0: shares sized by an analytic solver for ``concurrency`` edge tasks.
+    """PerTaskOffload-v1: shares sized by an analytic solver for ``concurrency`` edge tasks.
 
     The arriving task's device is solved together with ``concurrency - 1`` typical devices (at
     the median distance of a uniform drop in the cell, no shadowing) by the named solver of the

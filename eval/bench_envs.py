@@ -25,10 +25,10 @@ from mec_gym.registration import ENV_SPECS
 
 TARGET_RATIO = {
     "MultiStepOffload-v0": 5.0,
-    "PerTaskOffload-v0": 5.0,
-    "JointOffload-v0": 10.0,
-    "JointOffload-pan2023-v0": 10.0,
-    "JointOffload-N8-v0": 10.0,
+    "PerTaskOffload-v1": 5.0,
+    "JointOffload-v1": 10.0,
+    "JointOffload-pan2023-v1": 10.0,
+    "JointOffload-N8-v1": 10.0,
 }
 """Spec targets: step cost at most this many CartPole-v1 steps."""
 

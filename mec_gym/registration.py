@@ -14,23 +14,23 @@ ENV_SPECS: dict[str, dict[str, Any]] = {
         # guard only: episodes terminate after `tasks_per_episode` tasks (<= 1,200 steps by default)
         "max_episode_steps": 10_000,
     },
-    "JointOffload-v0": {
+    "JointOffload-v1": {
         "entry_point": "mec_gym.envs.joint_offload:JointOffloadEnv",
         "max_episode_steps": 100,  # the default rounds_per_episode (the env truncates itself)
     },
     # presets: named overrides (mec_gym.problems.joint_offload.PRESETS), resolved by the env so
     # that registering does not import the physics
-    "JointOffload-pan2023-v0": {
+    "JointOffload-pan2023-v1": {
         "entry_point": "mec_gym.envs.joint_offload:JointOffloadEnv",
         "max_episode_steps": 100,
         "kwargs": {"preset": "pan2023"},
     },
-    "JointOffload-N8-v0": {
+    "JointOffload-N8-v1": {
         "entry_point": "mec_gym.envs.joint_offload:JointOffloadEnv",
         "max_episode_steps": 100,
         "kwargs": {"preset": "N8"},
     },
-    "PerTaskOffload-v0": {
+    "PerTaskOffload-v1": {
         "entry_point": "mec_gym.envs.per_task_offload:PerTaskOffloadEnv",
         # guard only: episodes terminate after `tasks_per_episode` decisions (200 by default)
         "max_episode_steps": 10_000,

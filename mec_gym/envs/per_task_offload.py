@@ -1,4 +1,4 @@
-"""PerTaskOffload-v0: one step = one arriving video-inference task; resources are held over time.
+"""PerTaskOffload-v1: one step = one arriving video-inference task; resources are held over time.
 
 Source: G. Pan, H. Zhang, S. Xu, S. Zhang, X. Chen, "Joint Optimization of Video-based AI
 Inference Tasks in MEC-assisted Augmented Reality Systems", IEEE Trans. Cogn. Commun. Netw.
@@ -24,18 +24,19 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from mec_gym.config import resolve_config
 from mec_gym.envs import checked_render_mode, render_view
 from mec_gym.envs.joint_offload import gain_range_db
 from mec_gym.models.arrivals import poisson_arrival_times
 from mec_gym.models.compute import compute_time
 from mec_gym.problems.joint_offload import (
+    DEFAULT_PRESET,
     Allocation,
     JointOffloadConfig,
     JointOffloadProblem,
     channel_gains_db,
     local_delay_energy,
     offload_delay_energy,
+    resolve_joint_offload_config,
     sample_positions,
     weighted_cost,
 )
@@ -100,7 +101,7 @@ class PerTaskOffloadEnv(gym.Env):
     """Decide, for each arriving task, where it runs and which share of what is free it reserves.
 
     ## Description
-    N devices of the joint-offloading cell (``JointOffload-v0``) receive video-inference tasks
+    N devices of the joint-offloading cell (``JointOffload-v1``) receive video-inference tasks
     as independent Poisson processes of ``arrival_rate`` per device. For each arriving task the
     agent chooses local or edge execution, the frames F, and, if it offloads, the fraction of
     the currently *free* uplink time share and edge CPU it reserves; if it runs locally, the
@@ -147,8 +148,9 @@ class PerTaskOffloadEnv(gym.Env):
     decided). Registered with a ``max_episode_steps`` guard far above the natural length.
 
     ## Arguments
-    ``gymnasium.make("PerTaskOffload-v0", config=None, render_mode=None, **overrides)``, with a
-    ``JointOffloadConfig`` (or dict) and its fields as overrides (``arrival_rate``,
+    ``gymnasium.make("PerTaskOffload-v1", config=None, render_mode=None, preset="balanced",
+    **overrides)``, with a ``JointOffloadConfig`` (taken whole) or a dict updating the preset
+    (``None``: the spec's table), and its fields as overrides (``arrival_rate``,
     ``tasks_per_episode``, ...; the round-based fields are ignored).
 
     ## Info
@@ -167,6 +169,7 @@ class PerTaskOffloadEnv(gym.Env):
     every decided task). A policy that reads them instead of the observation must say so.
 
     ## Version History
+    - v1: default scenario ``balanced`` (see ``JointOffload-v1``) instead of the spec's table.
     - v0: initial version.
 
     ## System model and source
@@ -181,9 +184,10 @@ class PerTaskOffloadEnv(gym.Env):
         self,
         config: JointOffloadConfig | dict[str, Any] | None = None,
         render_mode: str | None = None,
+        preset: str | None = DEFAULT_PRESET,
         **overrides: Any,
     ) -> None:
-        self.config = resolve_config(JointOffloadConfig, config, overrides)
+        self.config = resolve_joint_offload_config(config, preset, overrides)
         self.render_mode = checked_render_mode(render_mode, self.metadata["render_modes"])
         cfg = self.config
         self._template = template = JointOffloadProblem.from_gains(cfg, np.zeros(1))

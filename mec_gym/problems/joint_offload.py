@@ -14,13 +14,14 @@ use, so that an environment and a solver cannot disagree about a cost.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from mec_gym.config import SystemConfig
+from mec_gym.config import SystemConfig, resolve_config
 from mec_gym.models.accuracy import ACCURACY_FORMS, AccuracyModel
 from mec_gym.models.channel import db_to_linear, dbm_to_watt, path_loss_db, shannon_rate
 from mec_gym.models.video_complexity import VIDEO_NETWORKS, frame_complexity
@@ -38,10 +39,14 @@ __all__ = [
     "sample_positions",
     "channel_gains_db",
     "PRESETS",
+    "BALANCED_SCENARIO",
+    "DEFAULT_PRESET",
+    "resolve_joint_offload_config",
 ]
 
 COMPLEXITY_MODELS = ("linear", "exact")
 LOCAL_ENERGY_MODELS = ("cycles", "macs")
+LOCAL_DECISION_ENERGY_MODELS = ("charged", *LOCAL_ENERGY_MODELS)
 TX_ENERGY_MODELS = ("airtime", "slot")
 ACTION_MODES = ("decisions", "full")
 
@@ -50,8 +55,8 @@ ACTION_MODES = ("decisions", "full")
 class JointOffloadConfig(SystemConfig):
     """Parameters of the joint offloading system (SI units; defaults from the spec, section 5).
 
-    The same dataclass configures ``JointOffload-v0`` (one step = one round of N tasks) and
-    ``PerTaskOffload-v0`` (one step = one task); fields used by one environment only say so.
+    The same dataclass configures ``JointOffload-v1`` (one step = one round of N tasks) and
+    ``PerTaskOffload-v1`` (one step = one task); fields used by one environment only say so.
     """
 
     num_devices: int = 25
@@ -101,23 +106,27 @@ class JointOffloadConfig(SystemConfig):
     complexity: str = "linear"
     """C(F) model: "linear" (alpha*F + beta fitted over 1..F_max) or "exact" (the staircase)."""
     local_energy: str = "cycles"
-    """Local energy kappa*cycles*f^2 with cycles = eta*C ("cycles") or C ("macs")."""
+    """Charged local energy kappa*cycles*f^2 with cycles = eta*C ("cycles") or C ("macs")."""
+    local_decision_energy: str = "charged"
+    """Energy model with which a local device picks its (F, f) by Theorem 1: "charged" (the
+    ``local_energy`` model, so the rule is optimal for the cost charged), "cycles" or "macs".
+    The paper's Table I decides with "cycles" and charges "macs" (the ``pan2023`` preset)."""
     tx_energy: str = "airtime"
     """Transmit energy p*F*D/R, radio on in its own slot only ("airtime"), or p*T^tx ("slot")."""
-    # --- JointOffload-v0 -------------------------------------------------------------------
+    # --- JointOffload-v1 -------------------------------------------------------------------
     rounds_per_episode: int = 100
-    """JointOffload-v0: rounds per episode (truncation)."""
+    """JointOffload-v1: rounds per episode (truncation)."""
     round_duration: float = 1.0
-    """JointOffload-v0: time between rounds, s (moves the devices)."""
+    """JointOffload-v1: time between rounds, s (moves the devices)."""
     device_speed: float = 1.0
-    """JointOffload-v0: random-walk speed of the devices, m/s (0: static)."""
+    """JointOffload-v1: random-walk speed of the devices, m/s (0: static)."""
     action_mode: str = "decisions"
-    """JointOffload-v0: "decisions" (MultiDiscrete offload+frames) or "full" (Box allocation)."""
-    # --- PerTaskOffload-v0 -----------------------------------------------------------------
+    """JointOffload-v1: "decisions" (MultiDiscrete offload+frames) or "full" (Box allocation)."""
+    # --- PerTaskOffload-v1 -----------------------------------------------------------------
     arrival_rate: float = 0.2
-    """PerTaskOffload-v0: Poisson task arrivals per device, 1/s."""
+    """PerTaskOffload-v1: Poisson task arrivals per device, 1/s."""
     tasks_per_episode: int = 200
-    """PerTaskOffload-v0: tasks per episode."""
+    """PerTaskOffload-v1: tasks per episode."""
 
     def validate(self) -> None:
         self._require_positive("num_devices", integer=True)
@@ -163,6 +172,7 @@ class JointOffloadConfig(SystemConfig):
         self._require_choice("network", tuple(VIDEO_NETWORKS))
         self._require_choice("complexity", COMPLEXITY_MODELS)
         self._require_choice("local_energy", LOCAL_ENERGY_MODELS)
+        self._require_choice("local_decision_energy", LOCAL_DECISION_ENERGY_MODELS)
         self._require_choice("tx_energy", TX_ENERGY_MODELS)
         self._require_positive("rounds_per_episode", integer=True)
         self._require_number("device_speed", 0)
@@ -180,16 +190,72 @@ class JointOffloadConfig(SystemConfig):
         return self.accuracy_model.min_input(self.accuracy_requirement)
 
     @property
+    def local_energy_cycles_per_mac(self) -> float:
+        """c in the charged local energy kappa*c*C*f^2: eta ("cycles") or 1 ("macs"), cycle/MAC."""
+        return self._cycles_per_mac_of(self.local_energy)
+
+    @property
+    def local_decision_cycles_per_mac(self) -> float:
+        """c in the local energy that Theorem 1's decision rule assumes, cycle/MAC."""
+        model = self.local_decision_energy
+        return self._cycles_per_mac_of(self.local_energy if model == "charged" else model)
+
+    def _cycles_per_mac_of(self, energy_model: str) -> float:
+        return self.cycles_per_mac if energy_model == "cycles" else 1.0
+
+    @property
     def noise_power(self) -> float:
         """sigma^2 = N0 * B, W."""
         return float(dbm_to_watt(self.noise_psd_dbm)) * self.bandwidth
 
 
-PRESETS: dict[str, dict[str, Any]] = {
-    "pan2023": {"transmit_power": 0.1, "tx_energy": "slot", "local_energy": "macs"},
-    "N8": {"num_devices": 8},
+BALANCED_SCENARIO: dict[str, Any] = {
+    "area_side": 1500.0,
+    "shadowing_std_db": 8.0,
+    "bandwidth": 10e6,
+    "edge_capacity": 50e9,
+    "local_energy": "macs",
 }
-"""Named overrides of :class:`JointOffloadConfig`, registered as separate environment IDs."""
+"""The environments' default scenario: the spec's parameters except a 1.5 km cell with 8 dB
+log-normal shadowing, a 10 MHz uplink, a 50 GHz edge and local energy charged on MACs (as the
+paper's Table I charges it). Under the spec's own table local-only computing is within 1.3 % of
+the optimum; here local only, edge only and random offloading are each at least 5 % worse
+(``python eval/joint_offload_scenario.py``, ``docs/joint_offload.md``)."""
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "balanced": BALANCED_SCENARIO,
+    "pan2023": {
+        "transmit_power": 0.1,
+        "tx_energy": "slot",
+        "local_energy": "macs",
+        "local_decision_energy": "cycles",
+    },
+    "N8": {**BALANCED_SCENARIO, "num_devices": 8},
+    "spec": {},
+}
+"""Named overrides of :class:`JointOffloadConfig`, registered as separate environment IDs:
+``balanced`` (the environments' default), ``pan2023`` (the paper's Table I), ``N8`` (the default
+scenario with 8 devices), ``spec`` (the spec's section 5 table, the config's own defaults)."""
+
+DEFAULT_PRESET = "balanced"
+"""The preset the joint offloading environments start from when none is given."""
+
+
+def resolve_joint_offload_config(
+    config: JointOffloadConfig | Mapping[str, Any] | None,
+    preset: str | None,
+    overrides: Mapping[str, Any],
+) -> JointOffloadConfig:
+    """An environment's config: ``preset`` < ``config`` < ``overrides`` in precedence.
+
+    A ``JointOffloadConfig`` object is taken whole (the preset does not apply to it); a dict
+    updates the preset. ``preset=None`` means the config's own (the spec's) defaults.
+    """
+    if preset is not None and preset not in PRESETS:
+        raise ValueError(f"preset must be one of {sorted(PRESETS)} or None, got {preset!r}")
+    if preset is not None and not isinstance(config, JointOffloadConfig):
+        config = {**PRESETS[preset], **dict(config or {})}
+    return resolve_config(JointOffloadConfig, config, overrides)
 
 
 # ------------------------------------------------------------------------------------ drops
@@ -323,11 +389,6 @@ class JointOffloadProblem:
         return table
 
     @property
-    def energy_cycles_per_mac(self) -> float:
-        """Cycles per MAC in the local energy: eta ("cycles") or 1 ("macs")."""
-        return self.config.cycles_per_mac if self.config.local_energy == "cycles" else 1.0
-
-    @property
     def tx_weight(self) -> np.ndarray:
         """b_n of Theorem 2: w1*D ("airtime") or (w1 + w2*p)*D ("slot"), cost/(s*bit/s)."""
         c = self.config
@@ -402,9 +463,8 @@ def local_delay_energy(config: JointOffloadConfig, macs: Any, frequency: Any) ->
     ``macs`` C in MAC, ``frequency`` f^l in cycle/s; ``c`` is eta (``local_energy="cycles"``)
     or 1 (``"macs"``). Plain arithmetic: floats or numpy arrays alike.
     """
-    energy_cycles = config.cycles_per_mac if config.local_energy == "cycles" else 1.0
     delay = config.cycles_per_mac * macs / frequency
-    energy = config.capacitance * energy_cycles * macs * frequency * frequency
+    energy = config.capacitance * config.local_energy_cycles_per_mac * macs * frequency * frequency
     return delay, energy
 
 

@@ -1,4 +1,4 @@
-"""Solver-backed fixed policies of JointOffload-v0 and the per-task rules of PerTaskOffload-v0."""
+"""Solver-backed fixed policies of JointOffload-v1 and the per-task rules of PerTaskOffload-v1."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ SMALL_JOINT = {"num_devices": 6, "rounds_per_episode": 4}
 
 @pytest.mark.parametrize("solver", ["local_only", "admm", "gp_heuristic", "bound"])
 def test_solver_policy_applies_the_solvers_allocation_to_the_observed_round(solver):
-    env = gym.make("JointOffload-v0", **SMALL_JOINT)
+    env = gym.make("JointOffload-v1", **SMALL_JOINT)
     policy = SolverPolicy(env, solver)
     observation, _ = env.reset(seed=5)
     for _ in range(3):
@@ -30,8 +30,8 @@ def test_solver_policy_applies_the_solvers_allocation_to_the_observed_round(solv
 
 
 def test_bound_policy_is_never_beaten_on_the_same_round():
-    env = gym.make("JointOffload-v0", **SMALL_JOINT)
-    policies = build_baselines("JointOffload-v0", SMALL_JOINT)
+    env = gym.make("JointOffload-v1", **SMALL_JOINT)
+    policies = build_baselines("JointOffload-v1", SMALL_JOINT)
     assert {"bound", "gp_heuristic", "admm", "cccp", "local_only", "edge_only"} <= set(policies)
     observation, _ = env.reset(seed=11)
     for _ in range(3):
@@ -45,7 +45,7 @@ def test_bound_policy_is_never_beaten_on_the_same_round():
 
 
 def test_batched_predict_matches_single_predictions():
-    env = gym.make("JointOffload-v0", **SMALL_JOINT)
+    env = gym.make("JointOffload-v1", **SMALL_JOINT)
     policy = SolverPolicy(env, "admm")
     first, _ = env.reset(seed=1)
     second, *_ = env.step(env.action_space.sample())
@@ -55,12 +55,12 @@ def test_batched_predict_matches_single_predictions():
 
 
 def per_task_env() -> gym.Env:
-    return gym.make("PerTaskOffload-v0", num_devices=5, tasks_per_episode=60)
+    return gym.make("PerTaskOffload-v1", num_devices=5, tasks_per_episode=60)
 
 
 def test_per_task_rules_give_valid_actions_and_local_only_never_offloads():
     env = per_task_env()
-    policies = build_baselines("PerTaskOffload-v0", {"num_devices": 5, "tasks_per_episode": 60})
+    policies = build_baselines("PerTaskOffload-v1", {"num_devices": 5, "tasks_per_episode": 60})
     assert {"greedy", "local_only"} <= set(policies)
     for name, policy in policies.items():
         observation, _ = env.reset(seed=2)
@@ -101,7 +101,7 @@ def test_greedy_rule_reserves_almost_all_that_is_free_when_it_offloads():
 
 def test_rule_rejects_other_envs_and_bad_shares():
     with pytest.raises(TypeError, match="PerTaskOffload"):
-        PerTaskRulePolicy(gym.make("JointOffload-v0", **SMALL_JOINT))
+        PerTaskRulePolicy(gym.make("JointOffload-v1", **SMALL_JOINT))
     with pytest.raises(ValueError, match="share"):
         PerTaskRulePolicy(per_task_env(), share=1.5)
 

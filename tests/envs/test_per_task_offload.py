@@ -1,4 +1,4 @@
-"""PerTaskOffload-v0: task physics, reservations, FIFO local queues, arrivals."""
+"""PerTaskOffload-v1: task physics, reservations, FIFO local queues, arrivals."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from mec_gym.problems.joint_offload import (
     evaluate_allocation,
 )
 
-ENV_ID = "PerTaskOffload-v0"
+ENV_ID = "PerTaskOffload-v1"
 
 
 def make(**kwargs) -> PerTaskOffloadEnv:
@@ -77,7 +77,9 @@ def test_rewards_are_minus_the_task_costs_and_the_physics_hold(policy):
             compute = cycles / outcome.local_frequency
             assert outcome.finish - outcome.start == pytest.approx(compute, rel=1e-9)
             assert outcome.waiting == pytest.approx(outcome.start - outcome.arrival)
-            energy = cfg.capacitance * cycles * outcome.local_frequency**2
+            macs = problem.macs[outcome.frames]
+            energy = cfg.capacitance * cfg.local_energy_cycles_per_mac * macs
+            energy *= outcome.local_frequency**2
         assert outcome.delay == pytest.approx(outcome.finish - outcome.arrival, rel=1e-9)
         assert outcome.energy == pytest.approx(energy, rel=1e-9)
         cost = (

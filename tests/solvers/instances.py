@@ -10,8 +10,10 @@ CONFIGS = {
     "default": JointOffloadConfig(),
     "pan2023": JointOffloadConfig(**PRESETS["pan2023"]),
     "exact": JointOffloadConfig(complexity="exact"),
+    "balanced": JointOffloadConfig(**PRESETS["balanced"]),
 }
-"""The default config, the paper's preset and the exact (staircase) complexity model."""
+"""The default config (the spec's table), the paper's preset, the exact (staircase) complexity
+model and the environments' default scenario."""
 
 
 def sample(name: str, seed: int, n: int) -> JointOffloadProblem:

@@ -25,21 +25,37 @@ rho. An offloading device's cost is separable in the shares::
    Euclidean projection rather than the bisection on theta; both give the same point).
 3. *Multipliers*: lambda += rho (tau - tau_hat), mu += rho (phi - phi_hat).
 
-The cost of an iteration is evaluated with the feasible global copies: offloading devices use
-(F_n, tau_hat_n, phi_hat_n F^E), local devices Theorem 1. The iterations stop when the relative
-change of that cost falls below ``tol`` after ``min_iterations``, or after ``max_iterations``.
-Start: tau_hat = phi_hat = 1/N, lambda = mu = 0.
+*Our changes to make it converge (measured in ``docs/joint_offload_paper*.md``).* The plain
+scheme (start at tau_hat = phi_hat = 1/N, lambda = mu = 0, one fixed rho, every device switching
+at once) stalls far from the optimum: a local device keeps lambda = mu = 0 and judges the edge by
+the penalty alone, and devices that all switch together oscillate. Four changes, each keeping the
+per-device local step and the one projection at the BS:
 
-*Final cleanup (our choice).* The projection may give an offloading device a zero global share
-(infinite cost), and the global copies are only approximately optimal for the final offloading
-set. The returned allocation therefore keeps ADMM's offloading set and frames and recomputes the
-shares by Theorem 2, which is optimal for that set and those frames: it is always feasible and
-finite and never costs more than the global copies. :class:`AdmmResult` reports both costs.
+- *Start from Theorem 1/2* (:func:`admm_start`): the devices sorted by rate, the best prefix of
+  them offloading at F_min with Theorem 2's shares (a closed form per prefix, one cumulative sum),
+  and every multiplier at that allocation's resource prices ``theta = (sum sqrt a)^2``, the
+  KKT multipliers of the budgets (at consensus every offloading device's multiplier equals them).
+- *Prices for local devices*: after each multiplier update the BS broadcasts the common price
+  (the multiplier of the offloading devices) and a local device takes it as its multiplier, so it
+  judges the edge at the price it would pay instead of at lambda = 0.
+- *Adaptive rho* (unless ``rho`` is given): one penalty per budget, ``rho = penalty_scale * theta``.
+  With ``penalty_scale = 2`` the local step's proximal term ``rho/2 t^2`` at the share a device
+  would get equals its own congestion term ``a`` of Theorem 2's cost ``(S + sqrt a)^2``, so the
+  local step's values are the exact costs of one device joining or leaving.
+- *Damped offloading decisions*: of the devices whose local step prefers the other option, the
+  BS switches only the one with the largest gain per iteration (all switching together
+  oscillates). The iteration count so grows with the number of switches, hence with N.
 
-*Sensitivity to rho.* A device that does not offload keeps lambda_n = mu_n = 0 and gets
-t_hat_n = 0, so it judges the edge by ``a/t + rho/2 t^2`` per share alone, whatever the others
-do: a large rho keeps devices local (with the defaults, rho = 2 offloads few or none), a very
-small one lets too many offload and makes zero global shares likely.
+The returned allocation is the best iterate's offloading set and frames with the shares recomputed
+by Theorem 2 (optimal for that set and those frames; the global copies may give an offloading
+device a zero share). ``cost_trace`` holds that feasible cost of every iteration, ``raw_trace``
+the cost with the global copies (the spec's trace; inf when a global share is 0). The iterations
+stop when no device wants to switch, the frames did not change and the feasible cost changed by
+less than ``tol`` (relative), after ``min_iterations``, or after ``max_iterations``.
+
+*Sensitivity to a fixed rho* (``rho=...``, the paper's scheme): the penalty then also prices the
+shares of devices that do not offload; a large rho keeps devices local, a very small one lets too
+many offload and makes zero global shares likely.
 """
 
 from __future__ import annotations
@@ -50,6 +66,7 @@ import numpy as np
 
 from mec_gym.problems.joint_offload import Allocation, JointOffloadProblem, evaluate_allocation
 from mec_gym.solvers.joint_offload.edge import compose_allocation
+from mec_gym.solvers.joint_offload.edge import edge_cost as edge_frame_cost
 from mec_gym.solvers.joint_offload.local import local_optimum
 
 __all__ = [
@@ -58,6 +75,7 @@ __all__ = [
     "edge_terms",
     "share_cubic_root",
     "project_budget",
+    "admm_start",
     "admm",
     "admm_allocation",
     "NEWTON_STEPS",
@@ -72,14 +90,17 @@ class AdmmResult:
     """Outcome of :func:`admm`."""
 
     allocation: Allocation
-    """ADMM's offloading set and frames with Theorem 2's shares (feasible, finite cost)."""
+    """The best iterate's offloading set and frames with Theorem 2's shares (feasible)."""
     cost: float
     """Total cost (sum of U_n) of ``allocation``."""
     raw_cost: float
     """Total cost of the last iterate with the global copies as shares (>= ``cost``; inf when
     an offloading device's global share is 0)."""
     cost_trace: np.ndarray
-    """Total cost of every iteration with the global copies, shape (iterations,)."""
+    """Total cost of every iteration's offloading set and frames with Theorem 2's shares (the
+    allocation the BS would deploy if it stopped there), shape (iterations,)."""
+    raw_trace: np.ndarray
+    """Total cost of every iteration with the global copies as shares, shape (iterations,)."""
     iterations: int
     """Iterations run."""
     converged: bool
@@ -162,20 +183,49 @@ def project_budget(values: np.ndarray) -> np.ndarray:
     return np.where(over, np.maximum(values - theta, 0.0), positive)
 
 
+def admm_start(
+    problem: JointOffloadProblem, terms: EdgeTerms, local_cost: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """ADMM's start: (offloading mask (N,), Theorem 2's shares (2, N) as global copies).
+
+    The devices offload in decreasing order of rate at F_min; the prefix with the lowest total
+    cost (Theorem 2's closed-form edge cost plus Theorem 1 for the rest) is taken.
+    """
+    order = np.argsort(-problem.rate, kind="stable")
+    sqrt_coefficients = np.sqrt(np.stack([terms.tx[:, 0], terms.cpu[:, 0]]))  # (2, N) at F_min
+    sums = np.cumsum(sqrt_coefficients[:, order], axis=1)
+    prefix_cost = (
+        (sums**2).sum(axis=0)
+        + np.cumsum(terms.constant[order, 0])
+        + local_cost.sum()
+        - np.cumsum(local_cost[order])
+    )
+    count = int(np.argmin(np.r_[local_cost.sum(), prefix_cost]))
+    offload = np.zeros(problem.num_devices, dtype=bool)
+    offload[order[:count]] = True
+    shares = np.where(offload, sqrt_coefficients, 0.0)
+    total = shares.sum(axis=1, keepdims=True)
+    return offload, np.divide(shares, total, out=np.zeros_like(shares), where=total > 0)
+
+
 def admm(
     problem: JointOffloadProblem,
-    rho: float = 2.0,
+    rho: float | None = None,
+    penalty_scale: float = 2.0,
     tol: float = 1e-3,
-    min_iterations: int = 10,
+    min_iterations: int = 2,
     max_iterations: int = 50,
 ) -> AdmmResult:
     """Algorithm 4 on ``problem``; see the module docstring.
 
-    ``rho`` is the penalty, ``tol`` the relative cost change that stops the iterations after
-    ``min_iterations`` (at most ``max_iterations``).
+    ``rho`` fixes the penalty (the paper's scheme); by default it adapts to the resource prices
+    (``penalty_scale`` times each budget's price). ``tol`` is the relative cost change that stops
+    the iterations after ``min_iterations`` (at most ``max_iterations``).
     """
-    if rho <= 0:
-        raise ValueError(f"rho must be > 0, got {rho}")
+    if rho is not None and not rho > 0:
+        raise ValueError(f"rho must be > 0 (or None: adaptive), got {rho}")
+    if not penalty_scale > 0:
+        raise ValueError(f"penalty_scale must be > 0, got {penalty_scale}")
     if not 1 <= min_iterations <= max_iterations:
         raise ValueError(
             f"need 1 <= min_iterations <= max_iterations, got {min_iterations}, {max_iterations}"
@@ -189,42 +239,75 @@ def admm(
     flat_constant = terms.constant.reshape(-1)
     row_start = np.arange(n) * terms.frames.size  # flat index of (device, F_min)
     local_cost = local_optimum(problem).cost
-    global_shares = np.full((2, n), 1.0 / n)  # tau_hat, phi_hat
-    multipliers = np.zeros((2, n))  # lambda, mu
+    offload, global_shares = admm_start(problem, terms, local_cost)
+    # a lone device's price (its own a at F_min): the penalty scale while nobody offloads
+    price_floor = np.median(share_coefficients[:, :, 0], axis=1)
+    price = np.where(offload.any(), (np.sqrt(share_coefficients[:, :, 0]) * offload).sum(1) ** 2, 0)
+    multipliers = np.repeat(price[:, None], n, axis=1)  # lambda, mu
+    penalty = np.full((2, 1), float(rho)) if rho is not None else None
     trace: list[float] = []
+    raw_trace: list[float] = []
+    best_cost, best_decision = np.inf, (offload, np.zeros(n, dtype=np.int64))
     converged = False
+    previous_frames = None
     with np.errstate(divide="ignore"):  # a zero global share of an offloading device: inf
         for _ in range(max_iterations):
+            if rho is None:
+                penalty = penalty_scale * np.maximum(price, price_floor)[:, None]
             # 1. local step, every device and every F at once
-            linear = (multipliers - rho * global_shares)[:, :, None]
-            roots = share_cubic_root(share_coefficients, linear, rho)
+            linear = (multipliers - penalty * global_shares)[:, :, None]
+            roots = share_cubic_root(share_coefficients, linear, penalty[:, :, None])
             # value minus the terms -lambda t_hat + rho/2 t_hat^2 common to local and edge
             edge_values = terms.constant + np.sum(
-                share_coefficients / roots + roots * (linear + 0.5 * rho * roots), axis=0
+                share_coefficients / roots + roots * (linear + 0.5 * penalty[:, :, None] * roots),
+                axis=0,
             )
             best = edge_values.argmin(axis=1)
             pick = row_start + best  # flat index of (device, its best F)
-            offload = edge_values.take(pick) < local_cost
+            gain = local_cost - edge_values.take(pick)  # > 0: the device prefers the edge
+            wants_switch = (gain > 0) != offload
+            if wants_switch.any():  # the BS switches the device with the largest gain
+                switch = int(np.argmax(np.where(wants_switch, np.abs(gain), -1.0)))
+                offload = offload.copy()
+                offload[switch] = not offload[switch]
             shares = np.where(offload, roots.reshape(2, -1).take(pick, axis=1), 0.0)
-            # 2. global step, 3. multipliers
-            global_shares = project_budget(np.where(offload, shares + multipliers / rho, 0.0))
-            multipliers += rho * (shares - global_shares)
-            # cost of the iterate with the global copies
+            # 2. global step, 3. multipliers; local devices take the common price
+            global_shares = project_budget(np.where(offload, shares + multipliers / penalty, 0.0))
+            multipliers += penalty * (shares - global_shares)
+            priced = offload & (global_shares.min(axis=0) > 0)
+            if priced.any():
+                price = multipliers[:, priced].max(axis=1)
+            multipliers = np.where(offload, multipliers, price[:, None])
+            # cost of the iterate: with the global copies, and with Theorem 2's shares
+            frames = np.where(offload, terms.frames[best], 0)
             edge_cost = flat_constant.take(pick) + np.sum(
                 flat_coefficients.take(pick, axis=1) / global_shares, axis=0
             )
-            trace.append(float(np.where(offload, edge_cost, local_cost).sum()))
-            settled = len(trace) >= max(min_iterations, 2) and np.all(np.isfinite(trace[-2:]))
-            if settled and abs(trace[-1] - trace[-2]) <= tol * abs(trace[-2]):
+            raw_trace.append(float(np.where(offload, edge_cost, local_cost).sum()))
+            devices = np.flatnonzero(offload)
+            trace.append(
+                edge_frame_cost(problem, devices, frames[devices]) + local_cost[~offload].sum()
+            )
+            if trace[-1] < best_cost:
+                best_cost, best_decision = trace[-1], (offload, frames)
+            settled = (
+                len(trace) >= max(min_iterations, 2)
+                and not wants_switch.any()
+                and previous_frames is not None
+                and np.array_equal(frames, previous_frames)
+                and abs(trace[-1] - trace[-2]) <= tol * abs(trace[-2])
+            )
+            previous_frames = frames
+            if settled:
                 converged = True
                 break
-    frames = np.where(offload, terms.frames[best], 0)
-    allocation = compose_allocation(problem, offload, frames)
+    allocation = compose_allocation(problem, *best_decision)
     return AdmmResult(
         allocation=allocation,
         cost=evaluate_allocation(problem, allocation).total,
-        raw_cost=trace[-1],
+        raw_cost=raw_trace[-1],
         cost_trace=np.array(trace),
+        raw_trace=np.array(raw_trace),
         iterations=len(trace),
         converged=converged,
     )

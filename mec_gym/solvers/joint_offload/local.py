@@ -1,9 +1,14 @@
-"""Theorem 1: the optimal frames and CPU frequency of a device that computes locally.
+"""Theorem 1: the frames and CPU frequency of a device that computes locally.
 
 A local device's cost ``K*C(F) - w3*A(F)`` with ``K = w1*eta/f + w2*kappa*c*f^2`` (per MAC,
-``c = eta`` for ``local_energy="cycles"``, 1 for ``"macs"``) separates: the frequency minimising
+``c = eta`` for the "cycles" energy model, 1 for "macs") separates: the frequency minimising
 ``K`` is ``f* = min{(w1*eta / (2*w2*kappa*c))^(1/3), f^max}`` whatever F is, and F then minimises
 a convex function of one integer. Devices are independent, so everything is vectorised.
+
+The decision rule uses the energy model ``config.local_decision_energy``; the cost it reports is
+the one charged (``local_energy``, through the shared cost functions of the problem module).
+The two agree by default ("charged"), and then Theorem 1 is the optimum of the charged cost; the
+``pan2023`` preset decides with "cycles" and charges "macs", as the paper's Table I does.
 """
 
 from __future__ import annotations
@@ -12,7 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mec_gym.problems.joint_offload import JointOffloadConfig, JointOffloadProblem
+from mec_gym.problems.joint_offload import (
+    JointOffloadConfig,
+    JointOffloadProblem,
+    local_delay_energy,
+    weighted_cost,
+)
 
 __all__ = [
     "LocalSolution",
@@ -26,26 +36,21 @@ __all__ = [
 
 @dataclass(frozen=True)
 class LocalSolution:
-    """Theorem 1's optimum per device (arrays of shape (n,))."""
+    """Theorem 1's decision per device (arrays of shape (n,))."""
 
     frames: np.ndarray
     """F*, integer frames."""
     frequency: np.ndarray
     """f*, CPU frequency, cycle/s."""
     cost: np.ndarray
-    """U^L*, the device's optimal local cost."""
-
-
-def _energy_cycles_per_mac(config: JointOffloadConfig) -> float:
-    return config.cycles_per_mac if config.local_energy == "cycles" else 1.0
+    """U^L*, the device's local cost (charged energy) under that decision."""
 
 
 def optimal_local_frequency(
     config: JointOffloadConfig, max_frequency: np.ndarray | float
 ) -> np.ndarray:
-    """f*, the frequency (cycle/s) minimising the cost per MAC, capped at ``max_frequency``.
-
-    With no energy weight the cost falls with f, so f* = f^max.
+    """f*, the frequency (cycle/s) minimising the decision rule's cost per MAC, capped at
+    ``max_frequency``. With no energy weight the cost falls with f, so f* = f^max.
     """
     cap = np.asarray(max_frequency, dtype=float)
     if config.energy_weight == 0:
@@ -53,16 +58,17 @@ def optimal_local_frequency(
     interior = (
         config.delay_weight
         * config.cycles_per_mac
-        / (2.0 * config.energy_weight * config.capacitance * _energy_cycles_per_mac(config))
+        / (2.0 * config.energy_weight * config.capacitance * config.local_decision_cycles_per_mac)
     ) ** (1.0 / 3.0)
     return np.minimum(interior, cap)
 
 
 def local_cost_per_mac(config: JointOffloadConfig, frequency: np.ndarray) -> np.ndarray:
-    """K(f) = w1*eta/f + w2*kappa*c*f^2: delay-plus-energy cost of one MAC at ``frequency``."""
+    """K(f) = w1*eta/f + w2*kappa*c*f^2: the delay-plus-energy cost of one MAC at ``frequency``
+    (cycle/s) that the decision rule minimises (c of ``local_decision_energy``)."""
     f = np.asarray(frequency, dtype=float)
     return config.delay_weight * config.cycles_per_mac / f + (
-        config.energy_weight * config.capacitance * _energy_cycles_per_mac(config) * f**2
+        config.energy_weight * config.capacitance * config.local_decision_cycles_per_mac * f**2
     )
 
 
@@ -91,7 +97,8 @@ def optimal_local(
     ``macs`` and ``accuracy`` are the tables C(F), A(F) indexed by F = 0..F_max. With
     ``linear_complexity=(alpha, beta)`` (C exactly linear) and the exponential accuracy form
     the closed form is used: F~ clipped to [F_min, F_max], then the better of floor and ceil.
-    Otherwise every F in [F_min, F_max] is enumerated (exact for any C and A).
+    Otherwise every F in [F_min, F_max] is enumerated (exact for any C and A). The reported
+    cost is the charged one (:func:`local_delay_energy`, :func:`weighted_cost`).
     """
     cap = np.atleast_1d(np.asarray(max_frequency, dtype=float))
     frequency = optimal_local_frequency(config, cap)
@@ -102,15 +109,13 @@ def optimal_local(
         stationary = np.clip(interior_frames(config, linear_complexity[0], k), f_min, f_max)
         candidates = np.stack([np.floor(stationary), np.ceil(stationary)]).astype(np.int64)
         costs = k * macs[candidates] - w3 * accuracy[candidates]
-        pick = np.argmin(costs, axis=0)
-        columns = np.arange(cap.size)
-        frames, cost = candidates[pick, columns], costs[pick, columns]
+        frames = candidates[np.argmin(costs, axis=0), np.arange(cap.size)]
     else:
         frame_range = np.arange(f_min, f_max + 1)
         costs = k[:, None] * macs[frame_range][None, :] - w3 * accuracy[frame_range][None, :]
-        pick = np.argmin(costs, axis=1)
-        frames = frame_range[pick]
-        cost = costs[np.arange(cap.size), pick]
+        frames = frame_range[np.argmin(costs, axis=1)]
+    delay, energy = local_delay_energy(config, macs[frames], frequency)
+    cost = weighted_cost(config, delay, energy, accuracy[frames])
     return LocalSolution(frames=frames, frequency=frequency, cost=cost)
 
 
