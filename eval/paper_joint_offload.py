@@ -85,7 +85,7 @@ FULL = Settings(
     drops=100,
     devices=(2, 5, 10, 15, 20, 25, 30),
     default_devices=25,
-    gap_devices=(4, 8, 12),
+    gap_devices=(4, 8, 12, 16, 25),
     bandwidths=(1e6, 2e6, 5e6, 10e6, 20e6),
     edge_capacities=(5e9, 10e9, 22e9, 50e9, 100e9),
     accuracy_weights=(0.0, 0.2, 0.4, 0.6, 0.8, 0.9),
@@ -121,6 +121,9 @@ class DropRecords:
     """Wall time of the solve, s."""
     feasible: np.ndarray
     """Whether ``feasibility_violations`` was empty."""
+    by_class: np.ndarray
+    """Mean delay (s), energy (J) and accuracy of the local and of the edge devices, shape
+    (drops, 2, 3) (class 0 local, 1 edge); NaN where a drop has no device of the class."""
 
 
 def with_weights(config: JointOffloadConfig, accuracy_weight: float) -> JointOffloadConfig:
@@ -169,6 +172,13 @@ class Runner:
                 seconds = time.perf_counter() - start
                 cost = evaluate_allocation(problem, allocation)
                 feasible = not feasibility_violations(problem, allocation)
+                metrics = np.stack([cost.delay, cost.energy, cost.accuracy], axis=1)
+                by_class = np.array(
+                    [
+                        metrics[members].mean(axis=0) if members.any() else np.full(3, np.nan)
+                        for members in (~allocation.offload, allocation.offload)
+                    ]
+                )
                 rows.append(
                     (
                         seed,
@@ -179,6 +189,7 @@ class Runner:
                         allocation.offload.sum(),
                         seconds,
                         feasible,
+                        by_class,
                     )
                 )
             columns = [np.array(column) for column in zip(*rows, strict=True)]
@@ -295,10 +306,10 @@ def bound_violations(runner: Runner) -> int:
 
 
 def admm_traces(runner: Runner, config: JointOffloadConfig, n: int) -> list[dict]:
-    """(c): ADMM's cost per device at every iteration (global copies as shares), over the drops.
+    """(c): ADMM's cost per device at every iteration (the iterate's offloading set and frames
+    with Theorem 2's shares, what the BS would deploy if it stopped there), over the drops.
 
-    Runs that stopped earlier keep their last cost; infinite costs (an offloading device with a
-    zero global share) are left out of the mean of their iteration.
+    Runs that stopped earlier keep their last cost.
     """
     traces = [admm(problem).cost_trace / n for problem in runner.problems(config, n)]
     length = max(trace.size for trace in traces)
@@ -318,6 +329,110 @@ def admm_traces(runner: Runner, config: JointOffloadConfig, n: int) -> list[dict
             }
         )
     return rows
+
+
+def admm_iterations(runner: Runner, config: JointOffloadConfig, ns: Sequence[int]) -> list[dict]:
+    """ADMM's iteration counts per N and how close its 5th iterate is to its final cost."""
+    rows = []
+    for n in ns:
+        results = [admm(problem) for problem in runner.problems(config, n)]
+        iterations = np.array([result.iterations for result in results])
+        fifth = np.array(
+            [
+                (result.cost_trace[min(4, result.iterations - 1)] - result.cost) / abs(result.cost)
+                for result in results
+            ]
+        )
+        rows.append(
+            {
+                "num_devices": n,
+                "iterations_mean": float(iterations.mean()),
+                "iterations_min": int(iterations.min()),
+                "iterations_max": int(iterations.max()),
+                "converged_share": float(np.mean([result.converged for result in results])),
+                "fifth_iterate_excess_pct_mean": 100.0 * float(fifth.mean()),
+                "fifth_iterate_excess_pct_max": 100.0 * float(fifth.max()),
+            }
+        )
+    return rows
+
+
+TABLE_I = {
+    "devices": (12.3, 12.7),
+    "delay_s": (0.24, 0.52),
+    "energy_J": (1.00, 0.025),
+    "accuracy": (0.886, 0.866),
+}
+"""The paper's Table I (pan2023 setting, N = 25, GP+Heuristic): (local, edge) per quantity."""
+TABLE_I_TOLERANCE = 0.15
+"""Relative difference to Table I that counts as reproduced."""
+
+
+def table_i_rows(runner: Runner, config: JointOffloadConfig, n: int) -> list[dict]:
+    """GP+Heuristic's local and edge devices at N = ``n`` next to the paper's Table I."""
+    records = runner.records(config, n, "gp_heuristic")
+    edge = float(records.edge_devices.mean())
+    ours = {
+        "devices": (n - edge, edge),
+        **{
+            name: tuple(float(v) for v in np.nanmean(records.by_class[:, :, k], axis=0))
+            for k, name in enumerate(("delay_s", "energy_J", "accuracy"))
+        },
+    }
+    rows = []
+    for name, paper in TABLE_I.items():
+        for side, label in enumerate(("local", "edge")):
+            difference = ours[name][side] / paper[side] - 1.0
+            rows.append(
+                {
+                    "quantity": f"{name} ({label})",
+                    "paper": paper[side],
+                    "ours": ours[name][side],
+                    "difference_pct": 100.0 * difference,
+                    "within_tolerance": int(abs(difference) <= TABLE_I_TOLERANCE),
+                }
+            )
+    return rows
+
+
+def paper_comparison(
+    table_i: Sequence[dict], gaps: Sequence[dict], iterations: Sequence[dict], n: int
+) -> list[str]:
+    """The section that sets our figures beside the paper's statements."""
+    lines = [
+        f"### Table I (GP+Heuristic, N = {n}, mean over the drops)",
+        "",
+        "The paper's Table I is for its own setting (our `pan2023` preset); under other "
+        "configurations the table shows how far the scenario is from it.",
+        "",
+        f"| quantity | paper | ours | difference | within ±{TABLE_I_TOLERANCE:.0%} |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {r['quantity']} | {r['paper']:g} | {r['ours']:.4g} | {r['difference_pct']:+.1f}% "
+            f"| {'yes' if r['within_tolerance'] else '**no**'} |"
+            for r in table_i
+        ),
+        "",
+        "### ADMM",
+        "",
+        "The paper reports ADMM 0.24 % above the optimum at N = 16 and an acceptable cost after "
+        "3-5 iterations, with a running time that grows with N. Ours (mean gap to the exact "
+        "bound; the cost after 5 iterations relative to ADMM's final cost):",
+        "",
+        "| N | mean gap (%) | max gap (%) | iterations mean (min–max) | converged "
+        "| 5th iterate above final, mean / max (%) |",
+        "|---|---|---|---|---|---|",
+    ]
+    admm_gaps = {r["num_devices"]: r for r in gaps if r["scheme"] == "admm"}
+    for r in iterations:
+        gap = admm_gaps.get(r["num_devices"])
+        gap_text = f"{gap['gap_pct']:.3g} | {gap['gap_pct_max']:.3g}" if gap else "– | –"
+        lines.append(
+            f"| {r['num_devices']} | {gap_text} | {r['iterations_mean']:.1f} "
+            f"({r['iterations_min']}–{r['iterations_max']}) | {r['converged_share']:.0%} "
+            f"| {r['fifth_iterate_excess_pct_mean']:.3g} / {r['fifth_iterate_excess_pct_max']:.3g} |"
+        )
+    return lines
 
 
 # ---------------------------------------------------------------------------------- output
@@ -454,7 +569,7 @@ def plot_admm(trace: Sequence[dict], references: dict[str, float], n: int, path:
     cost = np.array([row["cost"] for row in trace])
     ci = np.nan_to_num(np.array([row["cost_ci95"] for row in trace]))
     color = STYLES["admm"]["color"]
-    ax.plot(iterations, cost, marker=".", color=color, label="ADMM iterate (global copies)")
+    ax.plot(iterations, cost, marker=".", color=color, label="ADMM iterate (Theorem 2 shares)")
     ax.fill_between(iterations, cost - ci, cost + ci, color=color, alpha=0.2, label="95% CI")
     for (scheme, value), linestyle in zip(references.items(), ("--", ":", "-."), strict=False):
         ax.axhline(
@@ -670,6 +785,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     gaps = optimality_gaps(runner, config, settings)
     print("(c) ADMM convergence", flush=True)
     trace = admm_traces(runner, config, n0)
+    iterations = admm_iterations(runner, config, settings.gap_devices)
+    table_i = table_i_rows(runner, config, n0)
     elapsed, load_after = time.perf_counter() - started, load_line()
 
     # ---- files
@@ -680,6 +797,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     write_csv(out / "vs_weights.csv", by_weights)
     write_csv(out / "optimality_gap.csv", gaps)
     write_csv(out / "admm_trace.csv", trace)
+    write_csv(out / "admm_iterations.csv", iterations)
+    write_csv(out / "table_i.csv", table_i)
     drops = out / "drops.csv"
     write_drops_csv(drops, runner)
     main_by_devices = [row for row in by_devices if row["scheme"] in MAIN_SCHEMES]
@@ -756,6 +875,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "",
         *baseline_paragraph(runner, config, n0),
         "",
+        "## Comparison with the paper",
+        "",
+        *paper_comparison(table_i, gaps, iterations, n0),
+        "",
         "## (a) Cost vs number of devices",
         "",
         f"![cost vs N]({link}/cost_vs_devices.png)",
@@ -775,9 +898,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "",
         f"## (c) ADMM cost vs iteration (N = {n0})",
         "",
-        "Mean over the drops of the cost per device of each iterate with the global copies as "
-        "shares (a run that stopped keeps its last cost). ADMM's returned allocation recomputes "
-        "the shares of its final offloading set by Theorem 2 (cost below). "
+        "Mean over the drops of the cost per device of each iterate's offloading set and frames "
+        "with Theorem 2's shares (a run that stopped keeps its last cost); ADMM returns the best "
+        "iterate. "
         + ", ".join(f"{SOLVER_LABELS[s]}: {v:.4f}" for s, v in references.items())
         + f"; ADMM returned: {runner.records(config, n0, 'admm').cost.mean():.4f}.",
         "",
