@@ -430,7 +430,8 @@ def paper_comparison(
         lines.append(
             f"| {r['num_devices']} | {gap_text} | {r['iterations_mean']:.1f} "
             f"({r['iterations_min']}–{r['iterations_max']}) | {r['converged_share']:.0%} "
-            f"| {r['fifth_iterate_excess_pct_mean']:.3g} / {r['fifth_iterate_excess_pct_max']:.3g} |"
+            f"| {r['fifth_iterate_excess_pct_mean']:.3g} "
+            f"/ {r['fifth_iterate_excess_pct_max']:.3g} |"
         )
     return lines
 
