@@ -69,7 +69,7 @@ PER_TASK_CONCURRENCY = (2, 4, 8)
 
 def _per_task_baselines(env_id: str, env_kwargs: dict[str, Any], seed: int) -> dict[str, Any]:
     """The greedy per-task rule, rules sized for m concurrent edge tasks (fixed 1/m shares, and
-    GP+Heuristic on the task's device plus m - 1 typical ones), and local only."""
+    GP+Heuristic on the task's device plus m - 1 typical ones), local only, edge only, random."""
     from agents.joint_offload import PerTaskRulePolicy, PerTaskSolverPolicy
 
     env = gym.make(env_id, **env_kwargs)
@@ -77,7 +77,9 @@ def _per_task_baselines(env_id: str, env_kwargs: dict[str, Any], seed: int) -> d
         PerTaskRulePolicy(env),
         *(PerTaskRulePolicy(env, share=1.0 / m) for m in PER_TASK_CONCURRENCY),
         *(PerTaskSolverPolicy(env, "gp_heuristic", m) for m in PER_TASK_CONCURRENCY),
-        PerTaskRulePolicy(env, allow_offload=False),
+        PerTaskRulePolicy(env, decision="local"),
+        PerTaskRulePolicy(env, decision="edge"),
+        PerTaskRulePolicy(env, decision="random", seed=seed),
     ]
     return {policy.name: policy for policy in policies}
 

@@ -36,7 +36,10 @@ from mec_gym.problems.joint_offload import (
 from mec_gym.solvers.joint_offload.local import local_optimum
 from mec_gym.solvers.joint_offload.registry import SOLVER_LABELS, solve
 
-__all__ = ["SolverPolicy", "PerTaskRulePolicy", "PerTaskSolverPolicy"]
+__all__ = ["SolverPolicy", "PerTaskRulePolicy", "PerTaskSolverPolicy", "PER_TASK_DECISIONS"]
+
+PER_TASK_DECISIONS = ("cheaper", "local", "edge", "random")
+"""How :class:`PerTaskRulePolicy` chooses between its edge and its local option."""
 
 
 class SolverPolicy(FixedPolicy):
@@ -84,18 +87,24 @@ class PerTaskRulePolicy(FixedPolicy):
         env: Any,
         share: float | None = None,
         name: str | None = None,
-        allow_offload: bool = True,
+        decision: str = "cheaper",
+        seed: int = 0,
     ) -> None:
         base = env.unwrapped
         if not isinstance(base, PerTaskOffloadEnv):
             raise TypeError(f"PerTaskRulePolicy needs PerTaskOffload-v1, got {type(base).__name__}")
         if share is not None and not 0 < share <= 1:
             raise ValueError(f"share must be in (0, 1] or None, got {share}")
+        if decision not in PER_TASK_DECISIONS:
+            raise ValueError(f"decision must be one of {PER_TASK_DECISIONS}, got {decision!r}")
         self.base = base
         self.share = share
-        self.allow_offload = allow_offload
+        self.decision = decision
+        self.rng = np.random.default_rng(seed)
         default_name = "greedy" if share is None else f"share_1/{1 / share:g}"
-        self.name = name or (default_name if allow_offload else "local_only")
+        if decision != "cheaper":
+            default_name = {"local": "local_only", "edge": "edge_only"}.get(decision, decision)
+        self.name = name or default_name
         config = base.config
         self.template = template = JointOffloadProblem.from_gains(config, [0.0])
         self.frames = template.frame_range
@@ -124,14 +133,19 @@ class PerTaskRulePolicy(FixedPolicy):
 
         local_cost = float(self.local.cost[0]) + config.delay_weight * backlog
         edge_cost = np.inf
-        if self.allow_offload and time_share > 0 and edge_share > 0:
+        if self.decision != "local" and time_share > 0 and edge_share > 0:
             delay, energy = offload_delay_energy(
                 config, self.macs, self.frames, rate, time_share, edge_share * config.edge_capacity
             )
             costs = weighted_cost(config, delay, energy, self.accuracy)
             best = int(np.argmin(costs))
             edge_cost = float(costs[best])
-        offload = edge_cost < local_cost
+        offload = {
+            "cheaper": edge_cost < local_cost,
+            "local": False,
+            "edge": np.isfinite(edge_cost),
+            "random": np.isfinite(edge_cost) and self.rng.random() < 0.5,
+        }[self.decision]
         unit = np.zeros(5)
         if offload:
             unit[0] = 1.0

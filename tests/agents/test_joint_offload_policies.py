@@ -61,7 +61,7 @@ def per_task_env() -> gym.Env:
 def test_per_task_rules_give_valid_actions_and_local_only_never_offloads():
     env = per_task_env()
     policies = build_baselines("PerTaskOffload-v1", {"num_devices": 5, "tasks_per_episode": 60})
-    assert {"greedy", "local_only"} <= set(policies)
+    assert {"greedy", "local_only", "edge_only", "random"} <= set(policies)
     for name, policy in policies.items():
         observation, _ = env.reset(seed=2)
         done = False
@@ -104,6 +104,22 @@ def test_rule_rejects_other_envs_and_bad_shares():
         PerTaskRulePolicy(gym.make("JointOffload-v1", **SMALL_JOINT))
     with pytest.raises(ValueError, match="share"):
         PerTaskRulePolicy(per_task_env(), share=1.5)
+    with pytest.raises(ValueError, match="decision"):
+        PerTaskRulePolicy(per_task_env(), decision="sometimes")
+
+
+def test_edge_only_offloads_more_than_random_and_random_than_local_only():
+    rates = {}
+    for decision in ("edge", "random", "local"):
+        env = per_task_env()
+        policy = PerTaskRulePolicy(env, decision=decision, seed=1)
+        observation, _ = env.reset(seed=4)
+        done = False
+        while not done:
+            observation, _, terminated, truncated, info = env.step(policy.predict(observation)[0])
+            done = terminated or truncated
+        rates[decision] = info["offload_rate"]
+    assert rates["edge"] > rates["random"] > rates["local"] == 0.0
 
 
 def test_solver_rule_reserves_the_solvers_shares_for_the_task_and_typical_devices():

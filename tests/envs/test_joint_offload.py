@@ -78,6 +78,38 @@ def test_preset_precedence_preset_then_config_then_overrides():
     assert full.config == JointOffloadConfig()
 
 
+def test_default_scenario_is_the_balanced_preset_and_none_gives_the_spec_table():
+    assert gym.make(ENV_ID).unwrapped.config == JointOffloadConfig(**PRESETS["balanced"])
+    assert gym.make(ENV_ID, preset=None).unwrapped.config == JointOffloadConfig()
+    per_task = gym.make("PerTaskOffload-v1").unwrapped.config
+    assert per_task == JointOffloadConfig(**PRESETS["balanced"])
+
+
+@pytest.mark.parametrize("old", ["JointOffload-v0", "JointOffload-pan2023-v0", "PerTaskOffload-v0"])
+def test_version_0_ids_point_to_version_1(old):
+    with pytest.raises(gym.error.DeprecatedEnv, match=old.replace("v0", "v1")):
+        gym.make(old)
+
+
+@pytest.mark.parametrize("env_id", ["JointOffload-pan2023-v1", "PerTaskOffload-v1"])
+def test_local_devices_follow_the_configs_decision_rule(env_id):
+    """pan2023 decides by the cycles-based Theorem 1 (f* = 1.71 GHz) and charges MACs."""
+    env = gym.make(env_id, preset="pan2023").unwrapped
+    env.reset(seed=0)
+    problem = JointOffloadProblem.from_gains(env.config, [-100.0])
+    assert local_optimum(problem).frequency[0] == pytest.approx(1.71e9, rel=1e-3)
+    if env_id.startswith("JointOffload"):
+        zeros = np.zeros(env.config.num_devices, dtype=np.int64)
+        local_frames = int(local_optimum(problem).frames[0]) - env.min_frames
+        env.step(np.stack([zeros, zeros + local_frames], axis=1))
+        assert np.all(env.last_allocation.local_frequency == pytest.approx(1.71e9, rel=1e-3))
+
+
+def test_invalid_local_decision_energy_is_refused():
+    with pytest.raises(ValueError, match="local_decision_energy"):
+        JointOffloadConfig(local_decision_energy="joules")
+
+
 def test_n8_preset_has_eight_devices():
     env = gym.make("JointOffload-N8-v1")
     assert env.observation_space.shape == (3 * 8 + 2,)

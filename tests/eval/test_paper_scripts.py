@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from eval import bench_solvers, paper_joint_offload
@@ -134,3 +135,25 @@ def test_bench_script_writes_table_with_targets(tmp_path):
         assert bool(r["target"]) == bool(r["pass"])
     passes = {r["solver"]: r["pass"] for r in rows if r["target"]}
     assert set(passes) == {"bound", "theorem1_closed_form"}  # the N = 25 targets are not run
+
+
+def test_scenario_gaps_are_paired_and_relative_to_the_reference():
+    from eval.evaluation import PROTOCOLS, EvalResult
+    from eval.joint_offload_scenario import gap_rows
+
+    protocol = PROTOCOLS["mec_gym.envs.joint_offload:JointOffloadEnv"]
+    scores = {
+        "bound": [-1.0, -2.0],
+        "local_only": [-0.9, -1.9],  # 10 % and 5 %: mean 7.5 %
+        "edge_only": [-0.5, -1.0],
+        "random": [-0.98, -1.98],  # 2 % and 1 %
+    }
+    results = [
+        EvalResult(name, protocol, (1, 2), np.array(values), {}) for name, values in scores.items()
+    ]
+    rows = {r["baseline"]: r for r in gap_rows("JointOffload-v1", results)}
+    assert rows["local_only"]["gap_pct"] == pytest.approx(7.5)
+    assert rows["local_only"]["meets_target"] == 1
+    assert rows["random"]["gap_pct"] == pytest.approx(1.5)
+    assert rows["random"]["meets_target"] == 0
+    assert {r["reference"] for r in rows.values()} == {"bound"}
