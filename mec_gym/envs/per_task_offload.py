@@ -188,6 +188,7 @@ class PerTaskOffloadEnv(gym.Env):
         **overrides: Any,
     ) -> None:
         self.config = resolve_joint_offload_config(config, preset, overrides)
+        self.preset = preset
         self.render_mode = checked_render_mode(render_mode, self.metadata["render_modes"])
         cfg = self.config
         self._template = template = JointOffloadProblem.from_gains(cfg, np.zeros(1))

@@ -223,7 +223,7 @@ the optimum; here local only, edge only and random offloading are each at least 
 (``python eval/joint_offload_scenario.py``, ``docs/joint_offload.md``)."""
 
 PRESETS: dict[str, dict[str, Any]] = {
-    "balanced": BALANCED_SCENARIO,
+    "balanced": dict(BALANCED_SCENARIO),
     "pan2023": {
         "transmit_power": 0.1,
         "tx_energy": "slot",
@@ -253,8 +253,8 @@ def resolve_joint_offload_config(
     """
     if preset is not None and preset not in PRESETS:
         raise ValueError(f"preset must be one of {sorted(PRESETS)} or None, got {preset!r}")
-    if preset is not None and not isinstance(config, JointOffloadConfig):
-        config = {**PRESETS[preset], **dict(config or {})}
+    if preset is not None and (config is None or isinstance(config, Mapping)):
+        config = {**PRESETS[preset], **(config or {})}
     return resolve_config(JointOffloadConfig, config, overrides)
 
 

@@ -9,6 +9,7 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import mec_gym  # noqa: F401
+from agents.joint_offload import PerTaskRulePolicy
 from mec_gym.envs.joint_offload import CHUNK_ROUNDS, JointOffloadEnv, walk_in_cell
 from mec_gym.problems.joint_offload import (
     PRESETS,
@@ -87,22 +88,28 @@ def test_default_scenario_is_the_balanced_preset_and_none_gives_the_spec_table()
 
 @pytest.mark.parametrize("old", ["JointOffload-v0", "JointOffload-pan2023-v0", "PerTaskOffload-v0"])
 def test_version_0_ids_point_to_version_1(old):
-    with pytest.raises(gym.error.DeprecatedEnv, match=old.replace("v0", "v1")):
+    with (
+        pytest.warns(DeprecationWarning, match="out of date"),
+        pytest.raises(gym.error.DeprecatedEnv, match=old.replace("v0", "v1")),
+    ):
         gym.make(old)
 
 
-@pytest.mark.parametrize("env_id", ["JointOffload-pan2023-v1", "PerTaskOffload-v1"])
-def test_local_devices_follow_the_configs_decision_rule(env_id):
-    """pan2023 decides by the cycles-based Theorem 1 (f* = 1.71 GHz) and charges MACs."""
-    env = gym.make(env_id, preset="pan2023").unwrapped
+def test_local_devices_follow_the_configs_decision_rule():
+    """pan2023 decides by the cycles-based Theorem 1 (f* = 1.71 GHz, F = 5) in both envs."""
+    env = gym.make("JointOffload-pan2023-v1").unwrapped
     env.reset(seed=0)
-    problem = JointOffloadProblem.from_gains(env.config, [-100.0])
-    assert local_optimum(problem).frequency[0] == pytest.approx(1.71e9, rel=1e-3)
-    if env_id.startswith("JointOffload"):
-        zeros = np.zeros(env.config.num_devices, dtype=np.int64)
-        local_frames = int(local_optimum(problem).frames[0]) - env.min_frames
-        env.step(np.stack([zeros, zeros + local_frames], axis=1))
-        assert np.all(env.last_allocation.local_frequency == pytest.approx(1.71e9, rel=1e-3))
+    zeros = np.zeros(env.config.num_devices, dtype=np.int64)
+    env.step(np.stack([zeros, zeros + 5 - env.min_frames], axis=1))
+    assert env.last_allocation.local_frequency == pytest.approx(1.71e9, rel=1e-3)
+    per_task = gym.make("PerTaskOffload-v1", preset="pan2023", num_devices=3)
+    policy = PerTaskRulePolicy(per_task, decision="local")
+    observation, _ = per_task.reset(seed=0)
+    for _ in range(5):
+        observation, *_ = per_task.step(policy.predict(observation)[0])
+    outcomes = per_task.unwrapped.outcomes
+    assert [o.local_frequency for o in outcomes] == pytest.approx([1.71e9] * 5, rel=1e-3)
+    assert {o.frames for o in outcomes} == {5}
 
 
 def test_invalid_local_decision_energy_is_refused():

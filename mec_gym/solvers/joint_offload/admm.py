@@ -46,15 +46,15 @@ per-device local step and the one projection at the BS:
   BS switches only the one with the largest gain per iteration (all switching together
   oscillates). The iteration count so grows with the number of switches, hence with N.
 
-The returned allocation is the best iterate's offloading set and frames with the shares recomputed
-by Theorem 2 (optimal for that set and those frames; the global copies may give an offloading
-device a zero share). ``cost_trace`` holds that feasible cost of every iteration, ``raw_trace``
-the cost with the global copies (the spec's trace; inf when a global share is 0). The iterations
-stop when no device wants to switch, the frames did not change and the feasible cost changed by
-less than ``tol`` (relative), after ``min_iterations``, or after ``max_iterations``.
+The returned allocation is the best of the start and the iterates (offloading set and frames)
+with the shares recomputed by Theorem 2 (optimal for that set and those frames; the global copies
+may give an offloading device a zero share). ``cost_trace`` holds that feasible cost of every
+iteration, ``raw_trace`` the cost with the global copies (the spec's trace; inf when a global
+share is 0). The stop rule (see :func:`admm`) waits for the decisions, the frames, the consensus
+residual and the cost to settle, so the iteration count varies with N and the instance.
 
-*Sensitivity to a fixed rho* (``rho=...``, the paper's scheme): the penalty then also prices the
-shares of devices that do not offload; a large rho keeps devices local, a very small one lets too
+*Sensitivity to a fixed rho* (``rho=...``): the penalty then prices the shares of every device
+alike whatever the budgets' prices; a large rho keeps devices local, a very small one lets too
 many offload and makes zero global shares likely.
 """
 
@@ -104,7 +104,7 @@ class AdmmResult:
     iterations: int
     """Iterations run."""
     converged: bool
-    """Whether the relative cost change fell below the tolerance (else the cap was hit)."""
+    """Whether the stop rule was met (see :func:`admm`; else ``max_iterations`` was hit)."""
 
 
 @dataclass(frozen=True)
@@ -213,19 +213,26 @@ def admm(
     rho: float | None = None,
     penalty_scale: float = 2.0,
     tol: float = 1e-3,
+    residual_tol: float = 1e-2,
     min_iterations: int = 2,
     max_iterations: int = 50,
 ) -> AdmmResult:
     """Algorithm 4 on ``problem``; see the module docstring.
 
-    ``rho`` fixes the penalty (the paper's scheme); by default it adapts to the resource prices
-    (``penalty_scale`` times each budget's price). ``tol`` is the relative cost change that stops
-    the iterations after ``min_iterations`` (at most ``max_iterations``).
+    ``rho`` fixes the penalty (as the paper does); by default it adapts to the resource prices
+    (``penalty_scale`` times each budget's price). The iterations stop, after ``min_iterations``
+    and at most ``max_iterations``, at the first iterate at which no device wants to switch,
+    the frames are those of the previous iterate, the consensus residual
+    ``||(tau, phi) - (tau_hat, phi_hat)||`` is at most ``residual_tol`` times
+    ``||(tau_hat, phi_hat)||`` and the cost with the global copies changed by at most ``tol``
+    (relative).
     """
     if rho is not None and not rho > 0:
         raise ValueError(f"rho must be > 0 (or None: adaptive), got {rho}")
-    if not penalty_scale > 0:
-        raise ValueError(f"penalty_scale must be > 0, got {penalty_scale}")
+    positive = {"penalty_scale": penalty_scale, "tol": tol, "residual_tol": residual_tol}
+    for name, value in positive.items():
+        if not value > 0:
+            raise ValueError(f"{name} must be > 0, got {value}")
     if not 1 <= min_iterations <= max_iterations:
         raise ValueError(
             f"need 1 <= min_iterations <= max_iterations, got {min_iterations}, {max_iterations}"
@@ -247,7 +254,11 @@ def admm(
     penalty = np.full((2, 1), float(rho)) if rho is not None else None
     trace: list[float] = []
     raw_trace: list[float] = []
-    best_cost, best_decision = np.inf, (offload, np.zeros(n, dtype=np.int64))
+    start_frames = np.where(offload, terms.frames[0], 0)
+    devices = np.flatnonzero(offload)
+    best_cost = edge_frame_cost(problem, devices, start_frames[devices])
+    best_cost += local_cost[~offload].sum()
+    best_decision = (offload, start_frames)
     converged = False
     previous_frames = None
     with np.errstate(divide="ignore"):  # a zero global share of an offloading device: inf
@@ -277,6 +288,8 @@ def admm(
             priced = offload & (global_shares.min(axis=0) > 0)
             if priced.any():
                 price = multipliers[:, priced].max(axis=1)
+            elif not offload.any():
+                price = np.zeros(2)
             multipliers = np.where(offload, multipliers, price[:, None])
             # cost of the iterate: with the global copies, and with Theorem 2's shares
             frames = np.where(offload, terms.frames[best], 0)
@@ -290,12 +303,14 @@ def admm(
             )
             if trace[-1] < best_cost:
                 best_cost, best_decision = trace[-1], (offload, frames)
+            residual = np.linalg.norm(shares - global_shares)
             settled = (
-                len(trace) >= max(min_iterations, 2)
+                len(trace) >= min_iterations
                 and not wants_switch.any()
                 and previous_frames is not None
                 and np.array_equal(frames, previous_frames)
-                and abs(trace[-1] - trace[-2]) <= tol * abs(trace[-2])
+                and residual <= residual_tol * np.linalg.norm(global_shares)
+                and abs(raw_trace[-1] - raw_trace[-2]) <= tol * abs(raw_trace[-2])
             )
             previous_frames = frames
             if settled:
