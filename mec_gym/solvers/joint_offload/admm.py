@@ -249,7 +249,7 @@ def admm(
     offload, global_shares = admm_start(problem, terms, local_cost)
     # a lone device's price (its own a at F_min): the penalty scale while nobody offloads
     price_floor = np.median(share_coefficients[:, :, 0], axis=1)
-    price = np.where(offload.any(), (np.sqrt(share_coefficients[:, :, 0]) * offload).sum(1) ** 2, 0)
+    price = (np.sqrt(share_coefficients[:, :, 0]) * offload).sum(axis=1) ** 2  # (sum sqrt a)^2
     multipliers = np.repeat(price[:, None], n, axis=1)  # lambda, mu
     penalty = np.full((2, 1), float(rho)) if rho is not None else None
     trace: list[float] = []
