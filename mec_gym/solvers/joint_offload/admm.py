@@ -213,7 +213,7 @@ def admm(
     rho: float | None = None,
     penalty_scale: float = 2.0,
     tol: float = 1e-3,
-    residual_tol: float = 1e-2,
+    residual_tol: float = 5e-2,
     min_iterations: int = 2,
     max_iterations: int = 50,
 ) -> AdmmResult:
