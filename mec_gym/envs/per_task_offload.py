@@ -169,7 +169,8 @@ class PerTaskOffloadEnv(gym.Env):
     every decided task). A policy that reads them instead of the observation must say so.
 
     ## Version History
-    - v1: default scenario ``balanced`` (see ``JointOffload-v1``) instead of the spec's table.
+    - v1: default scenario ``balanced`` (see ``JointOffload-v1``) instead of the spec's table;
+      the observed gain range spans 5 shadowing sigmas (was 3).
     - v0: initial version.
 
     ## System model and source
