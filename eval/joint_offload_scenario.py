@@ -27,20 +27,16 @@ ENV_IDS = ("JointOffload-v1", "PerTaskOffload-v1")
 SIMPLE_BASELINES = ("local_only", "edge_only", "random")
 REFERENCES = {"JointOffload-v1": "bound"}
 """The reference of an env whose best policy is known (else the best baseline measured)."""
-SLOW_BASELINES = ("gp_heuristic", "search_heuristic", "cccp")
-"""Left out unless ``--all`` (a GP solve per round or task; they never beat the bound)."""
 TARGET_PCT = 5.0
 """The issue's target: every simple baseline at least this much worse than the reference."""
 
 
-def evaluate_env(env_id: str, episodes: int, every_baseline: bool) -> list[EvalResult]:
+def evaluate_env(env_id: str, episodes: int) -> list[EvalResult]:
     """Every baseline of ``env_id`` on the first ``episodes`` evaluation seeds."""
     seeds = EVAL_SEEDS[:episodes]
     policies = build_baselines(env_id, seed=0)
     results = []
     for name, policy in policies.items():
-        if not every_baseline and name.startswith(SLOW_BASELINES):
-            continue
         print(f"  {env_id}: {name}", flush=True)
         results.append(evaluate_policy(policy, env_id, None, seeds, name, hindsight=False))
     return results
@@ -119,12 +115,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--episodes", type=int, nargs=2, default=(5, 20), metavar=("ROUND", "TASK"),
         help="evaluation episodes of JointOffload-v1 (100 rounds) and PerTaskOffload-v1",
     )  # fmt: skip
-    parser.add_argument("--all", action="store_true", help="also the GP-based baselines")
     parser.add_argument("--out", type=Path, default=Path("runs/joint_offload_scenario"))
     args = parser.parse_args(argv)
     all_results, rows = {}, []
     for env_id, episodes in zip(ENV_IDS, args.episodes, strict=True):
-        all_results[env_id] = evaluate_env(env_id, episodes, args.all)
+        all_results[env_id] = evaluate_env(env_id, episodes)
         rows += gap_rows(env_id, all_results[env_id])
     args.out.mkdir(parents=True, exist_ok=True)
     with (args.out / "scenario.csv").open("w", newline="") as handle:
