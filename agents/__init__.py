@@ -17,9 +17,9 @@ CALIBRATION_SEEDS = range(20_000, 30_000)
 def _multistep_baselines(
     env_id: str, env_kwargs: dict[str, Any], seed: int, episodes: int = 30
 ) -> dict[str, Any]:
-    from agents.base import run_episode
-    from agents.dt_stopping import collect_stopping_data, train_stopping_policy
-    from agents.multistep import (
+    from mec_gym.agents.base import run_episode
+    from mec_gym.agents.dt_stopping import collect_stopping_data, train_stopping_policy
+    from mec_gym.agents.multistep import (
         AlwaysLocalPolicy,
         FixedSplitPolicy,
         SingleShotPolicy,
@@ -55,7 +55,7 @@ def _multistep_baselines(
 
 def _joint_offload_baselines(env_id: str, env_kwargs: dict[str, Any], seed: int) -> dict[str, Any]:
     """Every analytic solver tractable at the env's N, as a fixed policy."""
-    from agents.joint_offload import SolverPolicy
+    from mec_gym.agents.joint_offload import SolverPolicy
     from mec_gym.solvers.joint_offload.registry import SOLVERS, solver_applies
 
     env = gym.make(env_id, **env_kwargs)
@@ -70,7 +70,7 @@ PER_TASK_CONCURRENCY = (2, 4, 8)
 def _per_task_baselines(env_id: str, env_kwargs: dict[str, Any], seed: int) -> dict[str, Any]:
     """The greedy per-task rule, rules sized for m concurrent edge tasks (fixed 1/m shares, and
     GP+Heuristic on the task's device plus m - 1 typical ones), local only, edge only, random."""
-    from agents.joint_offload import PerTaskRulePolicy, PerTaskSolverPolicy
+    from mec_gym.agents.joint_offload import PerTaskRulePolicy, PerTaskSolverPolicy
 
     env = gym.make(env_id, **env_kwargs)
     policies = [

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.base import FixedPolicy
+from mec_gym.agents.base import FixedPolicy
 from mec_gym.twins.decision_replay import DecisionEvaluationTwin
 
 __all__ = [

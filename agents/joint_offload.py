@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.base import FixedPolicy
+from mec_gym.agents.base import FixedPolicy
 from mec_gym.envs.joint_offload import gain_range_db
 from mec_gym.envs.per_task_offload import (
     BACKLOG_SCALE_S,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.base import FixedPolicy
+from mec_gym.agents.base import FixedPolicy
 from mec_gym.envs.multistep_offload import LOCAL, MultiStepOffloadEnv
 
 __all__ = [

@@ -23,9 +23,9 @@ import numpy as np
 import yaml
 
 import mec_gym  # noqa: F401
-from agents.multistep import fixed_option_policy
-from eval.evaluation import evaluate_policy, mean_ci
+from mec_gym.agents.multistep import fixed_option_policy
 from mec_gym.envs.multistep_offload import LOCAL
+from mec_gym.eval.evaluation import evaluate_policy, mean_ci
 from mec_gym.models.channel import BlockFadingUplinks
 
 ENV_ID = "MultiStepOffload-v0"

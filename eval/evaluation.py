@@ -14,7 +14,7 @@ import numpy as np
 from scipy import stats
 
 import mec_gym  # noqa: F401  (registers the environments)
-from agents.base import run_episode
+from mec_gym.agents.base import run_episode
 from mec_gym.twins.decision_replay import DecisionEvaluationTwin
 
 __all__ = [

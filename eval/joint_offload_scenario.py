@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from agents import build_baselines
-from eval.evaluation import EVAL_SEEDS, EvalResult, evaluate_policy, mean_ci
+from mec_gym.agents import build_baselines
+from mec_gym.eval.evaluation import EVAL_SEEDS, EvalResult, evaluate_policy, mean_ci
 
 ENV_IDS = ("JointOffload-v1", "PerTaskOffload-v1")
 SIMPLE_BASELINES = ("local_only", "edge_only", "random")

@@ -34,7 +34,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from eval.evaluation import mean_ci  # noqa: E402
+from mec_gym.eval.evaluation import mean_ci  # noqa: E402
 from mec_gym.problems.joint_offload import (  # noqa: E402
     PRESETS,
     JointOffloadConfig,

@@ -58,9 +58,9 @@ def rollout(env_id: str, seed: int, steps: int = 120) -> dict[str, Any]:
 
 def baseline_episodes() -> dict[str, float]:
     """Episode-end mean cost/utility of the fixed baselines that need no training."""
-    from agents import build_baselines
-    from agents.base import run_episode
-    from agents.multistep import fixed_option_policy
+    from mec_gym.agents import build_baselines
+    from mec_gym.agents.base import run_episode
+    from mec_gym.agents.multistep import fixed_option_policy
     from mec_gym.envs.multistep_offload import LOCAL
 
     out: dict[str, float] = {}
@@ -84,7 +84,7 @@ def baseline_episodes() -> dict[str, float]:
 def twin_replays() -> dict[str, Any]:
     """DT #1's counterfactual utilities and observations and DT #2's error on one episode, and
     the stopping agent's training samples (which go through both twins)."""
-    from agents.dt_stopping import collect_stopping_data
+    from mec_gym.agents.dt_stopping import collect_stopping_data
     from mec_gym.twins.decision_replay import DecisionEvaluationTwin
 
     env = gym.make("mec_gym:MultiStepOffload-v0", tasks_per_episode=25)
@@ -188,7 +188,6 @@ def test_same_seeds_give_the_recorded_numbers():
 if __name__ == "__main__":
     if sys.argv[1:] != ["--write"]:
         sys.exit("usage: python tests/test_same_numbers.py --write  (re-records the reference)")
-    sys.path.insert(0, str(Path(__file__).parents[1]))  # the checkout's agents/, not tests/agents
     REFERENCE.parent.mkdir(exist_ok=True)
     REFERENCE.write_text(json.dumps(fingerprint()) + "\n")
     print(f"wrote {REFERENCE}")

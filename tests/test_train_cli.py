@@ -9,7 +9,7 @@ import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch import nn
 
-from train.common import (
+from mec_gym.train.common import (
     ALGOS,
     load_hyperparams,
     make_run_dir,
@@ -92,7 +92,7 @@ def scalar_tags(folder: Path) -> list[str]:
 
 @pytest.mark.parametrize("algo", sorted(ALGOS))
 def test_tiny_training_run_writes_the_run_folder(algo, tmp_path):
-    from train.common import main
+    from mec_gym.train.common import main
 
     run_dir = main(
         algo,

@@ -44,8 +44,8 @@ from torch import nn
 from tqdm import TqdmExperimentalWarning
 
 import mec_gym  # noqa: F401  (registers the environments)
-from agents import build_baselines
-from eval.evaluation import (
+from mec_gym.agents import build_baselines
+from mec_gym.eval.evaluation import (
     EVAL_SEEDS,
     EvalResult,
     evaluate_policy,

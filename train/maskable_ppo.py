@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from train.common import main
+from mec_gym.train.common import main
 
 if __name__ == "__main__":
     main("maskable_ppo", sys.argv[1:])

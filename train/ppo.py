@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from train.common import main
+from mec_gym.train.common import main
 
 if __name__ == "__main__":
     main("ppo", sys.argv[1:])

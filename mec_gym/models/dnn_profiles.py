@@ -2,8 +2,9 @@
 
 The networks are written here with ``torch.nn`` to match torchvision's definitions layer for
 layer (no weights are needed: MACs and sizes depend on shapes only). A profile is measured by
-running a dummy zero input through the blocks in order. ``torch`` is imported lazily, inside
-the functions that need it, so importing this module stays cheap.
+running a dummy zero input through the blocks in order; the measured profiles ship with the
+package as data (:data:`PROFILE_DATA`), which :func:`get_profile` reads, so only measuring
+needs ``torch`` (imported lazily, inside the functions that need it).
 
 Units: compute in MAC (multiply-accumulates, one per weight use), sizes in tensor elements.
 """
@@ -11,9 +12,11 @@ Units: compute in MAC (multiply-accumulates, one per weight use), sizes in tenso
 from __future__ import annotations
 
 import functools
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,6 +32,8 @@ __all__ = [
     "count_macs",
     "exit_head_macs",
     "get_profile",
+    "measure_profile",
+    "shipped_profile_data",
     "mobilenet_v2_blocks",
     "profile_from_blocks",
     "resnet18_blocks",
@@ -472,12 +477,31 @@ INPUT_SHAPES: dict[str, tuple[int, ...]] = {
 """Input shape (without batch) used to profile each registered network."""
 
 
+PROFILE_DATA = Path(__file__).parent / "data" / "profiles.json"
+"""The profiles shipped with the package, measured from the torch definitions of this module and
+of :mod:`mec_gym.models.video_complexity` by ``python -m mec_gym.models.profile_data`` (a test
+keeps the two equal), so that no environment imports torch."""
+
+
+@functools.cache
+def shipped_profile_data() -> dict[str, Any]:
+    """The parsed ``PROFILE_DATA`` (``"dnn"``: per network; ``"video"``: per video network)."""
+    return json.loads(PROFILE_DATA.read_text())
+
+
+def _checked_profile_args(name: str, num_classes: int) -> None:
+    if name not in PROFILE_BUILDERS:
+        raise ValueError(f"unknown DNN profile {name!r}; valid names: {sorted(PROFILE_BUILDERS)}")
+    if isinstance(num_classes, bool) or int(num_classes) != num_classes or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive integer, got {num_classes}")
+
+
 @functools.cache
 def get_profile(name: str = "alexnet", num_classes: int = 1000) -> DNNProfile:
-    """Profile of a registered network, built once per process (cached).
+    """Profile of a registered network, from the shipped data (cached; no torch import).
 
-    The blocks are built on the ``meta`` device, so profiling allocates no weights and runs
-    no arithmetic; only shapes are propagated.
+    The data hold each network at ``num_classes`` classes and the MACs per class of its last
+    linear layer, which is all that depends on the classes.
 
     Raises
     ------
@@ -485,10 +509,21 @@ def get_profile(name: str = "alexnet", num_classes: int = 1000) -> DNNProfile:
         If ``name`` is not in :data:`PROFILE_BUILDERS` (the message lists the valid names) or
         ``num_classes`` is not a positive integer.
     """
-    if name not in PROFILE_BUILDERS:
-        raise ValueError(f"unknown DNN profile {name!r}; valid names: {sorted(PROFILE_BUILDERS)}")
-    if int(num_classes) != num_classes or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer, got {num_classes}")
+    _checked_profile_args(name, num_classes)
+    entry = shipped_profile_data()["dnn"][name]
+    macs = list(entry["block_macs"])
+    macs[-1] += entry["classifier_macs_per_class"] * (int(num_classes) - entry["num_classes"])
+    outputs = [*entry["output_elements"][:-1], float(num_classes)]
+    return DNNProfile(name, tuple(entry["input_shape"]), tuple(entry["block_names"]), macs, outputs)
+
+
+def measure_profile(name: str, num_classes: int = 1000) -> DNNProfile:
+    """Profile of a registered network counted from its torch definition (needs torch).
+
+    The blocks are built on the ``meta`` device, so profiling allocates no weights and runs
+    no arithmetic; only shapes are propagated.
+    """
+    _checked_profile_args(name, num_classes)
     import torch
 
     with torch.device("meta"):

@@ -41,8 +41,9 @@ whose size depends on which of these sizes change between ``F`` and ``F + 1``.
 
 MACs are counted with :func:`mec_gym.models.dnn_profiles.count_macs` (conv and linear layers;
 biases, BN, pooling, activations and residual additions count 0) on ``meta``-device modules, so
-no weights are allocated and no arithmetic is done. ``torch`` is imported lazily, inside the
-functions that need it, so importing this module stays cheap.
+no weights are allocated and no arithmetic is done. The counts for 112x112 frames ship with the
+package as data (``mec_gym.models.dnn_profiles.PROFILE_DATA``); only other sizes need ``torch``
+(imported lazily, inside the functions that need it).
 
 Units: compute in MAC (multiply-accumulates), ``alpha`` in MAC per frame.
 """
@@ -55,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mec_gym.models.dnn_profiles import count_macs
+from mec_gym.models.dnn_profiles import count_macs, shipped_profile_data
 
 if TYPE_CHECKING:
     from torch import nn
@@ -66,6 +67,7 @@ __all__ = [
     "VIDEO_NETWORKS",
     "frame_complexity",
     "linear_fit",
+    "measure_frame_macs",
     "resnet18_3d",
     "resnet34_3d",
 ]
@@ -218,11 +220,38 @@ def _without_batch_norm(model: nn.Module) -> nn.Module:
     return model
 
 
+TABULATED_SIZE = (112, 112)
+"""Frame size (height, width) in pixels of the shipped ``C(F)`` tables."""
+
+
 @functools.cache
 def _exact_macs(
     network: str, max_frames: int, height: int, width: int, num_classes: int
 ) -> np.ndarray:
-    """Counted ``C(F)`` for ``F = 1..max_frames`` (MAC), read-only; arguments already valid.
+    """``C(F)`` for ``F = 1..max_frames`` (MAC), read-only; arguments already valid.
+
+    From the shipped table (``mec_gym.models.dnn_profiles.PROFILE_DATA``) where it covers the
+    arguments, counted from the torch definition otherwise (:func:`measure_frame_macs`).
+    """
+    table = shipped_profile_data()["video"][network]
+    if (height, width) == TABULATED_SIZE and max_frames <= len(table["macs"]):
+        extra = table["classifier_macs_per_class"] * (num_classes - table["num_classes"])
+        return _readonly(np.asarray(table["macs"][:max_frames]) + extra)
+    try:
+        import torch  # noqa: F401
+    except ImportError as error:
+        raise ImportError(
+            f"C(F) of {network} is shipped for frames of {TABULATED_SIZE[0]}x{TABULATED_SIZE[1]} "
+            f"px and max_frames <= {len(table['macs'])}; counting max_frames={max_frames} at "
+            f"{height}x{width} px needs torch: pip install 'mec-gym[profiles]'"
+        ) from error
+    return measure_frame_macs(network, max_frames, height, width, num_classes)
+
+
+def measure_frame_macs(
+    network: str, max_frames: int, height: int = 112, width: int = 112, num_classes: int = 27
+) -> np.ndarray:
+    """``C(F)`` for ``F = 1..max_frames`` (MAC) counted from the torch definition (needs torch).
 
     The network is built once on the ``meta`` device (batch norms, 0 MAC, swapped for
     identities to save time) and run on one input per frame count.

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import mec_gym  # noqa: F401
-from agents import build_baselines
-from agents.joint_offload import PerTaskRulePolicy, PerTaskSolverPolicy, SolverPolicy
+from mec_gym.agents import build_baselines
+from mec_gym.agents.joint_offload import PerTaskRulePolicy, PerTaskSolverPolicy, SolverPolicy
 from mec_gym.problems.joint_offload import JointOffloadProblem, evaluate_allocation
 from mec_gym.solvers.joint_offload.registry import solve
 

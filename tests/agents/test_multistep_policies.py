@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 
 import mec_gym  # noqa: F401
-from agents import build_baselines
-from agents.base import run_episode
-from agents.dt_stopping import (
+from mec_gym.agents import build_baselines
+from mec_gym.agents.base import run_episode
+from mec_gym.agents.dt_stopping import (
     StoppingSample,
     collect_stopping_data,
     continuation_targets,
     train_stopping_policy,
 )
-from agents.multistep import (
+from mec_gym.agents.multistep import (
     AlwaysLocalPolicy,
     FixedSplitPolicy,
     SingleShotPolicy,

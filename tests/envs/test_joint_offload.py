@@ -9,7 +9,7 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import mec_gym  # noqa: F401
-from agents.joint_offload import PerTaskRulePolicy
+from mec_gym.agents.joint_offload import PerTaskRulePolicy
 from mec_gym.envs.joint_offload import CHUNK_ROUNDS, JointOffloadEnv, walk_in_cell
 from mec_gym.problems.joint_offload import (
     PRESETS,

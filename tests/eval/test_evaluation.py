@@ -7,8 +7,8 @@ import csv
 import numpy as np
 import pytest
 
-from agents.multistep import AlwaysLocalPolicy
-from eval.evaluation import EVAL_SEEDS, evaluate_policy, mean_ci, write_comparison
+from mec_gym.agents.multistep import AlwaysLocalPolicy
+from mec_gym.eval.evaluation import EVAL_SEEDS, evaluate_policy, mean_ci, write_comparison
 
 ENV_ID = "MultiStepOffload-v0"
 

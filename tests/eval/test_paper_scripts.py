@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eval import bench_solvers, paper_joint_offload
+from mec_gym.eval import bench_solvers, paper_joint_offload
 from mec_gym.solvers.joint_offload.registry import SOLVERS, solver_applies
 
 PAPER_FILES = (
@@ -145,8 +145,8 @@ def test_bench_script_writes_table_with_targets(tmp_path):
 
 
 def test_scenario_gaps_are_paired_and_relative_to_the_reference():
-    from eval.evaluation import PROTOCOLS, EvalResult
-    from eval.joint_offload_scenario import gap_rows
+    from mec_gym.eval.evaluation import PROTOCOLS, EvalResult
+    from mec_gym.eval.joint_offload_scenario import gap_rows
 
     protocol = PROTOCOLS["mec_gym.envs.joint_offload:JointOffloadEnv"]
     scores = {
