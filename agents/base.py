@@ -7,7 +7,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FixedPolicy", "run_episode"]
+__all__ = ["CALIBRATION_SEEDS", "FixedPolicy", "run_episode"]
+
+CALIBRATION_SEEDS = range(20_000, 30_000)
+"""Seeds for calibrating baselines (e.g. the best fixed split), disjoint from the training
+(0..9_999) and evaluation (10_000..10_099) seeds."""
 
 
 class FixedPolicy:

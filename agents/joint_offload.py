@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from mec_gym.agents.base import FixedPolicy
@@ -34,9 +35,16 @@ from mec_gym.problems.joint_offload import (
     weighted_cost,
 )
 from mec_gym.solvers.joint_offload.local import local_optimum
-from mec_gym.solvers.joint_offload.registry import SOLVER_LABELS, solve
+from mec_gym.solvers.joint_offload.registry import SOLVER_LABELS, SOLVERS, solve, solver_applies
 
-__all__ = ["SolverPolicy", "PerTaskRulePolicy", "PerTaskSolverPolicy", "PER_TASK_DECISIONS"]
+__all__ = [
+    "SolverPolicy",
+    "PerTaskRulePolicy",
+    "PerTaskSolverPolicy",
+    "PER_TASK_DECISIONS",
+    "joint_offload_baselines",
+    "per_task_baselines",
+]
 
 PER_TASK_DECISIONS = ("cheaper", "local", "edge", "random")
 """How :class:`PerTaskRulePolicy` chooses between its edge and its local option."""
@@ -197,3 +205,30 @@ class PerTaskSolverPolicy(PerTaskRulePolicy):
             else:
                 self._cache[key] = (self.share, self.share)
         return self._cache[key]
+
+
+def joint_offload_baselines(env_id: str, env_kwargs: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Every analytic solver tractable at the env's N, as a fixed policy."""
+
+    env = gym.make(env_id, **env_kwargs)
+    n = env.unwrapped.config.num_devices
+    return {name: SolverPolicy(env, name, seed) for name in SOLVERS if solver_applies(name, n)}
+
+
+PER_TASK_CONCURRENCY = (2, 4, 8)
+"""Concurrent edge tasks the share-sizing rules of PerTaskOffload-v1 reserve for."""
+
+
+def per_task_baselines(env_id: str, env_kwargs: dict[str, Any], seed: int) -> dict[str, Any]:
+    """The greedy per-task rule, rules sized for m concurrent edge tasks (fixed 1/m shares, and
+    GP+Heuristic on the task's device plus m - 1 typical ones), local only, edge only, random."""
+    env = gym.make(env_id, **env_kwargs)
+    policies = [
+        PerTaskRulePolicy(env),
+        *(PerTaskRulePolicy(env, share=1.0 / m) for m in PER_TASK_CONCURRENCY),
+        *(PerTaskSolverPolicy(env, "gp_heuristic", m) for m in PER_TASK_CONCURRENCY),
+        PerTaskRulePolicy(env, decision="local"),
+        PerTaskRulePolicy(env, decision="edge"),
+        PerTaskRulePolicy(env, decision="random", seed=seed),
+    ]
+    return {policy.name: policy for policy in policies}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import gymnasium as gym
 import numpy as np
 
-from mec_gym.agents.base import FixedPolicy
+from mec_gym.agents.base import CALIBRATION_SEEDS, FixedPolicy, run_episode
 from mec_gym.envs.multistep_offload import LOCAL, MultiStepOffloadEnv
 
 __all__ = [
@@ -13,6 +16,7 @@ __all__ = [
     "SingleShotPolicy",
     "UtilityEstimator",
     "fixed_option_policy",
+    "multistep_baselines",
 ]
 
 
@@ -117,3 +121,37 @@ class SingleShotPolicy(FixedPolicy):
 def fixed_option_policy(env: MultiStepOffloadEnv, option: int) -> FixedPolicy:
     """The fixed policy that always takes ``option``: a boundary, or LOCAL."""
     return AlwaysLocalPolicy() if option == LOCAL else FixedSplitPolicy(env, option)
+
+
+def multistep_baselines(
+    env_id: str, env_kwargs: dict[str, Any], seed: int, episodes: int = 30
+) -> dict[str, Any]:
+    """Always local, raw offloading, single shot, the best fixed split (chosen on calibration
+    seeds) and the stopping agents with and without DT #1 (trained on seeds ``1000 * seed``
+    onwards), by name; the registry's baseline builder of ``MultiStepOffload-v0``."""
+    from mec_gym.agents.dt_stopping import collect_stopping_data, train_stopping_policy  # torch
+
+    env = gym.make(env_id, **env_kwargs)
+    base = env.unwrapped
+    policies: dict[str, Any] = {
+        "always_local": AlwaysLocalPolicy(),
+        "offload_raw": FixedSplitPolicy(base, 0),
+        "single_shot": SingleShotPolicy(base),
+    }
+    # best fixed split, chosen on calibration seeds (disjoint from training and evaluation)
+    calibration = CALIBRATION_SEEDS[: max(episodes // 3, 2)]
+    scores = {}
+    for option in (LOCAL, *base.decision_boundaries):
+        policy = fixed_option_policy(base, option)
+        scores[option] = float(
+            np.mean([run_episode(policy, env, seed)[0]["utility"] for seed in calibration])
+        )
+    best = max(scores, key=scores.__getitem__)
+    best_policy = fixed_option_policy(base, best)
+    best_policy.name = f"best_fixed_split ({'local' if best == LOCAL else f'boundary {best}'})"
+    policies["best_fixed_split"] = best_policy
+    training_seeds = range(1000 * seed, 1000 * seed + episodes)
+    for augment, name in ((True, "dt_stopping"), (False, "stopping_no_dt")):
+        samples = collect_stopping_data(env_id, env_kwargs, training_seeds, augment=augment)
+        policies[name] = train_stopping_policy(env, samples, name, seed=seed)
+    return policies

@@ -23,13 +23,13 @@ import numpy as np
 import yaml
 
 import mec_gym  # noqa: F401
+from mec_gym.agents.base import CALIBRATION_SEEDS
 from mec_gym.agents.multistep import fixed_option_policy
 from mec_gym.envs.multistep_offload import LOCAL
 from mec_gym.eval.evaluation import evaluate_policy, mean_ci
 from mec_gym.models.channel import BlockFadingUplinks
 
 ENV_ID = "MultiStepOffload-v0"
-CALIBRATION_SEEDS = range(20_000, 30_000)
 SWEEP = {
     "uplink_mean_snr_db": (5.0, 10.0, 15.0),
     "background_rates": ((2.0, 25.0), (5.0, 40.0)),

@@ -11,6 +11,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.envs.registration import load_env_creator
 from scipy import stats
 
 import mec_gym  # noqa: F401  (registers the environments)
@@ -48,36 +49,14 @@ class EvalProtocol:
     """Whether DT #1 can replay finished episodes (the hindsight oracle column)."""
 
 
-PROTOCOLS: dict[str, EvalProtocol] = {
-    "mec_gym.envs.multistep_offload:MultiStepOffloadEnv": EvalProtocol(
-        score="utility",
-        higher_is_better=True,
-        components=("delay", "energy", "accuracy", "offload_rate", "signalling"),
-        units=("s", "J", "", "", "/task"),
-        hindsight=True,
-    ),
-    "mec_gym.envs.joint_offload:JointOffloadEnv": EvalProtocol(
-        score="cost",
-        higher_is_better=False,
-        components=("delay", "energy", "accuracy", "offload_rate"),
-        units=("s", "J", "", ""),
-    ),
-    "mec_gym.envs.per_task_offload:PerTaskOffloadEnv": EvalProtocol(
-        score="cost",
-        higher_is_better=False,
-        components=("delay", "energy", "accuracy", "waiting", "offload_rate"),
-        units=("s", "J", "", "s", ""),
-    ),
-}
-"""Evaluation protocol by environment entry point."""
-
-
 def protocol_for(env_id: str) -> EvalProtocol:
-    """The evaluation protocol of a registered environment ID."""
-    entry_point = gym.spec(env_id).entry_point
-    if entry_point not in PROTOCOLS:
-        raise ValueError(f"no evaluation protocol for {env_id!r} (entry point {entry_point})")
-    return PROTOCOLS[entry_point]
+    """The evaluation protocol of a registered environment ID: its class's
+    ``metadata["evaluation"]`` (score and component ``info`` keys, units, hindsight replay)."""
+    env_cls = load_env_creator(gym.spec(env_id.removeprefix("mec_gym:")).entry_point)
+    fields = getattr(env_cls, "metadata", {}).get("evaluation")
+    if fields is None:
+        raise ValueError(f"{env_id!r} declares no evaluation protocol (metadata['evaluation'])")
+    return EvalProtocol(**fields)
 
 
 def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:

@@ -1,45 +1,102 @@
-"""Registration of every mec_gym environment ID with Gymnasium."""
+"""Every mec_gym environment ID, registered with Gymnasium: the one table keyed by ID.
+
+Everything else that is keyed by ID (the baselines, the benchmark targets, the small settings the
+test suite and the quick scripts use, the evaluation protocol through the env class's
+``metadata["evaluation"]``) is read from here, so that a new environment is one entry.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
 
-__all__ = ["ENV_SPECS", "register_envs"]
+__all__ = ["EnvEntry", "ENVS", "register_envs", "env_entry"]
 
-ENV_SPECS: dict[str, dict[str, Any]] = {
-    "MultiStepOffload-v0": {
-        "entry_point": "mec_gym.envs.multistep_offload:MultiStepOffloadEnv",
+
+@dataclass(frozen=True)
+class EnvEntry:
+    """One registered ID: how Gymnasium builds it and what mec_gym's tooling needs of it."""
+
+    entry_point: str
+    """``"module:Class"`` of the environment."""
+    baselines: str
+    """``"module:function"`` building its fixed baselines (``mec_gym.agents.build_baselines``)."""
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    """Constructor arguments of the ID (e.g. a preset)."""
+    max_episode_steps: int | None = None
+    """Gymnasium's ``TimeLimit``; None where the env ends its episodes itself."""
+    small_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Overrides giving short episodes, for the test suite and quick runs."""
+    step_ratio_target: float = 5.0
+    """Step cost target, in CartPole-v1 steps (``eval/bench_envs.py``)."""
+
+    def spec_kwargs(self) -> dict[str, Any]:
+        """Arguments of ``gymnasium.register`` for this entry."""
+        return {
+            "entry_point": self.entry_point,
+            "kwargs": dict(self.kwargs),
+            "max_episode_steps": self.max_episode_steps,
+        }
+
+
+_MULTISTEP = "mec_gym.envs.multistep_offload:MultiStepOffloadEnv"
+_JOINT = "mec_gym.envs.joint_offload:JointOffloadEnv"
+_JOINT_BASELINES = "mec_gym.agents.joint_offload:joint_offload_baselines"
+_JOINT_SMALL = {"rounds_per_episode": 30}
+
+ENVS: dict[str, EnvEntry] = {
+    "MultiStepOffload-v0": EnvEntry(
+        entry_point=_MULTISTEP,
+        baselines="mec_gym.agents.multistep:multistep_baselines",
         # guard only: episodes terminate after `tasks_per_episode` tasks (<= 1,200 steps by default)
-        "max_episode_steps": 10_000,
-    },
-    "JointOffload-v1": {
-        "entry_point": "mec_gym.envs.joint_offload:JointOffloadEnv",
-        "max_episode_steps": 100,  # the default rounds_per_episode (the env truncates itself)
-    },
+        max_episode_steps=10_000,
+        small_kwargs={"tasks_per_episode": 20},
+    ),
+    "JointOffload-v1": EnvEntry(
+        entry_point=_JOINT,
+        baselines=_JOINT_BASELINES,
+        small_kwargs=_JOINT_SMALL,
+        step_ratio_target=10.0,
+    ),
     # presets: named overrides (mec_gym.problems.joint_offload.PRESETS), resolved by the env so
     # that registering does not import the physics
-    "JointOffload-pan2023-v1": {
-        "entry_point": "mec_gym.envs.joint_offload:JointOffloadEnv",
-        "max_episode_steps": 100,
-        "kwargs": {"preset": "pan2023"},
-    },
-    "JointOffload-N8-v1": {
-        "entry_point": "mec_gym.envs.joint_offload:JointOffloadEnv",
-        "max_episode_steps": 100,
-        "kwargs": {"preset": "N8"},
-    },
-    "PerTaskOffload-v1": {
-        "entry_point": "mec_gym.envs.per_task_offload:PerTaskOffloadEnv",
+    "JointOffload-pan2023-v1": EnvEntry(
+        entry_point=_JOINT,
+        baselines=_JOINT_BASELINES,
+        kwargs={"preset": "pan2023"},
+        small_kwargs=_JOINT_SMALL,
+        step_ratio_target=10.0,
+    ),
+    "JointOffload-N8-v1": EnvEntry(
+        entry_point=_JOINT,
+        baselines=_JOINT_BASELINES,
+        kwargs={"preset": "N8"},
+        small_kwargs=_JOINT_SMALL,
+        step_ratio_target=10.0,
+    ),
+    "PerTaskOffload-v1": EnvEntry(
+        entry_point="mec_gym.envs.per_task_offload:PerTaskOffloadEnv",
+        baselines="mec_gym.agents.joint_offload:per_task_baselines",
         # guard only: episodes terminate after `tasks_per_episode` decisions (200 by default)
-        "max_episode_steps": 10_000,
-    },
+        max_episode_steps=10_000,
+        small_kwargs={"num_devices": 5, "tasks_per_episode": 40},
+    ),
 }
+"""Every environment ID of mec_gym."""
+
+
+def env_entry(env_id: str) -> EnvEntry:
+    """The entry of ``env_id`` (``"mec_gym:"`` prefix accepted); ValueError listing the IDs."""
+    name = env_id.removeprefix("mec_gym:")
+    if name not in ENVS:
+        raise ValueError(f"unknown mec_gym environment {env_id!r}; registered: {sorted(ENVS)}")
+    return ENVS[name]
 
 
 def register_envs() -> None:
-    """Register every ID in ``ENV_SPECS`` that is not registered yet."""
-    for env_id, spec in ENV_SPECS.items():
+    """Register every ID in ``ENVS`` that is not registered yet."""
+    for env_id, entry in ENVS.items():
         if env_id not in gym.registry:
-            gym.register(id=env_id, **spec)
+            gym.register(id=env_id, **entry.spec_kwargs())

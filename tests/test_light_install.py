@@ -22,7 +22,7 @@ sys.meta_path.insert(0, HideExtras())
 import gymnasium
 import mec_gym
 
-for env_id in mec_gym.registration.ENV_SPECS:
+for env_id in mec_gym.registration.ENVS:
     env = gymnasium.make(f"mec_gym:{{env_id}}")
     env.reset(seed=0)
     env.step(env.action_space.sample())

@@ -143,11 +143,11 @@ def solver_costs() -> dict[str, float]:
 
 
 def fingerprint() -> dict[str, Any]:
-    from mec_gym.registration import ENV_SPECS
+    from mec_gym.registration import ENVS
 
     return {
         "rollouts": {
-            env_id: {str(seed): rollout(env_id, seed) for seed in (0, 1)} for env_id in ENV_SPECS
+            env_id: {str(seed): rollout(env_id, seed) for seed in (0, 1)} for env_id in ENVS
         },
         "baselines": baseline_episodes(),
         "twins": twin_replays(),

@@ -222,7 +222,17 @@ class JointOffloadEnv(gym.Env):
     used up), vectorised over rounds.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": ["ansi", "rgb_array"],
+        "render_fps": 4,
+        # what eval/ scores the env on: episode-end ``info`` keys (mec_gym.eval.evaluation)
+        "evaluation": {
+            "score": "cost",
+            "higher_is_better": False,
+            "components": ("delay", "energy", "accuracy", "offload_rate"),
+            "units": ("s", "J", "", ""),
+        },
+    }
 
     def __init__(
         self,

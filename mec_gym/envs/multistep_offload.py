@@ -219,7 +219,18 @@ class MultiStepOffloadEnv(gym.Env):
     Hu et al., arXiv:2405.17664 (see module docstring); spec ``multistep_offload.md``.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": ["ansi", "rgb_array"],
+        "render_fps": 4,
+        # what eval/ scores the env on: episode-end ``info`` keys (mec_gym.eval.evaluation)
+        "evaluation": {
+            "score": "utility",
+            "higher_is_better": True,
+            "components": ("delay", "energy", "accuracy", "offload_rate", "signalling"),
+            "units": ("s", "J", "", "", "/task"),
+            "hindsight": True,
+        },
+    }
 
     def __init__(
         self,

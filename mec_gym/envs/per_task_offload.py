@@ -179,7 +179,17 @@ class PerTaskOffloadEnv(gym.Env):
     are our choices.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": ["ansi", "rgb_array"],
+        "render_fps": 4,
+        # what eval/ scores the env on: episode-end ``info`` keys (mec_gym.eval.evaluation)
+        "evaluation": {
+            "score": "cost",
+            "higher_is_better": False,
+            "components": ("delay", "energy", "accuracy", "waiting", "offload_rate"),
+            "units": ("s", "J", "", "s", ""),
+        },
+    }
 
     def __init__(
         self,

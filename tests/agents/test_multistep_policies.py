@@ -139,5 +139,10 @@ def test_build_baselines_returns_every_baseline():
 
 
 def test_build_baselines_unknown_env():
-    with pytest.raises(ValueError, match="no baselines"):
+    with pytest.raises(ValueError, match="unknown mec_gym environment"):
         build_baselines("CartPole-v1")
+
+
+def test_build_baselines_accepts_the_namespaced_id():
+    policies = build_baselines(f"mec_gym:{ENV_ID}", SMALL)
+    assert "always_local" in policies

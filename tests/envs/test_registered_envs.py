@@ -13,22 +13,15 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import mec_gym  # noqa: F401
-from mec_gym.registration import ENV_SPECS
+from mec_gym.registration import ENVS
 
-ENV_IDS = sorted(ENV_SPECS)
-SMALL = {
-    "MultiStepOffload-v0": {"tasks_per_episode": 20},
-    # rounds/tasks per episode below the rollout length, so that resets are exercised;
-    # num_devices changes JointOffload's observation shape, so only PerTaskOffload shrinks it
-    "JointOffload-v1": {"rounds_per_episode": 30},
-    "JointOffload-pan2023-v1": {"rounds_per_episode": 30},
-    "JointOffload-N8-v1": {"rounds_per_episode": 30},
-    "PerTaskOffload-v1": {"num_devices": 5, "tasks_per_episode": 40},
-}
+ENV_IDS = sorted(ENVS)
 
 
 def make(env_id: str, **kwargs) -> gym.Env:
-    return gym.make(env_id, **{**SMALL.get(env_id, {}), **kwargs})
+    """The env with the registry's short episodes (shorter than the rollouts, so that resets
+    are exercised)."""
+    return gym.make(env_id, **{**ENVS[env_id].small_kwargs, **kwargs})
 
 
 def rollout(env: gym.Env, seed: int, steps: int = 60) -> list:
@@ -189,7 +182,7 @@ def test_truncation_at_max_episode_steps(env_id):
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_vector_env_smoke(env_id):
-    envs = gym.make_vec(env_id, num_envs=2, vectorization_mode="sync", **SMALL.get(env_id, {}))
+    envs = gym.make_vec(env_id, num_envs=2, vectorization_mode="sync", **ENVS[env_id].small_kwargs)
     envs.reset(seed=0)
     for _ in range(10):
         _, rewards, _, _, infos = envs.step(envs.action_space.sample())

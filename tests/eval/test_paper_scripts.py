@@ -145,10 +145,10 @@ def test_bench_script_writes_table_with_targets(tmp_path):
 
 
 def test_scenario_gaps_are_paired_and_relative_to_the_reference():
-    from mec_gym.eval.evaluation import PROTOCOLS, EvalResult
+    from mec_gym.eval.evaluation import EvalResult, protocol_for
     from mec_gym.eval.joint_offload_scenario import gap_rows
 
-    protocol = PROTOCOLS["mec_gym.envs.joint_offload:JointOffloadEnv"]
+    protocol = protocol_for("JointOffload-v1")
     scores = {
         "bound": [-1.0, -2.0],
         "local_only": [-0.9, -1.9],  # 10 % and 5 %: mean 7.5 %
