@@ -34,9 +34,10 @@ class UtilityEstimator:
         cfg = env.config
         self.weights = (cfg.weight_accuracy, cfg.weight_delay, cfg.weight_energy)
         self.config = cfg
-        self.nominal_reach = env.nominal_reach_s
-        self.local_compute = float(env.nominal_reach_s[-1] + env.nominal_head_s)
-        self.edge_compute = env.edge_work / cfg.edge_speed
+        self.system = env.system
+        self.nominal_reach = env.system.nominal_reach_s
+        self.local_compute = env.system.nominal_local_s
+        self.edge_compute = env.system.edge_work / cfg.edge_speed
 
     def offload(self, values: dict[str, float], boundary: int) -> float:
         """Estimated utility of offloading at ``boundary`` (at or after the observed one)."""
@@ -44,7 +45,7 @@ class UtilityEstimator:
         current = values["boundary"]
         ahead_s = self.nominal_reach[boundary] - self.nominal_reach[current]
         rate = max(values["uplink_rate"], 1.0)
-        upload_s = self.env.upload_bits[boundary] / rate
+        upload_s = self.system.upload_bits[boundary] / rate
         delay = (
             values["elapsed_s"]
             + ahead_s

@@ -15,6 +15,7 @@ __all__ = [
     "dbm_to_watt",
     "path_loss_db",
     "shannon_rate",
+    "snr_rate",
     "rayleigh_power_gains",
     "ar1_shadowing_db",
 ]
@@ -42,6 +43,11 @@ def path_loss_db(
     return intercept_db + slope_db * np.log10(np.asarray(distance_m, dtype=float) / 1000.0)
 
 
+def snr_rate(bandwidth_hz: np.ndarray | float, snr: np.ndarray | float) -> np.ndarray | float:
+    """Shannon rate ``B log2(1 + snr)`` in bit/s at a linear signal-to-noise ratio ``snr``."""
+    return bandwidth_hz * np.log2(1.0 + snr)
+
+
 def shannon_rate(
     bandwidth_hz: np.ndarray | float,
     tx_power_w: np.ndarray | float,
@@ -53,7 +59,7 @@ def shannon_rate(
     noise = noise_psd_w_per_hz * bandwidth
     with np.errstate(divide="ignore", invalid="ignore"):
         snr = np.where(noise > 0, np.asarray(tx_power_w) * channel_gain / noise, 0.0)
-    return bandwidth * np.log2(1.0 + snr)
+    return snr_rate(bandwidth, snr)
 
 
 def rayleigh_power_gains(rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
@@ -134,7 +140,7 @@ class BlockFadingUplinks:
             )
             self._last_shadowing[k] = float(shadowing[k, -1])
         snr = self.mean_snr * db_to_linear(shadowing) * fading
-        rates = self.bandwidth_hz * np.log2(1.0 + snr)
+        rates = snr_rate(self.bandwidth_hz, snr)
         bits = np.cumsum(rates * self.block_s, axis=1) + self._cumulative_bits[:, -1:]
         self._rates = np.concatenate([self._rates, rates], axis=1)
         self._cumulative_bits = np.concatenate([self._cumulative_bits, bits], axis=1)

@@ -11,17 +11,19 @@ would have seen at each boundary.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from mec_gym.models.layered_inference import offload_upload_start
-
-if TYPE_CHECKING:
-    from mec_gym.envs.multistep_offload import MultiStepOffloadEnv, TaskRecord
+from mec_gym.simulators.multistep_offload import DecisionContext, MultiStepSimulator, TaskRecord
 
 __all__ = ["DecisionEvaluationTwin", "TaskOptions"]
+
+ObservationEncoder = Callable[[DecisionContext], np.ndarray]
+"""Maps a decision's context to the controller's observation (an environment's encoder)."""
 
 
 @dataclass(frozen=True)
@@ -55,68 +57,67 @@ class TaskOptions:
 
 
 class DecisionEvaluationTwin:
-    """Replays the finished tasks of a finished MultiStepOffload episode under every decision."""
+    """Replays the finished tasks of a finished MultiStepOffload episode under every decision.
 
-    def __init__(self, env: MultiStepOffloadEnv) -> None:
-        env = env.unwrapped  # type: ignore[assignment]
-        if any(record is None for record in env.records):
+    Built from the environment (``env`` or ``env.unwrapped``: its simulator, and its observation
+    encoder for the counterfactual observations), or from a ``MultiStepSimulator`` and an
+    optional ``encode`` (without one, ``observation`` is unavailable and ``task_options``
+    needs ``with_observations=False``).
+    """
+
+    def __init__(self, source: Any, encode: ObservationEncoder | None = None) -> None:
+        if isinstance(source, MultiStepSimulator):
+            simulator = source
+        else:
+            env = source.unwrapped
+            simulator, encode = env.simulator, encode or env.encode_observation
+        records = simulator.state.records if simulator.state is not None else [None]
+        if any(record is None for record in records):
             raise RuntimeError(
                 "DecisionEvaluationTwin needs a finished episode: the replays use the whole "
                 "realised trajectory (run the episode until terminated)"
             )
-        self.env = env
+        self.simulator = simulator
+        self.encode = encode
+        self.records: list[TaskRecord] = records  # type: ignore[assignment]
         # realise the background load far enough for any counterfactual upload to end
-        env.advance_edge(max(record.finish for record in env.records) + 60.0)
+        simulator.advance_edge(max(record.finish for record in records) + 60.0)
 
     def replay_offload(self, task: int, boundary: int) -> TaskRecord:
         """Outcome of ``task`` had the controller offloaded it at ``boundary``."""
-        env = self.env
-        realised = env.records[task]
+        sim = self.simulator
+        realised = self.records[task]
         start = realised.start
         upload_start = offload_upload_start(
-            start + env.reach_s[task, boundary],
-            env.decision_time(task, boundary),
-            start + env.local_compute_s[task],
+            start + sim.reach[task][boundary],
+            sim.decision_time(task, boundary),
+            start + sim.local_compute[task],
         )
         if upload_start is None:  # the decision is never reached: the task finishes locally
-            return env.local_record(task)
-        upload_end = env.uplinks.finish_time(
-            realised.device, upload_start, env.upload_bits[boundary]
-        )
-        excluded = realised.edge_job if realised.edge_job >= 0 else None
-        waiting_s = env.edge.backlog_without(upload_end, excluded) / env.config.edge_speed
-        return env.offload_record(task, boundary, upload_start, upload_end, waiting_s)
+            return sim.local_record(task)
+        upload_end = sim.upload_end(realised.device, upload_start, boundary)
+        waiting_s = sim.edge_backlog_without(upload_end, realised.edge_job) / sim.config.edge_speed
+        return sim.offload_record(task, boundary, upload_start, upload_end, waiting_s)
 
     def replay_local(self, task: int) -> TaskRecord:
         """Outcome of ``task`` had it run to completion on its device."""
-        return self.env.local_record(task)
+        return self.simulator.local_record(task)
 
     def observation(self, task: int, boundary: int) -> np.ndarray | None:
         """The controller's observation at the decision on ``task`` at ``boundary``, had the task
         continued until then (None if it would have finished locally before)."""
-        env = self.env
-        realised = env.records[task]
-        time_s = env.decision_time(task, boundary)
-        if time_s >= realised.start + env.local_compute_s[task]:
-            return None
-        excluded = realised.edge_job if realised.edge_job >= 0 else None
-        return env.observation_at(
-            realised.device,
-            boundary,
-            time_s,
-            realised.arrival,
-            env.queue_length(task, time_s),
-            env.edge.backlog_without(time_s, excluded),
-        )
+        if self.encode is None:
+            raise RuntimeError("observations need an encoder: build the twin from the env")
+        context = self.simulator.context_at(task, boundary)
+        return None if context is None else self.encode(context)
 
     def task_options(self, task: int, with_observations: bool = True) -> TaskOptions:
         """Replay ``task`` under every option."""
-        env = self.env
-        boundaries = env.decision_boundaries
+        boundaries = self.simulator.decision_boundaries
         observations = tuple(
             self.observation(task, b) if with_observations else None for b in boundaries
         )
-        realised = env.records[task]
+        realised = self.records[task]
         return TaskOptions(
             task=task,
             boundaries=boundaries,
@@ -129,7 +130,4 @@ class DecisionEvaluationTwin:
 
     def all_task_options(self, with_observations: bool = True) -> list[TaskOptions]:
         """Replays of every task of the episode."""
-        return [
-            self.task_options(task, with_observations)
-            for task in range(self.env.config.tasks_per_episode)
-        ]
+        return [self.task_options(task, with_observations) for task in range(len(self.records))]

@@ -91,11 +91,13 @@ def test_task_records_obey_the_physics():
         assert record.energy > 0 and record.delay > 0
         if record.boundary == LOCAL:
             assert record.accuracy == cfg.accuracy_shallow
-            assert record.energy == pytest.approx(cfg.compute_power * base.local_compute_s[task])
+            assert record.energy == pytest.approx(
+                cfg.compute_power * base.simulator.local_compute[task]
+            )
         else:
             assert record.accuracy == cfg.accuracy_full
             assert record.upload_end > record.upload_start >= record.start
-            edge_s = base.edge_work[record.boundary] / cfg.edge_speed
+            edge_s = base.system.edge_work[record.boundary] / cfg.edge_speed
             assert record.finish >= record.upload_end + edge_s - 1e-12
         starts_by_device.setdefault(record.device, []).append((record.start, record))
     for items in starts_by_device.values():  # one task at a time per device, FIFO
@@ -188,9 +190,11 @@ def test_observation_decodes_to_the_physical_state():
         assert values["device"] == info["device"]
         assert values["boundary"] == info["boundary"]
         assert values["edge_backlog_s"] == pytest.approx(
-            base.edge.backlog_at(base.now) / base.config.edge_speed, rel=1e-5, abs=1e-6
+            base.simulator.edge_backlog_at(base.simulator.state.now) / base.config.edge_speed,
+            rel=1e-5,
+            abs=1e-6,
         )
         assert values["uplink_rate"] == pytest.approx(
-            base.uplinks.rate(info["device"], base.now), rel=1e-5
+            base.simulator.uplink_rate(info["device"], base.simulator.state.now), rel=1e-5
         )
         obs, _, _, _, info = env.step(0)

@@ -78,8 +78,10 @@ def test_offloading_later_than_reality_ignores_the_tasks_own_upload():
     for task, record in enumerate(base.records):
         if record.boundary == 0 and 1 in base.decision_boundaries:
             later = twin.replay_offload(task, 1)
-            waiting = later.finish - later.upload_end - base.edge_work[1] / base.config.edge_speed
-            expected = base.edge.backlog_without(later.upload_end, record.edge_job)
+            waiting = (
+                later.finish - later.upload_end - base.system.edge_work[1] / base.config.edge_speed
+            )
+            expected = base.simulator.edge_backlog_without(later.upload_end, record.edge_job)
             assert waiting == pytest.approx(expected / base.config.edge_speed, abs=1e-9)
             checked += 1
     assert checked > 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mec_gym.twins.status import DeviceStatusTwin
+from mec_gym.simulators.status_twin import DeviceStatusTwin
 
 
 def test_estimates_follow_nominal_block_times_from_the_last_sync():

@@ -1,4 +1,4 @@
-"""Digital twin #2: the edge's estimate of each device's inference progress.
+"""Digital twin #2: the edge's estimate of each device's inference progress (part of the simulator).
 
 The edge keeps, per device, the time at which the head-of-line task started — known exactly
 from the messages it receives (task generated, upload started/ended, local completion) — and

@@ -1,0 +1,143 @@
+"""The skeleton every mec_gym environment is built on.
+
+:class:`MecEnv` does what each environment would otherwise repeat: config resolution (a config
+object or dict, a named preset, keyword overrides), the render-mode check and the render
+dispatch, the guards against stepping before ``reset`` or after the end, and the running
+episode means that ``info`` reports. An environment implements the hooks ``_reset_episode``,
+``_step_episode`` and, for rendering, ``_render_text`` / ``_render_rgb``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, Generic, TypeVar
+
+import gymnasium as gym
+import numpy as np
+
+from mec_gym.config import SystemConfig, resolve_config
+
+__all__ = ["MecEnv", "EpisodeMeans", "RENDER_METADATA"]
+
+ConfigT = TypeVar("ConfigT", bound=SystemConfig)
+
+RENDER_METADATA: dict[str, Any] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+"""Render modes and frame rate shared by every environment (merge into ``metadata``)."""
+
+_DEFAULT = object()
+
+
+class EpisodeMeans:
+    """Running sums of per-step quantities and their means over the steps so far."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self.totals = dict.fromkeys(keys, 0.0)
+        self.count = 0
+
+    def add(self, values: Mapping[str, float]) -> None:
+        """Add one step's values (every key of the constructor)."""
+        totals = self.totals
+        for key in totals:
+            totals[key] += values[key]
+        self.count += 1
+
+    def means(self) -> dict[str, float]:
+        """Mean of each key over the steps added (0 before the first)."""
+        count = max(self.count, 1)
+        return {key: total / count for key, total in self.totals.items()}
+
+
+class MecEnv(gym.Env, Generic[ConfigT]):
+    """Base of the mec_gym environments (see the module docstring).
+
+    Class attributes: ``config_class`` (the env's config dataclass, which accepts only the
+    fields this env uses), ``presets`` (name -> field overrides) and ``default_preset`` (the
+    preset used when the caller gives none; None: the config's own defaults).
+    """
+
+    metadata: ClassVar[dict[str, Any]] = dict(RENDER_METADATA)
+    config_class: ClassVar[type[SystemConfig]]
+    presets: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    default_preset: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        config: ConfigT | Mapping[str, Any] | None = None,
+        render_mode: str | None = None,
+        preset: str | None = _DEFAULT,  # type: ignore[assignment]
+        **overrides: Any,
+    ) -> None:
+        self.preset = self.default_preset if preset is _DEFAULT else preset
+        self.config: ConfigT = self.resolve_config(config, self.preset, overrides)
+        modes = self.metadata["render_modes"]
+        if render_mode is not None and render_mode not in modes:
+            raise ValueError(
+                f"render_mode must be one of {list(modes)} or None, got {render_mode!r}"
+            )
+        self.render_mode = render_mode
+        self.episode_ready = False
+
+    @classmethod
+    def resolve_config(
+        cls,
+        config: ConfigT | Mapping[str, Any] | None,
+        preset: str | None,
+        overrides: Mapping[str, Any],
+    ) -> ConfigT:
+        """The env's config: ``preset`` < ``config`` < ``overrides`` in precedence.
+
+        A config object is taken whole (the preset does not apply to it); a dict updates the
+        preset. ``preset=None`` means the config class's own defaults.
+        """
+        if preset is not None and preset not in cls.presets:
+            choices = f"one of {sorted(cls.presets)} or None" if cls.presets else "None"
+            raise ValueError(f"{cls.__name__} preset must be {choices}, got {preset!r}")
+        if preset is not None and (config is None or isinstance(config, Mapping)):
+            config = {**cls.presets[preset], **(config or {})}
+        return resolve_config(cls.config_class, config, overrides)  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ gym API
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        result = self._reset_episode(options)
+        self.episode_ready = True
+        return result
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if not self.episode_ready:
+            raise RuntimeError("call reset() before step()")
+        if self.episode_over:
+            raise RuntimeError("the episode has terminated; call reset()")
+        return self._step_episode(action)
+
+    def render(self) -> str | np.ndarray | None:
+        """ "ansi": a text view; "rgb_array": an (H, W, 3) image; None (with a warning) without
+        a render mode. RuntimeError before ``reset()``."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode= to make()")
+            return None
+        if not self.episode_ready:
+            raise RuntimeError("call reset() before render()")
+        return self._render_text() if self.render_mode == "ansi" else self._render_rgb()
+
+    # ------------------------------------------------------------------ hooks
+    @property
+    def episode_over(self) -> bool:
+        """Whether the episode has terminated (stepping further is an error)."""
+        return False
+
+    def _reset_episode(self, options: dict[str, Any] | None) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start an episode from ``self.np_random`` (already reseeded); (observation, info)."""
+        raise NotImplementedError
+
+    def _step_episode(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """One step of a running episode."""
+        raise NotImplementedError
+
+    def _render_text(self) -> str:
+        raise NotImplementedError
+
+    def _render_rgb(self) -> np.ndarray:
+        raise NotImplementedError
