@@ -22,9 +22,7 @@ import gymnasium as gym
 import numpy as np
 
 from mec_gym.agents.base import FixedPolicy
-from mec_gym.envs.joint_offload import gain_range_db
 from mec_gym.envs.per_task_offload import (
-    BACKLOG_SCALE_S,
     SHARE_FRACTION_FLOOR,
     PerTaskOffloadEnv,
 )
@@ -119,7 +117,6 @@ class PerTaskRulePolicy(FixedPolicy):
         self.macs = template.macs[self.frames]
         self.accuracy = template.accuracy[self.frames]
         self.local = local_optimum(template)
-        self.gain_low, self.gain_high = gain_range_db(config)
 
     def wanted_shares(self, gain_db: float) -> tuple[float, float]:
         """(time share, edge-CPU share) the task would reserve, before capping by what is free."""
@@ -128,13 +125,11 @@ class PerTaskRulePolicy(FixedPolicy):
 
     def act(self, observation: np.ndarray, env_index: int) -> np.ndarray:
         config = self.base.config
-        obs = np.asarray(observation, dtype=float)
-        gain_db = self.gain_low + (obs[0] + 1.0) * 0.5 * (self.gain_high - self.gain_low)
-        backlog = BACKLOG_SCALE_S * obs[1] / max(1.0 - obs[1], 1e-12)
-        free_uplink, free_edge = obs[2], obs[3]
+        observed = self.base.decode_observation(observation)
+        gain_db, backlog = observed["gain_db"], observed["local_backlog"]
+        free_uplink, free_edge = observed["free_uplink_share"], observed["free_edge_share"]
         rate = float(self.template.with_gains([gain_db]).rate[0])
         largest = 1.0 - SHARE_FRACTION_FLOOR  # the most of what is free a task can reserve
-        span = largest - SHARE_FRACTION_FLOOR  # width of the reservable fractions
         wanted_time, wanted_edge = self.wanted_shares(gain_db)
         time_share = min(wanted_time, largest * free_uplink)
         edge_share = min(wanted_edge, largest * free_edge)
@@ -154,18 +149,13 @@ class PerTaskRulePolicy(FixedPolicy):
             "edge": np.isfinite(edge_cost),
             "random": np.isfinite(edge_cost) and self.rng.random() < 0.5,
         }[self.decision]
-        unit = np.zeros(5)
         if offload:
-            unit[0] = 1.0
-            unit[1] = best / max(len(self.frames) - 1, 1)
-            for column, (share, free) in enumerate(
-                ((time_share, free_uplink), (edge_share, free_edge)), start=2
-            ):
-                unit[column] = (share / free - SHARE_FRACTION_FLOOR) / span
-        else:
-            unit[1] = (self.local.frames[0] - self.frames[0]) / max(len(self.frames) - 1, 1)
-            unit[4] = self.local.frequency[0] / config.device_max_frequency
-        return np.clip(2.0 * unit - 1.0, -1.0, 1.0).astype(np.float32)
+            return self.base.action_from_shares(
+                True, int(self.frames[best]), time_share, edge_share, 0.0, (free_uplink, free_edge)
+            )
+        return self.base.action_from_shares(
+            False, int(self.local.frames[0]), 0.0, 0.0, float(self.local.frequency[0])
+        )
 
 
 class PerTaskSolverPolicy(PerTaskRulePolicy):

@@ -96,11 +96,14 @@ class SystemConfig:
 def resolve_config(
     config_cls: type[ConfigT], config: ConfigT | Mapping[str, Any] | None, overrides: Mapping
 ) -> ConfigT:
-    """The config an env is built with: ``config`` (object or dict) updated by ``overrides``."""
+    """The config an env is built with: ``config`` (object or dict) updated by ``overrides``.
+
+    A config object of a parent class (e.g. the system's config given to an env whose config
+    extends it) is taken as the dict of its fields."""
     if config is None:
         base: dict[str, Any] = {}
-    elif isinstance(config, config_cls):
-        base = config.to_dict()
+    elif isinstance(config, SystemConfig) and issubclass(config_cls, type(config)):
+        base = config.to_dict()  # the class itself, or a parent (e.g. a system's config)
     elif isinstance(config, Mapping):
         base = dict(config)
     else:

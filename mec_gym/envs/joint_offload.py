@@ -14,28 +14,31 @@ solvers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from mec_gym.envs import checked_render_mode, render_view
+from mec_gym.envs.base import RENDER_METADATA, EpisodeMeans, MecEnv
 from mec_gym.problems.joint_offload import (
     DEFAULT_PRESET,
+    PRESETS,
     Allocation,
+    DropGenerator,
     JointOffloadConfig,
     JointOffloadProblem,
+    UniformDrops,
     channel_gains_db,
     evaluate_allocation,
-    resolve_joint_offload_config,
-    sample_positions,
 )
 from mec_gym.solvers.joint_offload.edge import allocation_with_shares
 from mec_gym.solvers.joint_offload.local import local_optimum
 
 __all__ = [
     "JointOffloadEnv",
+    "JointOffloadEnvConfig",
+    "GainScale",
     "gain_range_db",
     "reflect_into",
     "random_steps",
@@ -65,6 +68,29 @@ beyond it, probability 6e-7, is clipped, and a policy decoding the observation w
 slightly different instance)."""
 CHUNK_ROUNDS = 256
 """Rounds of mobility and shadowing drawn at once (they do not depend on the actions)."""
+ACTION_MODES = ("decisions", "full")
+
+
+@dataclass(frozen=True)
+class JointOffloadEnvConfig(JointOffloadConfig):
+    """The joint offloading system's parameters plus the rounds, mobility and action mode of
+    ``JointOffload-v1``."""
+
+    rounds_per_episode: int = 100
+    """Rounds per episode (truncation)."""
+    round_duration: float = 1.0
+    """Time between rounds, s (moves the devices)."""
+    device_speed: float = 1.0
+    """Random-walk speed of the devices, m/s (0: static)."""
+    action_mode: str = "decisions"
+    """"decisions" (MultiDiscrete offload+frames) or "full" (Box allocation)."""
+
+    def validate(self) -> None:
+        super().validate()
+        self._require_positive("rounds_per_episode", integer=True)
+        self._require_positive("round_duration")
+        self._require_number("device_speed", 0)
+        self._require_choice("action_mode", ACTION_MODES)
 
 
 def gain_range_db(config: JointOffloadConfig) -> tuple[float, float]:
@@ -77,6 +103,24 @@ def gain_range_db(config: JointOffloadConfig) -> tuple[float, float]:
     far, near = channel_gains_db(config, np.array([config.area_side / np.sqrt(2.0), 0.0]))
     spread = SHADOWING_SPAN * config.shadowing_std_db
     return float(far - spread), float(near + spread)
+
+
+class GainScale:
+    """The linear map of channel gains (dB) from ``gain_range_db(config)`` onto [-1, 1] that
+    the joint offloading observations use, and its inverse."""
+
+    def __init__(self, config: JointOffloadConfig) -> None:
+        self.low, self.high = gain_range_db(config)
+        self.scale = 2.0 / (self.high - self.low)
+        self.offset = -1.0 - self.low * self.scale
+
+    def encode(self, gain_db: np.ndarray) -> np.ndarray:
+        """Observed value of ``gain_db`` (not clipped)."""
+        return gain_db * self.scale + self.offset
+
+    def decode(self, observed: np.ndarray | float) -> np.ndarray | float:
+        """Gain in dB of an observed value."""
+        return self.low + (observed + 1.0) * 0.5 * (self.high - self.low)
 
 
 def reflect_into(values: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -127,7 +171,7 @@ EPISODE_MEANS = ("cost", "delay", "energy", "accuracy", "offload_rate")
 """``info`` keys holding means per device over the episode's rounds so far."""
 
 
-class JointOffloadEnv(gym.Env):
+class JointOffloadEnv(MecEnv[JointOffloadEnvConfig]):
     """Every round, decide how N devices run one video-inference task each.
 
     ## Description
@@ -177,16 +221,17 @@ class JointOffloadEnv(gym.Env):
     spec's section 5 table, ``JointOffload-pan2023-v1`` the paper's Table I setting.
 
     ## Episode End
-    Truncated after ``rounds_per_episode`` rounds (never terminated). Registered with
-    ``max_episode_steps=100``, the default ``rounds_per_episode``; pass a larger
-    ``max_episode_steps`` to ``gymnasium.make`` with a longer episode.
+    Truncated after ``rounds_per_episode`` rounds (never terminated); the env truncates itself,
+    so no ``TimeLimit`` is registered and any ``rounds_per_episode`` is honoured.
 
     ## Arguments
     ``gymnasium.make("JointOffload-v1", config=None, render_mode=None, preset="balanced",
-    **overrides)``: ``config`` is a ``JointOffloadConfig`` (taken whole) or a dict updating the
-    preset, ``preset`` a key of ``PRESETS`` or None (the config's own defaults, the spec's
-    table); ``JointOffload-pan2023-v1`` and ``JointOffload-N8-v1`` are registered with their
-    presets. Overrides are config fields (e.g. ``action_mode="full"``).
+    drops=None, **overrides)``: ``config`` is a ``JointOffloadEnvConfig`` (taken whole) or a
+    dict updating the preset, ``preset`` a key of ``PRESETS`` or None (the config's own
+    defaults, the spec's table); ``JointOffload-pan2023-v1`` and ``JointOffload-N8-v1`` are
+    registered with their presets. Overrides are config fields (e.g. ``action_mode="full"``).
+    ``drops`` places the devices at each reset (``UniformDrops()`` by default; ``FixedDrop``
+    for a fixed deployment; any ``DropGenerator``).
 
     ## Info
     Means per device over the episode's rounds so far (so that the episode-end ``info`` holds
@@ -223,8 +268,7 @@ class JointOffloadEnv(gym.Env):
     """
 
     metadata: ClassVar[dict[str, Any]] = {
-        "render_modes": ["ansi", "rgb_array"],
-        "render_fps": 4,
+        **RENDER_METADATA,
         # what eval/ scores the env on: episode-end ``info`` keys (mec_gym.eval.evaluation)
         "evaluation": {
             "score": "cost",
@@ -234,18 +278,20 @@ class JointOffloadEnv(gym.Env):
         },
     }
 
+    config_class = JointOffloadEnvConfig
+    presets = PRESETS
+    default_preset = DEFAULT_PRESET
+
     def __init__(
         self,
-        config: JointOffloadConfig | dict[str, Any] | None = None,
+        config: JointOffloadEnvConfig | dict[str, Any] | None = None,
         render_mode: str | None = None,
-        preset: str | None = DEFAULT_PRESET,
+        drops: DropGenerator | None = None,
         **overrides: Any,
     ) -> None:
-        self.config = resolve_joint_offload_config(config, preset, overrides)
-        self.preset = preset
-        self.render_mode = checked_render_mode(render_mode, self.metadata["render_modes"])
+        super().__init__(config, render_mode, **overrides)
+        self.drops = drops or UniformDrops()
         self._derive_constants()
-        self._episode_ready = False
         self.last_allocation: Allocation | None = None
         self.last_problem: JointOffloadProblem | None = None
 
@@ -260,7 +306,7 @@ class JointOffloadEnv(gym.Env):
         # Theorem 1's frequency depends on the config only, not on the gains or the frames
         self.local_frequency = local_optimum(template).frequency
         self._step_m = cfg.device_speed * cfg.round_duration
-        self._gain_low, self._gain_high = gain_range_db(cfg)
+        self.gain_scale = GainScale(cfg)
         self._max_distance = cfg.area_side / np.sqrt(2.0)
         self._static_obs = np.array(
             [
@@ -269,8 +315,6 @@ class JointOffloadEnv(gym.Env):
                 cfg.edge_capacity / EDGE_CAPACITY_SCALE,
             ]
         ).clip(-1.0, 1.0)
-        self._gain_scale = 2.0 / (self._gain_high - self._gain_low)
-        self._gain_offset = -1.0 - self._gain_low * self._gain_scale
         self._distance_scale = 2.0 / self._max_distance
         self.observation_space = spaces.Box(-1.0, 1.0, (3 * n + 2,), np.float32)
         if self.action_mode == "decisions":
@@ -282,23 +326,17 @@ class JointOffloadEnv(gym.Env):
         self._chunk_rounds = min(cfg.rounds_per_episode + 1, CHUNK_ROUNDS)
 
     # ------------------------------------------------------------------ gym API
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        super().reset(seed=seed)
+    def _reset_episode(self, options: dict[str, Any] | None) -> tuple[np.ndarray, dict[str, Any]]:
         self.round = 0
-        self._episode_totals = dict.fromkeys(EPISODE_MEANS, 0.0)
-        self._walk_end = sample_positions(self.np_random, self.config, self.config.num_devices)
+        self._episode_means = EpisodeMeans(EPISODE_MEANS)
+        self._walk_end = self.drops(self.config, self.np_random, self.config.num_devices)
         self._load_rounds(include_start=True)
         self._enter_round()
         self.last_allocation = None
         self.last_problem = None
-        self._episode_ready = True
         return self._observation(), {}
 
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        if not self._episode_ready:
-            raise RuntimeError("call reset() before step()")
+    def _step_episode(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         problem = self.problem
         allocation = self.allocation_from_action(action)
         breakdown = evaluate_allocation(problem, allocation)
@@ -308,18 +346,16 @@ class JointOffloadEnv(gym.Env):
         self.last_allocation = allocation
         self.last_problem = problem
         self.round += 1
-        round_means = {
-            "cost": cost,
-            "delay": float(total(breakdown.delay)) / n,
-            "energy": float(total(breakdown.energy)) / n,
-            "accuracy": float(total(breakdown.accuracy)) / n,
-            "offload_rate": np.count_nonzero(allocation.offload) / n,
-        }
-        totals = self._episode_totals
-        info: dict[str, Any] = {}
-        for key, value in round_means.items():
-            totals[key] += value
-            info[key] = totals[key] / self.round
+        self._episode_means.add(
+            {
+                "cost": cost,
+                "delay": float(total(breakdown.delay)) / n,
+                "energy": float(total(breakdown.energy)) / n,
+                "accuracy": float(total(breakdown.accuracy)) / n,
+                "offload_rate": np.count_nonzero(allocation.offload) / n,
+            }
+        )
+        info: dict[str, Any] = self._episode_means.means()
         info["round_cost"] = cost
         info["round"] = self.round
         truncated = self.round >= self.config.rounds_per_episode
@@ -361,7 +397,7 @@ class JointOffloadEnv(gym.Env):
         rates = JointOffloadProblem.from_gains(cfg, gains.reshape(-1)).rate.reshape(gains.shape)
         rates.setflags(write=False)
         features = np.empty((size, cfg.num_devices, 3))
-        features[..., 0] = gains * self._gain_scale + self._gain_offset
+        features[..., 0] = self.gain_scale.encode(gains)
         features[..., 1] = distance * self._distance_scale - 1.0
         features[..., 2] = self._static_obs[0]
         cell = np.broadcast_to(self._static_obs[1:], (size, 2))
@@ -487,8 +523,7 @@ class JointOffloadEnv(gym.Env):
         obs = np.asarray(observation, dtype=np.float64)
         per_device = obs[:-2].reshape(-1, 3)
         return {
-            "gain_db": self._gain_low
-            + (per_device[:, 0] + 1.0) * 0.5 * (self._gain_high - self._gain_low),
+            "gain_db": self.gain_scale.decode(per_device[:, 0]),
             "distance": (per_device[:, 1] + 1.0) * 0.5 * self._max_distance,
             "max_frequency": per_device[:, 2] * FREQUENCY_SCALE,
             "bandwidth": float(obs[-2] * BANDWIDTH_SCALE),
@@ -496,7 +531,12 @@ class JointOffloadEnv(gym.Env):
         }
 
     # ------------------------------------------------------------------ rendering
-    def render(self) -> str | np.ndarray | None:
-        from mec_gym.envs import joint_offload_render as view
+    def _render_text(self) -> str:
+        from mec_gym.envs.joint_offload_render import render_round_text
 
-        return render_view(self, self._episode_ready, view.render_round_text, view.render_round_rgb)
+        return render_round_text(self)
+
+    def _render_rgb(self) -> np.ndarray:
+        from mec_gym.envs.joint_offload_render import render_round_rgb
+
+        return render_round_rgb(self)

@@ -18,32 +18,36 @@ import heapq
 import math
 from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from mec_gym.envs import checked_render_mode, render_view
-from mec_gym.envs.joint_offload import gain_range_db
+from mec_gym.envs.base import RENDER_METADATA, EpisodeMeans, MecEnv
+from mec_gym.envs.joint_offload import GainScale
 from mec_gym.models.arrivals import poisson_arrival_times
 from mec_gym.models.compute import compute_time
 from mec_gym.problems.joint_offload import (
     DEFAULT_PRESET,
+    PRESETS,
     Allocation,
+    DropGenerator,
     JointOffloadConfig,
     JointOffloadProblem,
+    UniformDrops,
     channel_gains_db,
     local_delay_energy,
     offload_delay_energy,
-    resolve_joint_offload_config,
-    sample_positions,
     weighted_cost,
 )
 
 __all__ = [
     "PerTaskOffloadEnv",
+    "PerTaskOffloadConfig",
     "TaskOutcome",
+    "ArrivalGenerator",
+    "PoissonArrivals",
+    "ArrivalTrace",
     "SHARE_FRACTION_FLOOR",
     "MIN_ABSOLUTE_SHARE",
     "LOCAL_FRACTION_FLOOR",
@@ -68,6 +72,69 @@ RELEASE_SCALE_S = 0.1
 """Observation: the time t (s) to a release is observed as t / (t + RELEASE_SCALE_S)."""
 RATE_WINDOW_ARRIVALS = 10.0
 """The recent arrival rate is counted over a window holding this many expected arrivals."""
+
+
+EPISODE_MEANS = ("cost", "delay", "energy", "accuracy", "waiting", "offload")
+"""Per-task quantities averaged over the episode's decided tasks in ``info``."""
+
+
+@dataclass(frozen=True)
+class PerTaskOffloadConfig(JointOffloadConfig):
+    """The joint offloading system's parameters plus the task arrivals of ``PerTaskOffload-v1``."""
+
+    arrival_rate: float = 0.2
+    """Poisson task arrivals per device, 1/s."""
+    tasks_per_episode: int = 200
+    """Tasks per episode."""
+
+    def validate(self) -> None:
+        super().validate()
+        self._require_positive("arrival_rate")
+        self._require_positive("tasks_per_episode", integer=True)
+
+
+class ArrivalGenerator(Protocol):
+    """Draws an episode's tasks: ``generator(config, rng) -> (arrival times s, devices)``."""
+
+    def __call__(
+        self, config: PerTaskOffloadConfig, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class PoissonArrivals:
+    """Independent Poisson arrivals of ``arrival_rate`` per device (one merged process at
+    ``N * arrival_rate``, each task on a uniformly drawn device)."""
+
+    def __call__(
+        self, config: PerTaskOffloadConfig, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        n = config.num_devices
+        times = poisson_arrival_times(rng, config.arrival_rate * n, config.tasks_per_episode)
+        return times, rng.integers(0, n, size=config.tasks_per_episode)
+
+
+class ArrivalTrace:
+    """The same tasks in every episode: ``times`` (s, non-decreasing) and their ``devices``."""
+
+    def __init__(self, times: np.ndarray, devices: np.ndarray) -> None:
+        self.times = np.array(times, dtype=float)
+        self.devices = np.array(devices, dtype=np.int64)
+        if self.times.shape != self.devices.shape or self.times.ndim != 1:
+            raise ValueError("ArrivalTrace needs one device per arrival time (1-D arrays)")
+        if np.any(np.diff(self.times) < 0) or np.any(self.times < 0):
+            raise ValueError("ArrivalTrace times must be >= 0 and non-decreasing")
+
+    def __call__(
+        self, config: PerTaskOffloadConfig, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self.times.size != config.tasks_per_episode:
+            raise ValueError(
+                f"ArrivalTrace has {self.times.size} tasks, tasks_per_episode is "
+                f"{config.tasks_per_episode}"
+            )
+        if np.any((self.devices < 0) | (self.devices >= config.num_devices)):
+            raise ValueError(f"ArrivalTrace devices must be in [0, {config.num_devices - 1}]")
+        return self.times.copy(), self.devices.copy()
 
 
 @dataclass
@@ -97,7 +164,7 @@ class TaskOutcome:
     cost: float
 
 
-class PerTaskOffloadEnv(gym.Env):
+class PerTaskOffloadEnv(MecEnv[PerTaskOffloadConfig]):
     """Decide, for each arriving task, where it runs and which share of what is free it reserves.
 
     ## Description
@@ -149,9 +216,11 @@ class PerTaskOffloadEnv(gym.Env):
 
     ## Arguments
     ``gymnasium.make("PerTaskOffload-v1", config=None, render_mode=None, preset="balanced",
-    **overrides)``, with a ``JointOffloadConfig`` (taken whole) or a dict updating the preset
-    (``None``: the spec's table), and its fields as overrides (``arrival_rate``,
-    ``tasks_per_episode``, ...; the round-based fields are ignored).
+    drops=None, arrivals=None, **overrides)``, with a ``PerTaskOffloadConfig`` (taken whole) or
+    a dict updating the preset (``None``: the spec's table), and its fields as overrides
+    (``arrival_rate``, ``tasks_per_episode``, ...; a field of another env is an error).
+    ``drops`` places the devices (``UniformDrops()`` by default, ``FixedDrop``), ``arrivals``
+    draws the tasks (``PoissonArrivals()`` by default, ``ArrivalTrace`` replays a trace).
 
     ## Info
     Episode-to-date means over decided tasks: ``cost``, ``delay`` (s), ``energy`` (J),
@@ -180,8 +249,7 @@ class PerTaskOffloadEnv(gym.Env):
     """
 
     metadata: ClassVar[dict[str, Any]] = {
-        "render_modes": ["ansi", "rgb_array"],
-        "render_fps": 4,
+        **RENDER_METADATA,
         # what eval/ scores the env on: episode-end ``info`` keys (mec_gym.eval.evaluation)
         "evaluation": {
             "score": "cost",
@@ -191,78 +259,74 @@ class PerTaskOffloadEnv(gym.Env):
         },
     }
 
+    config_class = PerTaskOffloadConfig
+    presets = PRESETS
+    default_preset = DEFAULT_PRESET
+
     def __init__(
         self,
-        config: JointOffloadConfig | dict[str, Any] | None = None,
+        config: PerTaskOffloadConfig | dict[str, Any] | None = None,
         render_mode: str | None = None,
-        preset: str | None = DEFAULT_PRESET,
+        drops: DropGenerator | None = None,
+        arrivals: ArrivalGenerator | None = None,
         **overrides: Any,
     ) -> None:
-        self.config = resolve_joint_offload_config(config, preset, overrides)
-        self.preset = preset
-        self.render_mode = checked_render_mode(render_mode, self.metadata["render_modes"])
+        super().__init__(config, render_mode, **overrides)
         cfg = self.config
+        self.drops = drops or UniformDrops()
+        self.arrivals = arrivals or PoissonArrivals()
         self._template = template = JointOffloadProblem.from_gains(cfg, np.zeros(1))
         self._macs = template.macs.tolist()  # lists: fast scalar lookups per task
         self._accuracy = template.accuracy.tolist()
         self.min_frames = int(template.frame_range[0])
         self._frame_span = cfg.max_frames - self.min_frames
-        self._gain_low, self._gain_high = gain_range_db(cfg)
+        self.gain_scale = GainScale(cfg)
         self._rate_window = RATE_WINDOW_ARRIVALS / (cfg.num_devices * cfg.arrival_rate)
         self._obs_size = 5 + 4 * RELEASES_OBSERVED + 2
         self.action_space = spaces.Box(-1.0, 1.0, (5,), np.float32)
         self.observation_space = spaces.Box(-1.0, 1.0, (self._obs_size,), np.float32)
-        self._episode_ready = False
 
     # ------------------------------------------------------------------ gym API
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        super().reset(seed=seed)
+    @property
+    def episode_over(self) -> bool:
+        return self.task >= self.config.tasks_per_episode
+
+    def _reset_episode(self, options: dict[str, Any] | None) -> tuple[np.ndarray, dict[str, Any]]:
         cfg = self.config
         n, rng = cfg.num_devices, self.np_random
-        self.positions = sample_positions(rng, cfg, n)
+        self.positions = self.drops(cfg, rng, n)
         self.distance = np.hypot(self.positions[:, 0], self.positions[:, 1])
         shadowing = rng.normal(0.0, cfg.shadowing_std_db, n) if cfg.shadowing_std_db > 0 else 0.0
         self.gain_db = channel_gains_db(cfg, self.distance, shadowing)
         self.problem = self._template.with_gains(self.gain_db)
         self._rates = self.problem.rate.tolist()
-        self._gain_obs = np.clip(
-            (self.gain_db - self._gain_low) * (2.0 / (self._gain_high - self._gain_low)) - 1.0,
-            -1.0,
-            1.0,
-        ).tolist()
-        self.arrival_times = poisson_arrival_times(rng, cfg.arrival_rate * n, cfg.tasks_per_episode)
-        self.task_device = rng.integers(0, n, size=cfg.tasks_per_episode)
+        self._gain_obs = np.clip(self.gain_scale.encode(self.gain_db), -1.0, 1.0).tolist()
+        self.arrival_times, self.task_device = self.arrivals(cfg, rng)
         self._arrivals = self.arrival_times.tolist()
         self._devices = self.task_device.tolist()
         self.uploads: list[tuple[float, float]] = []
         self.edge_jobs: list[tuple[float, float]] = []
         self._local_busy_until = [0.0] * n
         self.outcomes: list[TaskOutcome] = []
-        self._totals = dict.fromkeys(
-            ("cost", "delay", "energy", "accuracy", "waiting", "offload"), 0.0
-        )
+        self._episode_means = EpisodeMeans(EPISODE_MEANS)
         self._edge_seen = 0
         self.task = 0
         self._begin_task()
-        self._episode_ready = True
         return self._observation(), self._info()
 
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        if not self._episode_ready:
-            raise RuntimeError("call reset() before step()")
-        if self.task >= self.config.tasks_per_episode:
-            raise RuntimeError("the episode has terminated; call reset()")
+    def _step_episode(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         outcome = self._decide(self._parse_action(action))
         self.outcomes.append(outcome)
-        totals = self._totals
-        totals["cost"] += outcome.cost
-        totals["delay"] += outcome.delay
-        totals["energy"] += outcome.energy
-        totals["accuracy"] += outcome.accuracy
-        totals["waiting"] += outcome.waiting
-        totals["offload"] += outcome.offload
+        self._episode_means.add(
+            {
+                "cost": outcome.cost,
+                "delay": outcome.delay,
+                "energy": outcome.energy,
+                "accuracy": outcome.accuracy,
+                "waiting": outcome.waiting,
+                "offload": outcome.offload,
+            }
+        )
         self._edge_seen = len(self.edge_jobs) - outcome.offload
         self.task += 1
         terminated = self.task >= self.config.tasks_per_episode
@@ -378,23 +442,59 @@ class PerTaskOffloadEnv(gym.Env):
     def action_from_allocation(self, allocation: Allocation) -> np.ndarray:
         """The action giving the current task the one-device ``allocation`` (absolute shares:
         ``time_share`` of the frame, ``edge_frequency`` and ``local_frequency`` in cycle/s) as
-        exactly as the mapping allows: shares are converted to fractions of what is free and
-        clipped to what a task can reserve; exact up to float32 rounding otherwise."""
+        exactly as the mapping allows (see :meth:`action_from_shares`)."""
         if allocation.num_devices != 1:
             raise ValueError(f"allocation must be for one task, got {allocation.num_devices}")
+        return self.action_from_shares(
+            bool(allocation.offload[0]),
+            int(allocation.frames[0]),
+            float(allocation.time_share[0]),
+            float(allocation.edge_frequency[0] / self.config.edge_capacity),
+            float(allocation.local_frequency[0]),
+        )
+
+    def action_from_shares(
+        self,
+        offload: bool,
+        frames: int,
+        time_share: float,
+        edge_share: float,
+        local_frequency: float,
+        free_shares: tuple[float, float] | None = None,
+    ) -> np.ndarray:
+        """The action for a task: ``time_share`` of the frame and ``edge_share`` of F^E if it
+        offloads, else ``local_frequency`` (cycle/s), with ``frames`` frames. Shares become
+        fractions of what is free (``free_shares`` = (uplink, edge), the env's current ones by
+        default, e.g. as decoded from an observation) clipped to what a task can reserve; exact
+        up to float32 rounding otherwise."""
         cfg = self.config
         span = 1.0 - 2.0 * SHARE_FRACTION_FLOOR
-        frames = np.clip(allocation.frames[0], self.min_frames, cfg.max_frames)
+        frames = min(max(frames, self.min_frames), cfg.max_frames)
         unit = np.zeros(5)
-        unit[0] = 1.0 if allocation.offload[0] else 0.0
         unit[1] = (frames - self.min_frames) / max(self._frame_span, 1)
-        free = (self.free_uplink_share, self.free_edge_share)
-        wanted = (allocation.time_share[0], allocation.edge_frequency[0] / cfg.edge_capacity)
-        for column, (share, available) in enumerate(zip(wanted, free, strict=True), start=2):
-            fraction = share / available if available > 0 else 1.0
-            unit[column] = (fraction - SHARE_FRACTION_FLOOR) / span
-        unit[4] = allocation.local_frequency[0] / cfg.device_max_frequency
+        if offload:
+            unit[0] = 1.0
+            free = free_shares or (self.free_uplink_share, self.free_edge_share)
+            for column, (share, available) in enumerate(
+                zip((time_share, edge_share), free, strict=True), start=2
+            ):
+                fraction = share / available if available > 0 else 1.0
+                unit[column] = (fraction - SHARE_FRACTION_FLOOR) / span
+        else:
+            unit[4] = local_frequency / cfg.device_max_frequency
         return np.clip(2.0 * unit - 1.0, -1.0, 1.0).astype(np.float32)
+
+    def decode_observation(self, observation: np.ndarray) -> dict[str, float]:
+        """Physical values behind an observation's first features: the task device's
+        ``gain_db`` (dB), its ``local_backlog`` (s), and the ``free_uplink_share`` and
+        ``free_edge_share`` (fractions). Exact up to float32 rounding."""
+        obs = np.asarray(observation, dtype=float)
+        return {
+            "gain_db": float(self.gain_scale.decode(obs[0])),
+            "local_backlog": BACKLOG_SCALE_S * obs[1] / max(1.0 - obs[1], 1e-12),
+            "free_uplink_share": float(obs[2]),
+            "free_edge_share": float(obs[3]),
+        }
 
     # ------------------------------------------------------------------ observation
     def _observation(self) -> np.ndarray:
@@ -422,22 +522,22 @@ class PerTaskOffloadEnv(gym.Env):
         return np.array(features, dtype=np.float32)
 
     def _info(self) -> dict[str, Any]:
-        decided = max(len(self.outcomes), 1)
-        totals = self._totals
+        info: dict[str, Any] = self._episode_means.means()
+        info["offload_rate"] = info.pop("offload")
         return {
-            "cost": totals["cost"] / decided,
-            "delay": totals["delay"] / decided,
-            "energy": totals["energy"] / decided,
-            "accuracy": totals["accuracy"] / decided,
-            "waiting": totals["waiting"] / decided,
-            "offload_rate": totals["offload"] / decided,
+            **info,
             "edge_in_service": self._edge_seen,
             "tasks_decided": len(self.outcomes),
             "time": self.now,
         }
 
     # ------------------------------------------------------------------ rendering
-    def render(self) -> str | np.ndarray | None:
-        from mec_gym.envs import joint_offload_render as view
+    def _render_text(self) -> str:
+        from mec_gym.envs.joint_offload_render import render_tasks_text
 
-        return render_view(self, self._episode_ready, view.render_tasks_text, view.render_tasks_rgb)
+        return render_tasks_text(self)
+
+    def _render_rgb(self) -> np.ndarray:
+        from mec_gym.envs.joint_offload_render import render_tasks_rgb
+
+        return render_tasks_rgb(self)

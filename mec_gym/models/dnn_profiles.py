@@ -114,7 +114,7 @@ class DNNProfile:
         """MACs of the whole network (MAC)."""
         return float(self._cumulative[-1])
 
-    def _check_boundary(self, boundary: int) -> int:
+    def checked_boundary(self, boundary: int) -> int:
         b = int(boundary)
         if b != boundary or not 0 <= b <= self.num_blocks:
             raise ValueError(
@@ -124,7 +124,7 @@ class DNNProfile:
 
     def macs_after(self, boundary: int) -> float:
         """MACs of blocks ``boundary+1..J``: what an edge must run to finish the task (MAC)."""
-        b = self._check_boundary(boundary)
+        b = self.checked_boundary(boundary)
         return float(self._cumulative[-1] - self._cumulative[b])
 
     def to_dict(self) -> dict[str, Any]:
@@ -537,7 +537,7 @@ def exit_head_macs(profile: DNNProfile, boundary: int, num_classes: int) -> floa
     The head is one linear layer from the boundary's output to the classes:
     ``output_elements[boundary] * num_classes``.
     """
-    b = profile._check_boundary(boundary)
+    b = profile.checked_boundary(boundary)
     if num_classes < 1:
         raise ValueError(f"num_classes must be positive, got {num_classes}")
     return float(profile.output_elements[b] * num_classes)

@@ -14,14 +14,13 @@ use, so that an environment and a solver cannot disagree about a cost.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from mec_gym.config import SystemConfig, resolve_config
+from mec_gym.config import SystemConfig
 from mec_gym.models.accuracy import ACCURACY_FORMS, AccuracyModel
 from mec_gym.models.channel import db_to_linear, dbm_to_watt, path_loss_db, shannon_rate
 from mec_gym.models.video_complexity import VIDEO_NETWORKS, frame_complexity
@@ -37,26 +36,27 @@ __all__ = [
     "weighted_cost",
     "feasibility_violations",
     "sample_positions",
+    "DropGenerator",
+    "UniformDrops",
+    "FixedDrop",
     "channel_gains_db",
     "PRESETS",
     "BALANCED_SCENARIO",
     "DEFAULT_PRESET",
-    "resolve_joint_offload_config",
 ]
 
 COMPLEXITY_MODELS = ("linear", "exact")
 LOCAL_ENERGY_MODELS = ("cycles", "macs")
 LOCAL_DECISION_ENERGY_MODELS = ("charged", *LOCAL_ENERGY_MODELS)
 TX_ENERGY_MODELS = ("airtime", "slot")
-ACTION_MODES = ("decisions", "full")
 
 
 @dataclass(frozen=True)
 class JointOffloadConfig(SystemConfig):
     """Parameters of the joint offloading system (SI units; defaults from the spec, section 5).
 
-    The same dataclass configures ``JointOffload-v1`` (one step = one round of N tasks) and
-    ``PerTaskOffload-v1`` (one step = one task); fields used by one environment only say so.
+    What every solver and both environments use; each environment's config extends it with its
+    own fields only (``JointOffloadEnvConfig``, ``PerTaskOffloadConfig`` in ``mec_gym.envs``).
     """
 
     num_devices: int = 25
@@ -113,20 +113,6 @@ class JointOffloadConfig(SystemConfig):
     The paper's Table I decides with "cycles" and charges "macs" (the ``pan2023`` preset)."""
     tx_energy: str = "airtime"
     """Transmit energy p*F*D/R, radio on in its own slot only ("airtime"), or p*T^tx ("slot")."""
-    # --- JointOffload-v1 -------------------------------------------------------------------
-    rounds_per_episode: int = 100
-    """JointOffload-v1: rounds per episode (truncation)."""
-    round_duration: float = 1.0
-    """JointOffload-v1: time between rounds, s (moves the devices)."""
-    device_speed: float = 1.0
-    """JointOffload-v1: random-walk speed of the devices, m/s (0: static)."""
-    action_mode: str = "decisions"
-    """JointOffload-v1: "decisions" (MultiDiscrete offload+frames) or "full" (Box allocation)."""
-    # --- PerTaskOffload-v1 -----------------------------------------------------------------
-    arrival_rate: float = 0.2
-    """PerTaskOffload-v1: Poisson task arrivals per device, 1/s."""
-    tasks_per_episode: int = 200
-    """PerTaskOffload-v1: tasks per episode."""
 
     def validate(self) -> None:
         self._require_positive("num_devices", integer=True)
@@ -139,8 +125,6 @@ class JointOffloadConfig(SystemConfig):
             "capacitance",
             "cycles_per_mac",
             "frame_bits",
-            "round_duration",
-            "arrival_rate",
         ):
             self._require_positive(name)
         self._require_number("min_distance", 0, self.area_side / 2, low_inclusive=False)
@@ -174,10 +158,6 @@ class JointOffloadConfig(SystemConfig):
         self._require_choice("local_energy", LOCAL_ENERGY_MODELS)
         self._require_choice("local_decision_energy", LOCAL_DECISION_ENERGY_MODELS)
         self._require_choice("tx_energy", TX_ENERGY_MODELS)
-        self._require_positive("rounds_per_episode", integer=True)
-        self._require_number("device_speed", 0)
-        self._require_choice("action_mode", ACTION_MODES)
-        self._require_positive("tasks_per_episode", integer=True)
 
     @property
     def accuracy_model(self) -> AccuracyModel:
@@ -233,29 +213,12 @@ PRESETS: dict[str, dict[str, Any]] = {
     "N8": {**BALANCED_SCENARIO, "num_devices": 8},
     "spec": {},
 }
-"""Named overrides of :class:`JointOffloadConfig`, registered as separate environment IDs:
+"""Named overrides of the joint offloading configs, registered as separate environment IDs:
 ``balanced`` (the environments' default), ``pan2023`` (the paper's Table I), ``N8`` (the default
 scenario with 8 devices), ``spec`` (the spec's section 5 table, the config's own defaults)."""
 
 DEFAULT_PRESET = "balanced"
 """The preset the joint offloading environments start from when none is given."""
-
-
-def resolve_joint_offload_config(
-    config: JointOffloadConfig | Mapping[str, Any] | None,
-    preset: str | None,
-    overrides: Mapping[str, Any],
-) -> JointOffloadConfig:
-    """An environment's config: ``preset`` < ``config`` < ``overrides`` in precedence.
-
-    A ``JointOffloadConfig`` object is taken whole (the preset does not apply to it); a dict
-    updates the preset. ``preset=None`` means the config's own (the spec's) defaults.
-    """
-    if preset is not None and preset not in PRESETS:
-        raise ValueError(f"preset must be one of {sorted(PRESETS)} or None, got {preset!r}")
-    if preset is not None and (config is None or isinstance(config, Mapping)):
-        config = {**PRESETS[preset], **(config or {})}
-    return resolve_config(JointOffloadConfig, config, overrides)
 
 
 # ------------------------------------------------------------------------------------ drops
@@ -273,6 +236,50 @@ def sample_positions(rng: np.random.Generator, config: JointOffloadConfig, n: in
         positions[missing[ok]] = draw[ok]
         missing = missing[~ok]
     return positions
+
+
+class DropGenerator(Protocol):
+    """Places the devices of an episode: ``generator(config, rng, n) -> positions`` (m, (n, 2),
+    BS at the origin)."""
+
+    def __call__(
+        self, config: JointOffloadConfig, rng: np.random.Generator, num_devices: int
+    ) -> np.ndarray: ...
+
+
+class UniformDrops:
+    """The spec's drops: uniform in the cell, at least ``min_distance`` from the BS."""
+
+    def __call__(
+        self, config: JointOffloadConfig, rng: np.random.Generator, num_devices: int
+    ) -> np.ndarray:
+        return sample_positions(rng, config, num_devices)
+
+
+class FixedDrop:
+    """The same device positions (m, (N, 2), BS at the origin) in every episode: a measured
+    deployment or one drop of a fixed evaluation set."""
+
+    def __init__(self, positions: np.ndarray) -> None:
+        self.positions = np.array(positions, dtype=float)
+        if self.positions.ndim != 2 or self.positions.shape[1] != 2:
+            raise ValueError(f"positions must have shape (N, 2), got {self.positions.shape}")
+
+    def __call__(
+        self, config: JointOffloadConfig, rng: np.random.Generator, num_devices: int
+    ) -> np.ndarray:
+        positions = self.positions
+        half = config.area_side / 2.0
+        if positions.shape[0] != num_devices:
+            raise ValueError(f"FixedDrop has {positions.shape[0]} devices, the env {num_devices}")
+        if np.any(np.abs(positions) > half) or np.any(
+            np.hypot(positions[:, 0], positions[:, 1]) < config.min_distance
+        ):
+            raise ValueError(
+                f"FixedDrop positions must lie in the {config.area_side} m cell, at least "
+                f"{config.min_distance} m from the BS"
+            )
+        return positions.copy()
 
 
 def channel_gains_db(

@@ -563,11 +563,10 @@ class MultiStepSimulator:
         return self.decision_boundaries[st.next_decision[st.deciding]]
 
     def decision_context(self) -> DecisionContext:
-        """The pending decision as the controller sees it (the edge advanced to now)."""
+        """The pending decision as the controller sees it."""
         st = self.state
         device = st.deciding
         task = st.current[device]
-        self.advance_edge(st.now)
         return DecisionContext(
             device=device,
             boundary=self.pending_boundary(),
@@ -733,6 +732,7 @@ class MultiStepSimulator:
             phase = st.phase[device]
             if phase == COMPUTING:
                 self._decision_epoch(device)
+                self.advance_edge(st.now)  # the edge's state at the decision, queried or not
                 st.deciding = device
                 return finished
             if phase == FINISHING:

@@ -10,7 +10,13 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import mec_gym  # noqa: F401
 from mec_gym.agents.joint_offload import PerTaskRulePolicy
-from mec_gym.envs.joint_offload import CHUNK_ROUNDS, JointOffloadEnv, walk_in_cell
+from mec_gym.envs.joint_offload import (
+    CHUNK_ROUNDS,
+    JointOffloadEnv,
+    JointOffloadEnvConfig,
+    walk_in_cell,
+)
+from mec_gym.envs.per_task_offload import PerTaskOffloadConfig
 from mec_gym.problems.joint_offload import (
     PRESETS,
     JointOffloadConfig,
@@ -67,7 +73,7 @@ def test_preset_ids_differ_only_in_kwargs_and_apply_the_preset(env_id, preset):
     assert spec.entry_point == base.entry_point
     assert spec.max_episode_steps == base.max_episode_steps
     assert spec.kwargs == {"preset": preset}
-    assert gym.make(env_id).unwrapped.config == JointOffloadConfig.from_dict(PRESETS[preset])
+    assert gym.make(env_id).unwrapped.config == JointOffloadEnvConfig.from_dict(PRESETS[preset])
 
 
 def test_preset_precedence_preset_then_config_then_overrides():
@@ -76,14 +82,14 @@ def test_preset_precedence_preset_then_config_then_overrides():
     partial = gym.make("JointOffload-pan2023-v1", config={"num_devices": 3}).unwrapped
     assert partial.config.num_devices == 3 and partial.config.tx_energy == "slot"
     full = gym.make("JointOffload-pan2023-v1", config=JointOffloadConfig()).unwrapped
-    assert full.config == JointOffloadConfig()
+    assert full.config == JointOffloadEnvConfig()
 
 
 def test_default_scenario_is_the_balanced_preset_and_none_gives_the_spec_table():
-    assert gym.make(ENV_ID).unwrapped.config == JointOffloadConfig(**PRESETS["balanced"])
-    assert gym.make(ENV_ID, preset=None).unwrapped.config == JointOffloadConfig()
+    assert gym.make(ENV_ID).unwrapped.config == JointOffloadEnvConfig(**PRESETS["balanced"])
+    assert gym.make(ENV_ID, preset=None).unwrapped.config == JointOffloadEnvConfig()
     per_task = gym.make("PerTaskOffload-v1").unwrapped.config
-    assert per_task == JointOffloadConfig(**PRESETS["balanced"])
+    assert per_task == PerTaskOffloadConfig(**PRESETS["balanced"])
 
 
 @pytest.mark.parametrize("old", ["JointOffload-v0", "JointOffload-pan2023-v0", "PerTaskOffload-v0"])

@@ -1,0 +1,121 @@
+"""The shared env skeleton, per-env configs, the instance generators and the simulator API."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import mec_gym  # noqa: F401
+from mec_gym.envs.per_task_offload import ArrivalTrace
+from mec_gym.problems.joint_offload import FixedDrop
+from mec_gym.simulators.multistep_offload import (
+    MultiStepOffloadConfig,
+    MultiStepSimulator,
+    MultiStepSystem,
+    PoissonTasks,
+    TaskTrace,
+)
+
+
+@pytest.mark.parametrize(
+    ("env_id", "field"),
+    [
+        ("PerTaskOffload-v1", "action_mode"),
+        ("PerTaskOffload-v1", "rounds_per_episode"),
+        ("JointOffload-v1", "arrival_rate"),
+        ("JointOffload-v1", "tasks_per_episode"),
+    ],
+)
+def test_an_env_refuses_the_fields_of_another(env_id, field):
+    with pytest.raises(ValueError, match=f"unknown .*Config field.*{field}"):
+        gym.make(env_id, **{field: 1})
+
+
+def test_an_env_without_presets_refuses_one():
+    with pytest.raises(ValueError, match="preset must be None"):
+        gym.make("MultiStepOffload-v0", preset="balanced")
+
+
+def test_joint_offload_runs_every_round_it_is_configured_for():
+    env = gym.make("JointOffload-N8-v1", rounds_per_episode=130)
+    env.reset(seed=0)
+    steps, truncated = 0, False
+    while not truncated:
+        _, _, _, truncated, info = env.step(env.action_space.sample())
+        steps += 1
+    assert steps == 130 and info["round"] == 130
+
+
+@pytest.mark.parametrize("env_id", ["JointOffload-N8-v1", "PerTaskOffload-v1"])
+def test_a_fixed_drop_places_the_devices_in_every_episode(env_id):
+    n = 8 if env_id.startswith("Joint") else 4
+    positions = np.column_stack([np.linspace(-300, 300, n), np.full(n, 200.0)])
+    kwargs = {"num_devices": n} if n == 4 else {}
+    env = gym.make(env_id, drops=FixedDrop(positions), **kwargs).unwrapped
+    for seed in (0, 1):
+        env.reset(seed=seed)
+        np.testing.assert_array_equal(env.positions, positions)
+    with pytest.raises(ValueError, match="FixedDrop"):
+        gym.make(env_id, drops=FixedDrop(positions[:2]), **kwargs).reset(seed=0)
+
+
+def test_an_arrival_trace_is_replayed_with_its_devices():
+    times, devices = np.array([0.5, 0.5, 2.0, 7.0]), np.array([2, 0, 1, 2])
+    env = gym.make(
+        "PerTaskOffload-v1",
+        num_devices=3,
+        tasks_per_episode=4,
+        arrivals=ArrivalTrace(times, devices),
+    ).unwrapped
+    env.reset(seed=3)
+    seen = []
+    for _ in range(4):
+        seen.append((env.now, env.device))
+        env.step(env.action_space.sample())
+    assert seen == list(zip(times.tolist(), devices.tolist(), strict=True))
+    with pytest.raises(ValueError, match="non-decreasing"):
+        ArrivalTrace([2.0, 1.0], [0, 0])
+
+
+def test_a_task_trace_replays_the_tasks_and_keeps_the_channel_random():
+    config = MultiStepOffloadConfig(tasks_per_episode=30)
+    system = MultiStepSystem.from_config(config)
+    draw = PoissonTasks()(system, np.random.default_rng(5))
+    env = gym.make("MultiStepOffload-v0", tasks_per_episode=30, task_generator=TaskTrace(draw))
+    rates, finishes = [], []
+    for seed in (0, 1):
+        env.reset(seed=seed)
+        done = False
+        while not done:
+            _, _, done, _, _ = env.step(0)
+        arrivals = [record.arrival for record in env.unwrapped.records]
+        assert arrivals == draw.arrival_times.tolist()
+        finishes.append([record.finish for record in env.unwrapped.records])
+        rates.append(env.unwrapped.simulator.uplink_rate(0, 1.0))
+    # always local: the tasks finish when the trace says, whatever the (random) channel
+    assert finishes[0] == finishes[1]
+    assert rates[0] != rates[1]
+    with pytest.raises(ValueError, match="tasks_per_episode=10"):
+        gym.make("MultiStepOffload-v0", tasks_per_episode=10, task_generator=TaskTrace(draw)).reset(
+            seed=0
+        )
+
+
+def test_the_simulator_runs_without_the_env_and_matches_it():
+    env = gym.make("MultiStepOffload-v0", tasks_per_episode=40)
+    _, info = env.reset(seed=9)
+    policy = np.random.default_rng(1)
+    actions = []
+    done = False
+    while not done:
+        actions.append(int(info["action_mask"][1] and policy.random() < 0.4))
+        _, _, done, _, info = env.step(actions[-1])
+    simulator = MultiStepSimulator(env.unwrapped.system)
+    simulator.reset(np.random.Generator(np.random.PCG64(env.unwrapped.np_random_seed)))
+    for action in actions:
+        simulator.decide(bool(action))
+    assert simulator.done
+    state = simulator.state
+    assert state.totals["utility"] / state.tasks_finished == pytest.approx(info["utility"])
+    assert [r.finish for r in state.records] == [r.finish for r in env.unwrapped.records]
