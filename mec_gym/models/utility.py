@@ -1,10 +1,22 @@
-"""Task utility: accuracy rewarded, delay and energy penalised."""
+"""Task cost and utility: delay and energy penalised, accuracy rewarded (one formula)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["task_utility"]
+__all__ = ["weighted_cost", "task_utility"]
+
+
+def weighted_cost(
+    delay_s: np.ndarray | float,
+    energy_j: np.ndarray | float,
+    accuracy: np.ndarray | float,
+    weight_delay: float,
+    weight_energy: float,
+    weight_accuracy: float,
+) -> np.ndarray | float:
+    """Cost ``w_T * delay + w_E * energy - w_A * accuracy`` (w_T in 1/s, w_E in 1/J)."""
+    return weight_delay * delay_s + weight_energy * energy_j - weight_accuracy * accuracy
 
 
 def task_utility(
@@ -15,5 +27,5 @@ def task_utility(
     weight_delay: float,
     weight_energy: float,
 ) -> np.ndarray | float:
-    """Utility ``w_A * accuracy - w_T * delay - w_E * energy`` (w_T in 1/s, w_E in 1/J)."""
-    return weight_accuracy * accuracy - weight_delay * delay_s - weight_energy * energy_j
+    """Utility ``w_A * accuracy - w_T * delay - w_E * energy``, the negated cost."""
+    return -weighted_cost(delay_s, energy_j, accuracy, weight_delay, weight_energy, weight_accuracy)

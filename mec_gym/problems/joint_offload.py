@@ -23,6 +23,7 @@ import numpy as np
 from mec_gym.config import SystemConfig
 from mec_gym.models.accuracy import ACCURACY_FORMS, AccuracyModel
 from mec_gym.models.channel import db_to_linear, dbm_to_watt, path_loss_db, shannon_rate
+from mec_gym.models.utility import weighted_cost as cost_of
 from mec_gym.models.video_complexity import VIDEO_NETWORKS, frame_complexity
 
 __all__ = [
@@ -464,14 +465,26 @@ class CostBreakdown:
         return float(self.cost.mean())
 
 
-def local_delay_energy(config: JointOffloadConfig, macs: Any, frequency: Any) -> tuple[Any, Any]:
+def local_delay_energy(
+    config: JointOffloadConfig,
+    macs: Any,
+    frequency: Any,
+    energy_cycles_per_mac: float | None = None,
+) -> tuple[Any, Any]:
     """Local computing: delay ``eta*C/f^l`` (s) and energy ``kappa*c*C*(f^l)^2`` (J).
 
-    ``macs`` C in MAC, ``frequency`` f^l in cycle/s; ``c`` is eta (``local_energy="cycles"``)
-    or 1 (``"macs"``). Plain arithmetic: floats or numpy arrays alike.
+    ``macs`` C in MAC, ``frequency`` f^l in cycle/s; ``c`` is the charged model's
+    (``config.local_energy_cycles_per_mac``: eta for "cycles", 1 for "macs") unless
+    ``energy_cycles_per_mac`` is given (Theorem 1's decision model). Plain arithmetic: floats or
+    numpy arrays alike.
     """
+    c = (
+        config.local_energy_cycles_per_mac
+        if energy_cycles_per_mac is None
+        else energy_cycles_per_mac
+    )
     delay = config.cycles_per_mac * macs / frequency
-    energy = config.capacitance * config.local_energy_cycles_per_mac * macs * frequency * frequency
+    energy = config.capacitance * c * macs * frequency * frequency
     return delay, energy
 
 
@@ -497,11 +510,15 @@ def offload_delay_energy(
 
 
 def weighted_cost(config: JointOffloadConfig, delay: Any, energy: Any, accuracy: Any) -> Any:
-    """U = w1*T + w2*E - w3*A for delay T (s), energy E (J) and accuracy A."""
-    return (
-        config.delay_weight * delay
-        + config.energy_weight * energy
-        - config.accuracy_weight * accuracy
+    """U = w1*T + w2*E - w3*A for delay T (s), energy E (J) and accuracy A (the shared
+    :func:`mec_gym.models.utility.weighted_cost` with the config's weights)."""
+    return cost_of(
+        delay,
+        energy,
+        accuracy,
+        config.delay_weight,
+        config.energy_weight,
+        config.accuracy_weight,
     )
 
 

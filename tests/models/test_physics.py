@@ -18,7 +18,7 @@ from mec_gym.models.channel import (
     path_loss_db,
     shannon_rate,
 )
-from mec_gym.models.compute import compute_time, dynamic_cpu_energy, power_energy
+from mec_gym.models.compute import compute_time
 from mec_gym.models.layered_inference import candidate_boundaries, offload_upload_start
 from mec_gym.models.queueing import FifoServer
 
@@ -107,8 +107,15 @@ def test_fifo_waiting_time_and_draining():
 
 def test_compute_models():
     assert compute_time(2e9, 1e9) == 2.0
-    assert power_energy(2.0, 0.5) == 1.0
-    assert dynamic_cpu_energy(1e9, 1e9, 1e-28) == pytest.approx(0.1)
+
+
+def test_utility_is_the_negated_cost():
+    from mec_gym.models.utility import task_utility, weighted_cost
+
+    assert weighted_cost(2.0, 3.0, 0.5, 0.2, 0.1, 0.6) == pytest.approx(0.4 + 0.3 - 0.3)
+    assert task_utility(0.5, 2.0, 3.0, 0.6, 0.2, 0.1) == -weighted_cost(
+        2.0, 3.0, 0.5, 0.2, 0.1, 0.6
+    )
 
 
 @pytest.mark.parametrize("form", ["exponential", "power", "reciprocal"])

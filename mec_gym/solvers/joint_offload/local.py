@@ -67,9 +67,8 @@ def local_cost_per_mac(config: JointOffloadConfig, frequency: np.ndarray) -> np.
     """K(f) = w1*eta/f + w2*kappa*c*f^2: the delay-plus-energy cost of one MAC at ``frequency``
     (cycle/s) that the decision rule minimises (c of ``local_decision_energy``)."""
     f = np.asarray(frequency, dtype=float)
-    return config.delay_weight * config.cycles_per_mac / f + (
-        config.energy_weight * config.capacitance * config.local_decision_cycles_per_mac * f**2
-    )
+    delay, energy = local_delay_energy(config, 1.0, f, config.local_decision_cycles_per_mac)
+    return weighted_cost(config, delay, energy, 0.0)
 
 
 def interior_frames(
