@@ -41,41 +41,29 @@ class EnvEntry:
         }
 
 
-_MULTISTEP = "mec_gym.envs.multistep_offload:MultiStepOffloadEnv"
-_JOINT = "mec_gym.envs.joint_offload:JointOffloadEnv"
-_JOINT_BASELINES = "mec_gym.agents.joint_offload:joint_offload_baselines"
-_JOINT_SMALL = {"rounds_per_episode": 30}
+def _joint_offload(preset: str | None = None) -> EnvEntry:
+    """An ID of JointOffloadEnv; a preset (``mec_gym.problems.joint_offload.PRESETS``) is
+    resolved by the env, so that registering does not import the physics."""
+    return EnvEntry(
+        entry_point="mec_gym.envs.joint_offload:JointOffloadEnv",
+        baselines="mec_gym.agents.joint_offload:joint_offload_baselines",
+        kwargs={"preset": preset} if preset else {},
+        small_kwargs={"rounds_per_episode": 30},
+        step_ratio_target=10.0,
+    )
+
 
 ENVS: dict[str, EnvEntry] = {
     "MultiStepOffload-v0": EnvEntry(
-        entry_point=_MULTISTEP,
+        entry_point="mec_gym.envs.multistep_offload:MultiStepOffloadEnv",
         baselines="mec_gym.agents.multistep:multistep_baselines",
         # guard only: episodes terminate after `tasks_per_episode` tasks (<= 1,200 steps by default)
         max_episode_steps=10_000,
         small_kwargs={"tasks_per_episode": 20},
     ),
-    "JointOffload-v1": EnvEntry(
-        entry_point=_JOINT,
-        baselines=_JOINT_BASELINES,
-        small_kwargs=_JOINT_SMALL,
-        step_ratio_target=10.0,
-    ),
-    # presets: named overrides (mec_gym.problems.joint_offload.PRESETS), resolved by the env so
-    # that registering does not import the physics
-    "JointOffload-pan2023-v1": EnvEntry(
-        entry_point=_JOINT,
-        baselines=_JOINT_BASELINES,
-        kwargs={"preset": "pan2023"},
-        small_kwargs=_JOINT_SMALL,
-        step_ratio_target=10.0,
-    ),
-    "JointOffload-N8-v1": EnvEntry(
-        entry_point=_JOINT,
-        baselines=_JOINT_BASELINES,
-        kwargs={"preset": "N8"},
-        small_kwargs=_JOINT_SMALL,
-        step_ratio_target=10.0,
-    ),
+    "JointOffload-v1": _joint_offload(),
+    "JointOffload-pan2023-v1": _joint_offload("pan2023"),
+    "JointOffload-N8-v1": _joint_offload("N8"),
     "PerTaskOffload-v1": EnvEntry(
         entry_point="mec_gym.envs.per_task_offload:PerTaskOffloadEnv",
         baselines="mec_gym.agents.joint_offload:per_task_baselines",

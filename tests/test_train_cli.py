@@ -143,3 +143,7 @@ def test_linear_schedules_decay_to_zero_and_bad_values_are_rejected():
     for bad in ("lin_x", "fast", True):
         with pytest.raises(ValueError, match="learning_rate"):
             resolve_schedule("learning_rate", bad)
+
+
+def test_the_namespaced_env_id_is_accepted():
+    assert parse_args("ppo", ["--env", f"mec_gym:{ENV_ID}"]).env == ENV_ID

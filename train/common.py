@@ -52,6 +52,7 @@ from mec_gym.eval.evaluation import (
     protocol_for,
     write_comparison,
 )
+from mec_gym.registration import ENVS
 
 __all__ = [
     "ALGOS",
@@ -109,12 +110,8 @@ def parse_key_value(text: str) -> tuple[str, Any]:
 
 
 def mec_gym_env_ids() -> list[str]:
-    """The registered environment IDs whose entry point is in the mec_gym package."""
-    return sorted(
-        env_id
-        for env_id, spec in gym.registry.items()
-        if isinstance(spec.entry_point, str) and spec.entry_point.startswith("mec_gym.")
-    )
+    """The environment IDs of mec_gym (``mec_gym.registration.ENVS``)."""
+    return sorted(ENVS)
 
 
 def build_parser(algo: str) -> argparse.ArgumentParser:
@@ -172,6 +169,7 @@ def parse_args(algo: str, argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse and check ``argv``; errors exit through ``argparse`` with a clear message."""
     parser = build_parser(algo)
     args = parser.parse_args(argv)
+    args.env = args.env.removeprefix("mec_gym:")
     env_ids = mec_gym_env_ids()
     if args.env not in env_ids:
         parser.error(f"unknown environment {args.env!r}; registered mec_gym IDs: {env_ids}")
