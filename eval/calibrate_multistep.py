@@ -5,17 +5,18 @@ utility per task and, from DT #1 on the same trajectories, the hindsight oracle 
 the oracle picks. The spec asks that the oracle beat every fixed policy by at least 10% of that
 policy's mean utility and that at least three options each be the oracle's choice for at least
 10% of the tasks. ``--sweep`` repeats the check over a small grid of uplink and edge-load settings
-(the search the defaults came from). Writes ``docs/multistep_calibration.md`` (and a CSV).
+(the search the defaults came from). Writes ``<out>/multistep_calibration.md`` (and, with
+``--sweep``, ``<out>/multistep_calibration.csv``; ``--out docs``: the committed pages).
 
-    python eval/calibrate_multistep.py [--episodes 20] [--sweep] [--env-kwargs k=v ...]
+    python eval/calibrate_multistep.py [--env ID] [--episodes 20] [--sweep] \
+        [--env-kwargs k=v ...] [--out docs]
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -26,10 +27,13 @@ import mec_gym  # noqa: F401
 from mec_gym.agents.base import CALIBRATION_SEEDS
 from mec_gym.agents.multistep import fixed_option_policy
 from mec_gym.envs.multistep_offload import LOCAL
-from mec_gym.eval.evaluation import evaluate_policy, mean_ci
+from mec_gym.eval import output
+from mec_gym.eval.evaluation import evaluate_policy, mean_ci, protocol_for
 from mec_gym.models.channel import BlockFadingUplinks
+from mec_gym.registration import ENVS
 
 ENV_ID = "MultiStepOffload-v0"
+"""The env calibrated by default (any ID with DT #1's hindsight replay can be given)."""
 SWEEP = {
     "uplink_mean_snr_db": (5.0, 10.0, 15.0),
     "background_rates": ((2.0, 25.0), (5.0, 40.0)),
@@ -59,15 +63,15 @@ def mean_uplink_rate(env: gym.Env, blocks: int = 200_000) -> float:
     )
 
 
-def calibrate(env_kwargs: dict[str, Any], episodes: int) -> dict[str, Any]:
+def calibrate(env_id: str, env_kwargs: dict[str, Any], episodes: int) -> dict[str, Any]:
     """Evaluate every fixed policy with the hindsight oracle on its own trajectories."""
-    env = gym.make(ENV_ID, **env_kwargs)
+    env = gym.make(env_id, **env_kwargs)
     seeds = list(CALIBRATION_SEEDS[:episodes])
     options = (LOCAL, *env.unwrapped.decision_boundaries)
     rows, pooled = [], dict.fromkeys(options, 0)
     for option in options:
         policy = fixed_option_policy(env.unwrapped, option)
-        result = evaluate_policy(policy, ENV_ID, env_kwargs, seeds, policy.name)
+        result = evaluate_policy(policy, env_id, env_kwargs, seeds, policy.name)
         utility, utility_ci = result.mean_ci()
         oracle, oracle_ci = mean_ci(result.episode_hindsight)
         choices = result.extra["hindsight_choices"]
@@ -101,22 +105,18 @@ def calibrate(env_kwargs: dict[str, Any], episodes: int) -> dict[str, Any]:
 def report(result: dict[str, Any]) -> str:
     """Markdown of one calibration."""
     names = result["options"]
-    lines = [
-        "| fixed policy | utility (95% CI) | hindsight oracle (95% CI) | oracle gain | "
-        + " | ".join(f"oracle picks {n}" for n in names)
-        + " |",
-        "|---" * (4 + len(names)) + "|",
-    ]
-    for r in result["rows"]:
-        shares = " | ".join(f"{r[f'share_{n}']:.0%}" for n in names)
-        lines.append(
-            f"| {r['policy']} | {r['utility']:.3f} ± {r['utility_ci95']:.3f} "
-            f"| {r['oracle']:.3f} ± {r['oracle_ci95']:.3f} | {r['oracle_gain']:+.0%} | {shares} |"
-        )
+    columns: dict[str, output.Cell] = {
+        "fixed policy": "{policy}",
+        "utility (95% CI)": "{utility:.3f} ± {utility_ci95:.3f}",
+        "hindsight oracle (95% CI)": "{oracle:.3f} ± {oracle_ci95:.3f}",
+        "oracle gain": "{oracle_gain:+.0%}",
+        **{f"oracle picks {n}": f"{{share_{n}:.0%}}" for n in names},
+    }
     pooled = ", ".join(f"{n}: {s:.0%}" for n, s in result["pooled_shares"].items())
     gain_ok = result["min_gain"] >= 0.10
     options_ok = result["options_over_10pct"] >= 3
-    lines += [
+    lines = [
+        *output.markdown_table(result["rows"], columns),
         "",
         f"- Mean uplink rate: {result['mean_rate'] / 1e6:.2f} Mbit/s.",
         f"- Oracle choices pooled over all fixed policies' trajectories: {pooled}.",
@@ -126,6 +126,31 @@ def report(result: dict[str, Any]) -> str:
         f"(target ≥ 3): {'PASS' if options_ok else 'FAIL'}.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def sweep(env_id: str, env_kwargs: dict[str, Any], episodes: int) -> list[dict[str, Any]]:
+    """One row per setting of the ``SWEEP`` grid (``episodes`` per fixed policy): the best
+    fixed policy, the smallest oracle gain and the options the oracle picks."""
+    rows = []
+    for values in itertools.product(*SWEEP.values()):
+        kwargs = {**env_kwargs, **dict(zip(SWEEP, values, strict=True))}
+        swept = calibrate(env_id, kwargs, episodes)
+        best = max(swept["rows"], key=lambda r: r["utility"])
+        rows.append(
+            {
+                **{k: v for k, v in kwargs.items() if k in SWEEP},
+                "mean_rate_mbps": swept["mean_rate"] / 1e6,
+                "best_fixed": best["policy"],
+                "best_fixed_utility": best["utility"],
+                "min_oracle_gain": swept["min_gain"],
+                "options_over_10pct": swept["options_over_10pct"],
+                "oracle_shares": ", ".join(
+                    f"{n}: {s:.0%}" for n, s in swept["pooled_shares"].items()
+                ),
+            }
+        )
+        print(rows[-1], flush=True)
+    return rows
 
 
 def parse_kwargs(pairs: list[str]) -> dict[str, Any]:
@@ -139,25 +164,29 @@ def parse_kwargs(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
+def hindsight_envs() -> list[str]:
+    """The registered IDs whose evaluation protocol has DT #1's hindsight replay."""
+    return [env_id for env_id in ENVS if protocol_for(env_id).hindsight]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    argv = output.arguments(argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    output.add_env_argument(parser, hindsight_envs(), f"env ID (default {ENV_ID})", default=ENV_ID)
     parser.add_argument("--episodes", type=int, default=20, help="episodes per fixed policy")
     parser.add_argument("--sweep", action="store_true", help="also run the calibration grid")
     parser.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--out", type=Path, default=Path("docs/multistep_calibration.md"))
+    output.add_out_argument(parser, "multistep_calibration")
     args = parser.parse_args(argv)
     env_kwargs = parse_kwargs(args.env_kwargs)
 
-    result = calibrate(env_kwargs, args.episodes)
-    config = gym.make(ENV_ID, **env_kwargs).unwrapped.config
+    result = calibrate(args.env, env_kwargs, args.episodes)
+    config = gym.make(args.env, **env_kwargs).unwrapped.config
     text = [
-        "# MultiStepOffload-v0: calibration of the default scenario",
+        f"# {args.env}: calibration of the default scenario",
         "",
-        "Generated by `python eval/calibrate_multistep.py"
-        + (" --sweep" if args.sweep else "")
-        + f" --episodes {args.episodes}`"
-        + (f" with `{' '.join(args.env_kwargs)}`" if args.env_kwargs else "")
-        + f"; seeds {CALIBRATION_SEEDS.start}..{CALIBRATION_SEEDS.start + args.episodes - 1}.",
+        f"Generated by `{output.command_line(__file__, argv)}`; seeds {CALIBRATION_SEEDS.start}.."
+        f"{CALIBRATION_SEEDS.start + args.episodes - 1}.",
         "The hindsight oracle is DT #1's per-task best option on each policy's own trajectories.",
         "",
         "Config: `"
@@ -167,46 +196,17 @@ def main(argv: list[str] | None = None) -> None:
         report(result),
     ]
     print(report(result))
+    out = output.output_folder(args.out, "multistep_calibration")
     if args.sweep:
-        sweep_rows = []
-        for values in itertools.product(*SWEEP.values()):
-            kwargs = {**env_kwargs, **dict(zip(SWEEP, values, strict=True))}
-            swept = calibrate(kwargs, max(args.episodes // 2, 2))
-            best = max(swept["rows"], key=lambda r: r["utility"])
-            sweep_rows.append(
-                {
-                    **{k: v for k, v in kwargs.items() if k in SWEEP},
-                    "mean_rate_mbps": swept["mean_rate"] / 1e6,
-                    "best_fixed": best["policy"],
-                    "best_fixed_utility": best["utility"],
-                    "min_oracle_gain": swept["min_gain"],
-                    "options_over_10pct": swept["options_over_10pct"],
-                    "oracle_shares": ", ".join(
-                        f"{n}: {s:.0%}" for n, s in swept["pooled_shares"].items()
-                    ),
-                }
-            )
-            print(sweep_rows[-1], flush=True)
-        text += [
-            "## Sweep",
-            "",
-            "| " + " | ".join(sweep_rows[0]) + " |",
-            "|---" * len(sweep_rows[0]) + "|",
-            *(
-                "| "
-                + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in r.values())
-                + " |"
-                for r in sweep_rows
-            ),
-            "",
-        ]
-        with args.out.with_suffix(".csv").open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(sweep_rows[0]))
-            writer.writeheader()
-            writer.writerows(sweep_rows)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(text))
-    print(f"wrote {args.out}")
+        rows = sweep(args.env, env_kwargs, max(args.episodes // 2, 2))
+        columns = {
+            key: f"{{{key}:.3g}}" if isinstance(value, float) else f"{{{key}}}"
+            for key, value in rows[0].items()
+        }
+        text += ["## Sweep", "", *output.markdown_table(rows, columns)]
+        output.write_csv(out / "multistep_calibration.csv", rows)
+    output.write_markdown(out / "multistep_calibration.md", text)
+    print(f"wrote {out}/multistep_calibration.md" + (" and .csv" if args.sweep else ""))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from scipy import stats
 
 import mec_gym  # noqa: F401  (registers the environments)
 from mec_gym.agents.base import run_episode
+from mec_gym.eval.output import Cell, markdown_table, write_csv, write_markdown
 from mec_gym.twins.decision_replay import DecisionEvaluationTwin
 
 __all__ = [
@@ -177,46 +177,31 @@ def comparison_rows(results: Sequence[EvalResult]) -> list[dict[str, Any]]:
 
 def comparison_markdown(rows: Sequence[dict[str, Any]], protocol: EvalProtocol) -> str:
     """Markdown table of ``comparison_rows``."""
-    hindsight = any("hindsight_utility" in r for r in rows)
     better = "higher" if protocol.higher_is_better else "lower"
-    columns = [
-        "policy",
-        f"{protocol.score} (95% CI, {better} is better)",
-        *(
-            f"{key.replace('_', ' ')}" + (f" ({unit})" if unit and unit[0] != "/" else unit)
-            for key, unit in zip(protocol.components, protocol.units, strict=True)
-        ),
-        *(["DT #1 hindsight on same trajectories (95% CI)"] if hindsight else []),
-        "ms/decision",
-    ]
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for r in rows:
-        cells = [
-            r["policy"],
-            f"{r[protocol.score]:.4f} ± {r[protocol.score + '_ci95']:.4f}",
-            *(f"{r[key]:.3f}" for key in protocol.components),
-        ]
-        if hindsight:
-            cells.append(
-                f"{r['hindsight_utility']:.4f} ± {r['hindsight_ci95']:.4f}"
-                if "hindsight_utility" in r
-                else "–"
+    score = protocol.score
+    columns: dict[str, Cell] = {
+        "policy": "{policy}",
+        f"{score} (95% CI, {better} is better)": f"{{{score}:.4f}} ± {{{score}_ci95:.4f}}",
+        **{
+            key.replace("_", " ") + (f" ({unit})" if unit and unit[0] != "/" else unit): (
+                f"{{{key}:.3f}}"
             )
-        cells.append(f"{r['ms_per_decision']:.3f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+            for key, unit in zip(protocol.components, protocol.units, strict=True)
+        },
+    }
+    if any("hindsight_utility" in r for r in rows):
+        columns["DT #1 hindsight on same trajectories (95% CI)"] = lambda r: (
+            f"{r['hindsight_utility']:.4f} ± {r['hindsight_ci95']:.4f}"
+            if "hindsight_utility" in r
+            else "–"
+        )
+    columns["ms/decision"] = "{ms_per_decision:.3f}"
+    return "\n".join(markdown_table(rows, columns)) + "\n"
 
 
 def write_comparison(results: Sequence[EvalResult], folder: Path | str) -> str:
     """Write ``comparison.md`` and ``comparison.csv`` into ``folder``; return the Markdown."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     rows = comparison_rows(results)
-    markdown = comparison_markdown(rows, results[0].protocol)
-    (folder / "comparison.md").write_text(markdown)
-    fieldnames = list(dict.fromkeys(key for row in rows for key in row))
-    with (folder / "comparison.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fieldnames)
-        writer.writeheader()
-        writer.writerows(rows)
-    return markdown
+    write_csv(folder / "comparison.csv", rows)
+    return write_markdown(folder / "comparison.md", comparison_markdown(rows, results[0].protocol))

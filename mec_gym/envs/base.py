@@ -17,7 +17,7 @@ import numpy as np
 
 from mec_gym.config import SystemConfig, resolve_config
 
-__all__ = ["MecEnv", "EpisodeMeans", "RENDER_METADATA"]
+__all__ = ["MecEnv", "EpisodeMeans", "RENDER_METADATA", "env_metadata"]
 
 ConfigT = TypeVar("ConfigT", bound=SystemConfig)
 
@@ -25,6 +25,25 @@ RENDER_METADATA: dict[str, Any] = {"render_modes": ["ansi", "rgb_array"], "rende
 """Render modes and frame rate shared by every environment (merge into ``metadata``)."""
 
 _DEFAULT = object()
+
+
+def env_metadata(
+    score: str, higher_is_better: bool, components: Mapping[str, str], hindsight: bool = False
+) -> dict[str, Any]:
+    """An env class's ``metadata``: the render modes and, under ``"evaluation"``, what eval/
+    scores it on (``mec_gym.eval.evaluation.protocol_for``): the episode-end ``info`` key of
+    the score, its direction, the component keys with their units ("" if dimensionless), and
+    whether DT #1 can replay its episodes (the hindsight column)."""
+    return {
+        **RENDER_METADATA,
+        "evaluation": {
+            "score": score,
+            "higher_is_better": higher_is_better,
+            "components": tuple(components),
+            "units": tuple(components.values()),
+            "hindsight": hindsight,
+        },
+    }
 
 
 class EpisodeMeans:

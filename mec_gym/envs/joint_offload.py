@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from mec_gym.envs.base import RENDER_METADATA, EpisodeMeans, MecEnv
+from mec_gym.envs.base import ConfigT, EpisodeMeans, MecEnv, env_metadata
 from mec_gym.problems.joint_offload import (
     DEFAULT_PRESET,
     PRESETS,
@@ -37,6 +37,7 @@ from mec_gym.solvers.joint_offload.local import local_optimum
 
 __all__ = [
     "JointOffloadEnv",
+    "JointOffloadSystemEnv",
     "JointOffloadEnvConfig",
     "GainScale",
     "gain_range_db",
@@ -171,7 +172,25 @@ EPISODE_MEANS = ("cost", "delay", "energy", "accuracy", "offload_rate")
 """``info`` keys holding means per device over the episode's rounds so far."""
 
 
-class JointOffloadEnv(MecEnv[JointOffloadEnvConfig]):
+class JointOffloadSystemEnv(MecEnv[ConfigT]):
+    """Base of the joint offloading environments: the presets (``PRESETS``, ``balanced`` by
+    default) and the generator placing the devices (``drops``, ``UniformDrops()`` by default)."""
+
+    presets = PRESETS
+    default_preset = DEFAULT_PRESET
+
+    def __init__(
+        self,
+        config: ConfigT | dict[str, Any] | None = None,
+        render_mode: str | None = None,
+        drops: DropGenerator | None = None,
+        **overrides: Any,
+    ) -> None:
+        super().__init__(config, render_mode, **overrides)
+        self.drops = drops or UniformDrops()
+
+
+class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
     """Every round, decide how N devices run one video-inference task each.
 
     ## Description
@@ -267,20 +286,13 @@ class JointOffloadEnv(MecEnv[JointOffloadEnvConfig]):
     used up), vectorised over rounds.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {
-        **RENDER_METADATA,
-        # what eval/ scores the env on: episode-end ``info`` keys (mec_gym.eval.evaluation)
-        "evaluation": {
-            "score": "cost",
-            "higher_is_better": False,
-            "components": ("delay", "energy", "accuracy", "offload_rate"),
-            "units": ("s", "J", "", ""),
-        },
-    }
+    metadata: ClassVar[dict[str, Any]] = env_metadata(
+        score="cost",
+        higher_is_better=False,
+        components={"delay": "s", "energy": "J", "accuracy": "", "offload_rate": ""},
+    )
 
     config_class = JointOffloadEnvConfig
-    presets = PRESETS
-    default_preset = DEFAULT_PRESET
 
     def __init__(
         self,
@@ -289,8 +301,7 @@ class JointOffloadEnv(MecEnv[JointOffloadEnvConfig]):
         drops: DropGenerator | None = None,
         **overrides: Any,
     ) -> None:
-        super().__init__(config, render_mode, **overrides)
-        self.drops = drops or UniformDrops()
+        super().__init__(config, render_mode, drops, **overrides)
         self._derive_constants()
         self.last_allocation: Allocation | None = None
         self.last_problem: JointOffloadProblem | None = None

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from mec_gym.envs.base import RENDER_METADATA, MecEnv
+from mec_gym.envs.base import MecEnv, env_metadata
 from mec_gym.simulators.multistep_offload import (
     LOCAL,
     DecisionContext,
@@ -106,17 +106,18 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
     Hu et al., arXiv:2405.17664 (see module docstring); spec ``multistep_offload.md``.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {
-        **RENDER_METADATA,
-        # what eval/ scores the env on: episode-end ``info`` keys (mec_gym.eval.evaluation)
-        "evaluation": {
-            "score": "utility",
-            "higher_is_better": True,
-            "components": ("delay", "energy", "accuracy", "offload_rate", "signalling"),
-            "units": ("s", "J", "", "", "/task"),
-            "hindsight": True,
+    metadata: ClassVar[dict[str, Any]] = env_metadata(
+        score="utility",
+        higher_is_better=True,
+        components={
+            "delay": "s",
+            "energy": "J",
+            "accuracy": "",
+            "offload_rate": "",
+            "signalling": "/task",
         },
-    }
+        hindsight=True,
+    )
     config_class = MultiStepOffloadConfig
 
     def __init__(

@@ -23,18 +23,15 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 from gymnasium import spaces
 
-from mec_gym.envs.base import RENDER_METADATA, EpisodeMeans, MecEnv
-from mec_gym.envs.joint_offload import GainScale
+from mec_gym.envs.base import EpisodeMeans, env_metadata
+from mec_gym.envs.joint_offload import GainScale, JointOffloadSystemEnv
 from mec_gym.models.arrivals import poisson_arrival_times
 from mec_gym.models.compute import compute_time
 from mec_gym.problems.joint_offload import (
-    DEFAULT_PRESET,
-    PRESETS,
     Allocation,
     DropGenerator,
     JointOffloadConfig,
     JointOffloadProblem,
-    UniformDrops,
     channel_gains_db,
     local_delay_energy,
     offload_delay_energy,
@@ -164,7 +161,7 @@ class TaskOutcome:
     cost: float
 
 
-class PerTaskOffloadEnv(MecEnv[PerTaskOffloadConfig]):
+class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
     """Decide, for each arriving task, where it runs and which share of what is free it reserves.
 
     ## Description
@@ -248,20 +245,19 @@ class PerTaskOffloadEnv(MecEnv[PerTaskOffloadConfig]):
     are our choices.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {
-        **RENDER_METADATA,
-        # what eval/ scores the env on: episode-end ``info`` keys (mec_gym.eval.evaluation)
-        "evaluation": {
-            "score": "cost",
-            "higher_is_better": False,
-            "components": ("delay", "energy", "accuracy", "waiting", "offload_rate"),
-            "units": ("s", "J", "", "s", ""),
+    metadata: ClassVar[dict[str, Any]] = env_metadata(
+        score="cost",
+        higher_is_better=False,
+        components={
+            "delay": "s",
+            "energy": "J",
+            "accuracy": "",
+            "waiting": "s",
+            "offload_rate": "",
         },
-    }
+    )
 
     config_class = PerTaskOffloadConfig
-    presets = PRESETS
-    default_preset = DEFAULT_PRESET
 
     def __init__(
         self,
@@ -271,9 +267,8 @@ class PerTaskOffloadEnv(MecEnv[PerTaskOffloadConfig]):
         arrivals: ArrivalGenerator | None = None,
         **overrides: Any,
     ) -> None:
-        super().__init__(config, render_mode, **overrides)
+        super().__init__(config, render_mode, drops, **overrides)
         cfg = self.config
-        self.drops = drops or UniformDrops()
         self.arrivals = arrivals or PoissonArrivals()
         self._template = template = JointOffloadProblem.from_gains(cfg, np.zeros(1))
         self._macs = template.macs.tolist()  # lists: fast scalar lookups per task

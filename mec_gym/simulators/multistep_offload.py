@@ -26,7 +26,7 @@ from mec_gym.models.channel import BlockFadingUplinks, db_to_linear, snr_rate
 from mec_gym.models.dnn_profiles import PROFILE_BUILDERS, DNNProfile, exit_head_macs, get_profile
 from mec_gym.models.layered_inference import candidate_boundaries, offload_upload_start
 from mec_gym.models.queueing import FifoServer
-from mec_gym.models.utility import task_utility
+from mec_gym.models.utility import weighted_cost
 from mec_gym.simulators.status_twin import DeviceStatusTwin
 
 __all__ = [
@@ -467,10 +467,10 @@ class MultiStepSimulator:
         self.edge_work = system.edge_work.tolist()
         self.nominal_reach = system.nominal_reach_s.tolist()
         self.decision_boundaries = system.decision_boundaries
-        self.utility_weights = (
-            self.config.weight_accuracy,
+        self.cost_weights = (
             self.config.weight_delay,
             self.config.weight_energy,
+            self.config.weight_accuracy,
         )
         self.state: MultiStepState | None = None
 
@@ -691,7 +691,7 @@ class MultiStepSimulator:
             delay=delay,
             energy=energy,
             accuracy=accuracy,
-            utility=task_utility(accuracy, delay, energy, *self.utility_weights),
+            utility=-weighted_cost(delay, energy, accuracy, *self.cost_weights),
         )
 
     def advance_edge(self, time_s: float) -> None:

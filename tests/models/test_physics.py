@@ -109,13 +109,10 @@ def test_compute_models():
     assert compute_time(2e9, 1e9) == 2.0
 
 
-def test_utility_is_the_negated_cost():
-    from mec_gym.models.utility import task_utility, weighted_cost
+def test_weighted_cost():
+    from mec_gym.models.utility import weighted_cost
 
     assert weighted_cost(2.0, 3.0, 0.5, 0.2, 0.1, 0.6) == pytest.approx(0.4 + 0.3 - 0.3)
-    assert task_utility(0.5, 2.0, 3.0, 0.6, 0.2, 0.1) == -weighted_cost(
-        2.0, 3.0, 0.5, 0.2, 0.1, 0.6
-    )
 
 
 @pytest.mark.parametrize("form", ["exponential", "power", "reciprocal"])

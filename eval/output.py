@@ -1,0 +1,173 @@
+"""What every eval script shares: its command line (``--env``, ``--out``), its output folder,
+CSV files, Markdown tables and pages, and figures (Agg backend, no pyplot state)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shlex
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "RUNS",
+    "Cell",
+    "env_id",
+    "add_env_argument",
+    "add_out_argument",
+    "arguments",
+    "command_line",
+    "output_folder",
+    "fresh_folder",
+    "load_average",
+    "write_csv",
+    "markdown_table",
+    "write_markdown",
+    "subplots",
+    "save_figure",
+]
+
+RUNS = Path("runs")
+"""Where a script writes when no ``--out`` is given: a fresh ``runs/<script>/<time>/``."""
+
+Cell = str | Callable[[Mapping[str, Any]], str]
+"""A Markdown column's cell: a format string over the row's keys (``"{cost:.4f}"``) or a
+function of the row."""
+
+
+def env_id(text: str) -> str:
+    """An env ID given on the command line, ``mec_gym:`` prefix removed (argparse ``type``)."""
+    return text.removeprefix("mec_gym:")
+
+
+def add_env_argument(
+    parser: argparse.ArgumentParser,
+    choices: Iterable[str],
+    help_text: str,
+    *,
+    repeatable: bool = False,
+    default: str | None = None,
+) -> None:
+    """``--env ID`` (``mec_gym:`` prefix accepted), one of ``choices`` (IDs of the registry);
+    ``repeatable`` collects a list (None when not given)."""
+    parser.add_argument(
+        "--env",
+        type=env_id,
+        choices=sorted(choices),
+        action="append" if repeatable else "store",
+        default=default,
+        help=help_text,
+    )
+
+
+def add_out_argument(parser: argparse.ArgumentParser, name: str, docs: str = "docs") -> None:
+    """``--out FOLDER``: where the script writes (default a fresh ``runs/<name>/<time>/``);
+    ``--out <docs>`` rewrites the script's committed pages."""
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="FOLDER",
+        help=f"output folder (default: a fresh {RUNS / name}/<date-time>/; `--out {docs}` "
+        "rewrites the committed pages)",
+    )
+
+
+def arguments(argv: Sequence[str] | None) -> list[str]:
+    """The command-line arguments: ``argv``, or the process's when None."""
+    return list(sys.argv[1:] if argv is None else argv)
+
+
+def command_line(script: str, argv: Sequence[str]) -> str:
+    """The command that reproduces a run of ``eval/<script>`` (a file name or path)."""
+    return shlex.join(["python", f"eval/{Path(script).name}", *argv])
+
+
+def fresh_folder(parent: Path) -> Path:
+    """Create ``<parent>/<YYYYmmdd-HHMMSS>[-k]/`` and return it (never an existing folder)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    stem = f"{datetime.now():%Y%m%d-%H%M%S}"
+    for suffix in range(1_000):
+        folder = parent / (f"{stem}-{suffix}" if suffix else stem)
+        try:
+            folder.mkdir()  # atomic: runs started in the same second take the next suffix
+        except FileExistsError:
+            continue
+        return folder
+    raise FileExistsError(f"no free run folder {stem}[-k] in {parent}")
+
+
+def output_folder(out: Path | None, name: str) -> Path:
+    """``out`` (created if missing, files in it overwritten), or a fresh ``runs/<name>/<time>/``
+    when None."""
+    if out is None:
+        return fresh_folder(RUNS / name)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 min load averages, e.g. ``"0.42, 1.97, 2.65"`` (timings taken
+    on a loaded machine are inflated)."""
+    return ", ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
+def write_csv(path: Path, rows: Sequence[Mapping[str, Any]], digits: int | None = None) -> None:
+    """``rows`` as CSV with the union of their keys as columns (missing cells empty); floats
+    with ``digits`` significant digits, or in full (``repr``) when None."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            if digits is not None:
+                row = {k: f"{v:.{digits}g}" if isinstance(v, float) else v for k, v in row.items()}
+            writer.writerow(row)
+
+
+def markdown_table(rows: Iterable[Mapping[str, Any]], columns: Mapping[str, Cell]) -> list[str]:
+    """The lines of a Markdown table: ``columns`` maps each header to its cell (see ``Cell``)."""
+    header = "|" + "".join(f" {name} |" if name else " |" for name in columns)
+    lines = [header, "|" + "---|" * len(columns)]
+    for row in rows:
+        cells = [
+            cell.format(**row) if isinstance(cell, str) else cell(row) for cell in columns.values()
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def write_markdown(path: Path, page: str | Sequence[str]) -> str:
+    """Write ``page`` (the text, or its lines) to ``path`` ending in one newline; return the
+    text written."""
+    text = (page if isinstance(page, str) else "\n".join(page)).rstrip("\n") + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return text
+
+
+def subplots(nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Figure, Any]:
+    """A figure on the Agg canvas and its axes (``Figure.subplots``); ``figsize`` (in) and
+    ``dpi`` go to the figure, the rest (``sharex``, ...) to ``subplots``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure_kwargs = {key: kwargs.pop(key) for key in ("figsize", "dpi") if key in kwargs}
+    fig = Figure(**figure_kwargs)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+def save_figure(fig: Figure, path: Path, dpi: int = 110) -> None:
+    """Lay ``fig`` out tightly and save it to ``path`` (format from the suffix), ``dpi`` dots
+    per inch."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
