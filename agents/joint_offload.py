@@ -32,6 +32,7 @@ from mec_gym.problems.joint_offload import (
     offload_delay_energy,
     weighted_cost,
 )
+from mec_gym.simulators.per_task_offload import TaskDecision
 from mec_gym.solvers.joint_offload.local import local_optimum
 from mec_gym.solvers.joint_offload.registry import SOLVER_LABELS, SOLVERS, solve, solver_applies
 
@@ -150,12 +151,10 @@ class PerTaskRulePolicy(FixedPolicy):
             "random": np.isfinite(edge_cost) and self.rng.random() < 0.5,
         }[self.decision]
         if offload:
-            return self.base.action_from_shares(
-                True, int(self.frames[best]), time_share, edge_share, 0.0, (free_uplink, free_edge)
-            )
-        return self.base.action_from_shares(
-            False, int(self.local.frames[0]), 0.0, 0.0, float(self.local.frequency[0])
-        )
+            decision = TaskDecision(True, int(self.frames[best]), time_share, edge_share)
+            return self.base.action_from_decision(decision, (free_uplink, free_edge))
+        local = TaskDecision(False, int(self.local.frames[0]), 0.0, 0.0, self.local.frequency[0])
+        return self.base.action_from_decision(local)
 
 
 class PerTaskSolverPolicy(PerTaskRulePolicy):

@@ -8,7 +8,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from mec_gym.envs.joint_offload import JointOffloadEnv
-    from mec_gym.envs.per_task_offload import PerTaskOffloadEnv
+    from mec_gym.simulators.per_task_offload import PerTaskSimulator
 
 __all__ = ["render_round_text", "render_round_rgb", "render_tasks_text", "render_tasks_rgb"]
 
@@ -108,18 +108,18 @@ def render_round_rgb(env: JointOffloadEnv) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------ PerTaskOffload
-def render_tasks_text(env: PerTaskOffloadEnv) -> str:
+def render_tasks_text(sim: PerTaskSimulator) -> str:
     """Compact text view: clock, free shares, reservations in service, the last tasks."""
-    cfg = env.config
+    cfg, st = sim.config, sim.state
     lines = [
-        f"t={env.now:8.3f} s  task {env.task}/{cfg.tasks_per_episode}  device={env.device}  "
-        f"free uplink={env.free_uplink_share:.3f}  free edge={env.free_edge_share:.3f}  "
-        f"backlog={env.local_backlog:.3f} s"
+        f"t={st.now:8.3f} s  task {st.task}/{cfg.tasks_per_episode}  device={st.device}  "
+        f"free uplink={st.free_uplink_share:.3f}  free edge={st.free_edge_share:.3f}  "
+        f"backlog={sim.local_backlog():.3f} s"
     ]
-    for name, heap in (("upload", env.uploads), ("edge", env.edge_jobs)):
+    for name, heap in (("upload", st.uploads), ("edge", st.edge_jobs)):
         for end, share in sorted(heap):
             lines.append(f"  {name:<6} share={share:.3f} until t={end:8.3f} s")
-    for outcome in env.outcomes[-5:]:
+    for outcome in st.outcomes[-5:]:
         where = "edge " if outcome.offload else "local"
         lines.append(
             f"  done dev {outcome.device:2d} {where} F={outcome.frames:2d} "
@@ -128,13 +128,14 @@ def render_tasks_text(env: PerTaskOffloadEnv) -> str:
     return "\n".join(lines)
 
 
-def render_tasks_rgb(env: PerTaskOffloadEnv) -> np.ndarray:
+def render_tasks_rgb(sim: PerTaskSimulator) -> np.ndarray:
     """RGB image: timeline of the last tasks (waiting, local compute, upload, edge compute)
     with the current time, and the reserved shares at the current decision."""
+    st = sim.state
     figure, canvas = _figure(8.0, 4.0)
     ax_time, ax_share = figure.subplots(1, 2, gridspec_kw={"width_ratios": [4, 1]})
-    shown = env.outcomes[-_TASKS_SHOWN:]
-    first = len(env.outcomes) - len(shown)
+    shown = st.outcomes[-_TASKS_SHOWN:]
+    first = len(st.outcomes) - len(shown)
     for row, outcome in enumerate(shown, start=first):
         if outcome.offload:
             segments = [
@@ -148,11 +149,11 @@ def render_tasks_rgb(env: PerTaskOffloadEnv) -> np.ndarray:
             ]
         for begin, end, colour in segments:
             ax_time.barh(row, end - begin, left=begin, color=colour, height=0.7)
-    ax_time.axvline(env.now, color="black", lw=1)
+    ax_time.axvline(st.now, color="black", lw=1)
     ax_time.set_xlabel("time (s); red upload, orange edge, grey wait, blue local")
     ax_time.set_ylabel("task")
-    ax_time.set_title(f"t = {env.now:.2f} s, {len(env.outcomes)} tasks decided", fontsize=9)
-    held = (1.0 - env.free_uplink_share, 1.0 - env.free_edge_share)
+    ax_time.set_title(f"t = {st.now:.2f} s, {len(st.outcomes)} tasks decided", fontsize=9)
+    held = (1.0 - st.free_uplink_share, 1.0 - st.free_edge_share)
     ax_share.bar([0, 1], held, color=[_UPLOAD, _EDGE])
     ax_share.set_xticks([0, 1], ["uplink", "edge"])
     ax_share.set_ylim(0, 1.05)

@@ -6,36 +6,31 @@ Inference Tasks in MEC-assisted Augmented Reality Systems", IEEE Trans. Cogn. Co
 our sequential variant (spec ``shared/spec/joint_offload.md``, section 6): the same devices,
 channels, DNN, accuracy and cost model, with tasks arriving over time and reserving shares.
 
-Every task is costed by the functions :func:`~mec_gym.problems.joint_offload.evaluate_allocation`
-is made of (``local_delay_energy``, ``offload_delay_energy``, ``weighted_cost``, on scalars),
-plus ``w1`` times its waiting in the device's local queue, so that the per-task and the
-per-round environment cannot disagree about physics.
+The system (config, generators, the reservation simulator and its state) lives in
+:mod:`mec_gym.simulators.per_task_offload`; this module poses it as an MDP: the action mapping
+onto shares of what is free, the observation encoding and the reward.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
-from bisect import bisect_right
-from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
 
 from mec_gym.envs.base import EpisodeMeans, env_metadata
 from mec_gym.envs.joint_offload import GainScale, JointOffloadSystemEnv
-from mec_gym.models.arrivals import poisson_arrival_times
-from mec_gym.models.compute import compute_time
-from mec_gym.problems.joint_offload import (
-    Allocation,
-    DropGenerator,
-    JointOffloadConfig,
-    JointOffloadProblem,
-    channel_gains_db,
-    local_delay_energy,
-    offload_delay_energy,
-    weighted_cost,
+from mec_gym.problems.joint_offload import Allocation, DropGenerator
+from mec_gym.simulators.per_task_offload import (
+    ArrivalGenerator,
+    ArrivalTrace,
+    PerTaskOffloadConfig,
+    PerTaskSimulator,
+    PerTaskState,
+    PoissonArrivals,
+    TaskDecision,
+    TaskOutcome,
 )
 
 __all__ = [
@@ -45,6 +40,8 @@ __all__ = [
     "ArrivalGenerator",
     "PoissonArrivals",
     "ArrivalTrace",
+    "PerTaskState",
+    "TaskDecision",
     "SHARE_FRACTION_FLOOR",
     "MIN_ABSOLUTE_SHARE",
     "LOCAL_FRACTION_FLOOR",
@@ -73,92 +70,6 @@ RATE_WINDOW_ARRIVALS = 10.0
 
 EPISODE_MEANS = ("cost", "delay", "energy", "accuracy", "waiting", "offload")
 """Per-task quantities averaged over the episode's decided tasks in ``info``."""
-
-
-@dataclass(frozen=True)
-class PerTaskOffloadConfig(JointOffloadConfig):
-    """The joint offloading system's parameters plus the task arrivals of ``PerTaskOffload-v1``."""
-
-    arrival_rate: float = 0.2
-    """Poisson task arrivals per device, 1/s."""
-    tasks_per_episode: int = 200
-    """Tasks per episode."""
-
-    def validate(self) -> None:
-        super().validate()
-        self._require_positive("arrival_rate")
-        self._require_positive("tasks_per_episode", integer=True)
-
-
-class ArrivalGenerator(Protocol):
-    """Draws an episode's tasks: ``generator(config, rng) -> (arrival times s, devices)``."""
-
-    def __call__(
-        self, config: PerTaskOffloadConfig, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray]: ...
-
-
-class PoissonArrivals:
-    """Independent Poisson arrivals of ``arrival_rate`` per device (one merged process at
-    ``N * arrival_rate``, each task on a uniformly drawn device)."""
-
-    def __call__(
-        self, config: PerTaskOffloadConfig, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray]:
-        n = config.num_devices
-        times = poisson_arrival_times(rng, config.arrival_rate * n, config.tasks_per_episode)
-        return times, rng.integers(0, n, size=config.tasks_per_episode)
-
-
-class ArrivalTrace:
-    """The same tasks in every episode: ``times`` (s, non-decreasing) and their ``devices``."""
-
-    def __init__(self, times: np.ndarray, devices: np.ndarray) -> None:
-        self.times = np.array(times, dtype=float)
-        self.devices = np.array(devices, dtype=np.int64)
-        if self.times.shape != self.devices.shape or self.times.ndim != 1:
-            raise ValueError("ArrivalTrace needs one device per arrival time (1-D arrays)")
-        if np.any(np.diff(self.times) < 0) or np.any(self.times < 0):
-            raise ValueError("ArrivalTrace times must be >= 0 and non-decreasing")
-
-    def __call__(
-        self, config: PerTaskOffloadConfig, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray]:
-        if self.times.size != config.tasks_per_episode:
-            raise ValueError(
-                f"ArrivalTrace has {self.times.size} tasks, tasks_per_episode is "
-                f"{config.tasks_per_episode}"
-            )
-        if np.any((self.devices < 0) | (self.devices >= config.num_devices)):
-            raise ValueError(f"ArrivalTrace devices must be in [0, {config.num_devices - 1}]")
-        return self.times.copy(), self.devices.copy()
-
-
-@dataclass
-class TaskOutcome:
-    """One decided task (times in s from the episode start, energy in J, shares as used)."""
-
-    device: int
-    arrival: float
-    offload: bool
-    frames: int
-    time_share: float
-    """Fraction of the TDMA frame reserved (0 if local)."""
-    edge_frequency: float
-    """Edge CPU reserved, cycle/s (0 if local)."""
-    local_frequency: float
-    """Local CPU frequency, cycle/s (0 if offloaded)."""
-    start: float
-    """Local: when its computation starts (after waiting); offloaded: the arrival."""
-    upload_end: float
-    """Offloaded: when the uplink share is released; local: the arrival."""
-    finish: float
-    """Local: end of the computation; offloaded: end of the edge computation (edge released)."""
-    waiting: float
-    delay: float
-    energy: float
-    accuracy: float
-    cost: float
 
 
 class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
@@ -224,15 +135,16 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
     ``accuracy``, ``waiting`` (s), ``offload_rate``; ``edge_in_service`` (edge computations in
     service seen by the task just decided, before it reserved), ``tasks_decided`` and ``time``.
 
-    ## Attributes for fixed policies
-    At each decision: ``device`` (the task's device), ``task`` (its index), ``now`` (s),
-    ``task_rate`` (its full-band rate, bit/s), ``free_uplink_share`` (fraction of the TDMA
-    frame), ``free_edge_share`` (fraction of F^E) and ``free_edge_frequency`` (cycle/s),
-    ``local_backlog`` (s until its device's CPU is free), ``uploads`` and ``edge_jobs``
-    (lists of (release time s, share) of the reservations in service), ``problem`` (the
-    episode's N-device instance: gains, rates, C(F), A(F)), ``task_problem`` (the one-device
-    instance of the task's device, on which its cost is evaluated), ``outcomes`` (``TaskOutcome`` of
-    every decided task). A policy that reads them instead of the observation must say so.
+    ## Simulator (for fixed policies)
+    ``env.simulator`` (``PerTaskSimulator``) holds the episode's state, ``env.state``
+    (``PerTaskState``): at each decision ``device`` (the task's device), ``task`` (its index),
+    ``now`` (s), ``free_uplink_share`` (fraction of the TDMA frame), ``free_edge_share``
+    (fraction of F^E), ``uploads`` and ``edge_jobs`` (the reservations in service as (release
+    time s, share)), ``problem`` (the episode's N-device instance: gains, rates, C(F), A(F)),
+    ``outcomes`` (``TaskOutcome`` of every decided task); the simulator's queries
+    ``task_problem()`` (the one-device instance the task is costed on), ``task_rate()``
+    (bit/s), ``free_edge_frequency()`` (cycle/s) and ``local_backlog()`` (s). A policy that
+    reads them instead of the observation must say so.
 
     ## Version History
     - v1: default scenario ``balanced`` (see ``JointOffload-v1``) instead of the spec's table;
@@ -269,11 +181,8 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
     ) -> None:
         super().__init__(config, render_mode, drops, **overrides)
         cfg = self.config
-        self.arrivals = arrivals or PoissonArrivals()
-        self._template = template = JointOffloadProblem.from_gains(cfg, np.zeros(1))
-        self._macs = template.macs.tolist()  # lists: fast scalar lookups per task
-        self._accuracy = template.accuracy.tolist()
-        self.min_frames = int(template.frame_range[0])
+        self.simulator = PerTaskSimulator(cfg, self.drops, arrivals)
+        self.min_frames = int(self.simulator.template.frame_range[0])
         self._frame_span = cfg.max_frames - self.min_frames
         self.gain_scale = GainScale(cfg)
         self._rate_window = RATE_WINDOW_ARRIVALS / (cfg.num_devices * cfg.arrival_rate)
@@ -283,35 +192,26 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
 
     # ------------------------------------------------------------------ gym API
     @property
+    def state(self) -> PerTaskState:
+        """The simulator's state (see the class docstring)."""
+        return self.simulator.state
+
+    @property
     def episode_over(self) -> bool:
-        return self.task >= self.config.tasks_per_episode
+        return self.simulator.done
 
     def _reset_episode(self, options: dict[str, Any] | None) -> tuple[np.ndarray, dict[str, Any]]:
-        cfg = self.config
-        n, rng = cfg.num_devices, self.np_random
-        self.positions = self.drops(cfg, rng, n)
-        self.distance = np.hypot(self.positions[:, 0], self.positions[:, 1])
-        shadowing = rng.normal(0.0, cfg.shadowing_std_db, n) if cfg.shadowing_std_db > 0 else 0.0
-        self.gain_db = channel_gains_db(cfg, self.distance, shadowing)
-        self.problem = self._template.with_gains(self.gain_db)
-        self._rates = self.problem.rate.tolist()
-        self._gain_obs = np.clip(self.gain_scale.encode(self.gain_db), -1.0, 1.0).tolist()
-        self.arrival_times, self.task_device = self.arrivals(cfg, rng)
-        self._arrivals = self.arrival_times.tolist()
-        self._devices = self.task_device.tolist()
-        self.uploads: list[tuple[float, float]] = []
-        self.edge_jobs: list[tuple[float, float]] = []
-        self._local_busy_until = [0.0] * n
-        self.outcomes: list[TaskOutcome] = []
+        self.simulator.reset(self.np_random)
+        gain_db = self.state.problem.gain_db
+        self._gain_obs = np.clip(self.gain_scale.encode(gain_db), -1.0, 1.0).tolist()
         self._episode_means = EpisodeMeans(EPISODE_MEANS)
         self._edge_seen = 0
-        self.task = 0
-        self._begin_task()
         return self._observation(), self._info()
 
     def _step_episode(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        outcome = self._decide(self._parse_action(action))
-        self.outcomes.append(outcome)
+        decision = self.decision_from_action(action)
+        self._edge_seen = len(self.state.edge_jobs)  # in service as the task is decided
+        outcome = self.simulator.decide(decision)
         self._episode_means.add(
             {
                 "cost": outcome.cost,
@@ -322,26 +222,24 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
                 "offload": outcome.offload,
             }
         )
-        self._edge_seen = len(self.edge_jobs) - outcome.offload
-        self.task += 1
-        terminated = self.task >= self.config.tasks_per_episode
-        if terminated:
-            obs = np.zeros(self._obs_size, dtype=np.float32)
-        else:
-            self._begin_task()
-            obs = self._observation()
+        terminated = self.simulator.done
+        obs = np.zeros(self._obs_size, np.float32) if terminated else self._observation()
         return obs, -outcome.cost, terminated, False, self._info()
 
-    # ------------------------------------------------------------------ dynamics
-    def _begin_task(self) -> None:
-        """Advance the clock to the next arrival and release what has ended by then."""
-        self.now = now = self._arrivals[self.task]
-        self.device = self._devices[self.task]
-        for heap in (self.uploads, self.edge_jobs):
-            while heap and heap[0][0] <= now:
-                heapq.heappop(heap)
-        self.free_uplink_share = max(1.0 - sum(share for _, share in self.uploads), 0.0)
-        self.free_edge_share = max(1.0 - sum(share for _, share in self.edge_jobs), 0.0)
+    # ------------------------------------------------------------------ actions
+    def decision_from_action(self, action: Any) -> TaskDecision:
+        """The decision an action stands for at the current task (see the Action Space)."""
+        unit = self._parse_action(action)
+        cfg, st = self.config, self.state
+        offload = unit[0] > 0.5
+        frames = round(self.min_frames + unit[1] * self._frame_span)
+        time_share = edge_share = local_frequency = 0.0
+        if offload:
+            time_share = max(self._fraction(unit[2]) * st.free_uplink_share, MIN_ABSOLUTE_SHARE)
+            edge_share = max(self._fraction(unit[3]) * st.free_edge_share, MIN_ABSOLUTE_SHARE)
+        else:
+            local_frequency = max(unit[4], LOCAL_FRACTION_FLOOR) * cfg.device_max_frequency
+        return TaskDecision(offload, frames, time_share, edge_share, local_frequency)
 
     def _parse_action(self, action: Any) -> list[float]:
         """The action clipped to [-1, 1] and mapped to [0, 1] (Python floats: 5 values are
@@ -357,126 +255,43 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
     def _fraction(unit: float) -> float:
         return SHARE_FRACTION_FLOOR + (1.0 - 2.0 * SHARE_FRACTION_FLOOR) * unit
 
-    def _decide(self, unit: list[float]) -> TaskOutcome:
-        """Reserve the resources of the current task as ``unit`` (the action mapped to [0, 1])
-        says, and return its outcome (costed as ``evaluate_allocation`` does)."""
-        cfg, now, device = self.config, self.now, self.device
-        offload = unit[0] > 0.5
-        frames = round(self.min_frames + unit[1] * self._frame_span)
-        time_share = edge_share = local_frequency = 0.0
-        if offload:
-            time_share = max(self._fraction(unit[2]) * self.free_uplink_share, MIN_ABSOLUTE_SHARE)
-            edge_share = max(self._fraction(unit[3]) * self.free_edge_share, MIN_ABSOLUTE_SHARE)
-        else:
-            local_frequency = max(unit[4], LOCAL_FRACTION_FLOOR) * cfg.device_max_frequency
-        edge_frequency = edge_share * cfg.edge_capacity
-        macs = self._macs[frames]
-        if offload:
-            delay, energy = offload_delay_energy(
-                cfg, macs, frames, self._rates[device], time_share, edge_frequency
-            )
-        else:
-            delay, energy = local_delay_energy(cfg, macs, local_frequency)
-        accuracy = self._accuracy[frames]
-        cost = weighted_cost(cfg, delay, energy, accuracy)
-        if offload:
-            bits = frames * cfg.frame_bits
-            upload_s = float(compute_time(bits, time_share * self._rates[device]))
-            start, upload_end, finish, waiting = now, now + upload_s, now + delay, 0.0
-            heapq.heappush(self.uploads, (upload_end, time_share))
-            heapq.heappush(self.edge_jobs, (finish, edge_share))
-        else:
-            start = max(now, self._local_busy_until[device])
-            finish = start + delay
-            waiting = start - now
-            self._local_busy_until[device] = finish
-            upload_end = now
-            delay += waiting
-            cost += cfg.delay_weight * waiting
-        return TaskOutcome(
-            device=device,
-            arrival=now,
-            offload=offload,
-            frames=frames,
-            time_share=time_share,
-            edge_frequency=edge_frequency,
-            local_frequency=local_frequency,
-            start=start,
-            upload_end=upload_end,
-            finish=finish,
-            waiting=waiting,
-            delay=delay,
-            energy=energy,
-            accuracy=accuracy,
-            cost=cost,
-        )
-
     # ------------------------------------------------------------------ for fixed policies
-    @property
-    def task_problem(self) -> JointOffloadProblem:
-        """One-device instance of the current task's device (its channel), on which the task is
-        costed; Theorems 1 and 2 apply to it directly."""
-        d = self.device
-        return self.problem.with_gains(self.gain_db[d : d + 1], rate=self.problem.rate[d : d + 1])
-
-    @property
-    def task_rate(self) -> float:
-        """Full-band uplink rate of the current task's device, bit/s."""
-        return self._rates[self.device]
-
-    @property
-    def free_edge_frequency(self) -> float:
-        """Edge CPU not reserved at the current decision, cycle/s."""
-        return self.free_edge_share * self.config.edge_capacity
-
-    @property
-    def local_backlog(self) -> float:
-        """Seconds until the current task's device finishes its queued local tasks."""
-        return max(self._local_busy_until[self.device] - self.now, 0.0)
-
     def action_from_allocation(self, allocation: Allocation) -> np.ndarray:
         """The action giving the current task the one-device ``allocation`` (absolute shares:
         ``time_share`` of the frame, ``edge_frequency`` and ``local_frequency`` in cycle/s) as
-        exactly as the mapping allows (see :meth:`action_from_shares`)."""
+        exactly as the mapping allows (see :meth:`action_from_decision`)."""
         if allocation.num_devices != 1:
             raise ValueError(f"allocation must be for one task, got {allocation.num_devices}")
-        return self.action_from_shares(
+        decision = TaskDecision(
             bool(allocation.offload[0]),
             int(allocation.frames[0]),
             float(allocation.time_share[0]),
             float(allocation.edge_frequency[0] / self.config.edge_capacity),
             float(allocation.local_frequency[0]),
         )
+        return self.action_from_decision(decision)
 
-    def action_from_shares(
-        self,
-        offload: bool,
-        frames: int,
-        time_share: float,
-        edge_share: float,
-        local_frequency: float,
-        free_shares: tuple[float, float] | None = None,
+    def action_from_decision(
+        self, decision: TaskDecision, free_shares: tuple[float, float] | None = None
     ) -> np.ndarray:
-        """The action for a task: ``time_share`` of the frame and ``edge_share`` of F^E if it
-        offloads, else ``local_frequency`` (cycle/s), with ``frames`` frames. Shares become
-        fractions of what is free (``free_shares`` = (uplink, edge), the env's current ones by
-        default, e.g. as decoded from an observation) clipped to what a task can reserve; exact
-        up to float32 rounding otherwise."""
+        """The action for ``decision``. Its shares become fractions of what is free
+        (``free_shares`` = (uplink, edge), the env's current ones by default, e.g. as decoded
+        from an observation), clipped to what a task can reserve; exact up to float32 rounding
+        otherwise."""
         cfg = self.config
         span = 1.0 - 2.0 * SHARE_FRACTION_FLOOR
-        frames = min(max(frames, self.min_frames), cfg.max_frames)
+        frames = min(max(decision.frames, self.min_frames), cfg.max_frames)
         unit = np.zeros(5)
         unit[1] = (frames - self.min_frames) / max(self._frame_span, 1)
-        if offload:
+        if decision.offload:
             unit[0] = 1.0
-            free = free_shares or (self.free_uplink_share, self.free_edge_share)
-            for column, (share, available) in enumerate(
-                zip((time_share, edge_share), free, strict=True), start=2
-            ):
+            free = free_shares or (self.state.free_uplink_share, self.state.free_edge_share)
+            shares = (decision.time_share, decision.edge_share)
+            for column, (share, available) in enumerate(zip(shares, free, strict=True), start=2):
                 fraction = share / available if available > 0 else 1.0
                 unit[column] = (fraction - SHARE_FRACTION_FLOOR) / span
         else:
-            unit[4] = local_frequency / cfg.device_max_frequency
+            unit[4] = decision.local_frequency / cfg.device_max_frequency
         return np.clip(2.0 * unit - 1.0, -1.0, 1.0).astype(np.float32)
 
     def decode_observation(self, observation: np.ndarray) -> dict[str, float]:
@@ -493,14 +308,15 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
 
     # ------------------------------------------------------------------ observation
     def _observation(self) -> np.ndarray:
-        now, task = self.now, self.task
-        backlog = self.local_backlog
-        uploads, edge = self.uploads, self.edge_jobs
+        st = self.state
+        now = st.now
+        backlog = self.simulator.local_backlog()
+        uploads, edge = st.uploads, st.edge_jobs
         features = [
-            self._gain_obs[self.device],
+            self._gain_obs[st.device],
             backlog / (backlog + BACKLOG_SCALE_S),
-            self.free_uplink_share,
-            self.free_edge_share,
+            st.free_uplink_share,
+            st.free_edge_share,
             len(uploads) / (len(uploads) + 2.0),
             len(edge) / (len(edge) + 2.0),
         ]
@@ -510,8 +326,7 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
                 wait = end - now
                 features += (wait / (wait + RELEASE_SCALE_S), share)
             features += (0.0, 0.0) * (RELEASES_OBSERVED - len(upcoming))
-        recent = task + 1 - bisect_right(self._arrivals, now - self._rate_window, 0, task + 1)
-        ratio = recent / RATE_WINDOW_ARRIVALS
+        ratio = self.simulator.recent_arrivals(self._rate_window) / RATE_WINDOW_ARRIVALS
         features.append(ratio / (ratio + 1.0))
         # every feature is in [-1, 1] by construction (gain clipped, the rest in [0, 1])
         return np.array(features, dtype=np.float32)
@@ -522,17 +337,17 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
         return {
             **info,
             "edge_in_service": self._edge_seen,
-            "tasks_decided": len(self.outcomes),
-            "time": self.now,
+            "tasks_decided": len(self.state.outcomes),
+            "time": self.state.now,
         }
 
     # ------------------------------------------------------------------ rendering
     def _render_text(self) -> str:
         from mec_gym.envs.joint_offload_render import render_tasks_text
 
-        return render_tasks_text(self)
+        return render_tasks_text(self.simulator)
 
     def _render_rgb(self) -> np.ndarray:
         from mec_gym.envs.joint_offload_render import render_tasks_rgb
 
-        return render_tasks_rgb(self)
+        return render_tasks_rgb(self.simulator)

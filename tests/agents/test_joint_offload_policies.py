@@ -84,9 +84,9 @@ def test_greedy_rule_reserves_almost_all_that_is_free_when_it_offloads():
     for _ in range(40):
         action, _ = policy.predict(observation)
         base = env.unwrapped
-        free_uplink, free_edge = base.free_uplink_share, base.free_edge_share
+        free_uplink, free_edge = base.state.free_uplink_share, base.state.free_edge_share
         observation, reward, terminated, _, _ = env.step(action)
-        outcome = base.outcomes[-1]
+        outcome = base.state.outcomes[-1]
         if outcome.offload:
             # it reserved (almost) everything that was free
             assert outcome.time_share == pytest.approx(0.99 * free_uplink, rel=1e-5)

@@ -113,7 +113,7 @@ def test_local_devices_follow_the_configs_decision_rule():
     observation, _ = per_task.reset(seed=0)
     for _ in range(5):
         observation, *_ = per_task.step(policy.predict(observation)[0])
-    outcomes = per_task.unwrapped.outcomes
+    outcomes = per_task.unwrapped.state.outcomes
     assert [o.local_frequency for o in outcomes] == pytest.approx([1.71e9] * 5, rel=1e-3)
     assert {o.frames for o in outcomes} == {5}
 

@@ -40,7 +40,7 @@ def play(env: PerTaskOffloadEnv, seed: int, policy=None) -> tuple[list[float], d
 
 def busy_policy(env: PerTaskOffloadEnv) -> np.ndarray:
     """Offloads 3 tasks in 4 with large shares (so that reservations overlap), else local."""
-    offload = 1.0 if env.task % 4 else -1.0
+    offload = 1.0 if env.state.task % 4 else -1.0
     return np.array([offload, -0.5, 0.6, 0.4, 0.2])
 
 
@@ -58,9 +58,9 @@ def test_observation_size_does_not_depend_on_the_number_of_devices():
 def test_rewards_are_minus_the_task_costs_and_the_physics_hold(policy):
     env = make()
     rewards, _ = play(env, 0, policy)
-    cfg, problem = env.config, env.problem
-    assert len(env.outcomes) == cfg.tasks_per_episode
-    for outcome, reward in zip(env.outcomes, rewards, strict=True):
+    cfg, problem = env.config, env.state.problem
+    assert len(env.state.outcomes) == cfg.tasks_per_episode
+    for outcome, reward in zip(env.state.outcomes, rewards, strict=True):
         rate = problem.rate[outcome.device]
         cycles = cfg.cycles_per_mac * problem.macs[outcome.frames]
         accuracy = problem.accuracy[outcome.frames]
@@ -94,9 +94,11 @@ def test_rewards_are_minus_the_task_costs_and_the_physics_hold(policy):
 def test_task_cost_is_evaluate_allocation_on_a_one_device_instance_plus_waiting():
     env = make()
     play(env, 1, busy_policy)
-    for outcome in env.outcomes:
-        single = JointOffloadProblem.from_gains(env.config, env.gain_db[[outcome.device]])
-        assert np.allclose(env.problem.rate[[outcome.device]], single.rate, rtol=1e-14)
+    for outcome in env.state.outcomes:
+        single = JointOffloadProblem.from_gains(
+            env.config, env.state.problem.gain_db[[outcome.device]]
+        )
+        assert np.allclose(env.state.problem.rate[[outcome.device]], single.rate, rtol=1e-14)
         allocation = Allocation(
             [outcome.offload],
             [outcome.frames],
@@ -114,7 +116,7 @@ def test_local_tasks_run_one_at_a_time_first_come_first_served():
     play(env, 2, lambda e: np.array([-1.0, 1.0, 0.0, 0.0, -0.5]))
     waited = 0
     for device in range(2):
-        local = [o for o in env.outcomes if o.device == device and not o.offload]
+        local = [o for o in env.state.outcomes if o.device == device and not o.offload]
         finish = 0.0
         for outcome in local:  # outcomes are in arrival order
             assert outcome.start == pytest.approx(max(outcome.arrival, finish), abs=1e-12)
@@ -129,15 +131,15 @@ def test_reservations_never_exceed_the_budgets_and_are_released_when_they_end():
     env.reset(seed=3)
     done, overlaps = False, 0
     while not done:
-        now, decided = env.now, env.outcomes
+        now, decided = env.state.now, env.state.outcomes
         held_uplink = sum(
             o.time_share for o in decided if o.offload and o.arrival <= now < o.upload_end
         )
         held_edge = sum(
             o.edge_frequency for o in decided if o.offload and o.arrival <= now < o.finish
         )
-        assert env.free_uplink_share == pytest.approx(max(1.0 - held_uplink, 0.0), abs=1e-12)
-        assert env.free_edge_frequency == pytest.approx(
+        assert env.state.free_uplink_share == pytest.approx(max(1.0 - held_uplink, 0.0), abs=1e-12)
+        assert env.simulator.free_edge_frequency() == pytest.approx(
             max(env.config.edge_capacity - held_edge, 0.0), rel=1e-9, abs=1.0
         )
         assert held_uplink <= 1.0 + len(decided) * MIN_ABSOLUTE_SHARE
@@ -155,9 +157,9 @@ def test_shares_are_the_chosen_fractions_of_what_is_free():
     for _ in range(60):
         action = rng.uniform(-1, 1, 5)
         action[0] = 1.0
-        free_uplink, free_edge = env.free_uplink_share, env.free_edge_frequency
+        free_uplink, free_edge = env.state.free_uplink_share, env.simulator.free_edge_frequency()
         env.step(action)
-        outcome = env.outcomes[-1]
+        outcome = env.state.outcomes[-1]
         fraction = SHARE_FRACTION_FLOOR + (1 - 2 * SHARE_FRACTION_FLOOR) * (action[2] + 1) / 2
         assert outcome.time_share == pytest.approx(
             max(fraction * free_uplink, MIN_ABSOLUTE_SHARE), rel=1e-12
@@ -171,19 +173,19 @@ def test_action_from_allocation_requests_the_given_absolute_shares():
     env = make(arrival_rate=5.0)
     env.reset(seed=5)
     for _ in range(40):
-        tau = 0.4 * env.free_uplink_share
-        edge = 0.7 * env.free_edge_frequency
+        tau = 0.4 * env.state.free_uplink_share
+        edge = 0.7 * env.simulator.free_edge_frequency()
         request = Allocation([True], [7], [tau], [edge], [0.0])
         action = env.action_from_allocation(request)
         assert env.action_space.contains(action)
         env.step(action)
-        outcome = env.outcomes[-1]
+        outcome = env.state.outcomes[-1]
         assert outcome.offload and outcome.frames == 7
         assert outcome.time_share == pytest.approx(tau, rel=1e-6)
         assert outcome.edge_frequency == pytest.approx(edge, rel=1e-6)
         local = Allocation([False], [9], [0.0], [0.0], [0.5 * env.config.device_max_frequency])
         env.step(env.action_from_allocation(local))
-        outcome = env.outcomes[-1]
+        outcome = env.state.outcomes[-1]
         assert not outcome.offload and outcome.frames == 9
         assert outcome.local_frequency == pytest.approx(0.5 * env.config.device_max_frequency)
 
@@ -192,8 +194,14 @@ def test_task_problem_is_the_devices_channel():
     env = make()
     env.reset(seed=14)
     for _ in range(10):
-        assert env.task_problem.gain_db.tolist() == [env.gain_db[env.device]]
-        assert env.task_problem.rate[0] == env.task_rate == env.problem.rate[env.device]
+        assert env.simulator.task_problem().gain_db.tolist() == [
+            env.state.problem.gain_db[env.state.device]
+        ]
+        assert (
+            env.simulator.task_problem().rate[0]
+            == env.simulator.task_rate()
+            == env.state.problem.rate[env.state.device]
+        )
         env.step(env.action_space.sample())
 
 
@@ -210,23 +218,23 @@ def test_out_of_range_actions_are_clipped():
 def test_poisson_arrivals_at_the_configured_rate_uniform_over_devices():
     env = make(num_devices=5, arrival_rate=0.4, tasks_per_episode=4000)
     env.reset(seed=7)
-    gaps = np.diff(np.concatenate(([0.0], env.arrival_times)))
+    gaps = np.diff(np.concatenate(([0.0], env.state.arrival_times)))
     assert gaps.mean() == pytest.approx(1 / (5 * 0.4), rel=0.05)
     assert gaps.std() == pytest.approx(gaps.mean(), rel=0.08)  # exponential: std = mean
-    counts = np.bincount(env.task_device, minlength=5)
+    counts = np.bincount(env.state.task_device, minlength=5)
     assert counts.min() > 0.85 * 4000 / 5
 
 
 def test_channels_are_fixed_per_episode_and_redrawn_at_reset():
     env = make(shadowing_std_db=0.0)
     env.reset(seed=8)
-    gains = env.gain_db.copy()
-    assert np.array_equal(gains, channel_gains_db(env.config, env.distance))
+    gains = env.state.problem.gain_db.copy()
+    assert np.array_equal(gains, channel_gains_db(env.config, env.state.distance))
     for _ in range(20):
         env.step(env.action_space.sample())
-        assert np.array_equal(env.problem.gain_db, gains)
+        assert np.array_equal(env.state.problem.gain_db, gains)
     env.reset(seed=9)
-    assert not np.array_equal(env.gain_db, gains)
+    assert not np.array_equal(env.state.problem.gain_db, gains)
 
 
 def test_observation_reports_the_state_of_the_decision():
@@ -234,11 +242,11 @@ def test_observation_reports_the_state_of_the_decision():
     obs, _ = env.reset(seed=10)
     rng = np.random.default_rng(10)
     for _ in range(80):
-        assert obs[2] == np.float32(env.free_uplink_share)
-        assert obs[3] == np.float32(env.free_edge_share)
-        backlog = env.local_backlog
+        assert obs[2] == np.float32(env.state.free_uplink_share)
+        assert obs[3] == np.float32(env.state.free_edge_share)
+        backlog = env.simulator.local_backlog()
         assert obs[1] == np.float32(backlog / (backlog + 1.0))
-        in_service = len(env.edge_jobs)
+        in_service = len(env.state.edge_jobs)
         assert obs[5] == np.float32(in_service / (in_service + 2))
         obs, *_ = env.step(rng.uniform(-1, 1, 5))
 
@@ -256,8 +264,8 @@ def test_info_holds_episode_means():
     env = make()
     rewards, info = play(env, 12)
     assert info["cost"] == pytest.approx(-np.mean(rewards))
-    assert info["offload_rate"] == pytest.approx(np.mean([o.offload for o in env.outcomes]))
-    assert info["waiting"] == pytest.approx(np.mean([o.waiting for o in env.outcomes]))
+    assert info["offload_rate"] == pytest.approx(np.mean([o.offload for o in env.state.outcomes]))
+    assert info["waiting"] == pytest.approx(np.mean([o.waiting for o in env.state.outcomes]))
 
 
 def test_render_views_show_the_reservations():

@@ -16,6 +16,7 @@ from mec_gym.simulators.multistep_offload import (
     PoissonTasks,
     TaskTrace,
 )
+from mec_gym.simulators.per_task_offload import PerTaskSimulator
 
 
 @pytest.mark.parametrize(
@@ -55,7 +56,8 @@ def test_a_fixed_drop_places_the_devices_in_every_episode(env_id):
     env = gym.make(env_id, drops=FixedDrop(positions), **kwargs).unwrapped
     for seed in (0, 1):
         env.reset(seed=seed)
-        np.testing.assert_array_equal(env.positions, positions)
+        placed = env.positions if env_id.startswith("Joint") else env.state.positions
+        np.testing.assert_array_equal(placed, positions)
     with pytest.raises(ValueError, match="FixedDrop"):
         gym.make(env_id, drops=FixedDrop(positions[:2]), **kwargs).reset(seed=0)
 
@@ -71,7 +73,7 @@ def test_an_arrival_trace_is_replayed_with_its_devices():
     env.reset(seed=3)
     seen = []
     for _ in range(4):
-        seen.append((env.now, env.device))
+        seen.append((env.state.now, env.state.device))
         env.step(env.action_space.sample())
     assert seen == list(zip(times.tolist(), devices.tolist(), strict=True))
     with pytest.raises(ValueError, match="non-decreasing"):
@@ -119,3 +121,21 @@ def test_the_simulator_runs_without_the_env_and_matches_it():
     state = simulator.state
     assert state.totals["utility"] / state.tasks_finished == pytest.approx(info["utility"])
     assert [r.finish for r in state.records] == [r.finish for r in env.unwrapped.records]
+
+
+def test_the_per_task_simulator_runs_without_the_env_and_matches_it():
+    env = gym.make("PerTaskOffload-v1", num_devices=4, tasks_per_episode=30).unwrapped
+    env.reset(seed=2)
+    env.action_space.seed(2)
+    decisions = []
+    while not env.episode_over:
+        action = env.action_space.sample()
+        decisions.append(env.decision_from_action(action))
+        env.step(action)
+    simulator = PerTaskSimulator(env.config)
+    simulator.reset(np.random.Generator(np.random.PCG64(2)))
+    costs = [simulator.decide(decision).cost for decision in decisions]
+    assert simulator.done
+    assert costs == [outcome.cost for outcome in env.state.outcomes]
+    with pytest.raises(RuntimeError, match="reset"):
+        simulator.decide(decisions[0])

@@ -1,0 +1,323 @@
+"""The per-task joint offloading system: tasks arrive over time and hold the shares they reserve.
+
+Source: G. Pan, H. Zhang, S. Xu, S. Zhang, X. Chen, "Joint Optimization of Video-based AI
+Inference Tasks in MEC-assisted Augmented Reality Systems", IEEE Trans. Cogn. Commun. Netw.
+9(2), 2023 (arXiv 2301.01010); our sequential variant of its one-round model (spec
+``shared/spec/joint_offload.md``, section 6).
+
+:class:`PerTaskSimulator` owns the episode's state (:class:`PerTaskState`): the drop, the task
+arrivals, the uplink and edge-CPU reservations in service, the devices' local queues. Every task
+is costed by the functions :func:`~mec_gym.problems.joint_offload.evaluate_allocation` is made
+of (``local_delay_energy``, ``offload_delay_energy``, ``weighted_cost``, on scalars), plus
+``w1`` times its waiting in the device's local queue, so that the per-task and the per-round
+environment cannot disagree about physics. Times in s from the episode start.
+"""
+
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from mec_gym.models.arrivals import poisson_arrival_times
+from mec_gym.models.compute import compute_time
+from mec_gym.problems.joint_offload import (
+    DropGenerator,
+    JointOffloadConfig,
+    JointOffloadProblem,
+    UniformDrops,
+    channel_gains_db,
+    local_delay_energy,
+    offload_delay_energy,
+    weighted_cost,
+)
+
+__all__ = [
+    "PerTaskOffloadConfig",
+    "ArrivalGenerator",
+    "PoissonArrivals",
+    "ArrivalTrace",
+    "TaskDecision",
+    "TaskOutcome",
+    "PerTaskState",
+    "PerTaskSimulator",
+]
+
+
+@dataclass(frozen=True)
+class PerTaskOffloadConfig(JointOffloadConfig):
+    """The joint offloading system's parameters plus the task arrivals of ``PerTaskOffload-v1``."""
+
+    arrival_rate: float = 0.2
+    """Poisson task arrivals per device, 1/s."""
+    tasks_per_episode: int = 200
+    """Tasks per episode."""
+
+    def validate(self) -> None:
+        super().validate()
+        self._require_positive("arrival_rate")
+        self._require_positive("tasks_per_episode", integer=True)
+
+
+class ArrivalGenerator(Protocol):
+    """Draws an episode's tasks: ``generator(config, rng) -> (arrival times s, devices)``."""
+
+    def __call__(
+        self, config: PerTaskOffloadConfig, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class PoissonArrivals:
+    """Independent Poisson arrivals of ``arrival_rate`` per device (one merged process at
+    ``N * arrival_rate``, each task on a uniformly drawn device)."""
+
+    def __call__(
+        self, config: PerTaskOffloadConfig, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        n = config.num_devices
+        times = poisson_arrival_times(rng, config.arrival_rate * n, config.tasks_per_episode)
+        return times, rng.integers(0, n, size=config.tasks_per_episode)
+
+
+class ArrivalTrace:
+    """The same tasks in every episode: ``times`` (s, non-decreasing) and their ``devices``."""
+
+    def __init__(self, times: np.ndarray, devices: np.ndarray) -> None:
+        self.times = np.array(times, dtype=float)
+        self.devices = np.array(devices, dtype=np.int64)
+        if self.times.shape != self.devices.shape or self.times.ndim != 1:
+            raise ValueError("ArrivalTrace needs one device per arrival time (1-D arrays)")
+        if np.any(np.diff(self.times) < 0) or np.any(self.times < 0):
+            raise ValueError("ArrivalTrace times must be >= 0 and non-decreasing")
+
+    def __call__(
+        self, config: PerTaskOffloadConfig, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if self.times.size != config.tasks_per_episode:
+            raise ValueError(
+                f"ArrivalTrace has {self.times.size} tasks, tasks_per_episode is "
+                f"{config.tasks_per_episode}"
+            )
+        if np.any((self.devices < 0) | (self.devices >= config.num_devices)):
+            raise ValueError(f"ArrivalTrace devices must be in [0, {config.num_devices - 1}]")
+        return self.times.copy(), self.devices.copy()
+
+
+@dataclass(frozen=True)
+class TaskDecision:
+    """What is decided for a task: where it runs, its frames, and what it reserves."""
+
+    offload: bool
+    frames: int
+    time_share: float = 0.0
+    """Fraction of the TDMA frame reserved (offloaded tasks)."""
+    edge_share: float = 0.0
+    """Fraction of F^E reserved (offloaded tasks)."""
+    local_frequency: float = 0.0
+    """CPU frequency, cycle/s (local tasks)."""
+
+
+@dataclass
+class TaskOutcome:
+    """One decided task (times in s from the episode start, energy in J, shares as used)."""
+
+    device: int
+    arrival: float
+    offload: bool
+    frames: int
+    time_share: float
+    """Fraction of the TDMA frame reserved (0 if local)."""
+    edge_frequency: float
+    """Edge CPU reserved, cycle/s (0 if local)."""
+    local_frequency: float
+    """Local CPU frequency, cycle/s (0 if offloaded)."""
+    start: float
+    """Local: when its computation starts (after waiting); offloaded: the arrival."""
+    upload_end: float
+    """Offloaded: when the uplink share is released; local: the arrival."""
+    finish: float
+    """Local: end of the computation; offloaded: end of the edge computation (edge released)."""
+    waiting: float
+    delay: float
+    energy: float
+    accuracy: float
+    cost: float
+
+
+@dataclass(eq=False)
+class PerTaskState:
+    """The whole state of an episode; the reservation heaps hold (release time s, share)."""
+
+    problem: JointOffloadProblem
+    """The episode's N-device instance (gains, rates, C(F), A(F))."""
+    positions: np.ndarray
+    """Device positions, m, (N, 2), BS at the origin."""
+    distance: np.ndarray
+    """Device-BS distances, m."""
+    arrival_times: np.ndarray
+    """Arrival time of each task, s."""
+    task_device: np.ndarray
+    """Device of each task."""
+    task: int = 0
+    """Index of the task to decide (``tasks_per_episode`` when the episode is over)."""
+    now: float = 0.0
+    device: int = 0
+    """Device of the task to decide."""
+    uploads: list[tuple[float, float]] = field(default_factory=list)
+    """Uplink reservations in service: (release time s, fraction of the TDMA frame)."""
+    edge_jobs: list[tuple[float, float]] = field(default_factory=list)
+    """Edge-CPU reservations in service: (release time s, fraction of F^E)."""
+    local_busy_until: list[float] = field(default_factory=list)
+    """Per device: when its CPU finishes its queued local tasks, s."""
+    free_uplink_share: float = 1.0
+    free_edge_share: float = 1.0
+    outcomes: list[TaskOutcome] = field(default_factory=list)
+
+
+class PerTaskSimulator:
+    """Tasks arriving at N devices, each decided once: local (FIFO per device) or offloaded
+    with uplink and edge-CPU shares reserved until its upload and its edge computation end.
+
+    ``reset(rng)`` draws the drop and the arrivals and moves to the first task; ``decide(...)``
+    reserves what a decision asks for, returns the task's outcome and moves to the next task.
+    """
+
+    def __init__(
+        self,
+        config: PerTaskOffloadConfig,
+        drops: DropGenerator | None = None,
+        arrivals: ArrivalGenerator | None = None,
+    ) -> None:
+        self.config = config
+        self.drops = drops or UniformDrops()
+        self.arrivals = arrivals or PoissonArrivals()
+        self.template = JointOffloadProblem.from_gains(config, np.zeros(1))
+        self.macs = self.template.macs.tolist()  # lists: fast scalar lookups per task
+        self.accuracy = self.template.accuracy.tolist()
+        self.state: PerTaskState | None = None
+
+    def reset(self, rng: np.random.Generator) -> None:
+        """Draw an episode: the drop (with one shadowing draw per device), then the tasks."""
+        cfg = self.config
+        n = cfg.num_devices
+        positions = self.drops(cfg, rng, n)
+        distance = np.hypot(positions[:, 0], positions[:, 1])
+        shadowing = rng.normal(0.0, cfg.shadowing_std_db, n) if cfg.shadowing_std_db > 0 else 0.0
+        problem = self.template.with_gains(channel_gains_db(cfg, distance, shadowing))
+        arrival_times, task_device = self.arrivals(cfg, rng)
+        self.rates = problem.rate.tolist()
+        self.arrival_list = arrival_times.tolist()
+        self.device_list = task_device.tolist()
+        self.state = PerTaskState(
+            problem=problem,
+            positions=positions,
+            distance=distance,
+            arrival_times=arrival_times,
+            task_device=task_device,
+            local_busy_until=[0.0] * n,
+        )
+        self._begin_task()
+
+    @property
+    def done(self) -> bool:
+        """Whether every task of the episode has been decided."""
+        return self.state is not None and self.state.task >= self.config.tasks_per_episode
+
+    def decide(self, decision: TaskDecision) -> TaskOutcome:
+        """Run the current task as ``decision`` says (locally after the device's queue, or
+        offloaded with its shares reserved); its outcome, then on to the next task."""
+        st = self.state
+        if st is None or self.done:
+            raise RuntimeError("no task to decide: call reset()")
+        cfg, now, device = self.config, st.now, st.device
+        offload, frames = decision.offload, decision.frames
+        time_share, edge_share = decision.time_share, decision.edge_share
+        local_frequency = decision.local_frequency
+        edge_frequency = edge_share * cfg.edge_capacity
+        macs = self.macs[frames]
+        if offload:
+            delay, energy = offload_delay_energy(
+                cfg, macs, frames, self.rates[device], time_share, edge_frequency
+            )
+        else:
+            delay, energy = local_delay_energy(cfg, macs, local_frequency)
+        accuracy = self.accuracy[frames]
+        cost = weighted_cost(cfg, delay, energy, accuracy)
+        if offload:
+            bits = frames * cfg.frame_bits
+            upload_s = float(compute_time(bits, time_share * self.rates[device]))
+            start, upload_end, finish, waiting = now, now + upload_s, now + delay, 0.0
+            heapq.heappush(st.uploads, (upload_end, time_share))
+            heapq.heappush(st.edge_jobs, (finish, edge_share))
+        else:
+            start = max(now, st.local_busy_until[device])
+            finish = start + delay
+            waiting = start - now
+            st.local_busy_until[device] = finish
+            upload_end = now
+            delay += waiting
+            cost += cfg.delay_weight * waiting
+        outcome = TaskOutcome(
+            device=device,
+            arrival=now,
+            offload=offload,
+            frames=frames,
+            time_share=time_share,
+            edge_frequency=edge_frequency,
+            local_frequency=local_frequency,
+            start=start,
+            upload_end=upload_end,
+            finish=finish,
+            waiting=waiting,
+            delay=delay,
+            energy=energy,
+            accuracy=accuracy,
+            cost=cost,
+        )
+        st.outcomes.append(outcome)
+        st.task += 1
+        if not self.done:
+            self._begin_task()
+        return outcome
+
+    def _begin_task(self) -> None:
+        """Advance the clock to the next arrival and release what has ended by then."""
+        st = self.state
+        st.now = now = self.arrival_list[st.task]
+        st.device = self.device_list[st.task]
+        for heap in (st.uploads, st.edge_jobs):
+            while heap and heap[0][0] <= now:
+                heapq.heappop(heap)
+        st.free_uplink_share = max(1.0 - sum(share for _, share in st.uploads), 0.0)
+        st.free_edge_share = max(1.0 - sum(share for _, share in st.edge_jobs), 0.0)
+
+    # ------------------------------------------------------------------ queries
+    def task_problem(self) -> JointOffloadProblem:
+        """One-device instance of the current task's device (its channel), on which the task is
+        costed; Theorems 1 and 2 apply to it directly."""
+        st = self.state
+        d = st.device
+        problem = st.problem
+        return problem.with_gains(problem.gain_db[d : d + 1], rate=problem.rate[d : d + 1])
+
+    def task_rate(self) -> float:
+        """Full-band uplink rate of the current task's device, bit/s."""
+        return self.rates[self.state.device]
+
+    def free_edge_frequency(self) -> float:
+        """Edge CPU not reserved at the current decision, cycle/s."""
+        return self.state.free_edge_share * self.config.edge_capacity
+
+    def local_backlog(self) -> float:
+        """Seconds until the current task's device finishes its queued local tasks."""
+        st = self.state
+        return max(st.local_busy_until[st.device] - st.now, 0.0)
+
+    def recent_arrivals(self, window_s: float) -> int:
+        """Tasks arrived in the last ``window_s`` s, the current one included."""
+        st = self.state
+        task = st.task
+        return task + 1 - bisect_right(self.arrival_list, st.now - window_s, 0, task + 1)
