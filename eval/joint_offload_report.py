@@ -33,7 +33,7 @@ from mec_gym.eval.output import (
     write_markdown,
 )
 from mec_gym.problems.joint_offload import JointOffloadConfig
-from mec_gym.solvers.joint_offload.registry import SOLVER_LABELS, solver_applies
+from mec_gym.solvers.joint_offload.registry import SOLVER_LABELS, SOLVERS, solver_applies
 
 TEMPLATE = Path(__file__).with_name("joint_offload_report.md")
 """The page's static text, with ``${name}`` fields for what the run measured."""
@@ -74,6 +74,15 @@ STYLES: dict[str, dict[str, Any]] = {
 }
 """Plot style per scheme; the bound's hollow markers show where a scheme sits on it."""
 
+
+def style(scheme: str) -> dict[str, Any]:
+    """The plot style of ``scheme`` (a solver without one in ``STYLES`` gets a colour of its own
+    from its place in the solver registry)."""
+    if scheme in STYLES:
+        return STYLES[scheme]
+    return {"color": f"C{list(SOLVERS).index(scheme) % 10}", "marker": "*"}
+
+
 METRICS = (
     ("delay_ms", "mean delay (ms)"),
     ("energy_mJ", "mean energy (mJ)"),
@@ -97,7 +106,7 @@ def plot_metrics(rows: Sequence[dict], x: str, xlabel: str, title: str, path: Pa
     fig, axes = subplots(2, 2, figsize=(10, 7), sharex=True)
     for ax, (metric, label) in zip(axes.flat, METRICS, strict=True):
         for scheme, (xs, ys) in series(rows, x, metric).items():
-            ax.plot(xs, ys, label=SOLVER_LABELS[scheme], **STYLES[scheme])
+            ax.plot(xs, ys, label=SOLVER_LABELS[scheme], **style(scheme))
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     for ax in axes[1]:
@@ -128,7 +137,7 @@ def plot_lines(
     errors = series(rows, x, error) if error else {}
     for scheme, (xs, ys) in series(rows, x, y).items():
         yerr = errors[scheme][1] if error else None
-        ax.errorbar(xs, ys, yerr=yerr, capsize=3, label=SOLVER_LABELS[scheme], **STYLES[scheme])
+        ax.errorbar(xs, ys, yerr=yerr, capsize=3, label=SOLVER_LABELS[scheme], **style(scheme))
     xlabel, ylabel, title = labels
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -146,12 +155,12 @@ def plot_admm(trace: Sequence[dict], references: dict[str, float], n: int, path:
     iterations = np.array([row["iteration"] for row in trace])
     cost = np.array([row["cost"] for row in trace])
     ci = np.nan_to_num(np.array([row["cost_ci95"] for row in trace]))
-    color = STYLES["admm"]["color"]
+    color = style("admm")["color"]
     ax.plot(iterations, cost, marker=".", color=color, label="ADMM iterate (Theorem 2 shares)")
     ax.fill_between(iterations, cost - ci, cost + ci, color=color, alpha=0.2, label="95% CI")
     for (scheme, value), linestyle in zip(references.items(), ("--", ":", "-."), strict=False):
         ax.axhline(
-            value, linestyle=linestyle, color=STYLES[scheme]["color"], label=SOLVER_LABELS[scheme]
+            value, linestyle=linestyle, color=style(scheme)["color"], label=SOLVER_LABELS[scheme]
         )
     ax.set_xlabel("ADMM iteration")
     ax.set_ylabel("mean cost per device")
@@ -166,7 +175,7 @@ def plot_tradeoff(rows: Sequence[dict], path: Path) -> None:
     fig, axes = subplots(1, 3, figsize=(13, 4))
     for ax, (metric, label) in zip(axes, METRICS[:3], strict=True):
         for scheme, (xs, ys) in series(rows, "w3", metric).items():
-            ax.plot(xs, ys, label=SOLVER_LABELS[scheme], **STYLES[scheme])
+            ax.plot(xs, ys, label=SOLVER_LABELS[scheme], **style(scheme))
         ax.set_xlabel("accuracy weight w3 (w1 = w2 = (1 - w3)/2)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
@@ -185,7 +194,7 @@ def plot_gaps(rows: Sequence[dict], path: Path) -> None:
     for k, scheme in enumerate(schemes):
         xs = [i + k * width for i, n in enumerate(sizes) if (n, scheme) in lookup]
         ys = [lookup[n, scheme]["gap_pct"] for n in sizes if (n, scheme) in lookup]
-        bars = ax.bar(xs, ys, width, label=SOLVER_LABELS[scheme], color=STYLES[scheme]["color"])
+        bars = ax.bar(xs, ys, width, label=SOLVER_LABELS[scheme], color=style(scheme)["color"])
         ax.bar_label(bars, fmt="%.2g", fontsize=7, rotation=90, padding=2)
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(sizes))], [f"N = {n}" for n in sizes])
     ax.set_ylabel("mean optimality gap (% of |bound cost|)")
