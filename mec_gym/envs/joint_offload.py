@@ -5,7 +5,8 @@ Inference Tasks in MEC-assisted Augmented Reality Systems", IEEE Trans. Cogn. Co
 9(2), 2023 (arXiv 2301.01010). Model as specified in ``shared/spec/joint_offload.md``, section 6.
 
 The physics (rates, delays, energies, accuracy, cost) lives in
-:mod:`mec_gym.problems.joint_offload`; this module only moves the devices, builds each round's
+:mod:`mec_gym.problems.joint_offload` and the devices' motion in
+:mod:`mec_gym.simulators.joint_offload`; this module only takes each round's
 :class:`~mec_gym.problems.joint_offload.JointOffloadProblem` and maps actions to
 :class:`~mec_gym.problems.joint_offload.Allocation` objects, which
 :func:`~mec_gym.problems.joint_offload.evaluate_allocation` costs exactly as it does for the
@@ -32,6 +33,11 @@ from mec_gym.problems.joint_offload import (
     channel_gains_db,
     evaluate_allocation,
 )
+from mec_gym.simulators.joint_offload import (
+    JointOffloadRoundsSimulator,
+    MobileCellConfig,
+    RoundsState,
+)
 from mec_gym.solvers.joint_offload.edge import allocation_with_shares
 from mec_gym.solvers.joint_offload.local import local_optimum
 
@@ -41,16 +47,12 @@ __all__ = [
     "JointOffloadEnvConfig",
     "GainScale",
     "gain_range_db",
-    "reflect_into",
-    "random_steps",
-    "walk_in_cell",
     "SHARE_WEIGHT_FLOOR",
     "LOCAL_FRACTION_FLOOR",
     "BANDWIDTH_SCALE",
     "FREQUENCY_SCALE",
     "EDGE_CAPACITY_SCALE",
     "SHADOWING_SPAN",
-    "CHUNK_ROUNDS",
 ]
 
 SHARE_WEIGHT_FLOOR = 1e-3
@@ -67,30 +69,19 @@ SHADOWING_SPAN = 5.0
 """Observation: the gain range is widened by this many shadowing standard deviations (a draw
 beyond it, probability 6e-7, is clipped, and a policy decoding the observation would see a
 slightly different instance)."""
-CHUNK_ROUNDS = 256
-"""Rounds of mobility and shadowing drawn at once (they do not depend on the actions)."""
 ACTION_MODES = ("decisions", "full")
 
 
 @dataclass(frozen=True)
-class JointOffloadEnvConfig(JointOffloadConfig):
+class JointOffloadEnvConfig(MobileCellConfig):
     """The joint offloading system's parameters plus the rounds, mobility and action mode of
     ``JointOffload-v1``."""
 
-    rounds_per_episode: int = 100
-    """Rounds per episode (truncation)."""
-    round_duration: float = 1.0
-    """Time between rounds, s (moves the devices)."""
-    device_speed: float = 1.0
-    """Random-walk speed of the devices, m/s (0: static)."""
     action_mode: str = "decisions"
     """"decisions" (MultiDiscrete offload+frames) or "full" (Box allocation)."""
 
     def validate(self) -> None:
         super().validate()
-        self._require_positive("rounds_per_episode", integer=True)
-        self._require_positive("round_duration")
-        self._require_number("device_speed", 0)
         self._require_choice("action_mode", ACTION_MODES)
 
 
@@ -122,50 +113,6 @@ class GainScale:
     def decode(self, observed: np.ndarray | float) -> np.ndarray | float:
         """Gain in dB of an observed value."""
         return self.low + (observed + 1.0) * 0.5 * (self.high - self.low)
-
-
-def reflect_into(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    """``values`` folded into ``[low, high]`` by reflecting at both ends (any overshoot)."""
-    width = high - low
-    folded = np.mod(values - low, 2.0 * width)
-    return low + width - np.abs(width - folded)
-
-
-def random_steps(rng: np.random.Generator, rounds: int, n: int, step_m: float) -> np.ndarray:
-    """Random-walk steps (m, shape (rounds, n, 2)): ``step_m`` m in uniform random directions."""
-    angle = rng.uniform(0.0, 2.0 * np.pi, (rounds, n, 1))
-    # (cos, sin) of the angle in one call: sin(a) = cos(a - pi/2)
-    return step_m * np.cos(angle - np.array([0.0, np.pi / 2.0]))
-
-
-def walk_in_cell(
-    origin: np.ndarray, steps: np.ndarray, config: JointOffloadConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    """Positions (m, (rounds, n, 2)) and distances to the BS (m, (rounds, n)) of devices that
-    start at the valid positions ``origin`` (n, 2) and take ``steps`` (rounds, n, 2).
-
-    Each coordinate reflects at the border of the square: the unconstrained walk is folded into
-    it (:func:`reflect_into`), which, the steps being symmetric, has the law of a walk reflected
-    step by step, at the cost of one vectorised pass. A step that would end closer than
-    ``min_distance`` to the BS is taken backwards instead (the excluded disc is convex, so the
-    reversed step ends outside it); the devices concerned, rare, are replayed step by step from
-    their first such step. A position moves by at most one step length per round.
-    """
-    half = config.area_side / 2.0
-    positions = reflect_into(origin + np.cumsum(steps, axis=0), -half, half)
-    radius = np.hypot(positions[..., 0], positions[..., 1])
-    inside = radius < config.min_distance
-    if inside.any():
-        for device in np.flatnonzero(inside.any(axis=0)).tolist():
-            first = int(np.argmax(inside[:, device]))
-            here = positions[first - 1, device] if first > 0 else origin[device]
-            for t in range(first, steps.shape[0]):
-                moved = reflect_into(here + steps[t, device], -half, half)
-                if np.hypot(moved[0], moved[1]) < config.min_distance:
-                    moved = reflect_into(here - steps[t, device], -half, half)
-                positions[t, device] = here = moved
-        radius = np.hypot(positions[..., 0], positions[..., 1])
-    return positions, radius
 
 
 EPISODE_MEANS = ("cost", "delay", "energy", "accuracy", "offload_rate")
@@ -262,7 +209,8 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
 
     ## Attributes for fixed policies
     ``problem`` is the current round's ``JointOffloadProblem`` (the one the next action is
-    applied to); a policy reading it instead of the observation must say so.
+    applied to; ``state.problem`` of ``env.simulator``); a policy reading it instead of the
+    observation must say so.
     ``positions`` (m, (N, 2), BS at the origin), ``distance`` (m) and ``gain_db`` (dB) describe
     the current round.
 
@@ -275,15 +223,10 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
 
     ## System model and source
     Pan et al. 2023, arXiv 2301.01010 (see the module docstring); spec ``joint_offload.md``.
-    Mobility (our choice): every round each device moves ``device_speed * round_duration`` m in
-    a uniform random direction, reflecting at the border of the square; a step that would end
-    closer than ``min_distance`` to the BS is taken backwards (see :func:`walk_in_cell`).
-    Shadowing (our choice): with ``shadowing_std_db > 0`` every device's gain gets an
-    independent N(0, std^2) dB term, redrawn every round (i.i.d. over rounds and devices).
-    No fast fading, as in the spec. Gains give the full-band rates through
-    ``JointOffloadProblem.rate``. Mobility and shadowing do not depend on the actions; they are
-    drawn from ``np_random`` ``CHUNK_ROUNDS`` rounds at a time (at reset and when a chunk is
-    used up), vectorised over rounds.
+    The devices move and their gains change as ``mec_gym.simulators.joint_offload`` says
+    (random walk reflected in the cell, i.i.d. shadowing per round, no fast fading, drawn from
+    ``np_random`` ``CHUNK_ROUNDS`` rounds at a time); ``env.simulator`` runs it and
+    ``env.state`` is its state.
     """
 
     metadata: ClassVar[dict[str, Any]] = env_metadata(
@@ -302,6 +245,7 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         **overrides: Any,
     ) -> None:
         super().__init__(config, render_mode, drops, **overrides)
+        self.simulator = JointOffloadRoundsSimulator(self.config, self.drops)
         self._derive_constants()
         self.last_allocation: Allocation | None = None
         self.last_problem: JointOffloadProblem | None = None
@@ -310,13 +254,12 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
     def _derive_constants(self) -> None:
         cfg = self.config
         n = cfg.num_devices
-        self._template = template = JointOffloadProblem.from_gains(cfg, np.zeros(n))
+        template = self.simulator.template
         self.min_frames = int(template.frame_range[0])
         self.num_frame_choices = int(template.frame_range.size)
         self.action_mode = cfg.action_mode
         # Theorem 1's frequency depends on the config only, not on the gains or the frames
         self.local_frequency = local_optimum(template).frequency
-        self._step_m = cfg.device_speed * cfg.round_duration
         self.gain_scale = GainScale(cfg)
         self._max_distance = cfg.area_side / np.sqrt(2.0)
         self._static_obs = np.array(
@@ -334,15 +277,12 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         else:
             self.action_space = spaces.Box(-1.0, 1.0, (5 * n,), np.float32)
         self._frame_span = cfg.max_frames - self.min_frames
-        self._chunk_rounds = min(cfg.rounds_per_episode + 1, CHUNK_ROUNDS)
+        self._observed_chunk: Any = None
 
     # ------------------------------------------------------------------ gym API
     def _reset_episode(self, options: dict[str, Any] | None) -> tuple[np.ndarray, dict[str, Any]]:
-        self.round = 0
         self._episode_means = EpisodeMeans(EPISODE_MEANS)
-        self._walk_end = self.drops(self.config, self.np_random, self.config.num_devices)
-        self._load_rounds(include_start=True)
-        self._enter_round()
+        self.simulator.reset(self.np_random)
         self.last_allocation = None
         self.last_problem = None
         return self._observation(), {}
@@ -356,7 +296,7 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         cost = float(total(breakdown.cost)) / n
         self.last_allocation = allocation
         self.last_problem = problem
-        self.round += 1
+        self.simulator.advance()
         self._episode_means.add(
             {
                 "cost": cost,
@@ -370,67 +310,39 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         info["round_cost"] = cost
         info["round"] = self.round
         truncated = self.round >= self.config.rounds_per_episode
-        self._slot += 1
-        if self._slot == self._chunk_rounds:
-            self._load_rounds(include_start=False)
-        self._enter_round()
         return self._observation(), -cost, False, truncated, info
 
     # ------------------------------------------------------------------ dynamics
-    def _load_rounds(self, include_start: bool) -> None:
-        """Draw the next ``_chunk_rounds`` rounds at once: positions, distances, gains (with
-        fresh shadowing), full-band rates and observations.
+    @property
+    def state(self) -> RoundsState:
+        """The simulator's state: the current round's positions, distances, gains and
+        instance, and the rounds played."""
+        return self.simulator.state
 
-        Mobility and shadowing do not depend on the actions, so they are drawn in chunks
-        (vectorised over rounds); the rates come from one ``JointOffloadProblem`` holding the
-        whole chunk, i.e. from the same code as every round's instance.
-        """
-        cfg, rng, size = self.config, self.np_random, self._chunk_rounds
-        origin = self._walk_end
-        origin_distance = np.hypot(origin[:, 0], origin[:, 1])
-        fresh = size - 1 if include_start else size
-        if self._step_m > 0:
-            steps = random_steps(rng, fresh, cfg.num_devices, self._step_m)
-            positions, distance = walk_in_cell(origin, steps, cfg)
-        else:
-            positions = np.repeat(origin[None], fresh, axis=0)
-            distance = np.repeat(origin_distance[None], fresh, axis=0)
-        if include_start:
-            positions = np.concatenate((origin[None], positions))
-            distance = np.concatenate((origin_distance[None], distance))
-        self._walk_end = positions[-1].copy()
-        shadowing = (
-            rng.normal(0.0, cfg.shadowing_std_db, distance.shape)
-            if cfg.shadowing_std_db > 0
-            else 0.0
-        )
-        gains = channel_gains_db(cfg, distance, shadowing)
-        rates = JointOffloadProblem.from_gains(cfg, gains.reshape(-1)).rate.reshape(gains.shape)
-        rates.setflags(write=False)
-        features = np.empty((size, cfg.num_devices, 3))
-        features[..., 0] = self.gain_scale.encode(gains)
-        features[..., 1] = distance * self._distance_scale - 1.0
-        features[..., 2] = self._static_obs[0]
-        cell = np.broadcast_to(self._static_obs[1:], (size, 2))
-        observations = np.concatenate((features.reshape(size, -1), cell), axis=1)
-        self._rounds = (
-            positions,
-            distance,
-            gains,
-            rates,
-            np.clip(observations, -1.0, 1.0).astype(np.float32),
-        )
-        self._slot = 0
+    @property
+    def problem(self) -> JointOffloadProblem:
+        """The current round's instance (the one the next action is applied to)."""
+        return self.simulator.state.problem
 
-    def _enter_round(self) -> None:
-        """Make the round at ``_slot`` of the drawn chunk the current one."""
-        positions, distance, gains, rates, _ = self._rounds
-        slot = self._slot
-        self.positions = positions[slot]
-        self.distance = distance[slot]
-        self.gain_db = gains[slot]
-        # config tables shared with the template, rates computed for the whole chunk
-        self.problem = self._template.with_gains(gains[slot], rate=rates[slot])
+    @property
+    def round(self) -> int:
+        """Rounds played in the episode."""
+        return self.simulator.state.round
+
+    @property
+    def positions(self) -> np.ndarray:
+        """Current device positions, m, (N, 2), BS at the origin."""
+        return self.simulator.state.positions
+
+    @property
+    def distance(self) -> np.ndarray:
+        """Current device-BS distances, m."""
+        return self.simulator.state.distance
+
+    @property
+    def gain_db(self) -> np.ndarray:
+        """Current channel gains, dB."""
+        return self.simulator.state.gain_db
 
     # ------------------------------------------------------------------ actions
     def allocation_from_action(self, action: Any) -> Allocation:
@@ -525,7 +437,23 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
 
     # ------------------------------------------------------------------ observation
     def _observation(self) -> np.ndarray:
-        return self._rounds[4][self._slot].copy()
+        st = self.simulator.state
+        if st.chunk is not self._observed_chunk:  # observations are encoded a chunk at a time
+            self._chunk_observations = self._encode_chunk(st.chunk)
+            self._observed_chunk = st.chunk
+        return self._chunk_observations[st.slot].copy()
+
+    def _encode_chunk(self, chunk: Any) -> np.ndarray:
+        """Observations of every round of a drawn chunk (see the Observation Space)."""
+        cfg = self.config
+        size = chunk.gain_db.shape[0]
+        features = np.empty((size, cfg.num_devices, 3))
+        features[..., 0] = self.gain_scale.encode(chunk.gain_db)
+        features[..., 1] = chunk.distance * self._distance_scale - 1.0
+        features[..., 2] = self._static_obs[0]
+        cell = np.broadcast_to(self._static_obs[1:], (size, 2))
+        observations = np.concatenate((features.reshape(size, -1), cell), axis=1)
+        return np.clip(observations, -1.0, 1.0).astype(np.float32)
 
     def decode_observation(self, observation: np.ndarray) -> dict[str, np.ndarray | float]:
         """Physical values behind an observation: ``gain_db`` (dB), ``distance`` (m),

@@ -57,7 +57,8 @@ class JointOffloadConfig(SystemConfig):
     """Parameters of the joint offloading system (SI units; defaults from the spec, section 5).
 
     What every solver and both environments use; each environment's config extends it with its
-    own fields only (``JointOffloadEnvConfig``, ``PerTaskOffloadConfig`` in ``mec_gym.envs``).
+    own fields only (``MobileCellConfig`` and ``JointOffloadEnvConfig`` of ``JointOffload-v1``,
+    ``PerTaskOffloadConfig`` of ``PerTaskOffload-v1``).
     """
 
     num_devices: int = 25

@@ -10,12 +10,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import mec_gym  # noqa: F401
 from mec_gym.agents.joint_offload import PerTaskRulePolicy
-from mec_gym.envs.joint_offload import (
-    CHUNK_ROUNDS,
-    JointOffloadEnv,
-    JointOffloadEnvConfig,
-    walk_in_cell,
-)
+from mec_gym.envs.joint_offload import JointOffloadEnv, JointOffloadEnvConfig
 from mec_gym.envs.per_task_offload import PerTaskOffloadConfig
 from mec_gym.problems.joint_offload import (
     PRESETS,
@@ -25,6 +20,7 @@ from mec_gym.problems.joint_offload import (
     evaluate_allocation,
     feasibility_violations,
 )
+from mec_gym.simulators.joint_offload import CHUNK_ROUNDS, walk_in_cell
 from mec_gym.solvers.joint_offload.edge import compose_allocation
 from mec_gym.solvers.joint_offload.local import local_optimum
 

@@ -1,0 +1,213 @@
+"""The round-based joint offloading system: N moving devices, one problem instance per round.
+
+Source: G. Pan, H. Zhang, S. Xu, S. Zhang, X. Chen, "Joint Optimization of Video-based AI
+Inference Tasks in MEC-assisted Augmented Reality Systems", IEEE Trans. Cogn. Commun. Netw.
+9(2), 2023 (arXiv 2301.01010); spec ``shared/spec/joint_offload.md``, section 6.
+
+:class:`JointOffloadRoundsSimulator` owns an episode's state (:class:`RoundsState`): the
+devices' positions, distances, gains and the round's :class:`JointOffloadProblem`. Mobility (our
+choice): every round each device moves ``device_speed * round_duration`` m in a uniform random
+direction, reflecting at the border of the square; a step that would end closer than
+``min_distance`` to the BS is taken backwards (see :func:`walk_in_cell`). Shadowing (our
+choice): with ``shadowing_std_db > 0`` every device's gain gets an independent
+N(0, std^2) dB term, redrawn every round. Neither depends on the allocations, so both are drawn
+``CHUNK_ROUNDS`` rounds at a time, vectorised over rounds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mec_gym.problems.joint_offload import (
+    DropGenerator,
+    JointOffloadConfig,
+    JointOffloadProblem,
+    UniformDrops,
+    channel_gains_db,
+)
+
+__all__ = [
+    "CHUNK_ROUNDS",
+    "MobileCellConfig",
+    "RoundChunk",
+    "RoundsState",
+    "JointOffloadRoundsSimulator",
+    "reflect_into",
+    "random_steps",
+    "walk_in_cell",
+]
+
+CHUNK_ROUNDS = 256
+"""Rounds of mobility and shadowing drawn at once (they do not depend on the actions)."""
+
+
+@dataclass(frozen=True)
+class MobileCellConfig(JointOffloadConfig):
+    """The joint offloading system's parameters plus the rounds and the devices' mobility."""
+
+    rounds_per_episode: int = 100
+    """Rounds per episode (truncation)."""
+    round_duration: float = 1.0
+    """Time between rounds, s (moves the devices)."""
+    device_speed: float = 1.0
+    """Random-walk speed of the devices, m/s (0: static)."""
+
+    def validate(self) -> None:
+        super().validate()
+        self._require_positive("rounds_per_episode", integer=True)
+        self._require_positive("round_duration")
+        self._require_number("device_speed", 0)
+
+
+def reflect_into(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``values`` folded into ``[low, high]`` by reflecting at both ends (any overshoot)."""
+    width = high - low
+    folded = np.mod(values - low, 2.0 * width)
+    return low + width - np.abs(width - folded)
+
+
+def random_steps(rng: np.random.Generator, rounds: int, n: int, step_m: float) -> np.ndarray:
+    """Random-walk steps (m, shape (rounds, n, 2)): ``step_m`` m in uniform random directions."""
+    angle = rng.uniform(0.0, 2.0 * np.pi, (rounds, n, 1))
+    # (cos, sin) of the angle in one call: sin(a) = cos(a - pi/2)
+    return step_m * np.cos(angle - np.array([0.0, np.pi / 2.0]))
+
+
+def walk_in_cell(
+    origin: np.ndarray, steps: np.ndarray, config: JointOffloadConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (m, (rounds, n, 2)) and distances to the BS (m, (rounds, n)) of devices that
+    start at the valid positions ``origin`` (n, 2) and take ``steps`` (rounds, n, 2).
+
+    Each coordinate reflects at the border of the square: the unconstrained walk is folded into
+    it (:func:`reflect_into`), which, the steps being symmetric, has the law of a walk reflected
+    step by step, at the cost of one vectorised pass. A step that would end closer than
+    ``min_distance`` to the BS is taken backwards instead (the excluded disc is convex, so the
+    reversed step ends outside it); the devices concerned, rare, are replayed step by step from
+    their first such step. A position moves by at most one step length per round.
+    """
+    half = config.area_side / 2.0
+    positions = reflect_into(origin + np.cumsum(steps, axis=0), -half, half)
+    radius = np.hypot(positions[..., 0], positions[..., 1])
+    inside = radius < config.min_distance
+    if inside.any():
+        for device in np.flatnonzero(inside.any(axis=0)).tolist():
+            first = int(np.argmax(inside[:, device]))
+            here = positions[first - 1, device] if first > 0 else origin[device]
+            for t in range(first, steps.shape[0]):
+                moved = reflect_into(here + steps[t, device], -half, half)
+                if np.hypot(moved[0], moved[1]) < config.min_distance:
+                    moved = reflect_into(here - steps[t, device], -half, half)
+                positions[t, device] = here = moved
+        radius = np.hypot(positions[..., 0], positions[..., 1])
+    return positions, radius
+
+
+@dataclass(frozen=True, eq=False)
+class RoundChunk:
+    """Consecutive rounds drawn at once (arrays over (rounds, devices)); read-only rates."""
+
+    positions: np.ndarray
+    """m, (rounds, N, 2), BS at the origin."""
+    distance: np.ndarray
+    """m, (rounds, N)."""
+    gain_db: np.ndarray
+    """Channel gains with shadowing, dB, (rounds, N)."""
+    rate: np.ndarray
+    """Full-band rates, bit/s, (rounds, N)."""
+
+
+@dataclass(eq=False)
+class RoundsState:
+    """An episode's state: the rounds played, the current chunk and the current round in it."""
+
+    round: int
+    """Rounds played so far."""
+    chunk: RoundChunk
+    slot: int
+    """Index of the current round in ``chunk``."""
+    walk_end: np.ndarray
+    """Positions (m, (N, 2)) of the chunk's last round, where the next chunk's walk starts."""
+    problem: JointOffloadProblem
+    """The current round's instance (what the next allocation is applied to)."""
+
+    @property
+    def positions(self) -> np.ndarray:
+        """Current positions, m, (N, 2)."""
+        return self.chunk.positions[self.slot]
+
+    @property
+    def distance(self) -> np.ndarray:
+        """Current distances to the BS, m."""
+        return self.chunk.distance[self.slot]
+
+    @property
+    def gain_db(self) -> np.ndarray:
+        """Current channel gains, dB."""
+        return self.chunk.gain_db[self.slot]
+
+
+class JointOffloadRoundsSimulator:
+    """Rounds of N moving devices: ``reset(rng)`` places them (``drops``) and draws the first
+    chunk of rounds, ``advance()`` moves to the next round (drawing the next chunk when one is
+    used up). The current round's instance is ``state.problem``."""
+
+    def __init__(self, config: MobileCellConfig, drops: DropGenerator | None = None) -> None:
+        self.config = config
+        self.drops = drops or UniformDrops()
+        self.template = JointOffloadProblem.from_gains(config, np.zeros(config.num_devices))
+        self.step_m = config.device_speed * config.round_duration
+        self.chunk_rounds = min(config.rounds_per_episode + 1, CHUNK_ROUNDS)
+        self.state: RoundsState | None = None
+
+    def reset(self, rng: np.random.Generator) -> None:
+        """Start an episode: a drop, then its first chunk of rounds (``rng`` is kept for the
+        next chunks)."""
+        self.rng = rng
+        origin = self.drops(self.config, rng, self.config.num_devices)
+        chunk = self._draw_chunk(origin, include_start=True)
+        walk_end = chunk.positions[-1].copy()
+        self.state = RoundsState(0, chunk, 0, walk_end, self._round_problem(chunk, 0))
+
+    def advance(self) -> None:
+        """Move to the next round."""
+        st = self.state
+        st.round += 1
+        st.slot += 1
+        if st.slot == self.chunk_rounds:
+            st.chunk = self._draw_chunk(st.walk_end, include_start=False)
+            st.walk_end = st.chunk.positions[-1].copy()
+            st.slot = 0
+        st.problem = self._round_problem(st.chunk, st.slot)
+
+    def _round_problem(self, chunk: RoundChunk, slot: int) -> JointOffloadProblem:
+        # config tables shared with the template, rates computed for the whole chunk
+        return self.template.with_gains(chunk.gain_db[slot], rate=chunk.rate[slot])
+
+    def _draw_chunk(self, origin: np.ndarray, include_start: bool) -> RoundChunk:
+        """The next ``chunk_rounds`` rounds from ``origin``: positions, distances, gains (with
+        fresh shadowing) and full-band rates, from one ``JointOffloadProblem`` holding the whole
+        chunk (the same code as every round's instance)."""
+        cfg, rng, size = self.config, self.rng, self.chunk_rounds
+        origin_distance = np.hypot(origin[:, 0], origin[:, 1])
+        fresh = size - 1 if include_start else size
+        if self.step_m > 0:
+            steps = random_steps(rng, fresh, cfg.num_devices, self.step_m)
+            positions, distance = walk_in_cell(origin, steps, cfg)
+        else:
+            positions = np.repeat(origin[None], fresh, axis=0)
+            distance = np.repeat(origin_distance[None], fresh, axis=0)
+        if include_start:
+            positions = np.concatenate((origin[None], positions))
+            distance = np.concatenate((origin_distance[None], distance))
+        shadowing = (
+            rng.normal(0.0, cfg.shadowing_std_db, distance.shape)
+            if cfg.shadowing_std_db > 0
+            else 0.0
+        )
+        gains = channel_gains_db(cfg, distance, shadowing)
+        rates = JointOffloadProblem.from_gains(cfg, gains.reshape(-1)).rate.reshape(gains.shape)
+        rates.setflags(write=False)
+        return RoundChunk(positions, distance, gains, rates)
