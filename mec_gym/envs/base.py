@@ -71,11 +71,13 @@ class MecEnv(gym.Env, Generic[ConfigT]):
 
     Class attributes: ``config_class`` (the env's config dataclass, which accepts only the
     fields this env uses), ``presets`` (name -> field overrides) and ``default_preset`` (the
-    preset used when the caller gives none; None: the config's own defaults).
+    preset used when the caller gives none; None: the config's own defaults). An env builds its
+    system's simulator as ``self.simulator``; ``state`` is that simulator's state.
     """
 
     metadata: ClassVar[dict[str, Any]] = dict(RENDER_METADATA)
     config_class: ClassVar[type[SystemConfig]]
+    simulator: Any
     presets: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     default_preset: ClassVar[str | None] = None
 
@@ -140,6 +142,12 @@ class MecEnv(gym.Env, Generic[ConfigT]):
         if not self.episode_ready:
             raise RuntimeError("call reset() before render()")
         return self._render_text() if self.render_mode == "ansi" else self._render_rgb()
+
+    @property
+    def state(self) -> Any:
+        """The episode's whole dynamic state: ``self.simulator.state`` (each env runs its
+        system's simulator as ``self.simulator``)."""
+        return self.simulator.state
 
     # ------------------------------------------------------------------ hooks
     @property

@@ -36,7 +36,6 @@ from mec_gym.problems.joint_offload import (
 from mec_gym.simulators.joint_offload import (
     JointOffloadRoundsSimulator,
     MobileCellConfig,
-    RoundsState,
 )
 from mec_gym.solvers.joint_offload.edge import allocation_with_shares
 from mec_gym.solvers.joint_offload.local import local_optimum
@@ -313,12 +312,6 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         return self._observation(), -cost, False, truncated, info
 
     # ------------------------------------------------------------------ dynamics
-    @property
-    def state(self) -> RoundsState:
-        """The simulator's state: the current round's positions, distances, gains and
-        instance, and the rounds played."""
-        return self.simulator.state
-
     @property
     def problem(self) -> JointOffloadProblem:
         """The current round's instance (the one the next action is applied to)."""

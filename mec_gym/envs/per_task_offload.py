@@ -192,11 +192,6 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
 
     # ------------------------------------------------------------------ gym API
     @property
-    def state(self) -> PerTaskState:
-        """The simulator's state (see the class docstring)."""
-        return self.simulator.state
-
-    @property
     def episode_over(self) -> bool:
         return self.simulator.done
 
