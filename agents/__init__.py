@@ -6,7 +6,7 @@ from typing import Any
 
 from gymnasium.envs.registration import load_env_creator
 
-from mec_gym.registration import env_entry
+from mec_gym.registration import canonical_id, env_entry
 
 __all__ = ["build_baselines"]
 
@@ -22,4 +22,4 @@ def build_baselines(
     """
     entry = env_entry(env_id)
     builder = load_env_creator(entry.baselines)
-    return builder(env_id.removeprefix("mec_gym:"), dict(env_kwargs or {}), seed)
+    return builder(canonical_id(env_id), dict(env_kwargs or {}), seed)

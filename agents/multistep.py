@@ -9,6 +9,8 @@ import numpy as np
 
 from mec_gym.agents.base import CALIBRATION_SEEDS, FixedPolicy, run_episode
 from mec_gym.envs.multistep_offload import LOCAL, MultiStepOffloadEnv
+from mec_gym.models.utility import weighted_cost
+from mec_gym.simulators.multistep_offload import device_energy
 
 __all__ = [
     "AlwaysLocalPolicy",
@@ -32,7 +34,7 @@ class UtilityEstimator:
         env = env.unwrapped  # type: ignore[assignment]
         self.env = env
         cfg = env.config
-        self.weights = (cfg.weight_accuracy, cfg.weight_delay, cfg.weight_energy)
+        self.cost_weights = (cfg.weight_delay, cfg.weight_energy, cfg.weight_accuracy)
         self.config = cfg
         self.system = env.system
         self.nominal_reach = env.system.nominal_reach_s
@@ -41,7 +43,7 @@ class UtilityEstimator:
 
     def offload(self, values: dict[str, float], boundary: int) -> float:
         """Estimated utility of offloading at ``boundary`` (at or after the observed one)."""
-        cfg, (w_acc, w_delay, w_energy) = self.config, self.weights
+        cfg = self.config
         current = values["boundary"]
         ahead_s = self.nominal_reach[boundary] - self.nominal_reach[current]
         rate = max(values["uplink_rate"], 1.0)
@@ -53,19 +55,16 @@ class UtilityEstimator:
             + max(values["edge_backlog_s"] - ahead_s - upload_s, 0.0)
             + self.edge_compute[boundary]
         )
-        energy = cfg.compute_power * self.nominal_reach[boundary] + cfg.tx_power * upload_s
-        return w_acc * cfg.accuracy_full - w_delay * delay - w_energy * energy
+        energy = device_energy(cfg, self.nominal_reach[boundary], upload_s)
+        return -weighted_cost(delay, energy, cfg.accuracy_full, *self.cost_weights)
 
     def local(self, values: dict[str, float]) -> float:
         """Estimated utility of finishing the task on the device."""
-        cfg, (w_acc, w_delay, w_energy) = self.config, self.weights
+        cfg = self.config
         remaining = self.local_compute - self.nominal_reach[values["boundary"]]
         delay = values["elapsed_s"] + remaining
-        return (
-            w_acc * cfg.accuracy_shallow
-            - w_delay * delay
-            - w_energy * (cfg.compute_power * self.local_compute)
-        )
+        energy = device_energy(cfg, self.local_compute)
+        return -weighted_cost(delay, energy, cfg.accuracy_shallow, *self.cost_weights)
 
 
 class AlwaysLocalPolicy(FixedPolicy):

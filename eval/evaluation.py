@@ -16,6 +16,7 @@ from scipy import stats
 import mec_gym  # noqa: F401  (registers the environments)
 from mec_gym.agents.base import run_episode
 from mec_gym.eval.output import Cell, markdown_table, write_csv, write_markdown
+from mec_gym.registration import canonical_id
 from mec_gym.twins.decision_replay import DecisionEvaluationTwin
 
 __all__ = [
@@ -52,7 +53,7 @@ class EvalProtocol:
 def protocol_for(env_id: str) -> EvalProtocol:
     """The evaluation protocol of a registered environment ID: its class's
     ``metadata["evaluation"]`` (score and component ``info`` keys, units, hindsight replay)."""
-    env_cls = load_env_creator(gym.spec(env_id.removeprefix("mec_gym:")).entry_point)
+    env_cls = load_env_creator(gym.spec(canonical_id(env_id)).entry_point)
     fields = getattr(env_cls, "metadata", {}).get("evaluation")
     if fields is None:
         raise ValueError(f"{env_id!r} declares no evaluation protocol (metadata['evaluation'])")

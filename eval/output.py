@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mec_gym.registration import canonical_id
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -44,7 +46,7 @@ function of the row."""
 
 def env_id(text: str) -> str:
     """An env ID given on the command line, ``mec_gym:`` prefix removed (argparse ``type``)."""
-    return text.removeprefix("mec_gym:")
+    return canonical_id(text)
 
 
 def add_env_argument(

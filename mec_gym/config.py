@@ -102,7 +102,9 @@ def resolve_config(
     extends it) is taken as the dict of its fields."""
     if config is None:
         base: dict[str, Any] = {}
-    elif isinstance(config, SystemConfig) and issubclass(config_cls, type(config)):
+    elif isinstance(config, config_cls) or (
+        isinstance(config, SystemConfig) and issubclass(config_cls, type(config))
+    ):
         base = config.to_dict()  # the class itself, or a parent (e.g. a system's config)
     elif isinstance(config, Mapping):
         base = dict(config)

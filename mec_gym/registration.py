@@ -12,7 +12,7 @@ from typing import Any
 
 import gymnasium as gym
 
-__all__ = ["EnvEntry", "ENVS", "register_envs", "env_entry"]
+__all__ = ["EnvEntry", "ENVS", "register_envs", "env_entry", "canonical_id"]
 
 
 @dataclass(frozen=True)
@@ -75,9 +75,14 @@ ENVS: dict[str, EnvEntry] = {
 """Every environment ID of mec_gym."""
 
 
+def canonical_id(env_id: str) -> str:
+    """``env_id`` without the ``"mec_gym:"`` namespace that ``gymnasium.make`` accepts."""
+    return env_id.removeprefix("mec_gym:")
+
+
 def env_entry(env_id: str) -> EnvEntry:
     """The entry of ``env_id`` (``"mec_gym:"`` prefix accepted); ValueError listing the IDs."""
-    name = env_id.removeprefix("mec_gym:")
+    name = canonical_id(env_id)
     if name not in ENVS:
         raise ValueError(f"unknown mec_gym environment {env_id!r}; registered: {sorted(ENVS)}")
     return ENVS[name]

@@ -52,7 +52,7 @@ from mec_gym.eval.evaluation import (
     protocol_for,
     write_comparison,
 )
-from mec_gym.registration import ENVS
+from mec_gym.registration import ENVS, canonical_id
 
 __all__ = [
     "ALGOS",
@@ -169,7 +169,7 @@ def parse_args(algo: str, argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse and check ``argv``; errors exit through ``argparse`` with a clear message."""
     parser = build_parser(algo)
     args = parser.parse_args(argv)
-    args.env = args.env.removeprefix("mec_gym:")
+    args.env = canonical_id(args.env)
     env_ids = mec_gym_env_ids()
     if args.env not in env_ids:
         parser.error(f"unknown environment {args.env!r}; registered mec_gym IDs: {env_ids}")

@@ -122,6 +122,7 @@ class MecEnv(gym.Env, Generic[ConfigT]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
+        self.episode_ready = False  # until the new episode is drawn (a failed draw stays unready)
         result = self._reset_episode(options)
         self.episode_ready = True
         return result
@@ -130,7 +131,7 @@ class MecEnv(gym.Env, Generic[ConfigT]):
         if not self.episode_ready:
             raise RuntimeError("call reset() before step()")
         if self.episode_over:
-            raise RuntimeError("the episode has terminated; call reset()")
+            raise RuntimeError("the episode has terminated or been truncated; call reset()")
         return self._step_episode(action)
 
     def render(self) -> str | np.ndarray | None:

@@ -29,7 +29,6 @@ from mec_gym.problems.joint_offload import (
     DropGenerator,
     JointOffloadConfig,
     JointOffloadProblem,
-    UniformDrops,
     channel_gains_db,
     evaluate_allocation,
 )
@@ -120,20 +119,10 @@ EPISODE_MEANS = ("cost", "delay", "energy", "accuracy", "offload_rate")
 
 class JointOffloadSystemEnv(MecEnv[ConfigT]):
     """Base of the joint offloading environments: the presets (``PRESETS``, ``balanced`` by
-    default) and the generator placing the devices (``drops``, ``UniformDrops()`` by default)."""
+    default)."""
 
     presets = PRESETS
     default_preset = DEFAULT_PRESET
-
-    def __init__(
-        self,
-        config: ConfigT | dict[str, Any] | None = None,
-        render_mode: str | None = None,
-        drops: DropGenerator | None = None,
-        **overrides: Any,
-    ) -> None:
-        super().__init__(config, render_mode, **overrides)
-        self.drops = drops or UniformDrops()
 
 
 class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
@@ -179,11 +168,12 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
     :func:`~mec_gym.problems.joint_offload.evaluate_allocation` on the round's problem.
 
     ## Starting State
-    Uniform positions at least ``min_distance`` from the BS (``sample_positions``). The default
-    scenario is the preset ``balanced`` (``BALANCED_SCENARIO``: a 1.5 km cell, 8 dB shadowing,
-    10 MHz, a 50 GHz edge, local energy charged on MACs), in which local only, edge only and
-    random offloading are each at least 5 % worse than the optimum; ``preset=None`` gives the
-    spec's section 5 table, ``JointOffload-pan2023-v1`` the paper's Table I setting.
+    The devices placed by ``drops`` (uniformly, at least ``min_distance`` from the BS, by
+    default). The default scenario is the preset ``balanced`` (``BALANCED_SCENARIO``: a 1.5 km
+    cell, 8 dB shadowing, 10 MHz, a 50 GHz edge, local energy charged on MACs), in which local
+    only, edge only and random offloading are each at least 5 % worse than the optimum;
+    ``preset=None`` gives the spec's section 5 table, ``JointOffload-pan2023-v1`` the paper's
+    Table I setting.
 
     ## Episode End
     Truncated after ``rounds_per_episode`` rounds (never terminated); the env truncates itself,
@@ -214,6 +204,12 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
     the current round.
 
     ## Version History
+    - v1, 2026-11-26 (API only: same dynamics, observations and rewards for every setting that
+      ran before): ``JointOffloadEnvConfig`` refuses PerTask's fields; no ``TimeLimit`` at
+      registration, so a ``rounds_per_episode`` above 100 is honoured (it was cut at 100);
+      stepping after the last round raises; ``drops=`` places the devices; the devices' motion
+      runs in ``env.simulator``; the third positional argument is ``drops`` (pass ``preset`` by
+      keyword).
     - v1: default scenario ``balanced`` instead of the spec's table (where local only was within
       1.3 % of the optimum); the observed gain range spans 5 shadowing sigmas (was 3);
       ``pan2023`` decides local (F, f) by the cycles-based Theorem 1 and charges the energy on
@@ -243,8 +239,8 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         drops: DropGenerator | None = None,
         **overrides: Any,
     ) -> None:
-        super().__init__(config, render_mode, drops, **overrides)
-        self.simulator = JointOffloadRoundsSimulator(self.config, self.drops)
+        super().__init__(config, render_mode, **overrides)
+        self.simulator = JointOffloadRoundsSimulator(self.config, drops)
         self._derive_constants()
         self.last_allocation: Allocation | None = None
         self.last_problem: JointOffloadProblem | None = None
@@ -312,6 +308,10 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         return self._observation(), -cost, False, truncated, info
 
     # ------------------------------------------------------------------ dynamics
+    @property
+    def episode_over(self) -> bool:
+        return self.round >= self.config.rounds_per_episode
+
     @property
     def problem(self) -> JointOffloadProblem:
         """The current round's instance (the one the next action is applied to)."""

@@ -81,8 +81,8 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
 
     ## Arguments
     ``gymnasium.make("MultiStepOffload-v0", config=None, render_mode=None,
-    task_generator=None, **overrides)``, where ``config`` is a ``MultiStepOffloadConfig`` or
-    dict, overrides are its fields, and ``task_generator`` draws each episode's tasks
+    tasks=None, **overrides)``, where ``config`` is a ``MultiStepOffloadConfig`` or dict,
+    overrides are its fields, and ``tasks`` draws each episode's tasks
     (``PoissonTasks()`` by default; ``TaskTrace(draw)`` replays a fixed task set or trace; any
     callable ``(system, rng) -> TaskDraw``).
 
@@ -95,6 +95,9 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
     ``action_mask``.
 
     ## Version History
+    - v0, 2026-11-26 (API only: same dynamics, observations and rewards): the system runs in
+      ``env.simulator`` (state ``env.state``); ``tasks=`` swaps the task process; a ``preset``
+      is refused (the env has none).
     - v0: initial version.
 
     ## Simulator
@@ -124,12 +127,12 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
         self,
         config: MultiStepOffloadConfig | dict[str, Any] | None = None,
         render_mode: str | None = None,
-        task_generator: TaskGenerator | None = None,
+        tasks: TaskGenerator | None = None,
         **overrides: Any,
     ) -> None:
         super().__init__(config, render_mode, **overrides)
         self.system = system = MultiStepSystem.from_config(self.config)
-        self.simulator = MultiStepSimulator(system, task_generator)
+        self.simulator = MultiStepSimulator(system, tasks)
         self.decision_boundaries = system.decision_boundaries
         self.offload_allowed = system.offload_allowed
         self._build_observation_tables()

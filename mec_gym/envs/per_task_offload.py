@@ -68,7 +68,7 @@ RATE_WINDOW_ARRIVALS = 10.0
 """The recent arrival rate is counted over a window holding this many expected arrivals."""
 
 
-EPISODE_MEANS = ("cost", "delay", "energy", "accuracy", "waiting", "offload")
+EPISODE_MEANS = ("cost", "delay", "energy", "accuracy", "waiting", "offload_rate")
 """Per-task quantities averaged over the episode's decided tasks in ``info``."""
 
 
@@ -114,9 +114,9 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
     ``-U`` of the task: ``U = w1 T + w2 E - w3 A(F)`` with T including its local waiting.
 
     ## Starting State
-    A drop of N devices (``sample_positions``), fixed for the episode, with one i.i.d.
-    N(0, shadowing_std_db^2) dB shadowing draw per device; empty queues, all resources free;
-    the first step decides the first arrival.
+    A drop of N devices (by ``drops``; uniform by default), fixed for the episode, with one
+    i.i.d. N(0, shadowing_std_db^2) dB shadowing draw per device; empty queues, all resources
+    free; the first step decides the first arrival.
 
     ## Episode End
     Terminated after ``tasks_per_episode`` decisions (the outcome of a task is fixed when it is
@@ -147,6 +147,10 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
     reads them instead of the observation must say so.
 
     ## Version History
+    - v1, 2026-11-26 (API only: same dynamics, observations and rewards): ``PerTaskOffloadConfig``
+      refuses JointOffload's fields; ``drops=`` and ``arrivals=`` generators; the episode's
+      state moved to ``env.state`` of ``env.simulator`` (``PerTaskSimulator``); the third
+      positional argument is ``drops`` (pass ``preset`` by keyword).
     - v1: default scenario ``balanced`` (see ``JointOffload-v1``) instead of the spec's table;
       the observed gain range spans 5 shadowing sigmas (was 3).
     - v0: initial version.
@@ -179,9 +183,9 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
         arrivals: ArrivalGenerator | None = None,
         **overrides: Any,
     ) -> None:
-        super().__init__(config, render_mode, drops, **overrides)
+        super().__init__(config, render_mode, **overrides)
         cfg = self.config
-        self.simulator = PerTaskSimulator(cfg, self.drops, arrivals)
+        self.simulator = PerTaskSimulator(cfg, drops, arrivals)
         self.min_frames = int(self.simulator.template.frame_range[0])
         self._frame_span = cfg.max_frames - self.min_frames
         self.gain_scale = GainScale(cfg)
@@ -205,7 +209,7 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
 
     def _step_episode(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         decision = self.decision_from_action(action)
-        self._edge_seen = len(self.state.edge_jobs)  # in service as the task is decided
+        self._edge_seen = len(self.simulator.state.edge_jobs)  # in service at the decision
         outcome = self.simulator.decide(decision)
         self._episode_means.add(
             {
@@ -214,7 +218,7 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
                 "energy": outcome.energy,
                 "accuracy": outcome.accuracy,
                 "waiting": outcome.waiting,
-                "offload": outcome.offload,
+                "offload_rate": outcome.offload,
             }
         )
         terminated = self.simulator.done
@@ -225,7 +229,7 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
     def decision_from_action(self, action: Any) -> TaskDecision:
         """The decision an action stands for at the current task (see the Action Space)."""
         unit = self._parse_action(action)
-        cfg, st = self.config, self.state
+        cfg, st = self.config, self.simulator.state
         offload = unit[0] > 0.5
         frames = round(self.min_frames + unit[1] * self._frame_span)
         time_share = edge_share = local_frequency = 0.0
@@ -327,14 +331,12 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
         return np.array(features, dtype=np.float32)
 
     def _info(self) -> dict[str, Any]:
+        st = self.simulator.state
         info: dict[str, Any] = self._episode_means.means()
-        info["offload_rate"] = info.pop("offload")
-        return {
-            **info,
-            "edge_in_service": self._edge_seen,
-            "tasks_decided": len(self.state.outcomes),
-            "time": self.state.now,
-        }
+        info["edge_in_service"] = self._edge_seen
+        info["tasks_decided"] = len(st.outcomes)
+        info["time"] = st.now
+        return info
 
     # ------------------------------------------------------------------ rendering
     def _render_text(self) -> str:

@@ -147,11 +147,6 @@ class BlockFadingUplinks:
         self._rate_lists = self._rates.tolist()
         self._bits_lists = self._cumulative_bits.tolist()
 
-    @property
-    def horizon_s(self) -> float:
-        """Time up to which the trace has been drawn, in s."""
-        return self._rates.shape[1] * self.block_s
-
     def rate(self, device: int, time_s: float) -> float:
         """Rate of ``device`` at ``time_s``, in bit/s."""
         block = int(time_s / self.block_s)

@@ -40,6 +40,8 @@ __all__ = [
     "DropGenerator",
     "UniformDrops",
     "FixedDrop",
+    "checked_positions",
+    "shadowed_gains_db",
     "channel_gains_db",
     "PRESETS",
     "BALANCED_SCENARIO",
@@ -185,11 +187,6 @@ class JointOffloadConfig(SystemConfig):
     def _cycles_per_mac_of(self, energy_model: str) -> float:
         return self.cycles_per_mac if energy_model == "cycles" else 1.0
 
-    @property
-    def noise_power(self) -> float:
-        """sigma^2 = N0 * B, W."""
-        return float(dbm_to_watt(self.noise_psd_dbm)) * self.bandwidth
-
 
 BALANCED_SCENARIO: dict[str, Any] = {
     "area_side": 1500.0,
@@ -265,23 +262,43 @@ class FixedDrop:
     def __init__(self, positions: np.ndarray) -> None:
         self.positions = np.array(positions, dtype=float)
         if self.positions.ndim != 2 or self.positions.shape[1] != 2:
-            raise ValueError(f"positions must have shape (N, 2), got {self.positions.shape}")
+            raise ValueError(
+                f"FixedDrop positions must have shape (N, 2), got {self.positions.shape}"
+            )
 
     def __call__(
         self, config: JointOffloadConfig, rng: np.random.Generator, num_devices: int
     ) -> np.ndarray:
-        positions = self.positions
-        half = config.area_side / 2.0
-        if positions.shape[0] != num_devices:
-            raise ValueError(f"FixedDrop has {positions.shape[0]} devices, the env {num_devices}")
-        if np.any(np.abs(positions) > half) or np.any(
-            np.hypot(positions[:, 0], positions[:, 1]) < config.min_distance
-        ):
-            raise ValueError(
-                f"FixedDrop positions must lie in the {config.area_side} m cell, at least "
-                f"{config.min_distance} m from the BS"
-            )
-        return positions.copy()
+        return self.positions.copy()
+
+
+def checked_positions(
+    config: JointOffloadConfig, positions: np.ndarray, num_devices: int
+) -> np.ndarray:
+    """``positions`` (what a drop generator returned) as a float array, or ValueError unless it
+    places ``num_devices`` devices in the cell, at least ``min_distance`` from the BS."""
+    positions = np.asarray(positions, dtype=float)
+    if positions.shape != (num_devices, 2):
+        raise ValueError(
+            f"a drop must place {num_devices} devices, shape (N, 2); got {positions.shape}"
+        )
+    half = config.area_side / 2.0
+    distance = np.hypot(positions[:, 0], positions[:, 1])
+    if not np.isfinite(positions).all() or np.any(np.abs(positions) > half):
+        raise ValueError(f"drop positions must be finite and lie in the {config.area_side} m cell")
+    if np.any(distance < config.min_distance):
+        raise ValueError(f"drop positions must be at least {config.min_distance} m from the BS")
+    return positions
+
+
+def shadowed_gains_db(
+    config: JointOffloadConfig, rng: np.random.Generator, distance_m: np.ndarray
+) -> np.ndarray:
+    """Gains in dB at ``distance_m`` with one i.i.d. N(0, ``shadowing_std_db``^2) dB shadowing
+    draw per entry (no draw without shadowing)."""
+    std = config.shadowing_std_db
+    shadowing = rng.normal(0.0, std, np.shape(distance_m)) if std > 0 else 0.0
+    return channel_gains_db(config, distance_m, shadowing)
 
 
 def channel_gains_db(
@@ -330,10 +347,7 @@ class JointOffloadProblem:
         """A random drop: uniform positions, path loss, optional shadowing."""
         n = config.num_devices if num_devices is None else num_devices
         positions = sample_positions(rng, config, n)
-        shadowing = (
-            rng.normal(0.0, config.shadowing_std_db, n) if config.shadowing_std_db > 0 else 0.0
-        )
-        return cls.from_gains(config, channel_gains_db(config, np.hypot(*positions.T), shadowing))
+        return cls.from_gains(config, shadowed_gains_db(config, rng, np.hypot(*positions.T)))
 
     def with_gains(
         self, gain_db: np.ndarray | list[float], rate: np.ndarray | None = None

@@ -25,7 +25,8 @@ from mec_gym.problems.joint_offload import (
     JointOffloadConfig,
     JointOffloadProblem,
     UniformDrops,
-    channel_gains_db,
+    checked_positions,
+    shadowed_gains_db,
 )
 
 __all__ = [
@@ -156,7 +157,9 @@ class JointOffloadRoundsSimulator:
 
     def __init__(self, config: MobileCellConfig, drops: DropGenerator | None = None) -> None:
         self.config = config
-        self.drops = drops or UniformDrops()
+        if drops is not None and not callable(drops):
+            raise TypeError(f"drops must be a DropGenerator, got {type(drops).__name__}")
+        self.drops = UniformDrops() if drops is None else drops
         self.template = JointOffloadProblem.from_gains(config, np.zeros(config.num_devices))
         self.step_m = config.device_speed * config.round_duration
         self.chunk_rounds = min(config.rounds_per_episode + 1, CHUNK_ROUNDS)
@@ -166,7 +169,8 @@ class JointOffloadRoundsSimulator:
         """Start an episode: a drop, then its first chunk of rounds (``rng`` is kept for the
         next chunks)."""
         self.rng = rng
-        origin = self.drops(self.config, rng, self.config.num_devices)
+        n = self.config.num_devices
+        origin = checked_positions(self.config, self.drops(self.config, rng, n), n)
         chunk = self._draw_chunk(origin, include_start=True)
         walk_end = chunk.positions[-1].copy()
         self.state = RoundsState(0, chunk, 0, walk_end, self._round_problem(chunk, 0))
@@ -202,12 +206,7 @@ class JointOffloadRoundsSimulator:
         if include_start:
             positions = np.concatenate((origin[None], positions))
             distance = np.concatenate((origin_distance[None], distance))
-        shadowing = (
-            rng.normal(0.0, cfg.shadowing_std_db, distance.shape)
-            if cfg.shadowing_std_db > 0
-            else 0.0
-        )
-        gains = channel_gains_db(cfg, distance, shadowing)
+        gains = shadowed_gains_db(cfg, rng, distance)
         rates = JointOffloadProblem.from_gains(cfg, gains.reshape(-1)).rate.reshape(gains.shape)
         rates.setflags(write=False)
         return RoundChunk(positions, distance, gains, rates)

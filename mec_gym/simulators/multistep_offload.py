@@ -39,6 +39,7 @@ __all__ = [
     "MultiStepOffloadConfig",
     "MultiStepSystem",
     "TaskRecord",
+    "device_energy",
     "TaskDraw",
     "TaskGenerator",
     "PoissonTasks",
@@ -271,6 +272,12 @@ class TaskRecord:
     """Index of the task's job in the edge server's arrival log (-1 if local)."""
 
 
+def device_energy(config: MultiStepOffloadConfig, compute_s: float, upload_s: float = 0.0) -> float:
+    """Energy a device spends on a task, J: ``P_c`` while computing ``compute_s`` s plus
+    ``P_tx`` while uploading ``upload_s`` s."""
+    return config.compute_power * compute_s + config.tx_power * upload_s
+
+
 # ----------------------------------------------------------------------------------- generators
 @dataclass(frozen=True, eq=False)
 class TaskDraw:
@@ -289,6 +296,9 @@ class TaskDraw:
         """ValueError unless the draw fits ``system`` (task count, devices, boundaries)."""
         cfg = system.config
         n = cfg.tasks_per_episode
+        arrays = (self.arrival_times, self.task_device, self.reach_s, self.local_compute_s)
+        if not all(isinstance(a, np.ndarray) for a in arrays):
+            raise ValueError("a task draw holds numpy arrays")
         shapes_ok = (
             self.arrival_times.shape == (n,)
             and self.task_device.shape == (n,)
@@ -300,10 +310,19 @@ class TaskDraw:
                 f"a task draw must hold tasks_per_episode={n} tasks over "
                 f"{system.num_boundaries} boundaries"
             )
+        times = (self.arrival_times, self.reach_s, self.local_compute_s)
+        if not all(np.isfinite(t).all() for t in times):
+            raise ValueError("task arrival and compute times must be finite")
         if np.any(np.diff(self.arrival_times) < 0) or np.any(self.arrival_times < 0):
             raise ValueError("task arrival times must be >= 0 and non-decreasing")
-        if np.any((self.task_device < 0) | (self.task_device >= cfg.num_devices)):
-            raise ValueError(f"task devices must be in [0, {cfg.num_devices - 1}]")
+        if np.any(self.reach_s[:, 0] != 0) or np.any(np.diff(self.reach_s, axis=1) < 0):
+            raise ValueError("reach_s must start at 0 and not decrease along the boundaries")
+        if np.any(self.local_compute_s < self.reach_s[:, -1]):
+            raise ValueError("local_compute_s must be at least the time to the last boundary")
+        if self.task_device.dtype.kind not in "iu" or np.any(
+            (self.task_device < 0) | (self.task_device >= cfg.num_devices)
+        ):
+            raise ValueError(f"task devices must be integers in [0, {cfg.num_devices - 1}]")
 
 
 class TaskGenerator(Protocol):
@@ -339,7 +358,6 @@ class TaskTrace:
         self.draw = draw
 
     def __call__(self, system: MultiStepSystem, rng: np.random.Generator) -> TaskDraw:
-        self.draw.check(system)
         return self.draw
 
 
@@ -382,15 +400,13 @@ class BackgroundLoad:
         self.rates = config.background_rates
         self.mean_sojourn = config.background_mean_sojourn
         self.state = int(rng.integers(2))
-        self.initial_state = self.state
         self.horizon = 0.0
         self.times: list[float] = []
-        self.switches: list[float] = []
 
     def extend_to(self, time_s: float) -> None:
         """Draw arrivals until the horizon passes ``time_s``."""
         while self.horizon < time_s:
-            times, switches, self.state = mmpp_arrival_times(
+            times, _, self.state = mmpp_arrival_times(
                 self.rng,
                 self.rates,
                 self.mean_sojourn,
@@ -399,7 +415,6 @@ class BackgroundLoad:
                 self.state,
             )
             self.times.extend(times.tolist())
-            self.switches.extend(switches.tolist())
             self.horizon += BACKGROUND_CHUNK_S
 
     def count_between(self, start_s: float, end_s: float) -> int:
@@ -436,8 +451,6 @@ class MultiStepState:
     task_start: list[float] = field(default_factory=list)
     offload_boundary: list[int] = field(default_factory=list)
     upload_start: list[float] = field(default_factory=list)
-    decision_log: list[tuple[int, int, float, int]] = field(default_factory=list)
-    """(task, boundary, time s, offload) of every decision taken."""
     deciding: int = -1
     """Device at a decision epoch, -1 when none (the episode is over)."""
     tasks_finished: int = 0
@@ -458,10 +471,12 @@ class MultiStepSimulator:
     return the records of the tasks whose outcome became fixed on the way.
     """
 
-    def __init__(self, system: MultiStepSystem, task_generator: TaskGenerator | None = None):
+    def __init__(self, system: MultiStepSystem, tasks: TaskGenerator | None = None) -> None:
         self.system = system
         self.config = system.config
-        self.task_generator = task_generator or PoissonTasks()
+        if tasks is not None and not callable(tasks):
+            raise TypeError(f"tasks must be a TaskGenerator, got {type(tasks).__name__}")
+        self.tasks = PoissonTasks() if tasks is None else tasks
         # Python-float copies for the event loop (numpy scalars are slow there)
         self.upload_bits = system.upload_bits.tolist()
         self.edge_work = system.edge_work.tolist()
@@ -482,7 +497,8 @@ class MultiStepSimulator:
         # independent streams, so that each exogenous process is the same whatever the actions
         streams = np.random.SeedSequence(rng.integers(2**63)).spawn(4)
         task_rng, channel_rng, background_rng, _ = (np.random.default_rng(s) for s in streams)
-        tasks = self.task_generator(self.system, task_rng)
+        tasks = self.tasks(self.system, task_rng)
+        tasks.check(self.system)
         self.arrivals = tasks.arrival_times.tolist()
         self.task_device = tasks.task_device.tolist()
         self.reach = tasks.reach_s.tolist()
@@ -533,15 +549,11 @@ class MultiStepSimulator:
         device = st.deciding
         task = st.current[device]
         boundary = self.decision_boundaries[st.next_decision[device]]
-        st.decision_log.append((task, boundary, st.now, int(offload)))
         if offload:
             st.signalling += 1  # the "offload now" command
-            start = st.start[device]
-            upload_start = offload_upload_start(
-                start + self.reach[task][boundary], st.now, start + self.local_compute[task]
-            )
-            assert upload_start is not None  # a decision epoch precedes the local completion
-            upload_end = st.uplinks.finish_time(device, upload_start, self.upload_bits[boundary])
+            interval = self.upload_interval(task, boundary, st.now)
+            assert interval is not None  # a decision epoch precedes the local completion
+            upload_start, upload_end = interval
             st.offload_boundary[task] = boundary
             st.upload_start[task] = upload_start
             st.phase[device] = UPLOADING
@@ -597,10 +609,20 @@ class MultiStepSimulator:
         """Uplink rate of ``device`` at ``time_s``, bit/s."""
         return self.state.uplinks.rate(device, time_s)
 
-    def upload_end(self, device: int, start_s: float, boundary: int) -> float:
-        """When an upload of ``boundary``'s output from ``device`` started at ``start_s`` ends
-        on the realised channel, s."""
-        return self.state.uplinks.finish_time(device, start_s, self.upload_bits[boundary])
+    def upload_interval(
+        self, task: int, boundary: int, decided_s: float
+    ) -> tuple[float, float] | None:
+        """(start, end) in s of the upload of ``task`` offloaded at ``boundary`` by a command
+        at ``decided_s``, on the realised channel; None if the task finishes locally first."""
+        start = self.state.task_start[task]
+        upload_start = offload_upload_start(
+            start + self.reach[task][boundary], decided_s, start + self.local_compute[task]
+        )
+        if upload_start is None:
+            return None
+        bits = self.upload_bits[boundary]
+        device = self.task_device[task]
+        return upload_start, self.state.uplinks.finish_time(device, upload_start, bits)
 
     def edge_backlog_without(self, time_s: float, edge_job: int) -> float:
         """Edge backlog (MAC) a job arriving at ``time_s`` finds without the logged job
@@ -660,7 +682,7 @@ class MultiStepSimulator:
         cfg = self.config
         compute_s = self.local_compute[task]
         finish = self.state.task_start[task] + compute_s
-        energy = cfg.compute_power * compute_s
+        energy = device_energy(cfg, compute_s)
         return self._task_record(task, LOCAL, finish, energy, cfg.accuracy_shallow)
 
     def offload_record(
@@ -670,9 +692,8 @@ class MultiStepSimulator:
         wait of ``waiting_s`` s in the edge's FIFO queue and the rest of the DNN at the edge."""
         cfg = self.config
         finish = upload_end + waiting_s + self.edge_work[boundary] / cfg.edge_speed
-        energy = cfg.compute_power * (upload_start - self.state.task_start[task]) + cfg.tx_power * (
-            upload_end - upload_start
-        )
+        compute_s = upload_start - self.state.task_start[task]
+        energy = device_energy(cfg, compute_s, upload_end - upload_start)
         record = self._task_record(task, boundary, finish, energy, cfg.accuracy_full)
         record.upload_start, record.upload_end = upload_start, upload_end
         return record

@@ -29,9 +29,10 @@ from mec_gym.problems.joint_offload import (
     JointOffloadConfig,
     JointOffloadProblem,
     UniformDrops,
-    channel_gains_db,
+    checked_positions,
     local_delay_energy,
     offload_delay_energy,
+    shadowed_gains_db,
     weighted_cost,
 )
 
@@ -40,6 +41,7 @@ __all__ = [
     "ArrivalGenerator",
     "PoissonArrivals",
     "ArrivalTrace",
+    "checked_arrivals",
     "TaskDecision",
     "TaskOutcome",
     "PerTaskState",
@@ -87,23 +89,30 @@ class ArrivalTrace:
 
     def __init__(self, times: np.ndarray, devices: np.ndarray) -> None:
         self.times = np.array(times, dtype=float)
-        self.devices = np.array(devices, dtype=np.int64)
+        self.devices = np.array(devices)
         if self.times.shape != self.devices.shape or self.times.ndim != 1:
             raise ValueError("ArrivalTrace needs one device per arrival time (1-D arrays)")
-        if np.any(np.diff(self.times) < 0) or np.any(self.times < 0):
-            raise ValueError("ArrivalTrace times must be >= 0 and non-decreasing")
 
     def __call__(
         self, config: PerTaskOffloadConfig, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
-        if self.times.size != config.tasks_per_episode:
-            raise ValueError(
-                f"ArrivalTrace has {self.times.size} tasks, tasks_per_episode is "
-                f"{config.tasks_per_episode}"
-            )
-        if np.any((self.devices < 0) | (self.devices >= config.num_devices)):
-            raise ValueError(f"ArrivalTrace devices must be in [0, {config.num_devices - 1}]")
         return self.times.copy(), self.devices.copy()
+
+
+def checked_arrivals(
+    config: PerTaskOffloadConfig, times: np.ndarray, devices: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """What an arrival generator returned, or ValueError unless it is ``tasks_per_episode``
+    finite, non-decreasing times >= 0 (s) and integer devices in ``[0, N)``."""
+    times, devices = np.asarray(times, dtype=float), np.asarray(devices)
+    n = config.tasks_per_episode
+    if times.shape != (n,) or devices.shape != (n,):
+        raise ValueError(f"arrivals must be {n} times and {n} devices (tasks_per_episode={n})")
+    if not np.isfinite(times).all() or np.any(times < 0) or np.any(np.diff(times) < 0):
+        raise ValueError("arrival times must be finite, >= 0 and non-decreasing")
+    if devices.dtype.kind not in "iu" or np.any((devices < 0) | (devices >= config.num_devices)):
+        raise ValueError(f"arrival devices must be integers in [0, {config.num_devices - 1}]")
+    return times, devices
 
 
 @dataclass(frozen=True)
@@ -192,8 +201,11 @@ class PerTaskSimulator:
         arrivals: ArrivalGenerator | None = None,
     ) -> None:
         self.config = config
-        self.drops = drops or UniformDrops()
-        self.arrivals = arrivals or PoissonArrivals()
+        for name, generator in (("drops", drops), ("arrivals", arrivals)):
+            if generator is not None and not callable(generator):
+                raise TypeError(f"{name} must be a generator, got {type(generator).__name__}")
+        self.drops = UniformDrops() if drops is None else drops
+        self.arrivals = PoissonArrivals() if arrivals is None else arrivals
         self.template = JointOffloadProblem.from_gains(config, np.zeros(1))
         self.macs = self.template.macs.tolist()  # lists: fast scalar lookups per task
         self.accuracy = self.template.accuracy.tolist()
@@ -203,11 +215,10 @@ class PerTaskSimulator:
         """Draw an episode: the drop (with one shadowing draw per device), then the tasks."""
         cfg = self.config
         n = cfg.num_devices
-        positions = self.drops(cfg, rng, n)
+        positions = checked_positions(cfg, self.drops(cfg, rng, n), n)
         distance = np.hypot(positions[:, 0], positions[:, 1])
-        shadowing = rng.normal(0.0, cfg.shadowing_std_db, n) if cfg.shadowing_std_db > 0 else 0.0
-        problem = self.template.with_gains(channel_gains_db(cfg, distance, shadowing))
-        arrival_times, task_device = self.arrivals(cfg, rng)
+        problem = self.template.with_gains(shadowed_gains_db(cfg, rng, distance))
+        arrival_times, task_device = checked_arrivals(cfg, *self.arrivals(cfg, rng))
         self.rates = problem.rate.tolist()
         self.arrival_list = arrival_times.tolist()
         self.device_list = task_device.tolist()
@@ -230,7 +241,7 @@ class PerTaskSimulator:
         """Run the current task as ``decision`` says (locally after the device's queue, or
         offloaded with its shares reserved); its outcome, then on to the next task."""
         st = self.state
-        if st is None or self.done:
+        if st is None or st.task >= self.config.tasks_per_episode:
             raise RuntimeError("no task to decide: call reset()")
         cfg, now, device = self.config, st.now, st.device
         offload, frames = decision.offload, decision.frames
@@ -279,7 +290,7 @@ class PerTaskSimulator:
         )
         st.outcomes.append(outcome)
         st.task += 1
-        if not self.done:
+        if st.task < cfg.tasks_per_episode:
             self._begin_task()
         return outcome
 

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from mec_gym.models.layered_inference import offload_upload_start
 from mec_gym.simulators.multistep_offload import DecisionContext, MultiStepSimulator, TaskRecord
 
 __all__ = ["DecisionEvaluationTwin", "TaskOptions"]
@@ -79,36 +78,38 @@ class DecisionEvaluationTwin:
             )
         self.simulator = simulator
         self.encode = encode
+        self.episode = simulator.state
         self.records: list[TaskRecord] = records  # type: ignore[assignment]
         # realise the background load far enough for any counterfactual upload to end
         simulator.advance_edge(max(record.finish for record in records) + 60.0)
 
+    def _replayed_simulator(self) -> MultiStepSimulator:
+        """The simulator, still on the episode this twin replays (RuntimeError otherwise)."""
+        if self.simulator.state is not self.episode:
+            raise RuntimeError("the simulator was reset since this twin was built: build a new one")
+        return self.simulator
+
     def replay_offload(self, task: int, boundary: int) -> TaskRecord:
         """Outcome of ``task`` had the controller offloaded it at ``boundary``."""
-        sim = self.simulator
+        sim = self._replayed_simulator()
         realised = self.records[task]
-        start = realised.start
-        upload_start = offload_upload_start(
-            start + sim.reach[task][boundary],
-            sim.decision_time(task, boundary),
-            start + sim.local_compute[task],
-        )
-        if upload_start is None:  # the decision is never reached: the task finishes locally
+        interval = sim.upload_interval(task, boundary, sim.decision_time(task, boundary))
+        if interval is None:  # the decision is never reached: the task finishes locally
             return sim.local_record(task)
-        upload_end = sim.upload_end(realised.device, upload_start, boundary)
+        upload_start, upload_end = interval
         waiting_s = sim.edge_backlog_without(upload_end, realised.edge_job) / sim.config.edge_speed
         return sim.offload_record(task, boundary, upload_start, upload_end, waiting_s)
 
     def replay_local(self, task: int) -> TaskRecord:
         """Outcome of ``task`` had it run to completion on its device."""
-        return self.simulator.local_record(task)
+        return self._replayed_simulator().local_record(task)
 
     def observation(self, task: int, boundary: int) -> np.ndarray | None:
         """The controller's observation at the decision on ``task`` at ``boundary``, had the task
         continued until then (None if it would have finished locally before)."""
         if self.encode is None:
             raise RuntimeError("observations need an encoder: build the twin from the env")
-        context = self.simulator.context_at(task, boundary)
+        context = self._replayed_simulator().context_at(task, boundary)
         return None if context is None else self.encode(context)
 
     def task_options(self, task: int, with_observations: bool = True) -> TaskOptions:

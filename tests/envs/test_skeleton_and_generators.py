@@ -14,6 +14,7 @@ from mec_gym.simulators.multistep_offload import (
     MultiStepSimulator,
     MultiStepSystem,
     PoissonTasks,
+    TaskDraw,
     TaskTrace,
 )
 from mec_gym.simulators.per_task_offload import PerTaskSimulator
@@ -46,6 +47,8 @@ def test_joint_offload_runs_every_round_it_is_configured_for():
         _, _, _, truncated, info = env.step(env.action_space.sample())
         steps += 1
     assert steps == 130 and info["round"] == 130
+    with pytest.raises(RuntimeError, match="terminated"):
+        env.unwrapped.step(env.action_space.sample())
 
 
 @pytest.mark.parametrize("env_id", ["JointOffload-N8-v1", "PerTaskOffload-v1"])
@@ -58,8 +61,14 @@ def test_a_fixed_drop_places_the_devices_in_every_episode(env_id):
         env.reset(seed=seed)
         placed = env.positions if env_id.startswith("Joint") else env.state.positions
         np.testing.assert_array_equal(placed, positions)
-    with pytest.raises(ValueError, match="FixedDrop"):
+    with pytest.raises(ValueError, match=f"a drop must place {n} devices"):
         gym.make(env_id, drops=FixedDrop(positions[:2]), **kwargs).reset(seed=0)
+    outside = positions.copy()
+    outside[0] = (0.0, 1.0)  # closer to the BS than min_distance
+    with pytest.raises(ValueError, match="from the BS"):
+        gym.make(env_id, drops=FixedDrop(outside), **kwargs).reset(seed=0)
+    with pytest.raises(TypeError, match="drops must be"):
+        gym.make(env_id, drops=positions, **kwargs)
 
 
 def test_an_arrival_trace_is_replayed_with_its_devices():
@@ -76,15 +85,44 @@ def test_an_arrival_trace_is_replayed_with_its_devices():
         seen.append((env.state.now, env.state.device))
         env.step(env.action_space.sample())
     assert seen == list(zip(times.tolist(), devices.tolist(), strict=True))
-    with pytest.raises(ValueError, match="non-decreasing"):
-        ArrivalTrace([2.0, 1.0], [0, 0])
+
+
+@pytest.mark.parametrize(
+    ("times", "devices", "message"),
+    [
+        ([2.0, 1.0], [0, 0], "non-decreasing"),
+        ([0.0, np.nan], [0, 0], "finite"),
+        ([0.0, 1.0], [0.0, 1.7], "integers"),
+        ([0.0, 1.0], [0, 3], "integers in"),
+        ([0.0, 1.0, 2.0], [0, 0, 1], "2 times"),
+    ],
+)
+def test_a_bad_arrival_trace_is_refused_at_reset(times, devices, message):
+    env = gym.make(
+        "PerTaskOffload-v1",
+        num_devices=3,
+        tasks_per_episode=2,
+        arrivals=ArrivalTrace(times, devices),
+    )
+    with pytest.raises(ValueError, match=message):
+        env.reset(seed=0)
+
+
+def test_a_failed_reset_leaves_the_env_unsteppable():
+    env = gym.make("PerTaskOffload-v1", num_devices=3, tasks_per_episode=2)
+    env.reset(seed=0)
+    env.unwrapped.simulator.arrivals = ArrivalTrace([1.0, 0.0], [0, 0])
+    with pytest.raises(ValueError):
+        env.reset(seed=1)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.unwrapped.step(env.action_space.sample())
 
 
 def test_a_task_trace_replays_the_tasks_and_keeps_the_channel_random():
     config = MultiStepOffloadConfig(tasks_per_episode=30)
     system = MultiStepSystem.from_config(config)
     draw = PoissonTasks()(system, np.random.default_rng(5))
-    env = gym.make("MultiStepOffload-v0", tasks_per_episode=30, task_generator=TaskTrace(draw))
+    env = gym.make("MultiStepOffload-v0", tasks_per_episode=30, tasks=TaskTrace(draw))
     rates, finishes = [], []
     for seed in (0, 1):
         env.reset(seed=seed)
@@ -99,9 +137,10 @@ def test_a_task_trace_replays_the_tasks_and_keeps_the_channel_random():
     assert finishes[0] == finishes[1]
     assert rates[0] != rates[1]
     with pytest.raises(ValueError, match="tasks_per_episode=10"):
-        gym.make("MultiStepOffload-v0", tasks_per_episode=10, task_generator=TaskTrace(draw)).reset(
-            seed=0
-        )
+        gym.make("MultiStepOffload-v0", tasks_per_episode=10, tasks=TaskTrace(draw)).reset(seed=0)
+    broken = TaskDraw(draw.arrival_times, draw.task_device, -draw.reach_s, draw.local_compute_s)
+    with pytest.raises(ValueError, match="reach_s"):
+        gym.make("MultiStepOffload-v0", tasks_per_episode=30, tasks=TaskTrace(broken)).reset(seed=0)
 
 
 def test_the_simulator_runs_without_the_env_and_matches_it():
@@ -139,3 +178,18 @@ def test_the_per_task_simulator_runs_without_the_env_and_matches_it():
     assert costs == [outcome.cost for outcome in env.state.outcomes]
     with pytest.raises(RuntimeError, match="reset"):
         simulator.decide(decisions[0])
+
+
+def test_the_decision_twin_refuses_a_reset_simulator():
+    from mec_gym.twins.decision_replay import DecisionEvaluationTwin
+
+    env = gym.make("MultiStepOffload-v0", tasks_per_episode=10)
+    env.reset(seed=0)
+    done = False
+    while not done:
+        _, _, done, _, _ = env.step(0)
+    twin = DecisionEvaluationTwin(env)
+    twin.replay_local(0)
+    env.reset(seed=1)
+    with pytest.raises(RuntimeError, match="reset since this twin"):
+        twin.replay_local(0)
