@@ -27,11 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from mec_gym.eval import output
+from mec_gym.eval.joint_offload_experiments import DROP_SEED_START
 from mec_gym.problems.joint_offload import PRESETS, JointOffloadConfig, JointOffloadProblem
 from mec_gym.solvers.joint_offload.local import optimal_local
 from mec_gym.solvers.joint_offload.registry import SOLVER_LABELS, SOLVERS, solve, solver_applies
 
-DROP_SEED_START = 10_000
 FULL_DEVICES = (2, 5, 10, 12, 25, 50, 100, 200)
 QUICK_DEVICES = (2, 5, 10, 12, 25)
 THEOREM1_DEVICES = 100_000

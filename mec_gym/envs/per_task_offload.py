@@ -307,7 +307,7 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
 
     # ------------------------------------------------------------------ observation
     def _observation(self) -> np.ndarray:
-        st = self.state
+        st = self.simulator.state
         now = st.now
         backlog = self.simulator.local_backlog()
         uploads, edge = st.uploads, st.edge_jobs

@@ -115,7 +115,7 @@ def checked_arrivals(
     return times, devices
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class TaskDecision:
     """What is decided for a task: where it runs, its frames, and what it reserves."""
 
