@@ -29,10 +29,16 @@ __all__ = [
     "comparison_markdown",
     "write_comparison",
     "mean_ci",
+    "paired_advantage",
+    "VALIDATION_SEEDS",
 ]
 
 EVAL_SEEDS: tuple[int, ...] = tuple(range(10_000, 10_100))
-"""Evaluation seeds, disjoint from training (0..9_999) and calibration (20_000..) seeds."""
+"""Test seeds of the final tables, disjoint from training (0..9_999), calibration
+(20_000..29_999) and validation seeds."""
+VALIDATION_SEEDS: tuple[int, ...] = tuple(range(30_000, 30_100))
+"""Seeds of the periodic evaluations that choose a training run's checkpoint (never the test
+seeds, so that the final table is not the maximum of noisy test scores)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,23 @@ def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]
         return float(values.mean()) if values.size else float("nan"), float("nan")
     half = stats.t.ppf(0.5 + confidence / 2, values.size - 1) * stats.sem(values)
     return float(values.mean()), float(half)
+
+
+def paired_advantage(
+    result: EvalResult, reference: EvalResult, confidence: float = 0.95
+) -> tuple[float, float]:
+    """How much better ``result`` scores than ``reference`` on the same seeds: the mean of the
+    per-episode differences (positive: better, in the score's unit, sign set by the protocol)
+    and the half-width of its Student-t confidence interval. Pairing removes the variance the
+    two share through the seeds, so the interval is much tighter than two unpaired ones."""
+    if result.seeds != reference.seeds:
+        raise ValueError(
+            f"paired differences need the same seeds: {result.name} and {reference.name} differ"
+        )
+    if result.protocol != reference.protocol:
+        raise ValueError("paired differences need one evaluation protocol")
+    sign = 1.0 if result.protocol.higher_is_better else -1.0
+    return mean_ci(sign * (result.episode_score - reference.episode_score), confidence)
 
 
 @dataclass
@@ -151,14 +174,18 @@ def evaluate_policy(
 def comparison_rows(results: Sequence[EvalResult]) -> list[dict[str, Any]]:
     """One row per policy, best mean score first, with 95% CIs and cost components.
 
-    All results must share one protocol (one environment family).
+    Where every policy ran on the same seeds, each row also holds its paired advantage over
+    the best other policy (``advantage``, ``advantage_ci95``: positive is better; for the top
+    row, its margin over the runner-up). All results must share one protocol.
     """
     protocols = {result.protocol for result in results}
     if len(protocols) != 1:
         raise ValueError(f"results of different protocols cannot share a table: {protocols}")
     protocol = protocols.pop()
+    sign = -1.0 if protocol.higher_is_better else 1.0
+    ranked = sorted(results, key=lambda r: sign * r.mean_ci()[0])
     rows = []
-    for result in results:
+    for result in ranked:
         mean, half = result.mean_ci()
         row: dict[str, Any] = {
             "policy": result.name,
@@ -166,14 +193,17 @@ def comparison_rows(results: Sequence[EvalResult]) -> list[dict[str, Any]]:
             protocol.score: mean,
             f"{protocol.score}_ci95": half,
         }
+        others = [other for other in ranked if other is not result]
+        if others and all(other.seeds == result.seeds for other in others):
+            row["best_other"] = others[0].name
+            row["advantage"], row["advantage_ci95"] = paired_advantage(result, others[0])
         for key in protocol.components:
             row[key] = float(np.mean(result.episode_components[key]))
         if result.episode_hindsight is not None:
             row["hindsight_utility"], row["hindsight_ci95"] = mean_ci(result.episode_hindsight)
         row["ms_per_decision"] = 1e3 * result.seconds_per_decision
         rows.append(row)
-    sign = -1.0 if protocol.higher_is_better else 1.0
-    return sorted(rows, key=lambda r: sign * r[protocol.score])
+    return rows
 
 
 def comparison_markdown(rows: Sequence[dict[str, Any]], protocol: EvalProtocol) -> str:
@@ -190,6 +220,12 @@ def comparison_markdown(rows: Sequence[dict[str, Any]], protocol: EvalProtocol) 
             for key, unit in zip(protocol.components, protocol.units, strict=True)
         },
     }
+    if any("advantage" in r for r in rows):
+        columns["advantage over the best other, paired (95% CI)"] = lambda r: (
+            f"{r['advantage']:+.4f} ± {r['advantage_ci95']:.4f} vs {r['best_other']}"
+            if "advantage" in r
+            else "–"
+        )
     if any("hindsight_utility" in r for r in rows):
         columns["DT #1 hindsight on same trajectories (95% CI)"] = lambda r: (
             f"{r['hindsight_utility']:.4f} ± {r['hindsight_ci95']:.4f}"

@@ -31,6 +31,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch
 import yaml
 from sb3_contrib import MaskablePPO
 from sb3_contrib.common.maskable.utils import is_masking_supported
@@ -47,6 +48,7 @@ import mec_gym  # noqa: F401  (registers the environments)
 from mec_gym.agents import build_baselines
 from mec_gym.eval.evaluation import (
     EVAL_SEEDS,
+    VALIDATION_SEEDS,
     EvalResult,
     evaluate_policy,
     protocol_for,
@@ -143,8 +145,9 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--eval-episodes",
         type=int,
-        help=f"evaluation episodes, the first of the {len(EVAL_SEEDS)} fixed seeds "
-        "(default: eval_episodes in the YAML)",
+        help=f"episodes per evaluation: the first of the {len(EVAL_SEEDS)} fixed test seeds "
+        "(final table) and of the validation seeds (checkpoint choice); default: "
+        "eval_episodes in the YAML",
     )
     parser.add_argument(
         "--eval-freq",
@@ -153,6 +156,9 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--no-baselines", action="store_true", help="skip building and evaluating the baselines"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (default 1: fastest on 2 cores)"
     )
     parser.add_argument(
         "--hyperparams",
@@ -175,7 +181,7 @@ def parse_args(algo: str, argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(f"unknown environment {args.env!r}; registered mec_gym IDs: {env_ids}")
     if args.eval_episodes is not None and not 1 <= args.eval_episodes <= len(EVAL_SEEDS):
         parser.error(f"--eval-episodes must be in [1, {len(EVAL_SEEDS)}], got {args.eval_episodes}")
-    for name in ("timesteps", "n_envs", "eval_freq"):
+    for name in ("timesteps", "n_envs", "eval_freq", "threads"):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
@@ -342,8 +348,9 @@ class EpisodeInfoCallback(BaseCallback):
 
 
 class PeriodicEvalCallback(BaseCallback):
-    """Every ``eval_freq`` timesteps, evaluate the agent deterministically on fixed seeds and
-    log it; write each baseline's constant score at the same timestep into its own folder.
+    """Every ``eval_freq`` timesteps, evaluate the agent deterministically on the validation
+    seeds and log it, beside each baseline's constant validation score in its own folder; keep
+    the best policy so far as ``best_path`` (the checkpoint the final test table uses).
 
     Evaluations happen at the start of a rollout, right after a policy update, so that no two
     of them see the same policy however ``eval_freq`` compares with the rollout size.
@@ -356,6 +363,7 @@ class PeriodicEvalCallback(BaseCallback):
         seeds: Sequence[int],
         eval_freq: int,
         baselines: dict[str, tuple[EvalResult, Logger]],
+        best_path: Path,
     ) -> None:
         super().__init__()
         self.env_id = env_id
@@ -363,19 +371,31 @@ class PeriodicEvalCallback(BaseCallback):
         self.seeds = tuple(seeds)
         self.eval_freq = eval_freq
         self.baselines = baselines
+        self.best_path = best_path
+        self.best_step: int | None = None
+        self.best_score = -np.inf
         self.evaluated_steps: list[int] = []
         self._next_eval = eval_freq
 
     def _on_rollout_start(self) -> None:
         if self.num_timesteps >= self._next_eval:
             self._next_eval = (self.num_timesteps // self.eval_freq + 1) * self.eval_freq
-            result = evaluate_policy(
-                self.model, self.env_id, self.env_kwargs, self.seeds, name="agent", hindsight=False
-            )
-            self.log_evaluation(result, self.num_timesteps)
+            self.evaluate(self.num_timesteps)
 
     def _on_step(self) -> bool:
         return True
+
+    def evaluate(self, step: int) -> None:
+        """Evaluate the current policy on the validation seeds, log it, keep it if best."""
+        result = evaluate_policy(
+            self.model, self.env_id, self.env_kwargs, self.seeds, name="agent", hindsight=False
+        )
+        self.log_evaluation(result, step)
+        sign = 1.0 if result.protocol.higher_is_better else -1.0
+        score = sign * result.mean_ci()[0]
+        if score > self.best_score:
+            self.best_score, self.best_step = score, step
+            self.model.save(self.best_path)
 
     def log_evaluation(self, result: EvalResult, step: int) -> None:
         """Log the agent's ``result`` and every baseline's score at ``step``; print a summary."""
@@ -391,7 +411,10 @@ class PeriodicEvalCallback(BaseCallback):
             default=None,
         )
         against = f" (best baseline {best[0]}: {best[1]:.4f})" if best else ""
-        print(f"step {step}: agent {result.protocol.score} {mean:.4f} ± {half:.4f}{against}")
+        print(
+            f"step {step}: agent {result.protocol.score} {mean:.4f} ± {half:.4f} on the "
+            f"validation seeds{against}"
+        )
 
 
 # ----------------------------------------------------------------------------------------- main
@@ -407,6 +430,8 @@ def main(algo: str, argv: Sequence[str] | None = None) -> Path:
     if not 1 <= eval_episodes <= len(EVAL_SEEDS):
         raise ValueError(f"eval_episodes must be in [1, {len(EVAL_SEEDS)}], got {eval_episodes}")
     seeds = EVAL_SEEDS[:eval_episodes]
+    validation_seeds = VALIDATION_SEEDS[:eval_episodes]
+    torch.set_num_threads(args.threads)
 
     run_dir = make_run_dir(args.logdir, env_id, algo, args.seed)
     config = {
@@ -418,6 +443,7 @@ def main(algo: str, argv: Sequence[str] | None = None) -> Path:
         "n_envs": n_envs,
         "eval_freq": eval_freq,
         "eval_seeds": list(seeds),
+        "validation_seeds": list(validation_seeds),
         "hyperparams": hyperparams,
         "env_kwargs": env_kwargs,
         "env_config": env_config(env_id, env_kwargs),
@@ -428,12 +454,17 @@ def main(algo: str, argv: Sequence[str] | None = None) -> Path:
     )
     print(f"Run folder: {run_dir}")
 
-    baselines: dict[str, tuple[EvalResult, Logger]] = {}
+    baselines: dict[str, tuple[EvalResult, Logger]] = {}  # validation scores, for the logs
+    baseline_tests: list[EvalResult] = []  # test scores, for the final table
     if not args.no_baselines:
         print(f"Building and evaluating the baselines of {env_id} on {len(seeds)} seeds ...")
         for name, policy in build_baselines(env_id, env_kwargs, seed=args.seed).items():
             result = evaluate_policy(policy, env_id, env_kwargs, seeds, name=name, hindsight=True)
-            baselines[name] = (result, tensorboard_logger(run_dir / f"baseline_{name}"))
+            baseline_tests.append(result)
+            validation = evaluate_policy(
+                policy, env_id, env_kwargs, validation_seeds, name=name, hindsight=False
+            )
+            baselines[name] = (validation, tensorboard_logger(run_dir / f"baseline_{name}"))
             mean, half = result.mean_ci()
             print(f"  {name}: {result.protocol.score} {mean:.4f} ± {half:.4f}")
 
@@ -454,7 +485,9 @@ def main(algo: str, argv: Sequence[str] | None = None) -> Path:
             algo_kwargs[key] = resolve_schedule(key, algo_kwargs[key])
     model = ALGOS[algo](env=env, seed=args.seed, verbose=0, **algo_kwargs)
     model.set_logger(tensorboard_logger(run_dir / "agent"))
-    evaluation = PeriodicEvalCallback(env_id, env_kwargs, seeds, eval_freq, baselines)
+    evaluation = PeriodicEvalCallback(
+        env_id, env_kwargs, validation_seeds, eval_freq, baselines, run_dir / "best_model.zip"
+    )
     try:
         with warnings.catch_warnings():  # SB3's progress bar uses tqdm.rich, "experimental"
             warnings.simplefilter("ignore", TqdmExperimentalWarning)
@@ -464,16 +497,21 @@ def main(algo: str, argv: Sequence[str] | None = None) -> Path:
                 progress_bar=True,
             )
         model.save(run_dir / "model.zip")
-        final = evaluate_policy(model, env_id, env_kwargs, seeds, name=algo, hindsight=True)
         if not evaluation.evaluated_steps or evaluation.evaluated_steps[-1] != model.num_timesteps:
-            evaluation.log_evaluation(final, model.num_timesteps)
+            evaluation.evaluate(model.num_timesteps)
+        chosen = ALGOS[algo].load(run_dir / "best_model.zip", device="cpu")
+        final = evaluate_policy(chosen, env_id, env_kwargs, seeds, name=algo, hindsight=True)
+        print(
+            f"Checkpoint: step {evaluation.best_step} of {model.num_timesteps} (best on the "
+            f"validation seeds); the table scores it on the test seeds."
+        )
     finally:
         env.close()
         model.logger.close()
         for _, logger in baselines.values():
             logger.close()
 
-    markdown = write_comparison([final, *(result for result, _ in baselines.values())], run_dir)
+    markdown = write_comparison([final, *baseline_tests], run_dir)
     print_markdown(markdown)
     tensorboard = Path(sys.executable).parent / "tensorboard"
     command = str(tensorboard) if tensorboard.exists() else "tensorboard"

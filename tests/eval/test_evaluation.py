@@ -33,3 +33,30 @@ def test_evaluation_is_reproducible_and_tabulated(tmp_path):
     rows = list(csv.DictReader((tmp_path / "comparison.csv").open()))
     assert rows[0]["policy"] == "local"
     assert float(rows[0]["utility"]) == pytest.approx(a.mean_ci()[0])
+
+
+def _result(name, scores, protocol, seeds=(1, 2, 3, 4, 5)):
+    from mec_gym.eval.evaluation import EvalResult
+
+    return EvalResult(name, protocol, tuple(seeds), np.asarray(scores, dtype=float), {})
+
+
+def test_paired_advantage_on_a_constructed_example():
+    from mec_gym.eval.evaluation import EvalProtocol, comparison_rows, paired_advantage
+
+    cost = EvalProtocol("cost", False, (), ())
+    # b is a plus a seed-dependent shift; the episodes share most of their variance
+    a = _result("a", [1.0, 3.0, 5.0, 7.0, 9.0], cost)
+    b = _result("b", [1.5, 3.2, 5.9, 7.1, 9.8], cost)
+    differences = np.array([0.5, 0.2, 0.9, 0.1, 0.8])  # b - a: a costs less, so it is better
+    mean, half = paired_advantage(a, b)
+    assert mean == pytest.approx(differences.mean())
+    t = 2.7764451051977987  # Student t, 97.5 %, 4 degrees of freedom
+    assert half == pytest.approx(t * differences.std(ddof=1) / np.sqrt(5))
+    assert half < mean_ci(a.episode_score)[1] / 5  # far tighter than the unpaired interval
+    assert paired_advantage(b, a)[0] == pytest.approx(-mean)
+    rows = comparison_rows([b, a])
+    assert [r["policy"] for r in rows] == ["a", "b"]
+    assert rows[0]["best_other"] == "b" and rows[0]["advantage"] == pytest.approx(mean)
+    with pytest.raises(ValueError, match="same seeds"):
+        paired_advantage(a, _result("c", [1.0] * 5, cost, seeds=(9, 8, 7, 6, 5)))
