@@ -119,9 +119,13 @@ def test_tiny_training_run_writes_the_run_folder(algo, tmp_path):
     )
     assert run_dir.parent == tmp_path / ENV_ID
     assert run_dir.name.startswith(f"{algo}_s0_")
-    for name in ("model.zip", "comparison.md", "comparison.csv", "config.yaml"):
+    for name in ("model.zip", "best_model.zip", "comparison.md", "comparison.csv", "config.yaml"):
         assert (run_dir / name).is_file(), name
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    # the checkpoint is chosen on validation seeds, never on the test seeds of the table
+    assert not set(config["validation_seeds"]) & set(config["eval_seeds"])
+    table = (run_dir / "comparison.md").read_text()
+    assert f"| {algo} |" in table and f"| {algo}_last |" in table and "paired" in table
     assert config["env_kwargs"] == {"tasks_per_episode": 20}
     assert config["env_config"]["tasks_per_episode"] == 20
     assert config["hyperparams"]["n_steps"] == 128
