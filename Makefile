@@ -21,8 +21,8 @@ $(STAMP): pyproject.toml setup.py
 	touch $(STAMP)
 
 demo: venv
-	$(BIN)/python train/ppo.py --env MultiStepOffload-v0
-	@echo "TensorBoard logs (agent/ and baseline_*/ per run) are under runs/MultiStepOffload-v0/."
+	$(BIN)/python train/ppo.py --env MultiStepOffload-v1
+	@echo "TensorBoard logs (agent/ and baseline_*/ per run) are under runs/MultiStepOffload-v1/."
 	@echo "View them with:  $(BIN)/tensorboard --logdir runs   then open http://localhost:6006"
 
 test: venv

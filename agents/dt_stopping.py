@@ -1,4 +1,4 @@
-"""The digital-twin-assisted optimal-stopping agent of Hu et al. for MultiStepOffload-v0.
+"""The digital-twin-assisted optimal-stopping agent of Hu et al. for MultiStepOffload-v1.
 
 Offloading a task is an optimal-stopping problem: at each decision boundary the controller
 compares the stopping value ``G(s)`` (utility of offloading now) with the continuation value

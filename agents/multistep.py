@@ -1,4 +1,4 @@
-"""Fixed baseline policies for MultiStepOffload-v0 (action 0 = continue, 1 = offload now)."""
+"""Fixed baseline policies for MultiStepOffload-v1 (action 0 = continue, 1 = offload now)."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def multistep_baselines(
 ) -> dict[str, Any]:
     """Always local, raw offloading, single shot, the best fixed split (chosen on calibration
     seeds) and the stopping agents with and without DT #1 (trained on seeds ``1000 * seed``
-    onwards), by name; the registry's baseline builder of ``MultiStepOffload-v0``."""
+    onwards), by name; the registry's baseline builder of ``MultiStepOffload-v1``."""
     from mec_gym.agents.dt_stopping import collect_stopping_data, train_stopping_policy  # torch
 
     env = gym.make(env_id, **env_kwargs)

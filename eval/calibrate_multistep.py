@@ -1,4 +1,4 @@
-"""Calibration of MultiStepOffload-v0's defaults: is the default scenario non-trivial?
+"""Calibration of MultiStepOffload-v1's defaults: is the default scenario non-trivial?
 
 For every fixed policy (always local, offload at each decision boundary) it reports the mean
 utility per task and, from DT #1 on the same trajectories, the hindsight oracle and which option
@@ -32,7 +32,7 @@ from mec_gym.eval.evaluation import evaluate_policy, mean_ci, protocol_for
 from mec_gym.models.channel import BlockFadingUplinks
 from mec_gym.registration import ENVS
 
-ENV_ID = "MultiStepOffload-v0"
+ENV_ID = "MultiStepOffload-v1"
 """The env calibrated by default (any ID with DT #1's hindsight replay can be given)."""
 SWEEP = {
     "uplink_mean_snr_db": (5.0, 10.0, 15.0),

@@ -54,7 +54,7 @@ def _joint_offload(preset: str | None = None) -> EnvEntry:
 
 
 ENVS: dict[str, EnvEntry] = {
-    "MultiStepOffload-v0": EnvEntry(
+    "MultiStepOffload-v1": EnvEntry(
         entry_point="mec_gym.envs.multistep_offload:MultiStepOffloadEnv",
         baselines="mec_gym.agents.multistep:multistep_baselines",
         # guard only: episodes terminate after `tasks_per_episode` tasks (<= 1,200 steps by default)

@@ -22,7 +22,7 @@ from mec_gym.registration import ENVS
 
 REFERENCE = Path(__file__).parent / "data" / "same_numbers.json"
 ROLLOUT_KWARGS = {
-    "MultiStepOffload-v0": {"tasks_per_episode": 30},
+    "MultiStepOffload-v1": {"tasks_per_episode": 30},
     "JointOffload-v1": {"rounds_per_episode": 40},
     "JointOffload-pan2023-v1": {"rounds_per_episode": 40},
     "JointOffload-N8-v1": {"rounds_per_episode": 40},
@@ -74,11 +74,11 @@ def baseline_episodes() -> dict[str, float]:
             info, _, _ = run_episode(policy, env, seed=5)
             out[f"{env_id}/{name}"] = float(info["cost"])
     kwargs = {"tasks_per_episode": 40}
-    env = gym.make("mec_gym:MultiStepOffload-v0", **kwargs)
+    env = gym.make("mec_gym:MultiStepOffload-v1", **kwargs)
     base = env.unwrapped
     for option in (LOCAL, *base.decision_boundaries):
         info, _, _ = run_episode(fixed_option_policy(base, option), env, seed=5)
-        out[f"MultiStepOffload-v0/option {option}"] = float(info["utility"])
+        out[f"MultiStepOffload-v1/option {option}"] = float(info["utility"])
     return out
 
 
@@ -88,7 +88,7 @@ def twin_replays() -> dict[str, Any]:
     from mec_gym.agents.dt_stopping import collect_stopping_data
     from mec_gym.twins.decision_replay import DecisionEvaluationTwin
 
-    env = gym.make("mec_gym:MultiStepOffload-v0", tasks_per_episode=25)
+    env = gym.make("mec_gym:MultiStepOffload-v1", tasks_per_episode=25)
     env.reset(seed=11)
     rng = np.random.default_rng(11)
     done, info = False, {}
@@ -97,7 +97,7 @@ def twin_replays() -> dict[str, Any]:
         done = terminated or truncated
     options = DecisionEvaluationTwin(env).all_task_options()
     samples = collect_stopping_data(
-        "MultiStepOffload-v0", {"tasks_per_episode": 15}, [2, 3], augment=True
+        "MultiStepOffload-v1", {"tasks_per_episode": 15}, [2, 3], augment=True
     )
     return {
         "twin_error": float(info["twin_error"]),

@@ -501,11 +501,15 @@ def main(algo: str, argv: Sequence[str] | None = None) -> Path:
             evaluation.evaluate(model.num_timesteps)
         chosen = ALGOS[algo].load(run_dir / "best_model.zip", device="cpu")
         final = evaluate_policy(chosen, env_id, env_kwargs, seeds, name=algo, hindsight=True)
-        last = evaluate_policy(model, env_id, env_kwargs, seeds, f"{algo}_last", hindsight=False)
+        results = [final]
+        if evaluation.best_step != model.num_timesteps:  # the last policy, if another one
+            results.append(
+                evaluate_policy(model, env_id, env_kwargs, seeds, f"{algo}_last", hindsight=False)
+            )
         print(
             f"Checkpoint: step {evaluation.best_step} of {model.num_timesteps} (best on the "
-            f"validation seeds); the table scores it ({algo}) and the last policy ({algo}_last) "
-            "on the test seeds."
+            f"validation seeds); the table scores it ({algo}), and the last policy "
+            f"({algo}_last) if another one, on the test seeds."
         )
     finally:
         env.close()
@@ -513,7 +517,7 @@ def main(algo: str, argv: Sequence[str] | None = None) -> Path:
         for _, logger in baselines.values():
             logger.close()
 
-    markdown = write_comparison([final, last, *baseline_tests], run_dir)
+    markdown = write_comparison([*results, *baseline_tests], run_dir)
     print_markdown(markdown)
     tensorboard = Path(sys.executable).parent / "tensorboard"
     command = str(tensorboard) if tensorboard.exists() else "tensorboard"

@@ -1,6 +1,6 @@
 """Train MaskablePPO (sb3-contrib) on a mec_gym environment that has ``action_masks()``.
 
-    python train/maskable_ppo.py --env MultiStepOffload-v0 [same options as train/ppo.py]
+    python train/maskable_ppo.py --env MultiStepOffload-v1 [same options as train/ppo.py]
 
 Invalid actions are masked during training and evaluation; hyperparameters come from
 ``train/hyperparams/maskable_ppo.yml``.

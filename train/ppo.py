@@ -1,6 +1,6 @@
 """Train PPO on a mec_gym environment and compare it with the environment's baselines.
 
-    python train/ppo.py --env MultiStepOffload-v0 [--timesteps N] [--seed S] [--n-envs N]
+    python train/ppo.py --env MultiStepOffload-v1 [--timesteps N] [--seed S] [--n-envs N]
         [--env-kwargs key=value ...] [--hyperparams key=value ...] [--logdir runs]
         [--eval-episodes 20] [--eval-freq N] [--no-baselines]
 

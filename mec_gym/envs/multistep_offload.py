@@ -1,4 +1,4 @@
-"""MultiStepOffload-v0: layer-by-layer device-edge offloading of DNN inference.
+"""MultiStepOffload-v1: layer-by-layer device-edge offloading of DNN inference.
 
 Source: S. Hu, M. Li, J. Gao, C. Zhou, X. Shen, "Adaptive Device-Edge Collaboration on DNN
 Inference in AIoT: A Digital Twin-Assisted Approach", IEEE Internet of Things Journal
@@ -58,18 +58,22 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
     valid actions for MaskablePPO (offload is masked where the necessary condition rules it out).
 
     ## Observation Space
-    ``Box(0, 1, (K + L_d + 13,), float32)``: one-hot deciding device, one-hot boundary, and
+    ``Box(0, 1, (K + L_d + 14,), float32)``: one-hot deciding device, one-hot boundary, and
     (squashed as x / (x + scale)) elapsed time of the task, device queue length, edge backlog (s),
     uplink rate estimate, estimated upload time, estimated offload delay, recent device and edge
     arrival rates; plus output size at the boundary, remaining local and edge MACs, remaining local
-    time, all as fractions of their maxima. With ``status="twin"`` the boundary and elapsed time
-    are the digital twin's estimates.
+    time, all as fractions of their maxima; last, the fraction of the episode's tasks whose
+    outcome is not fixed yet. With ``status="twin"`` the boundary and elapsed time are the
+    digital twin's estimates.
 
     ## Rewards
     The utility ``w_A * accuracy - w_T * delay - w_E * energy`` of every task whose outcome
     became fixed during the step: a local completion, or an offloaded task whose upload ended
     (under FIFO its edge completion is then fixed). An episode's return is the sum of its tasks'
-    utilities.
+    utilities, the objective itself: train undiscounted (``gamma=1``, as the shipped
+    hyperparameters do). Steps are decisions, not tasks or seconds, so a discount per step would
+    charge every "continue" for delaying all later rewards; the pending-task fraction in the
+    observation tells the critic how much return remains.
 
     ## Starting State
     Empty queues, an edge backlog of zero, a random background state; the first step is the
@@ -80,7 +84,7 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
     ``max_episode_steps`` guard far above the natural length.
 
     ## Arguments
-    ``gymnasium.make("MultiStepOffload-v0", config=None, render_mode=None,
+    ``gymnasium.make("MultiStepOffload-v1", config=None, render_mode=None,
     tasks=None, **overrides)``, where ``config`` is a ``MultiStepOffloadConfig`` or dict,
     overrides are its fields, and ``tasks`` draws each episode's tasks
     (``PoissonTasks()`` by default; ``TaskTrace(draw)`` replays a fixed task set or trace; any
@@ -95,7 +99,8 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
     ``action_mask``.
 
     ## Version History
-    - v0, 2026-11-26 (API only: same dynamics, observations and rewards): the system runs in
+    - v1: the observation ends with the fraction of the episode's tasks still pending (for an
+      undiscounted critic); dynamics and rewards unchanged. Also (API): the system runs in
       ``env.simulator`` (state ``env.state``); ``tasks=`` swaps the task process; a ``preset``
       is refused (the env has none).
     - v0: initial version.
@@ -158,7 +163,8 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
             [scale or system.nominal_rate for _, scale in DYNAMIC_FEATURES]
         )
         self._dynamic_offset = cfg.num_devices + static.shape[1]
-        self.observation_size = self._dynamic_offset + len(DYNAMIC_FEATURES)
+        # the dynamic features, then the fraction of the episode's tasks still pending
+        self.observation_size = self._dynamic_offset + len(DYNAMIC_FEATURES) + 1
         self._masks = [np.array([True, bool(allowed)]) for allowed in system.offload_allowed]
 
     def encode_observation(self, context: DecisionContext) -> np.ndarray:
@@ -184,8 +190,9 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
             dtype=np.float64,
         )
         dynamic = (dynamic / (dynamic + self._dynamic_scales)).astype(np.float32)
+        pending = np.array([context.tasks_pending / cfg.tasks_per_episode], np.float32)
         return np.concatenate(
-            (self._device_onehot[context.device], self._static_obs[boundary], dynamic)
+            (self._device_onehot[context.device], self._static_obs[boundary], dynamic, pending)
         )
 
     def decode_observation(self, observation: np.ndarray) -> dict[str, float]:
@@ -197,10 +204,11 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
             "device": int(np.argmax(obs[:k])),
             "boundary": int(np.argmax(obs[k : k + depth + 1])),
         }
-        squashed = np.minimum(obs[self._dynamic_offset :], 1.0 - 1e-7)
+        squashed = np.minimum(obs[self._dynamic_offset : -1], 1.0 - 1e-7)
         raw = self._dynamic_scales * squashed / (1.0 - squashed)
         for (name, _), value in zip(DYNAMIC_FEATURES, raw.tolist(), strict=True):
             values[name] = value
+        values["tasks_pending"] = float(obs[-1]) * self.config.tasks_per_episode
         return values
 
     # ------------------------------------------------------------------ MDP

@@ -5,7 +5,7 @@ Inference in AIoT: A Digital Twin-Assisted Approach", IEEE Internet of Things Jo
 (arXiv:2405.17664). Model as specified in ``shared/spec/multistep_offload.md``.
 
 :class:`MultiStepSimulator` owns the whole dynamic state (:class:`MultiStepState`) and is the
-API of everything around the system: ``MultiStepOffload-v0`` wraps it as an MDP, DT #1
+API of everything around the system: ``MultiStepOffload-v1`` wraps it as an MDP, DT #1
 (``mec_gym.twins.decision_replay``) replays its finished episodes, the renderer draws
 :meth:`MultiStepSimulator.device_views`, and the fixed policies read :class:`MultiStepSystem`.
 Times in s, work in MAC, sizes in bit, energy in J.
@@ -375,6 +375,8 @@ class DecisionContext:
     """Tasks waiting behind it on its device."""
     edge_backlog_work: float
     """Unfinished work at the edge, MAC."""
+    tasks_pending: int
+    """Tasks of the episode whose outcome is not fixed yet (this one included)."""
 
 
 @dataclass(frozen=True)
@@ -457,6 +459,8 @@ class MultiStepState:
     decisions: int = 0
     signalling: int = 0
     """Messages sent: offload commands and, with polling, status polls."""
+    fixed_times: list[float] | None = None
+    """Sorted times at which the tasks' outcomes became fixed (for DT #1, once finished)."""
     totals: dict[str, float] = field(default_factory=dict)
     """Sums over finished tasks: utility, delay, energy, accuracy, offloaded; and twin_error
     (sum over decisions of |estimated - true| boundary time, s)."""
@@ -586,6 +590,7 @@ class MultiStepSimulator:
             arrival_s=self.arrivals[task],
             queue_length=len(st.queues[device]),
             edge_backlog_work=st.edge.backlog,
+            tasks_pending=self.config.tasks_per_episode - st.tasks_finished,
         )
 
     def context_at(self, task: int, boundary: int) -> DecisionContext | None:
@@ -603,7 +608,18 @@ class MultiStepSimulator:
             arrival_s=realised.arrival,
             queue_length=self.queue_length(task, time_s),
             edge_backlog_work=self.edge_backlog_without(time_s, realised.edge_job),
+            tasks_pending=self.tasks_pending_at(time_s),
         )
+
+    def tasks_pending_at(self, time_s: float) -> int:
+        """Tasks of a finished episode whose outcome was not fixed yet at ``time_s`` (an
+        offloaded task's is fixed when its upload ends, a local one's when it finishes)."""
+        st = self.state
+        if st.fixed_times is None:
+            st.fixed_times = sorted(
+                r.finish if r.boundary == LOCAL else r.upload_end for r in st.records
+            )
+        return len(st.fixed_times) - bisect_right(st.fixed_times, time_s)
 
     def uplink_rate(self, device: int, time_s: float) -> float:
         """Uplink rate of ``device`` at ``time_s``, bit/s."""

@@ -1,4 +1,4 @@
-"""Baseline policies of MultiStepOffload-v0."""
+"""Baseline policies of MultiStepOffload-v1."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from mec_gym.agents.multistep import (
 from mec_gym.envs.multistep_offload import LOCAL
 from mec_gym.twins.decision_replay import DecisionEvaluationTwin
 
-ENV_ID = "MultiStepOffload-v0"
+ENV_ID = "MultiStepOffload-v1"
 SMALL = {"tasks_per_episode": 30}
 
 

@@ -1,4 +1,4 @@
-"""MultiStepOffload-v0: configuration, dynamics and accounting."""
+"""MultiStepOffload-v1: configuration, dynamics and accounting."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import mec_gym  # noqa: F401
 from mec_gym.envs.multistep_offload import LOCAL, MultiStepOffloadConfig, MultiStepOffloadEnv
 
-ENV_ID = "MultiStepOffload-v0"
+ENV_ID = "MultiStepOffload-v1"
 
 
 def run_episode(env: gym.Env, seed: int, policy=None) -> tuple[float, list[dict]]:
@@ -198,3 +198,21 @@ def test_observation_decodes_to_the_physical_state():
             base.simulator.uplink_rate(info["device"], base.simulator.state.now), rel=1e-5
         )
         obs, _, _, _, info = env.step(0)
+
+
+def test_the_observation_ends_with_the_fraction_of_tasks_pending():
+    env = gym.make(ENV_ID, tasks_per_episode=20)
+    obs, info = env.reset(seed=3)
+    assert obs[-1] == pytest.approx(1.0)
+    done = False
+    while not done:
+        obs, _, done, _, info = env.step(0)
+        if not done:
+            pending = 20 - info["tasks_finished"]
+            assert obs[-1] == pytest.approx(pending / 20)
+            assert env.unwrapped.decode_observation(obs)["tasks_pending"] == pytest.approx(pending)
+
+
+def test_v0_is_deprecated():
+    with pytest.raises(gym.error.DeprecatedEnv, match="MultiStepOffload-v1"):
+        gym.make("MultiStepOffload-v0")

@@ -36,7 +36,7 @@ def test_an_env_refuses_the_fields_of_another(env_id, field):
 
 def test_an_env_without_presets_refuses_one():
     with pytest.raises(ValueError, match="preset must be None"):
-        gym.make("MultiStepOffload-v0", preset="balanced")
+        gym.make("MultiStepOffload-v1", preset="balanced")
 
 
 def test_joint_offload_runs_every_round_it_is_configured_for():
@@ -122,7 +122,7 @@ def test_a_task_trace_replays_the_tasks_and_keeps_the_channel_random():
     config = MultiStepOffloadConfig(tasks_per_episode=30)
     system = MultiStepSystem.from_config(config)
     draw = PoissonTasks()(system, np.random.default_rng(5))
-    env = gym.make("MultiStepOffload-v0", tasks_per_episode=30, tasks=TaskTrace(draw))
+    env = gym.make("MultiStepOffload-v1", tasks_per_episode=30, tasks=TaskTrace(draw))
     rates, finishes = [], []
     for seed in (0, 1):
         env.reset(seed=seed)
@@ -137,14 +137,14 @@ def test_a_task_trace_replays_the_tasks_and_keeps_the_channel_random():
     assert finishes[0] == finishes[1]
     assert rates[0] != rates[1]
     with pytest.raises(ValueError, match="tasks_per_episode=10"):
-        gym.make("MultiStepOffload-v0", tasks_per_episode=10, tasks=TaskTrace(draw)).reset(seed=0)
+        gym.make("MultiStepOffload-v1", tasks_per_episode=10, tasks=TaskTrace(draw)).reset(seed=0)
     broken = TaskDraw(draw.arrival_times, draw.task_device, -draw.reach_s, draw.local_compute_s)
     with pytest.raises(ValueError, match="reach_s"):
-        gym.make("MultiStepOffload-v0", tasks_per_episode=30, tasks=TaskTrace(broken)).reset(seed=0)
+        gym.make("MultiStepOffload-v1", tasks_per_episode=30, tasks=TaskTrace(broken)).reset(seed=0)
 
 
 def test_the_simulator_runs_without_the_env_and_matches_it():
-    env = gym.make("MultiStepOffload-v0", tasks_per_episode=40)
+    env = gym.make("MultiStepOffload-v1", tasks_per_episode=40)
     _, info = env.reset(seed=9)
     policy = np.random.default_rng(1)
     actions = []
@@ -183,7 +183,7 @@ def test_the_per_task_simulator_runs_without_the_env_and_matches_it():
 def test_the_decision_twin_refuses_a_reset_simulator():
     from mec_gym.twins.decision_replay import DecisionEvaluationTwin
 
-    env = gym.make("MultiStepOffload-v0", tasks_per_episode=10)
+    env = gym.make("MultiStepOffload-v1", tasks_per_episode=10)
     env.reset(seed=0)
     done = False
     while not done:

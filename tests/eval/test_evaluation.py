@@ -10,7 +10,7 @@ import pytest
 from mec_gym.agents.multistep import AlwaysLocalPolicy
 from mec_gym.eval.evaluation import EVAL_SEEDS, evaluate_policy, mean_ci, write_comparison
 
-ENV_ID = "MultiStepOffload-v0"
+ENV_ID = "MultiStepOffload-v1"
 
 
 def test_mean_ci_matches_student_t():

@@ -10,7 +10,7 @@ import mec_gym  # noqa: F401
 from mec_gym.envs.multistep_offload import LOCAL
 from mec_gym.twins.decision_replay import DecisionEvaluationTwin
 
-ENV_ID = "MultiStepOffload-v0"
+ENV_ID = "MultiStepOffload-v1"
 
 
 def play(status: str, seed: int, decision_points: str = "candidates", **kwargs):
