@@ -237,8 +237,16 @@ def comparison_markdown(rows: Sequence[dict[str, Any]], protocol: EvalProtocol) 
 
 
 def write_comparison(results: Sequence[EvalResult], folder: Path | str) -> str:
-    """Write ``comparison.md`` and ``comparison.csv`` into ``folder``; return the Markdown."""
+    """Write ``comparison.md`` and ``comparison.csv`` into ``folder``, and where every policy
+    ran on the same seeds ``episode_scores.csv`` (one row per seed, a column per policy, for
+    paired comparisons across runs); return the Markdown."""
     folder = Path(folder)
     rows = comparison_rows(results)
     write_csv(folder / "comparison.csv", rows)
+    if all(result.seeds == results[0].seeds for result in results):
+        episodes = [
+            {"seed": seed, **{r.name: float(r.episode_score[i]) for r in results}}
+            for i, seed in enumerate(results[0].seeds)
+        ]
+        write_csv(folder / "episode_scores.csv", episodes)
     return write_markdown(folder / "comparison.md", comparison_markdown(rows, results[0].protocol))
