@@ -1,0 +1,41 @@
+"""The over-training-seeds summary: paired advantage per run, mean and spread over runs."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from mec_gym.eval import training_seeds
+
+
+def _run(folder, agent_scores, baseline_scores):
+    folder.mkdir()
+    with (folder / "comparison.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["policy", "utility"])
+        writer.writerow(["ppo", np.mean(agent_scores)])
+        writer.writerow(["dt_stopping", np.mean(baseline_scores)])
+    with (folder / "episode_scores.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["seed", "ppo", "dt_stopping"])
+        for seed, (a, b) in enumerate(zip(agent_scores, baseline_scores, strict=True)):
+            writer.writerow([seed, a, b])
+    return folder
+
+
+def test_paired_advantages_per_run_and_their_spread(tmp_path):
+    first = _run(tmp_path / "s0", [0.5, 0.6, 0.7], [0.4, 0.6, 0.5])
+    second = _run(tmp_path / "s1", [0.3, 0.3, 0.6], [0.4, 0.3, 0.5])
+    row = training_seeds.seed_row(first, "ppo", "dt_stopping")
+    assert row["advantage"] == pytest.approx(0.1)
+    differences = np.array([0.1, 0.0, 0.2])
+    assert row["advantage_ci95"] == pytest.approx(4.302653 * differences.std(ddof=1) / np.sqrt(3))
+    training_seeds.main([str(first), str(second), "--out", str(tmp_path / "out")])
+    rows = list(csv.DictReader((tmp_path / "out" / "training_seeds.csv").open()))
+    assert float(rows[1]["advantage"]) == pytest.approx(0.0)
+    assert float(rows[2]["advantage"]) == pytest.approx(0.05)
+    assert float(rows[2]["advantage_sd"]) == pytest.approx(np.std([0.1, 0.0], ddof=1))
+    with pytest.raises(ValueError, match="no policy"):
+        training_seeds.seed_row(first, "sac", "dt_stopping")
