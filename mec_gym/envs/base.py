@@ -144,6 +144,13 @@ class MecEnv(gym.Env, Generic[ConfigT]):
             raise RuntimeError("call reset() before render()")
         return self._render_text() if self.render_mode == "ansi" else self._render_rgb()
 
+    @classmethod
+    def evaluated_keys(cls) -> tuple[str, ...]:
+        """The ``info`` keys eval/ reads (``metadata["evaluation"]``): the score, then its
+        components; the episode means an env reports."""
+        evaluation = cls.metadata["evaluation"]
+        return (evaluation["score"], *evaluation["components"])
+
     @property
     def state(self) -> Any:
         """The episode's whole dynamic state: ``self.simulator.state`` (each env runs its

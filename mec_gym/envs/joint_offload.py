@@ -113,10 +113,6 @@ class GainScale:
         return self.low + (observed + 1.0) * 0.5 * (self.high - self.low)
 
 
-EPISODE_MEANS = ("cost", "delay", "energy", "accuracy", "offload_rate")
-"""``info`` keys holding means per device over the episode's rounds so far."""
-
-
 class JointOffloadSystemEnv(MecEnv[ConfigT]):
     """Base of the joint offloading environments: the presets (``PRESETS``, ``balanced`` by
     default)."""
@@ -276,7 +272,7 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
 
     # ------------------------------------------------------------------ gym API
     def _reset_episode(self, options: dict[str, Any] | None) -> tuple[np.ndarray, dict[str, Any]]:
-        self._episode_means = EpisodeMeans(EPISODE_MEANS)
+        self._episode_means = EpisodeMeans(self.evaluated_keys())
         self.simulator.reset(self.np_random)
         self.last_allocation = None
         self.last_problem = None

@@ -68,10 +68,6 @@ RATE_WINDOW_ARRIVALS = 10.0
 """The recent arrival rate is counted over a window holding this many expected arrivals."""
 
 
-EPISODE_MEANS = ("cost", "delay", "energy", "accuracy", "waiting", "offload_rate")
-"""Per-task quantities averaged over the episode's decided tasks in ``info``."""
-
-
 class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
     """Decide, for each arriving task, where it runs and which share of what is free it reserves.
 
@@ -203,7 +199,7 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
         self.simulator.reset(self.np_random)
         gain_db = self.state.problem.gain_db
         self._gain_obs = np.clip(self.gain_scale.encode(gain_db), -1.0, 1.0).tolist()
-        self._episode_means = EpisodeMeans(EPISODE_MEANS)
+        self._episode_means = EpisodeMeans(self.evaluated_keys())
         self._edge_seen = 0
         return self._observation(), self._info()
 
