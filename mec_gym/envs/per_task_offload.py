@@ -289,17 +289,35 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
             unit[4] = decision.local_frequency / cfg.device_max_frequency
         return np.clip(2.0 * unit - 1.0, -1.0, 1.0).astype(np.float32)
 
-    def decode_observation(self, observation: np.ndarray) -> dict[str, float]:
-        """Physical values behind an observation's first features: the task device's
-        ``gain_db`` (dB), its ``local_backlog`` (s), and the ``free_uplink_share`` and
-        ``free_edge_share`` (fractions). Exact up to float32 rounding."""
+    def decode_observation(self, observation: np.ndarray) -> dict[str, Any]:
+        """Physical values behind an observation: the task device's ``gain_db`` (dB), its
+        ``local_backlog`` (s), the ``free_uplink_share`` and ``free_edge_share`` (fractions),
+        the ``uploads`` and ``edge_jobs`` in service (counts), the next releases of each as
+        ``upload_releases`` and ``edge_releases`` (lists of (s from now, share)), and the
+        ``arrival_rate_ratio`` (recent arrivals over their mean). Exact up to float32
+        rounding."""
         obs = np.asarray(observation, dtype=float)
-        return {
+
+        def unsquash(value: float, scale: float) -> float:  # inverse of x / (x + scale)
+            return scale * value / max(1.0 - value, 1e-12)
+
+        values: dict[str, Any] = {
             "gain_db": float(self.gain_scale.decode(obs[0])),
-            "local_backlog": BACKLOG_SCALE_S * obs[1] / max(1.0 - obs[1], 1e-12),
+            "local_backlog": unsquash(obs[1], BACKLOG_SCALE_S),
             "free_uplink_share": float(obs[2]),
             "free_edge_share": float(obs[3]),
+            "uploads": round(unsquash(obs[4], 2.0)),
+            "edge_jobs": round(unsquash(obs[5], 2.0)),
         }
+        for index, name in enumerate(("upload_releases", "edge_releases")):
+            first = 6 + 2 * RELEASES_OBSERVED * index
+            pairs = obs[first : first + 2 * RELEASES_OBSERVED].reshape(-1, 2)
+            count = min(values["uploads" if index == 0 else "edge_jobs"], RELEASES_OBSERVED)
+            values[name] = [
+                (unsquash(wait, RELEASE_SCALE_S), float(share)) for wait, share in pairs[:count]
+            ]
+        values["arrival_rate_ratio"] = unsquash(obs[-1], 1.0)
+        return values
 
     # ------------------------------------------------------------------ observation
     def _observation(self) -> np.ndarray:

@@ -277,3 +277,23 @@ def test_render_views_show_the_reservations():
     image = make(render_mode="rgb_array")
     image.reset(seed=13)
     assert image.render().shape[2] == 3
+
+
+def test_decode_observation_inverts_every_feature():
+    env = make(arrival_rate=5.0)
+    obs, _ = env.reset(seed=21)
+    for _ in range(40):
+        st = env.state
+        values = env.decode_observation(obs)
+        assert values["gain_db"] == pytest.approx(st.problem.gain_db[st.device], abs=1e-3)
+        assert values["local_backlog"] == pytest.approx(
+            env.simulator.local_backlog(), rel=1e-4, abs=1e-5
+        )
+        assert values["uploads"] == len(st.uploads) and values["edge_jobs"] == len(st.edge_jobs)
+        upcoming = sorted(st.uploads)[: len(values["upload_releases"])]
+        for (wait, share), (end, held) in zip(values["upload_releases"], upcoming, strict=True):
+            assert wait == pytest.approx(end - st.now, rel=1e-4, abs=1e-6)
+            assert share == pytest.approx(held, rel=1e-6)
+        obs, _, done, _, _ = env.step(env.action_space.sample())
+        if done:
+            break
