@@ -100,7 +100,9 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
 
     ## Version History
     - v1: the observation ends with the fraction of the episode's tasks still pending (for an
-      undiscounted critic); dynamics and rewards unchanged. Also (API): the system runs in
+      undiscounted critic); ``status="polling"`` counts a status message per block boundary a
+      task reaches (the spec's polling), no longer per decision point; dynamics and rewards
+      unchanged. Also (API): the system runs in
       ``env.simulator`` (state ``env.state``); ``tasks=`` swaps the task process; a ``preset``
       is refused (the env has none).
     - v0: initial version.

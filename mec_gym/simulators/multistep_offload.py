@@ -129,7 +129,8 @@ class MultiStepOffloadConfig(SystemConfig):
     every boundary (offload at a non-candidate is masked by ``action_masks``, executed if taken)."""
     status: str = "twin"
     """How the controller knows device progress: "twin" (DT #2 estimate, no polling), "polling"
-    (exact, one status message per decision point), "oracle" (exact, free)."""
+    (exact, one status message per block boundary a task reaches while the controller still
+    follows it), "oracle" (exact, free)."""
     rate_window: float = 1.0
     """Window for the recent arrival rates in the observation, s."""
 
@@ -458,7 +459,8 @@ class MultiStepState:
     tasks_finished: int = 0
     decisions: int = 0
     signalling: int = 0
-    """Messages sent: offload commands and, with polling, status polls."""
+    """Messages sent: offload commands and, with polling, status polls (counted when a task's
+    outcome is fixed)."""
     fixed_times: list[float] | None = None
     """Sorted times at which the tasks' outcomes became fixed (for DT #1, once finished)."""
     totals: dict[str, float] = field(default_factory=dict)
@@ -820,9 +822,7 @@ class MultiStepSimulator:
         task = st.current[device]
         boundary = self.decision_boundaries[st.next_decision[device]]
         st.decisions += 1
-        if self.config.status == "polling":
-            st.signalling += 1
-        elif self.config.status == "twin":
+        if self.config.status == "twin":
             true_reach = st.start[device] + self.reach[task][boundary]
             st.totals["twin_error"] += abs(st.now - true_reach)
 
@@ -859,6 +859,9 @@ class MultiStepSimulator:
         st = self.state
         st.records[task] = record
         st.tasks_finished += 1
+        if self.config.status == "polling":  # one poll per boundary reached: 0..l, or all
+            last = self.config.device_blocks if record.boundary == LOCAL else record.boundary
+            st.signalling += last + 1
         totals = st.totals
         totals["utility"] += record.utility
         totals["delay"] += record.delay

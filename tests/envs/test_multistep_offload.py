@@ -150,9 +150,12 @@ def test_polling_costs_signalling_twin_does_not():
     _, twin_infos = run_episode(twin_env, 3, policy=lambda info: 0)
     _, poll_infos = run_episode(poll_env, 3, policy=lambda info: 0)
     assert twin_infos[-1]["signalling"] == 0.0
-    # always continue: one poll at each of the 4 candidate boundaries of every task
-    assert poll_infos[-1]["signalling"] == pytest.approx(4.0)
+    # always continue: one poll at each of the 6 boundaries (0..L_d) of every task
+    assert poll_infos[-1]["signalling"] == pytest.approx(6.0)
     assert poll_infos[-1]["twin_error"] == 0.0
+    _, raw_infos = run_episode(poll_env, 3, policy=lambda info: 1)
+    # offload the raw input: one poll at boundary 0 and the "offload now" command
+    assert raw_infos[-1]["signalling"] == pytest.approx(2.0)
 
 
 def test_compute_noise_zero_makes_the_status_twin_exact():
