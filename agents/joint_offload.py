@@ -29,10 +29,8 @@ from mec_gym.envs.per_task_offload import (
 from mec_gym.problems.joint_offload import (
     JointOffloadProblem,
     channel_gains_db,
-    offload_delay_energy,
-    weighted_cost,
 )
-from mec_gym.simulators.per_task_offload import TaskDecision
+from mec_gym.simulators.per_task_offload import TaskDecision, edge_option
 from mec_gym.solvers.joint_offload.local import local_optimum
 from mec_gym.solvers.joint_offload.registry import SOLVER_LABELS, SOLVERS, solve, solver_applies
 
@@ -114,9 +112,6 @@ class PerTaskRulePolicy(FixedPolicy):
         self.name = name or default_name
         config = base.config
         self.template = template = JointOffloadProblem.from_gains(config, [0.0])
-        self.frames = template.frame_range
-        self.macs = template.macs[self.frames]
-        self.accuracy = template.accuracy[self.frames]
         self.local = local_optimum(template)
 
     def wanted_shares(self, gain_db: float) -> tuple[float, float]:
@@ -129,7 +124,7 @@ class PerTaskRulePolicy(FixedPolicy):
         observed = self.base.decode_observation(observation)
         gain_db, backlog = observed["gain_db"], observed["local_backlog"]
         free_uplink, free_edge = observed["free_uplink_share"], observed["free_edge_share"]
-        rate = float(self.template.with_gains([gain_db]).rate[0])
+        problem = self.template.with_gains([gain_db])
         largest = 1.0 - SHARE_FRACTION_FLOOR  # the most of what is free a task can reserve
         wanted_time, wanted_edge = self.wanted_shares(gain_db)
         time_share = min(wanted_time, largest * free_uplink)
@@ -138,12 +133,7 @@ class PerTaskRulePolicy(FixedPolicy):
         local_cost = float(self.local.cost[0]) + config.delay_weight * backlog
         edge_cost = np.inf
         if self.decision != "local" and time_share > 0 and edge_share > 0:
-            delay, energy = offload_delay_energy(
-                config, self.macs, self.frames, rate, time_share, edge_share * config.edge_capacity
-            )
-            costs = weighted_cost(config, delay, energy, self.accuracy)
-            best = int(np.argmin(costs))
-            edge_cost = float(costs[best])
+            edge_frames, edge_cost = edge_option(problem, time_share, edge_share)
         offload = {
             "cheaper": edge_cost < local_cost,
             "local": False,
@@ -151,7 +141,7 @@ class PerTaskRulePolicy(FixedPolicy):
             "random": np.isfinite(edge_cost) and self.rng.random() < 0.5,
         }[self.decision]
         if offload:
-            decision = TaskDecision(True, int(self.frames[best]), time_share, edge_share)
+            decision = TaskDecision(True, edge_frames, time_share, edge_share)
             return self.base.action_from_decision(decision, (free_uplink, free_edge))
         local = TaskDecision(False, int(self.local.frames[0]), 0.0, 0.0, self.local.frequency[0])
         return self.base.action_from_decision(local)

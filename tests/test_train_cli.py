@@ -151,3 +151,52 @@ def test_linear_schedules_decay_to_zero_and_bad_values_are_rejected():
 
 def test_the_namespaced_env_id_is_accepted():
     assert parse_args("ppo", ["--env", f"mec_gym:{ENV_ID}"]).env == ENV_ID
+
+
+def test_an_env_entry_can_set_env_kwargs_and_an_importable_policy():
+    from mec_gym.agents.device_policy import DeviceSetPolicy
+    from mec_gym.train.common import resolve_policy
+
+    params = load_hyperparams("ppo", "JointOffload-v1", {})
+    assert params["env_kwargs"] == {"action_mode": "offload"}
+    assert resolve_policy(params["policy"]) is DeviceSetPolicy
+    assert resolve_policy("MlpPolicy") == "MlpPolicy"
+    with pytest.raises(ValueError, match="cannot be imported"):
+        resolve_policy("mec_gym.agents.device_policy:NoSuchPolicy")
+    with pytest.raises(ValueError, match="env_kwargs must be a mapping"):
+        load_hyperparams("ppo", "JointOffload-v1", {"env_kwargs": 3})
+
+
+def test_command_line_env_kwargs_update_the_yaml_ones(tmp_path):
+    from mec_gym.train.common import main
+
+    run_dir = main(
+        "ppo",
+        [
+            "--env",
+            "JointOffload-v1",
+            "--timesteps",
+            "64",
+            "--n-envs",
+            "1",
+            "--eval-episodes",
+            "1",
+            "--no-baselines",
+            "--logdir",
+            str(tmp_path),
+            "--env-kwargs",
+            "num_devices=4",
+            "rounds_per_episode=4",
+            "--hyperparams",
+            "n_steps=32",
+            "batch_size=32",
+            "n_epochs=1",
+        ],
+    )
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert config["env_kwargs"] == {
+        "action_mode": "offload",
+        "num_devices": 4,
+        "rounds_per_episode": 4,
+    }
+    assert config["env_config"]["action_mode"] == "offload"

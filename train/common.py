@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import importlib
 import inspect
 import platform
 import sys
@@ -65,9 +66,12 @@ __all__ = [
     "resolve_schedule",
     "build_parser",
     "parse_key_value",
+    "add_key_value_argument",
     "mec_gym_env_ids",
     "load_hyperparams",
     "episode_info_keywords",
+    "build_model",
+    "resolve_policy",
 ]
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "maskable_ppo": MaskablePPO}
@@ -80,6 +84,10 @@ SCHEDULE_KEYS = ("learning_rate", "clip_range")
 
 RUN_KEYS = ("n_timesteps", "n_envs", "eval_episodes")
 """Hyperparameter keys that configure the run rather than the algorithm."""
+ENV_KWARGS_KEY = "env_kwargs"
+"""Optional hyperparameter entry: keyword arguments of ``gymnasium.make`` for the run (the
+formulation an env's hyperparameters were tuned for, e.g. an action mode); ``--env-kwargs``
+entries override it."""
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "tanh": nn.Tanh,
@@ -111,6 +119,18 @@ def parse_key_value(text: str) -> tuple[str, Any]:
     return key.strip(), parsed
 
 
+def add_key_value_argument(parser: argparse.ArgumentParser, flag: str, what: str) -> None:
+    """An option taking ``KEY=VALUE ...`` (values parsed as YAML) into a list of pairs."""
+    parser.add_argument(
+        flag,
+        type=parse_key_value,
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"{what}, values parsed as YAML",
+    )
+
+
 def mec_gym_env_ids() -> list[str]:
     """The environment IDs of mec_gym (``mec_gym.registration.ENVS``)."""
     return sorted(ENVS)
@@ -131,14 +151,7 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--n-envs", type=int, help="parallel training envs (default: n_envs in the YAML)"
     )
-    parser.add_argument(
-        "--env-kwargs",
-        type=parse_key_value,
-        nargs="+",
-        default=[],
-        metavar="KEY=VALUE",
-        help="keyword arguments of gymnasium.make, values parsed as YAML",
-    )
+    add_key_value_argument(parser, "--env-kwargs", "keyword arguments of gymnasium.make")
     parser.add_argument(
         "--logdir", type=Path, default=Path("runs"), help="root of run folders (default: runs/)"
     )
@@ -160,14 +173,7 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--threads", type=int, default=1, help="torch threads (default 1: fastest on 2 cores)"
     )
-    parser.add_argument(
-        "--hyperparams",
-        type=parse_key_value,
-        nargs="+",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override hyperparameters of the YAML, values parsed as YAML",
-    )
+    add_key_value_argument(parser, "--hyperparams", "override hyperparameters of the YAML")
     return parser
 
 
@@ -195,17 +201,20 @@ def load_hyperparams(algo: str, env_id: str, overrides: dict[str, Any]) -> dict[
     """Hyperparameters of ``algo`` for ``env_id``: ``default``, then the env's entry, then
     ``overrides``, from ``train/hyperparams/<algo>.yml``.
 
-    Keys other than ``RUN_KEYS`` (run settings) must be constructor arguments of the
-    algorithm; ``policy_kwargs`` may be a dict or a string holding a Python literal dict.
+    Keys other than ``RUN_KEYS`` (run settings) and ``ENV_KWARGS_KEY`` must be constructor
+    arguments of the algorithm; ``policy_kwargs`` may be a dict or a string holding a Python
+    literal dict.
     """
     table = yaml.safe_load((HYPERPARAMS_DIR / f"{algo}.yml").read_text()) or {}
     params = {**table.get("default", {}), **table.get(env_id, {}), **overrides}
     accepted = set(inspect.signature(ALGOS[algo].__init__).parameters) - {"self", "env"}
-    unknown = sorted(set(params) - accepted - set(RUN_KEYS))
+    unknown = sorted(set(params) - accepted - {*RUN_KEYS, ENV_KWARGS_KEY})
     if unknown:
         raise ValueError(
             f"unknown hyperparameters {unknown} for {algo}; allowed: {sorted(accepted)}"
         )
+    if not isinstance(params.get(ENV_KWARGS_KEY, {}), dict):
+        raise ValueError(f"{ENV_KWARGS_KEY} must be a mapping, got {params[ENV_KWARGS_KEY]!r}")
     missing = [key for key in ("policy", *RUN_KEYS) if key not in params]
     if missing:
         raise ValueError(f"{HYPERPARAMS_DIR / f'{algo}.yml'} sets no {missing} for {env_id}")
@@ -227,6 +236,17 @@ def resolve_policy_kwargs(value: dict[str, Any] | str | None) -> dict[str, Any]:
             )
         kwargs["activation_fn"] = ACTIVATIONS[activation]
     return kwargs
+
+
+def resolve_policy(value: Any) -> Any:
+    """``policy``: an SB3 name (``"MlpPolicy"``) as is, a ``"module:Class"`` path as the class."""
+    if not isinstance(value, str) or ":" not in value:
+        return value
+    module, _, name = value.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f"policy {value!r} cannot be imported: {error}") from None
 
 
 def linear_schedule(initial: float) -> Callable[[float], float]:
@@ -418,11 +438,41 @@ class PeriodicEvalCallback(BaseCallback):
 
 
 # ----------------------------------------------------------------------------------------- main
+def build_model(
+    algo: str,
+    env_id: str,
+    env_kwargs: dict[str, Any],
+    hyperparams: dict[str, Any],
+    n_envs: int,
+    seed: int,
+) -> tuple[BaseAlgorithm, VecEnv]:
+    """The untrained ``algo`` model on ``n_envs`` Monitor-wrapped copies of the env, and that
+    vector env (which the caller closes)."""
+    env: VecEnv = make_vec_env(
+        env_id,
+        n_envs=n_envs,
+        seed=seed,
+        env_kwargs=env_kwargs,
+        monitor_kwargs={"info_keywords": episode_info_keywords(env_id)},
+    )
+    if algo == "maskable_ppo" and not is_masking_supported(env):
+        env.close()
+        raise ValueError(f"{env_id} has no action_masks(); use train/ppo.py instead")
+    algo_kwargs = {k: v for k, v in hyperparams.items() if k not in (*RUN_KEYS, ENV_KWARGS_KEY)}
+    algo_kwargs["policy"] = resolve_policy(algo_kwargs["policy"])
+    algo_kwargs["policy_kwargs"] = resolve_policy_kwargs(algo_kwargs.get("policy_kwargs"))
+    for key in SCHEDULE_KEYS:
+        if key in algo_kwargs:
+            algo_kwargs[key] = resolve_schedule(key, algo_kwargs[key])
+    return ALGOS[algo](env=env, seed=seed, verbose=0, **algo_kwargs), env
+
+
 def main(algo: str, argv: Sequence[str] | None = None) -> Path:
     """Train ``algo`` as the command line ``argv`` says; return the run folder."""
     args = parse_args(algo, argv)
-    env_id, env_kwargs = args.env, args.env_kwargs
+    env_id = args.env
     hyperparams = load_hyperparams(algo, env_id, args.hyperparams)
+    env_kwargs = {**hyperparams.get(ENV_KWARGS_KEY, {}), **args.env_kwargs}
     timesteps = args.timesteps or int(hyperparams["n_timesteps"])
     n_envs = args.n_envs or int(hyperparams["n_envs"])
     eval_freq = args.eval_freq or max(timesteps // EVALUATIONS_PER_RUN, 1)
@@ -469,21 +519,7 @@ def main(algo: str, argv: Sequence[str] | None = None) -> Path:
             print(f"  {name}: {result.protocol.score} {mean:.4f} ± {half:.4f}")
 
     keywords = episode_info_keywords(env_id)
-    env: VecEnv = make_vec_env(
-        env_id,
-        n_envs=n_envs,
-        seed=args.seed,
-        env_kwargs=env_kwargs,
-        monitor_kwargs={"info_keywords": keywords},
-    )
-    if algo == "maskable_ppo" and not is_masking_supported(env):
-        raise ValueError(f"{env_id} has no action_masks(); use train/ppo.py instead")
-    algo_kwargs = {k: v for k, v in hyperparams.items() if k not in RUN_KEYS}
-    algo_kwargs["policy_kwargs"] = resolve_policy_kwargs(algo_kwargs.get("policy_kwargs"))
-    for key in SCHEDULE_KEYS:
-        if key in algo_kwargs:
-            algo_kwargs[key] = resolve_schedule(key, algo_kwargs[key])
-    model = ALGOS[algo](env=env, seed=args.seed, verbose=0, **algo_kwargs)
+    model, env = build_model(algo, env_id, env_kwargs, hyperparams, n_envs, args.seed)
     model.set_logger(tensorboard_logger(run_dir / "agent"))
     evaluation = PeriodicEvalCallback(
         env_id, env_kwargs, validation_seeds, eval_freq, baselines, run_dir / "best_model.zip"

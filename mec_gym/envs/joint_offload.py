@@ -36,7 +36,8 @@ from mec_gym.simulators.joint_offload import (
     JointOffloadRoundsSimulator,
     MobileCellConfig,
 )
-from mec_gym.solvers.joint_offload.edge import allocation_with_shares
+from mec_gym.solvers.joint_offload.bound import exact_edge_frames
+from mec_gym.solvers.joint_offload.edge import allocation_with_shares, compose_allocation
 from mec_gym.solvers.joint_offload.local import local_optimum
 
 __all__ = [
@@ -67,7 +68,7 @@ SHADOWING_SPAN = 5.0
 """Observation: the gain range is widened by this many shadowing standard deviations (a draw
 beyond it, probability 6e-7, is clipped, and a policy decoding the observation would see a
 slightly different instance)."""
-ACTION_MODES = ("decisions", "full")
+ACTION_MODES = ("decisions", "offload", "full")
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,8 @@ class JointOffloadEnvConfig(MobileCellConfig):
     ``JointOffload-v1``."""
 
     action_mode: str = "decisions"
-    """"decisions" (MultiDiscrete offload+frames) or "full" (Box allocation)."""
+    """"decisions" (MultiDiscrete offload+frames), "offload" (MultiBinary offloading set; frames
+    and shares optimal for it) or "full" (Box allocation)."""
 
     def validate(self) -> None:
         super().validate()
@@ -141,6 +143,15 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
     f^max)`` (which does not depend on F). An (N, 2) array is accepted too. Values that are not
     integers in range raise ``ValueError``.
 
+    ``action_mode="offload"``: ``MultiBinary(N)``, entry n = 1 if device n offloads. The env
+    completes the allocation optimally for that set: the exact integer frames of the offloading
+    devices (:func:`~mec_gym.solvers.joint_offload.bound.exact_edge_frames`, the minimiser of
+    Theorem 2's edge cost Phi), Theorem 2's shares, and Theorem 1's frames and frequency for
+    every local device. The agent then decides exactly the combinatorial part that the exact
+    bound enumerates, and an optimal action reaches the bound (the DROO split between a learned
+    offloading decision and the convex resource allocation). A step costs ~1 ms (the frame
+    search) instead of ~0.1 ms.
+
     ``action_mode="full"``: ``Box(-1, 1, (5N,), float32)``, device-major (an (N, 5) array is
     accepted too); per device ``a = (offload score, frames, time-share weight, edge-CPU weight,
     local CPU fraction)``. Entries are first clipped to [-1, 1], then: offload iff score > 0;
@@ -161,7 +172,10 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
 
     ## Rewards
     ``-(1/N) sum_n U_n`` with ``U_n = w1 T_n + w2 E_n - w3 A(F_n)``, computed by
-    :func:`~mec_gym.problems.joint_offload.evaluate_allocation` on the round's problem.
+    :func:`~mec_gym.problems.joint_offload.evaluate_allocation` on the round's problem. An
+    action does not change later rounds (the devices move on their own), so the episode is a
+    contextual bandit: train with ``gamma=0`` (the shipped hyperparameters do), where the
+    return is the round's reward and the objective the mean cost per round.
 
     ## Starting State
     The devices placed by ``drops`` (uniformly, at least ``min_distance`` from the BS, by
@@ -200,6 +214,7 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
     the current round.
 
     ## Version History
+    - v1, 2026-11-26: ``action_mode="offload"`` (a new option; the default is unchanged).
     - v1, 2026-11-26 (API only: same dynamics, observations and rewards for every setting that
       ran before): ``JointOffloadEnvConfig`` refuses PerTask's fields; no ``TimeLimit`` at
       registration, so a ``rounds_per_episode`` above 100 is honoured (it was cut at 100);
@@ -262,9 +277,11 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         ).clip(-1.0, 1.0)
         self._distance_scale = 2.0 / self._max_distance
         self.observation_space = spaces.Box(-1.0, 1.0, (3 * n + 2,), np.float32)
+        self._nvec = np.tile([2, self.num_frame_choices], (n, 1))
         if self.action_mode == "decisions":
-            self._nvec = np.tile([2, self.num_frame_choices], (n, 1))
             self.action_space = spaces.MultiDiscrete(self._nvec.reshape(-1))
+        elif self.action_mode == "offload":
+            self.action_space = spaces.MultiBinary(n)
         else:
             self.action_space = spaces.Box(-1.0, 1.0, (5 * n,), np.float32)
         self._frame_span = cfg.max_frames - self.min_frames
@@ -338,10 +355,13 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         """The feasible allocation an action stands for on the current ``problem``.
 
         Raises ``ValueError`` for a non-finite action, a wrong size, or (decisions mode) values
-        that are not integers inside the MultiDiscrete ranges.
+        that are not integers inside the MultiDiscrete ranges; (offload mode) entries that are
+        not 0 or 1.
         """
         if self.action_mode == "decisions":
             return self._decisions_allocation(action)
+        if self.action_mode == "offload":
+            return self._offload_allocation(action)
         return self._full_allocation(action)
 
     def _decisions_allocation(self, action: Any) -> Allocation:
@@ -365,6 +385,20 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         offload = values[:, 0].astype(bool)
         frames = values[:, 1].astype(np.int64) + self.min_frames
         return allocation_with_shares(self.problem, offload, frames, self.local_frequency)
+
+    def _offload_allocation(self, action: Any) -> Allocation:
+        n = self.config.num_devices
+        values = np.asarray(action)
+        if values.size != n:
+            raise ValueError(f"action must have {n} entries (offload 0/1 per device)")
+        if values.dtype.kind not in "iubf" or not np.isin(values, (0, 1)).all():
+            raise ValueError(f"offload-mode action entries must be 0 or 1, got {action!r}")
+        offload = values.reshape(n).astype(bool)
+        problem = self.problem
+        devices = np.flatnonzero(offload)
+        frames = np.zeros(n, dtype=np.int64)
+        frames[devices] = exact_edge_frames(problem, devices).frames
+        return compose_allocation(problem, offload, frames)
 
     def _full_allocation(self, action: Any) -> Allocation:
         cfg = self.config
@@ -395,7 +429,9 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
 
         Decisions mode: the offload decisions and frames (clipped to [F_min, F_max]); shares and
         frequencies come from Theorems 1 and 2, so a solver allocation built by them with the
-        same frames (e.g. ``compose_allocation``) is reproduced exactly. Full mode: scores
+        same frames (e.g. ``compose_allocation``) is reproduced exactly. Offload mode: the
+        offloading set (the env chooses the frames optimal for it, so the allocation is
+        reproduced exactly when its frames are, e.g. the exact bound's). Full mode: scores
         +-1, frames, weights proportional to the shares (the largest at +1; a share below
         ``SHARE_WEIGHT_FLOOR`` times the largest is raised to it), and ``f^l / f^max``; the
         shares are renormalised to use the whole budgets and are exact up to float32 rounding.
@@ -410,6 +446,8 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
             return np.stack((offload.astype(np.int64), frames - self.min_frames), axis=1).reshape(
                 -1
             )
+        if self.action_mode == "offload":
+            return offload.astype(np.int8)
         action = np.full((n, 5), -1.0)
         action[:, 0] = np.where(offload, 1.0, -1.0)
         span = max(self._frame_span, 1)

@@ -56,6 +56,9 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
     ## Action Space
     ``Discrete(2)``: 0 = continue on the device, 1 = offload now. ``action_masks()`` gives the
     valid actions for MaskablePPO (offload is masked where the necessary condition rules it out).
+    With ``decision_points="candidates"`` (default) every decision is at a candidate, so the mask
+    is always ``[True, True]`` and MaskablePPO acts as PPO; with ``"all"`` it masks the
+    non-candidate boundaries.
 
     ## Observation Space
     ``Box(0, 1, (K + L_d + 14,), float32)``: one-hot deciding device, one-hot boundary, and

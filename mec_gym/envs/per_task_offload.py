@@ -21,7 +21,7 @@ from gymnasium import spaces
 
 from mec_gym.envs.base import EpisodeMeans, env_metadata
 from mec_gym.envs.joint_offload import GainScale, JointOffloadSystemEnv
-from mec_gym.problems.joint_offload import Allocation, DropGenerator
+from mec_gym.problems.joint_offload import Allocation, DropGenerator, local_delay_energy
 from mec_gym.simulators.per_task_offload import (
     ArrivalGenerator,
     ArrivalTrace,
@@ -31,7 +31,9 @@ from mec_gym.simulators.per_task_offload import (
     PoissonArrivals,
     TaskDecision,
     TaskOutcome,
+    edge_option,
 )
+from mec_gym.solvers.joint_offload.local import local_optimum
 
 __all__ = [
     "PerTaskOffloadEnv",
@@ -49,6 +51,7 @@ __all__ = [
     "BACKLOG_SCALE_S",
     "RELEASE_SCALE_S",
     "RATE_WINDOW_ARRIVALS",
+    "OFFLOAD_SHARES",
 ]
 
 SHARE_FRACTION_FLOOR = 0.01
@@ -66,6 +69,9 @@ RELEASE_SCALE_S = 0.1
 """Observation: the time t (s) to a release is observed as t / (t + RELEASE_SCALE_S)."""
 RATE_WINDOW_ARRIVALS = 10.0
 """The recent arrival rate is counted over a window holding this many expected arrivals."""
+OFFLOAD_SHARES = (0.125, 0.25, 0.5, 1.0)
+"""Options mode: reservation sizes of the edge options, as fractions of the whole uplink and of
+F^E (each capped at ``1 - SHARE_FRACTION_FLOOR`` of what is free)."""
 
 
 class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
@@ -95,6 +101,20 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
     ``f^l = max(u4, LOCAL_FRACTION_FLOOR) f^max``. Only the entries of the chosen mode matter.
     ``action_from_allocation`` maps a one-device allocation (absolute shares) to this action.
 
+    ``action_mode="options"``: ``Discrete(1 + len(OFFLOAD_SHARES))``. Option 0 runs the task
+    locally with Theorem 1's frames and frequency (after the device's queue); option ``k >= 1``
+    offloads it reserving ``min(OFFLOAD_SHARES[k-1], (1 - SHARE_FRACTION_FLOOR) free)`` of the
+    uplink and of the edge CPU (at least ``MIN_ABSOLUTE_SHARE``), with the frames minimising the
+    task's cost for those shares (:func:`~mec_gym.simulators.per_task_offload.edge_option`).
+    The largest option is what the greedy rule reserves and the 1/2 option the ``share_1/2``
+    rule's, so every rule baseline but the solver-sized ones is expressible exactly.
+    ``action_masks()`` (for MaskablePPO) marks an edge option invalid when what is free caps
+    it to the same reservation as the next smaller option (the same decision twice), or when it
+    costs the task more than the local option plus ``w1 d_L K``, with ``d_L`` the local
+    option's compute time and ``K`` the tasks left in the episode after this one: a local job
+    delays each later task of its device by at most ``d_L``, so (with the later decisions
+    unchanged) such an edge option cannot pay. The local option is always valid.
+
     ## Observation Space
     ``Box(-1, 1, (5 + 4 * RELEASES_OBSERVED + 2,), float32)`` (19 by default): the task's
     device gain mapped from ``gain_range_db(config)`` onto [-1, 1]; its local backlog
@@ -105,9 +125,16 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
     recent arrival rate over all devices relative to ``N * arrival_rate``, as ``r / (r + 1)``,
     over the last ``RATE_WINDOW_ARRIVALS / (N * arrival_rate)`` s (current arrival included).
     The observation after the last task is all zeros.
+    Options mode appends, per option, the task's immediate cost ``c`` (as the reward counts it,
+    the local option's with its waiting) as ``c / (1 + |c|)``: the values the greedy rule
+    compares (``1 + len(OFFLOAD_SHARES)`` entries, 24 in all by default).
 
     ## Rewards
-    ``-U`` of the task: ``U = w1 T + w2 E - w3 A(F)`` with T including its local waiting.
+    ``-U`` of the task: ``U = w1 T + w2 E - w3 A(F)`` with T including its local waiting. A
+    step is one task, so a discount per step is a discount per task; a reservation holds
+    resources for about one inter-arrival time, and the shipped hyperparameters use
+    ``gamma=0.9`` (a horizon of ~10 tasks), which learns far better than 0.99 under the
+    heavy-tailed costs of far devices.
 
     ## Starting State
     A drop of N devices (by ``drops``; uniform by default), fixed for the episode, with one
@@ -143,6 +170,7 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
     reads them instead of the observation must say so.
 
     ## Version History
+    - v1, 2026-11-26: ``action_mode="options"`` (a new option; the default is unchanged).
     - v1, 2026-11-26 (API only: same dynamics, observations and rewards): ``PerTaskOffloadConfig``
       refuses JointOffload's fields; ``drops=`` and ``arrivals=`` generators; the episode's
       state moved to ``env.state`` of ``env.simulator`` (``PerTaskSimulator``); the third
@@ -186,8 +214,21 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
         self._frame_span = cfg.max_frames - self.min_frames
         self.gain_scale = GainScale(cfg)
         self._rate_window = RATE_WINDOW_ARRIVALS / (cfg.num_devices * cfg.arrival_rate)
+        self.action_mode = cfg.action_mode
         self._obs_size = 5 + 4 * RELEASES_OBSERVED + 2
-        self.action_space = spaces.Box(-1.0, 1.0, (5,), np.float32)
+        local = local_optimum(self.simulator.template)
+        self._local = TaskDecision(False, int(local.frames[0]), 0.0, 0.0, local.frequency[0])
+        self._local_cost = float(local.cost[0])
+        template = self.simulator.template
+        self.local_delay: float = float(  # s, the local option's compute time
+            local_delay_energy(cfg, template.macs[local.frames[0]], local.frequency[0])[0]
+        )
+        self._options: tuple[int, list[tuple[TaskDecision, float]]] | None = None
+        if self.action_mode == "options":
+            self._obs_size += 1 + len(OFFLOAD_SHARES)
+            self.action_space = spaces.Discrete(1 + len(OFFLOAD_SHARES))
+        else:
+            self.action_space = spaces.Box(-1.0, 1.0, (5,), np.float32)
         self.observation_space = spaces.Box(-1.0, 1.0, (self._obs_size,), np.float32)
 
     # ------------------------------------------------------------------ gym API
@@ -197,6 +238,7 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
 
     def _reset_episode(self, options: dict[str, Any] | None) -> tuple[np.ndarray, dict[str, Any]]:
         self.simulator.reset(self.np_random)
+        self._options = None
         gain_db = self.state.problem.gain_db
         self._gain_obs = np.clip(self.gain_scale.encode(gain_db), -1.0, 1.0).tolist()
         self._episode_means = EpisodeMeans(self.evaluated_keys())
@@ -224,6 +266,14 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
     # ------------------------------------------------------------------ actions
     def decision_from_action(self, action: Any) -> TaskDecision:
         """The decision an action stands for at the current task (see the Action Space)."""
+        if self.action_mode == "options":
+            values = np.asarray(action)
+            if values.size != 1 or values.dtype.kind not in "iuf":
+                raise ValueError(f"action must be one option index, got {action!r}")
+            index = values.reshape(()).item()
+            if index != int(index) or not 0 <= index < self.action_space.n:
+                raise ValueError(f"action must be an integer in [0, {self.action_space.n - 1}]")
+            return self.option_decisions()[int(index)][0]
         unit = self._parse_action(action)
         cfg, st = self.config, self.simulator.state
         offload = unit[0] > 0.5
@@ -250,6 +300,47 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
     def _fraction(unit: float) -> float:
         return SHARE_FRACTION_FLOOR + (1.0 - 2.0 * SHARE_FRACTION_FLOOR) * unit
 
+    # ------------------------------------------------------------------ options mode
+    def option_shares(self, free_uplink: float, free_edge: float) -> np.ndarray:
+        """Options mode: the (time share, edge share) each edge option reserves when
+        ``free_uplink`` and ``free_edge`` are free, (len(OFFLOAD_SHARES), 2)."""
+        largest = 1.0 - SHARE_FRACTION_FLOOR
+        wanted = np.asarray(OFFLOAD_SHARES)[:, None]
+        caps = largest * np.array([free_uplink, free_edge])
+        return np.maximum(np.minimum(wanted, caps), MIN_ABSOLUTE_SHARE)
+
+    def option_decisions(self) -> list[tuple[TaskDecision, float]]:
+        """Options mode: (decision, immediate cost) of every option at the current task, the
+        local option first (its cost includes the wait in the device's queue)."""
+        st = self.simulator.state
+        if self._options is not None and self._options[0] == st.task:
+            return self._options[1]
+        backlog = self.simulator.local_backlog()
+        options = [(self._local, self._local_cost + self.config.delay_weight * backlog)]
+        problem = self.simulator.task_problem()
+        for time_share, edge_share in self.option_shares(
+            st.free_uplink_share, st.free_edge_share
+        ).tolist():
+            frames, cost = edge_option(problem, time_share, edge_share)
+            options.append((TaskDecision(True, frames, time_share, edge_share), cost))
+        self._options = (st.task, options)
+        return options
+
+    def action_masks(self) -> np.ndarray:
+        """Options mode: which options are distinct decisions (see the Action Space)."""
+        if self.action_mode != "options":
+            raise ValueError("action masks exist in action_mode='options' only")
+        st = self.simulator.state
+        if self.simulator.done:
+            return np.concatenate(([True], np.zeros(len(OFFLOAD_SHARES), dtype=bool)))
+        shares = self.option_shares(st.free_uplink_share, st.free_edge_share)
+        distinct = np.concatenate(([True], np.any(shares[1:] != shares[:-1], axis=1)))
+        costs = np.array([cost for _, cost in self.option_decisions()])
+        later_tasks = self.config.tasks_per_episode - st.task - 1
+        harm_bound = self.config.delay_weight * self.local_delay * later_tasks
+        worth_it = costs[1:] <= costs[0] + harm_bound
+        return np.concatenate(([True], distinct & worth_it))
+
     # ------------------------------------------------------------------ for fixed policies
     def action_from_allocation(self, allocation: Allocation) -> np.ndarray:
         """The action giving the current task the one-device ``allocation`` (absolute shares:
@@ -272,8 +363,16 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
         """The action for ``decision``. Its shares become fractions of what is free
         (``free_shares`` = (uplink, edge), the env's current ones by default, e.g. as decoded
         from an observation), clipped to what a task can reserve; exact up to float32 rounding
-        otherwise."""
+        otherwise. Options mode: the local option, or the edge option whose shares are
+        closest to the decision's."""
         cfg = self.config
+        if self.action_mode == "options":
+            if not decision.offload:
+                return np.int64(0)
+            free = free_shares or (self.state.free_uplink_share, self.state.free_edge_share)
+            shares = self.option_shares(*free)
+            wanted = np.array([decision.time_share, decision.edge_share])
+            return np.int64(1 + np.argmin(np.abs(shares - wanted).sum(axis=1)))
         span = 1.0 - 2.0 * SHARE_FRACTION_FLOOR
         frames = min(max(decision.frames, self.min_frames), cfg.max_frames)
         unit = np.zeros(5)
@@ -294,8 +393,8 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
         ``local_backlog`` (s), the ``free_uplink_share`` and ``free_edge_share`` (fractions),
         the ``uploads`` and ``edge_jobs`` in service (counts), the next releases of each as
         ``upload_releases`` and ``edge_releases`` (lists of (s from now, share)), and the
-        ``arrival_rate_ratio`` (recent arrivals over their mean). Exact up to float32
-        rounding."""
+        ``arrival_rate_ratio`` (recent arrivals over their mean), and in options mode the
+        ``option_costs``. Exact up to float32 rounding."""
         obs = np.asarray(observation, dtype=float)
 
         def unsquash(value: float, scale: float) -> float:  # inverse of x / (x + scale)
@@ -316,7 +415,11 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
             values[name] = [
                 (unsquash(wait, RELEASE_SCALE_S), float(share)) for wait, share in pairs[:count]
             ]
-        values["arrival_rate_ratio"] = unsquash(obs[-1], 1.0)
+        rate_index = 6 + 4 * RELEASES_OBSERVED
+        values["arrival_rate_ratio"] = unsquash(obs[rate_index], 1.0)
+        if self.action_mode == "options":
+            squashed = obs[rate_index + 1 :]
+            values["option_costs"] = (squashed / np.maximum(1.0 - np.abs(squashed), 1e-12)).tolist()
         return values
 
     # ------------------------------------------------------------------ observation
@@ -341,6 +444,8 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
             features += (0.0, 0.0) * (RELEASES_OBSERVED - len(upcoming))
         ratio = self.simulator.recent_arrivals(self._rate_window) / RATE_WINDOW_ARRIVALS
         features.append(ratio / (ratio + 1.0))
+        if self.action_mode == "options":
+            features += [cost / (1.0 + abs(cost)) for _, cost in self.option_decisions()]
         # every feature is in [-1, 1] by construction (gain clipped, the rest in [0, 1])
         return np.array(features, dtype=np.float32)
 

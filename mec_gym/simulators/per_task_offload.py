@@ -46,7 +46,12 @@ __all__ = [
     "TaskOutcome",
     "PerTaskState",
     "PerTaskSimulator",
+    "ACTION_MODES",
+    "edge_option",
 ]
+
+ACTION_MODES = ("continuous", "options")
+"""Action parameterisations of ``PerTaskOffload-v1`` (see the env's Action Space)."""
 
 
 @dataclass(frozen=True)
@@ -57,11 +62,36 @@ class PerTaskOffloadConfig(JointOffloadConfig):
     """Poisson task arrivals per device, 1/s."""
     tasks_per_episode: int = 200
     """Tasks per episode."""
+    action_mode: str = "continuous"
+    """"continuous" (Box: mode, frames, shares, frequency) or "options" (Discrete: local or
+    one of a few reservation sizes; frames optimal for it)."""
 
     def validate(self) -> None:
         super().validate()
         self._require_positive("arrival_rate")
         self._require_positive("tasks_per_episode", integer=True)
+        self._require_choice("action_mode", ACTION_MODES)
+
+
+def edge_option(
+    problem: JointOffloadProblem, time_share: float, edge_share: float
+) -> tuple[int, float]:
+    """(frames, cost) of offloading a task of ``problem``'s single device with the reserved
+    ``time_share`` of the TDMA frame and ``edge_share`` of F^E: the frames in [F_min, F_max]
+    minimising its cost ``w1 T + w2 E - w3 A(F)`` (no waiting: the reservation is exclusive)."""
+    config = problem.config
+    frames = problem.frame_range
+    delay, energy = offload_delay_energy(
+        config,
+        problem.macs[frames],
+        frames,
+        float(problem.rate[0]),
+        time_share,
+        edge_share * config.edge_capacity,
+    )
+    costs = weighted_cost(config, delay, energy, problem.accuracy[frames])
+    best = int(np.argmin(costs))
+    return int(frames[best]), float(costs[best])
 
 
 class ArrivalGenerator(Protocol):

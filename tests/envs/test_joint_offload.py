@@ -21,6 +21,7 @@ from mec_gym.problems.joint_offload import (
     feasibility_violations,
 )
 from mec_gym.simulators.joint_offload import CHUNK_ROUNDS, walk_in_cell
+from mec_gym.solvers.joint_offload.bound import exact_edge_frames, exact_optimum
 from mec_gym.solvers.joint_offload.edge import compose_allocation
 from mec_gym.solvers.joint_offload.local import local_optimum
 
@@ -147,6 +148,40 @@ def test_decisions_mode_reproduces_theorem_1_and_2_allocations_exactly():
         assert env.last_problem is problem
         for name in ("offload", "frames", "time_share", "edge_frequency", "local_frequency"):
             assert np.array_equal(getattr(used, name), getattr(allocation, name)), name
+
+
+def test_offload_mode_completes_each_set_optimally_and_reaches_the_exact_bound():
+    env = make(action_mode="offload")
+    assert env.action_space == gym.spaces.MultiBinary(N)
+    gym_check_env(make(action_mode="offload"))
+    sb3_check_env(make(action_mode="offload"), warn=True)
+    rng = np.random.default_rng(4)
+    env.reset(seed=4)
+    for _ in range(6):
+        problem = env.problem
+        bound = exact_optimum(problem)
+        offload = rng.random(N) < 0.5
+        # any set: the exact frames for it, Theorems 1 and 2 for the rest
+        devices = np.flatnonzero(offload)
+        frames = np.zeros(N, dtype=np.int64)
+        frames[devices] = exact_edge_frames(problem, devices).frames
+        expected = evaluate_allocation(problem, compose_allocation(problem, offload, frames))
+        assert env.allocation_from_action(offload.astype(np.int8)).offload.tolist() == list(offload)
+        assert evaluate_allocation(
+            problem, env.allocation_from_action(offload.astype(np.int8))
+        ).total == pytest.approx(expected.total, rel=1e-12)
+        assert expected.total >= bound.cost - 1e-9
+        # the bound's set reaches the bound
+        _, reward, *_ = env.step(env.action_from_allocation(bound.allocation))
+        assert -reward * N == pytest.approx(bound.cost, rel=1e-12)
+
+
+@pytest.mark.parametrize("bad", [np.full(N, 2), np.full(N, 0.5), np.zeros(N + 1), ["a"] * N])
+def test_invalid_offload_actions_raise(bad):
+    env = make(action_mode="offload")
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="action"):
+        env.step(np.asarray(bad))
 
 
 def test_all_local_at_theorem_1_costs_the_local_optimum():
@@ -346,7 +381,7 @@ def test_step_before_reset_raises():
         make().step(np.zeros(2 * N, dtype=int))
 
 
-@pytest.mark.parametrize("mode", ["decisions", "full"])
+@pytest.mark.parametrize("mode", ["decisions", "offload", "full"])
 def test_render_before_and_after_a_step(mode):
     env = make(action_mode=mode, render_mode="ansi")
     env.reset(seed=13)

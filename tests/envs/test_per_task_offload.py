@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 import mec_gym  # noqa: F401
+from mec_gym.agents.joint_offload import PerTaskRulePolicy
 from mec_gym.envs.per_task_offload import (
     MIN_ABSOLUTE_SHARE,
+    OFFLOAD_SHARES,
     SHARE_FRACTION_FLOOR,
     PerTaskOffloadEnv,
 )
@@ -297,3 +299,77 @@ def test_decode_observation_inverts_every_feature():
         obs, _, done, _, _ = env.step(env.action_space.sample())
         if done:
             break
+
+
+# ------------------------------------------------------------------ options mode
+def test_options_mode_spaces_pass_both_checkers():
+    from gymnasium.utils.env_checker import check_env as gym_check_env
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    env = make(action_mode="options")
+    assert env.action_space == gym.spaces.Discrete(1 + len(OFFLOAD_SHARES))
+    gym_check_env(make(action_mode="options"))
+    sb3_check_env(make(action_mode="options"), warn=True)
+
+
+def test_each_option_is_costed_as_observed_and_rewarded():
+    env = make(action_mode="options")
+    obs, _ = env.reset(seed=2)
+    rng = np.random.default_rng(2)
+    for _ in range(60):
+        options = env.option_decisions()
+        observed = env.decode_observation(obs)["option_costs"]
+        assert observed == pytest.approx([cost for _, cost in options], rel=1e-5, abs=1e-6)
+        choice = int(rng.choice(np.flatnonzero(env.action_masks())))
+        obs, reward, terminated, _, _ = env.step(choice)
+        assert -reward == pytest.approx(options[choice][1], rel=1e-12)
+        if terminated:
+            break
+
+
+def test_the_greedy_and_half_share_rules_are_options_exactly():
+    for share in (None, 0.5):
+        costs = {}
+        for mode in ("continuous", "options"):
+            env = make(action_mode=mode)
+            policy = PerTaskRulePolicy(env, share=share)
+            obs, _ = env.reset(seed=5)
+            rewards, done = [], False
+            while not done:
+                obs, reward, done, _, _ = env.step(policy.act(obs, 0))
+                rewards.append(reward)
+            costs[mode] = rewards
+        # the continuous action carries the shares in float32
+        assert costs["options"] == pytest.approx(costs["continuous"], rel=1e-6)
+
+
+def test_masks_drop_duplicate_reservations_and_options_that_cannot_pay():
+    env = make(action_mode="options", tasks_per_episode=400)
+    env.reset(seed=7)
+    seen_duplicate = seen_dominated = False
+    while not env.simulator.done:
+        mask = env.action_masks()
+        assert mask[0]  # local is always valid
+        st = env.state
+        shares = env.option_shares(st.free_uplink_share, st.free_edge_share)
+        costs = [cost for _, cost in env.option_decisions()]
+        later = env.config.tasks_per_episode - st.task - 1
+        bound = costs[0] + env.config.delay_weight * env.local_delay * later
+        for k in range(1, len(costs)):
+            duplicate = k > 1 and np.array_equal(shares[k - 1], shares[k - 2])
+            dominated = costs[k] > bound
+            assert mask[k] == (not duplicate and not dominated)
+            seen_duplicate |= duplicate
+            seen_dominated |= dominated
+        env.step(int(np.flatnonzero(mask)[-1]))  # the largest valid reservation
+    assert seen_duplicate
+    with pytest.raises(ValueError, match="options"):
+        make().action_masks()
+
+
+@pytest.mark.parametrize("bad", [5, -1, 1.5, [0, 1]])
+def test_invalid_options_raise(bad):
+    env = make(action_mode="options")
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="action"):
+        env.step(np.asarray(bad))

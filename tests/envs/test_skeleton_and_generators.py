@@ -23,7 +23,7 @@ from mec_gym.simulators.per_task_offload import PerTaskSimulator
 @pytest.mark.parametrize(
     ("env_id", "field"),
     [
-        ("PerTaskOffload-v1", "action_mode"),
+        ("PerTaskOffload-v1", "device_speed"),
         ("PerTaskOffload-v1", "rounds_per_episode"),
         ("JointOffload-v1", "arrival_rate"),
         ("JointOffload-v1", "tasks_per_episode"),

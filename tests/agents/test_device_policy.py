@@ -1,0 +1,64 @@
+"""DeviceSetPolicy: one network for every device, equivariant to the devices' order."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+from stable_baselines3 import PPO
+
+import mec_gym  # noqa: F401
+from mec_gym.agents.device_policy import DeviceSetPolicy
+
+N = 5
+KWARGS = {"device_features": 3, "global_features": 2, "hidden": 16}
+
+
+def model(action_mode: str, seed: int = 0) -> PPO:
+    env = gym.make("JointOffload-v1", num_devices=N, rounds_per_episode=8, action_mode=action_mode)
+    return PPO(DeviceSetPolicy, env, n_steps=16, batch_size=16, seed=seed, policy_kwargs=KWARGS)
+
+
+def logits(agent: PPO, observation: np.ndarray) -> th.Tensor:
+    tensor = th.as_tensor(observation[None, :])
+    latent_pi, _ = agent.policy.mlp_extractor(agent.policy.extract_features(tensor))
+    return agent.policy.action_net(latent_pi)[0]
+
+
+@pytest.mark.parametrize("action_mode", ["offload", "decisions"])
+def test_permuting_the_devices_permutes_their_logits(action_mode):
+    agent = model(action_mode)
+    observation = agent.env.reset()[0]
+    order = np.array([3, 0, 4, 1, 2])
+    per_device = observation[: 3 * N].reshape(N, 3)
+    permuted = np.concatenate((per_device[order].reshape(-1), observation[3 * N :]))
+    original = logits(agent, observation).reshape(N, -1)
+    moved = logits(agent, permuted).reshape(N, -1)
+    th.testing.assert_close(moved, original[order], rtol=1e-5, atol=1e-6)
+    # the value does not depend on the order at all
+    values = [
+        agent.policy.predict_values(th.as_tensor(obs[None, :])).item()
+        for obs in (observation, permuted)
+    ]
+    assert values[0] == pytest.approx(values[1], rel=1e-5, abs=1e-6)
+
+
+def test_the_policy_trains_saves_and_loads(tmp_path):
+    agent = model("offload")
+    agent.learn(32)
+    observation = agent.env.reset()
+    action, _ = agent.predict(observation, deterministic=True)
+    agent.save(tmp_path / "agent.zip")
+    loaded = PPO.load(tmp_path / "agent.zip", device="cpu")
+    assert isinstance(loaded.policy, DeviceSetPolicy)
+    assert np.array_equal(loaded.predict(observation, deterministic=True)[0], action)
+
+
+def test_a_layout_that_does_not_fit_is_refused():
+    env = gym.make("JointOffload-v1", num_devices=N, action_mode="offload")
+    with pytest.raises(ValueError, match="device_features"):
+        PPO(DeviceSetPolicy, env, policy_kwargs={"device_features": 4, "global_features": 2})
+    boxed = gym.make("JointOffload-v1", num_devices=N, action_mode="full")
+    with pytest.raises(ValueError, match="MultiBinary or MultiDiscrete"):
+        PPO(DeviceSetPolicy, boxed, policy_kwargs=KWARGS)
