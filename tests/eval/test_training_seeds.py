@@ -32,6 +32,7 @@ def test_paired_advantages_per_run_and_their_spread(tmp_path):
     assert row["advantage"] == pytest.approx(0.1)
     differences = np.array([0.1, 0.0, 0.2])
     assert row["advantage_ci95"] == pytest.approx(4.302653 * differences.std(ddof=1) / np.sqrt(3))
+    assert row["relative"] == pytest.approx(100 * 0.1 / 0.5)  # % of the baseline's magnitude
     training_seeds.main([str(first), str(second), "--out", str(tmp_path / "out")])
     rows = list(csv.DictReader((tmp_path / "out" / "training_seeds.csv").open()))
     assert float(rows[1]["advantage"]) == pytest.approx(0.0)
