@@ -90,15 +90,24 @@ def scalar_tags(folder: Path) -> list[str]:
     return accumulator.Tags()["scalars"]
 
 
+TINY_RUNS = {
+    "ppo": (ENV_ID, "utility", ["n_steps=128", "batch_size=64", "n_epochs=1"]),
+    "maskable_ppo": (ENV_ID, "utility", ["n_steps=128", "batch_size=64", "n_epochs=1"]),
+    "sac": ("PerTaskOffload-v1", "cost", ["learning_starts=64", "batch_size=64"]),
+}
+"""Per algorithm: an env whose actions it fits, the env's score, small hyperparameters."""
+
+
 @pytest.mark.parametrize("algo", sorted(ALGOS))
 def test_tiny_training_run_writes_the_run_folder(algo, tmp_path):
     from mec_gym.train.common import main
 
+    env_id, score, hyperparams = TINY_RUNS[algo]
     run_dir = main(
         algo,
         [
             "--env",
-            ENV_ID,
+            env_id,
             "--timesteps",
             "256",
             "--n-envs",
@@ -112,12 +121,10 @@ def test_tiny_training_run_writes_the_run_folder(algo, tmp_path):
             "--env-kwargs",
             "tasks_per_episode=20",
             "--hyperparams",
-            "n_steps=128",
-            "batch_size=64",
-            "n_epochs=1",
+            *hyperparams,
         ],
     )
-    assert run_dir.parent == tmp_path / ENV_ID
+    assert run_dir.parent == tmp_path / env_id
     assert run_dir.name.startswith(f"{algo}_s0_")
     for name in ("model.zip", "best_model.zip", "comparison.md", "comparison.csv", "config.yaml"):
         assert (run_dir / name).is_file(), name
@@ -126,17 +133,24 @@ def test_tiny_training_run_writes_the_run_folder(algo, tmp_path):
     assert not set(config["validation_seeds"]) & set(config["eval_seeds"])
     table = (run_dir / "comparison.md").read_text()
     assert f"| {algo} |" in table and "paired" in table
-    assert config["env_kwargs"] == {"tasks_per_episode": 20}
+    assert config["env_kwargs"]["tasks_per_episode"] == 20
     assert config["env_config"]["tasks_per_episode"] == 20
-    assert config["hyperparams"]["n_steps"] == 128
+    assert config["hyperparams"]["batch_size"] == 64
     agent_tags = scalar_tags(run_dir / "agent")
-    assert {"eval/mean_utility", "eval/ci95", "eval/delay"} <= set(agent_tags)
-    assert "episode/utility" in agent_tags
+    assert {f"eval/mean_{score}", "eval/ci95", "eval/delay"} <= set(agent_tags)
+    assert f"episode/{score}" in agent_tags
     baselines = sorted(run_dir.glob("baseline_*"))
     assert baselines
     for folder in baselines:
         assert list(folder.glob("events.out.tfevents.*"))
-        assert "eval/mean_utility" in scalar_tags(folder)
+        assert f"eval/mean_{score}" in scalar_tags(folder)
+
+
+def test_an_algorithm_that_does_not_fit_the_actions_names_those_that_do():
+    from mec_gym.train.common import build_model
+
+    with pytest.raises(ValueError, match=r"SAC cannot train on .*train/ppo.py, train/maskable_ppo"):
+        build_model("sac", ENV_ID, {}, load_hyperparams("sac", ENV_ID, {}), 1, 0)
 
 
 def test_linear_schedules_decay_to_zero_and_bad_values_are_rejected():

@@ -1,8 +1,8 @@
 """Shared command-line training for the scripts in ``train/`` (rl-baselines3-zoo style).
 
-``train/ppo.py`` and ``train/maskable_ppo.py`` call ``main(algo, argv)``, which trains the agent
-on a registered mec_gym environment, evaluates it periodically on fixed seeds, evaluates the
-env's analytic baselines on the same seeds, and writes one run folder::
+``train/ppo.py``, ``train/maskable_ppo.py`` and ``train/sac.py`` call ``main(algo, argv)``,
+which trains the agent on a registered mec_gym environment, evaluates it periodically on fixed
+seeds, evaluates the env's analytic baselines on the same seeds, and writes one run folder::
 
     <logdir>/<env_id>/<algo>_s<seed>_<YYYYmmdd-HHMMSS>/
         config.yaml                     CLI arguments, hyperparameters, env config, versions
@@ -34,9 +34,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 import yaml
+from gymnasium import spaces
 from sb3_contrib import MaskablePPO
 from sb3_contrib.common.maskable.utils import is_masking_supported
-from stable_baselines3 import PPO
+from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
@@ -71,11 +72,32 @@ __all__ = [
     "load_hyperparams",
     "episode_info_keywords",
     "build_model",
+    "fitting_algos",
     "resolve_policy",
 ]
 
-ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "maskable_ppo": MaskablePPO}
+ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "maskable_ppo": MaskablePPO, "sac": SAC}
 """Algorithm name (also the script and YAML file name) -> stable-baselines3 class."""
+
+
+DISCRETE_SPACES = (spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+ACTION_SPACES: dict[str, tuple[type[spaces.Space], ...]] = {
+    "ppo": (spaces.Box, *DISCRETE_SPACES),
+    "maskable_ppo": DISCRETE_SPACES,
+    "sac": (spaces.Box,),
+}
+"""The action spaces each algorithm of ``ALGOS`` acts in (as its SB3 class asserts)."""
+
+
+def fitting_algos(action_space: gym.Space, masks: bool) -> list[str]:
+    """The algorithms of ``ALGOS`` that can act in ``action_space`` (MaskablePPO only with
+    ``masks``)."""
+    return [
+        name
+        for name, kinds in ACTION_SPACES.items()
+        if isinstance(action_space, kinds) and (name != "maskable_ppo" or masks)
+    ]
+
 
 HYPERPARAMS_DIR = Path(__file__).parent / "hyperparams"
 
@@ -455,9 +477,16 @@ def build_model(
         env_kwargs=env_kwargs,
         monitor_kwargs={"info_keywords": episode_info_keywords(env_id)},
     )
-    if algo == "maskable_ppo" and not is_masking_supported(env):
+    space, masks = env.action_space, is_masking_supported(env)
+    fitting = fitting_algos(space, masks)
+    if algo not in fitting:
         env.close()
-        raise ValueError(f"{env_id} has no action_masks(); use train/ppo.py instead")
+        reason = "has no action_masks()" if masks is False and algo == "maskable_ppo" else ""
+        raise ValueError(
+            f"{ALGOS[algo].__name__} cannot train on {env_id} (its actions: {space}"
+            f"{', and it ' + reason if reason else ''}); algorithms that fit: "
+            f"{', '.join(f'train/{name}.py' for name in fitting)}"
+        )
     algo_kwargs = {k: v for k, v in hyperparams.items() if k not in (*RUN_KEYS, ENV_KWARGS_KEY)}
     algo_kwargs["policy"] = resolve_policy(algo_kwargs["policy"])
     algo_kwargs["policy_kwargs"] = resolve_policy_kwargs(algo_kwargs.get("policy_kwargs"))
@@ -514,7 +543,8 @@ def main(algo: str, argv: Sequence[str] | None = None) -> Path:
             validation = evaluate_policy(
                 policy, env_id, env_kwargs, validation_seeds, name=name, hindsight=False
             )
-            baselines[name] = (validation, tensorboard_logger(run_dir / f"baseline_{name}"))
+            folder = run_dir / f"baseline_{name.replace('/', '_')}"  # share_1/2: one folder
+            baselines[name] = (validation, tensorboard_logger(folder))
             mean, half = result.mean_ci()
             print(f"  {name}: {result.protocol.score} {mean:.4f} ± {half:.4f}")
 
