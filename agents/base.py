@@ -37,7 +37,11 @@ class FixedPolicy:
         observation = np.asarray(observation)
         if observation.ndim == 1:
             return np.asarray(self.act(observation, 0)), state
-        return np.stack([self.act(row, i) for i, row in enumerate(observation)]), state
+        return self.act_batch(observation), state
+
+    def act_batch(self, observations: np.ndarray) -> np.ndarray:
+        """Actions for a batch of observations (rows); ``act`` row by row unless overridden."""
+        return np.stack([self.act(row, i) for i, row in enumerate(observations)])
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"

@@ -31,11 +31,15 @@ class EnvEntry:
     """Overrides giving short episodes, for the test suite and quick runs."""
     step_ratio_target: float = 5.0
     """Step cost target, in CartPole-v1 steps (``eval/bench_envs.py``)."""
+    vector_entry_point: str | None = None
+    """``"module:Class"`` of a native batched ``gymnasium.vector.VectorEnv`` (built by
+    ``gymnasium.make_vec(id, num_envs, vectorization_mode="vector_entry_point")``), if any."""
 
     def spec_kwargs(self) -> dict[str, Any]:
         """Arguments of ``gymnasium.register`` for this entry."""
         return {
             "entry_point": self.entry_point,
+            "vector_entry_point": self.vector_entry_point,
             "kwargs": dict(self.kwargs),
             "max_episode_steps": self.max_episode_steps,
         }
@@ -50,6 +54,18 @@ def _joint_offload(preset: str | None = None) -> EnvEntry:
         kwargs={"preset": preset} if preset else {},
         small_kwargs={"rounds_per_episode": 30},
         step_ratio_target=10.0,
+    )
+
+
+def _bandwidth_split(num_devices: int | None = None, step_ratio_target: float = 3.0) -> EnvEntry:
+    """An ID of BandwidthSplitEnv (one device unless ``num_devices``), with its vector env."""
+    return EnvEntry(
+        entry_point="mec_gym.envs.bandwidth_split:BandwidthSplitEnv",
+        vector_entry_point="mec_gym.envs.bandwidth_split_vector:BandwidthSplitVectorEnv",
+        baselines="mec_gym.agents.bandwidth_split:bandwidth_split_baselines",
+        kwargs={"num_devices": num_devices} if num_devices else {},
+        small_kwargs={"periods_per_episode": 20},
+        step_ratio_target=step_ratio_target,
     )
 
 
@@ -71,6 +87,10 @@ ENVS: dict[str, EnvEntry] = {
         max_episode_steps=10_000,
         small_kwargs={"num_devices": 5, "tasks_per_episode": 40},
     ),
+    "BandwidthSplit-v0": _bandwidth_split(),
+    # no spec target for the multi-device variant: its step is numpy on arrays of 4 devices
+    # (12-16x CartPole measured on a loaded machine); the batched vector env is its fast path
+    "BandwidthSplitMulti-v0": _bandwidth_split(num_devices=4, step_ratio_target=20.0),
 }
 """Every environment ID of mec_gym."""
 

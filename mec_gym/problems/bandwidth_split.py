@@ -14,6 +14,10 @@ back down, on parallel sub-bands::
     M = min(M_max, T r_d / (b_p 1e6))                largest model the download carries
     mAP(n, M) = a - b M^(-g) - c (1 + n / n0)^(-alpha)
 
+An instance may carry fresh data from earlier periods (``carried_samples``, the sequential
+environment's decayed "effective fresh data" F): the staleness term then uses ``F + n``, and
+``F = 0`` is the one-period problem of the spec.
+
 A download that cannot carry ``M_min`` in the period delivers no model (``M = 0``): the device
 keeps the model it holds, whose mAP is the instance's ``fallback_map`` (by default
 ``mAP(0, M_min)``, the smallest model without fresh data, so that delivering a model is never worse
@@ -22,16 +26,21 @@ taken for ``M >= M_min``.
 
 :class:`BandwidthSplitProblem` holds one period of one or several instances (arrays of shape
 (K,): devices or periods) and :meth:`BandwidthSplitProblem.evaluate` is the one cost function that
-environments and solvers share.
+environments and solvers share. Its computation, :func:`split_outcome`, is written once
+against a small math namespace (:class:`ArrayMath`): with ``NUMPY_MATH`` (the default) on
+arrays of any shape (a vector environment's batch), with ``SCALAR_MATH`` on Python floats (one
+device: a few microseconds, the scalar environment's fast path).
 """
 
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 
@@ -42,12 +51,19 @@ __all__ = [
     "BandwidthSplitConfig",
     "BandwidthSplitProblem",
     "SplitOutcome",
+    "ArrayMath",
+    "NUMPY_MATH",
+    "SCALAR_MATH",
     "SIZE_RTOL",
     "channel_gain_db",
     "full_band_snr",
     "subband_rate",
     "subband_rate_slope",
     "share_for_rate",
+    "samples_carried",
+    "params_carried",
+    "upload_airtime",
+    "split_outcome",
     "detection_map",
     "detection_map_gradient",
     "bisect_threshold",
@@ -58,6 +74,11 @@ SIZE_RTOL = 1e-9
 delivers it."""
 
 LN2 = math.log(2.0)
+MIN_RATE = 1e-300
+"""Rates are divided by at least this many bit/s (:func:`upload_airtime` of no samples is 0)."""
+MIN_SHARE = 1e-250
+"""Shares in (0, MIN_SHARE) are rated as MIN_SHARE by :func:`subband_rate` (a rate of ~1e-240
+bit/s either way); it keeps ``snr / share`` finite for any SNR below 1e58."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +177,55 @@ class BandwidthSplitConfig(SystemConfig):
         return float(dbm_to_watt(self.noise_dbm_per_hz))
 
 
+# ------------------------------------------------------------------------------ array math
+@dataclass(frozen=True)
+class ArrayMath:
+    """The few non-arithmetic functions the per-period formulas call, so that one formula runs
+    on numpy arrays (``NUMPY_MATH``) and on Python floats (``SCALAR_MATH``, math-module speed:
+    about 10x faster than numpy on one value)."""
+
+    asfloat: Callable[[Any], Any]
+    """A value as float(s): ``np.asarray(x, float)`` (scalars as numpy scalars) or ``float``."""
+    maximum: Callable[[Any, Any], Any]
+    minimum: Callable[[Any, Any], Any]
+    greater: Callable[[Any, Any], Any]
+    log1p: Callable[[Any], Any]
+    where: Callable[[Any, Any, Any], Any]
+    """``where(condition, x, y)``: x where condition holds, else y."""
+
+
+def _numpy_asfloat(value: Any) -> Any:
+    return np.asarray(value, dtype=float)[()]
+
+
+def _numpy_where(condition: Any, x: Any, y: Any) -> Any:
+    return np.where(condition, x, y)[()]
+
+
+def _scalar_where(condition: bool, x: float, y: float) -> float:
+    return x if condition else y
+
+
+NUMPY_MATH = ArrayMath(
+    asfloat=_numpy_asfloat,
+    maximum=np.maximum,
+    minimum=np.minimum,
+    greater=np.greater,
+    log1p=np.log1p,
+    where=_numpy_where,
+)
+"""numpy ufuncs: arrays broadcast (numpy scalars in give numpy scalars out)."""
+SCALAR_MATH = ArrayMath(
+    asfloat=float,
+    maximum=max,
+    minimum=min,
+    greater=operator.gt,
+    log1p=math.log1p,
+    where=_scalar_where,
+)
+"""Python builtins and ``math``, for Python floats only."""
+
+
 # ----------------------------------------------------------------------------------- physics
 def channel_gain_db(
     config: BandwidthSplitConfig,
@@ -186,19 +256,20 @@ def _log_ratio(share: np.ndarray, snr: np.ndarray) -> np.ndarray:
 
 
 def subband_rate(
-    share: np.ndarray | float, bandwidth_hz: float, snr: np.ndarray | float
+    share: np.ndarray | float,
+    bandwidth_hz: float,
+    snr: np.ndarray | float,
+    xp: ArrayMath = NUMPY_MATH,
 ) -> np.ndarray:
     """``share B log2(1 + snr / share)`` in bit/s: the rate of a sub-band of ``share`` of the
     band ``B`` Hz with the full power, where ``snr`` is the full-band SNR (0 at a share of 0).
 
     The same as ``mec_gym.models.channel.shannon_rate(share * B, P, g, N0)`` but accurate at SNRs
-    below 1e-8 (log1p) and finite at vanishing shares; concave and increasing in ``share``.
+    below 1e-8 (log1p) and finite at vanishing shares (see ``MIN_SHARE``); concave and
+    increasing in ``share``. Arrays broadcast (``xp``: see :class:`ArrayMath`).
     """
-    share = np.asarray(share, dtype=float)
-    snr = np.asarray(snr, dtype=float)
-    with np.errstate(invalid="ignore"):
-        rate = share * bandwidth_hz * _log_ratio(share, snr) / LN2
-    return np.where(share > 0, rate, 0.0)
+    positive = xp.maximum(share, MIN_SHARE)
+    return xp.greater(share, 0.0) * (positive * (bandwidth_hz / LN2)) * xp.log1p(snr / positive)
 
 
 SERIES_COEFFICIENTS = 1.0 / np.arange(17, 1, -1)
@@ -242,13 +313,38 @@ def share_for_rate(
     return np.where(reachable, hi, np.inf)
 
 
+def samples_carried(config: BandwidthSplitConfig, rate: np.ndarray | float) -> np.ndarray:
+    """``T r / s``: samples an upload at ``rate`` bit/s carries in a period."""
+    return config.period_s * rate / config.sample_bits
+
+
+def params_carried(config: BandwidthSplitConfig, rate: np.ndarray | float) -> np.ndarray:
+    """``T r / (b_p 1e6)``: million model parameters a download at ``rate`` bit/s carries in a
+    period."""
+    return config.period_s * rate / (config.bits_per_param * 1e6)
+
+
+def upload_airtime(
+    config: BandwidthSplitConfig,
+    samples: np.ndarray | float,
+    rate: np.ndarray | float,
+    xp: ArrayMath = NUMPY_MATH,
+) -> np.ndarray:
+    """``n s / r_u``: seconds the device transmits to upload ``samples`` at ``rate`` bit/s
+    (0 for no samples; at most T for what the period carries)."""
+    return samples * config.sample_bits / xp.maximum(rate, MIN_RATE)
+
+
 def detection_map(
-    config: BandwidthSplitConfig, samples: np.ndarray | float, model_size: np.ndarray | float
+    config: BandwidthSplitConfig,
+    samples: np.ndarray | float,
+    model_size: np.ndarray | float,
+    xp: ArrayMath = NUMPY_MATH,
 ) -> np.ndarray:
     """``mAP(n, M) = a - b M^(-g) - c (1 + n/n0)^(-alpha)`` for ``n`` fresh samples and a model
-    of ``M`` (> 0) million parameters."""
-    samples = np.asarray(samples, dtype=float)
-    model_size = np.asarray(model_size, dtype=float)
+    of ``M`` (> 0) million parameters (``xp``: see :class:`ArrayMath`)."""
+    samples = xp.asfloat(samples)
+    model_size = xp.asfloat(model_size)
     return (
         config.map_a
         - config.map_b * model_size ** (-config.map_g)
@@ -327,8 +423,8 @@ class SplitOutcome:
 @dataclass(frozen=True, eq=False)
 class BandwidthSplitProblem:
     """One period of K instances (devices or periods): the config, each instance's channel,
-    fresh data and fallback mAP (arrays of shape (K,)). Build with :meth:`from_gains` or
-    :meth:`from_distances`.
+    fresh data, fallback mAP and carried fresh data (arrays of shape (K,)). Build with
+    :meth:`from_gains` or :meth:`from_distances`.
 
     Each instance has a band of ``config.bandwidth_hz`` of its own (``evaluate(beta)``); the
     multi-device solver instead reads the K instances as K devices sharing one band
@@ -342,6 +438,9 @@ class BandwidthSplitProblem:
     """N_avail, new samples each device holds (>= 0)."""
     fallback_map: np.ndarray
     """mAP of the model each device keeps when no new model arrives."""
+    carried_samples: np.ndarray | float = 0.0
+    """F, fresh data the edge holds from earlier periods (decayed, >= 0, in samples): the
+    staleness term of a delivered model uses ``F + n``; 0 is the one-period problem."""
 
     @classmethod
     def from_gains(
@@ -350,29 +449,32 @@ class BandwidthSplitProblem:
         gain_db: np.ndarray | float,
         available_samples: np.ndarray | float | None = None,
         fallback_map: np.ndarray | float | None = None,
+        carried_samples: np.ndarray | float = 0.0,
     ) -> BandwidthSplitProblem:
         """Instances with the given gains (dB) and N_avail (default: the config's mean); the
-        fallback mAP defaults to ``mAP(0, M_min)``. The three broadcast to one shape (K,)."""
+        fallback mAP defaults to ``mAP(0, M_min)``, the carried fresh data to 0. The four
+        broadcast to one shape (K,)."""
         if available_samples is None:
             available_samples = config.mean_available_samples
         if fallback_map is None:
             fallback_map = detection_map(config, 0.0, config.min_model_size)
         flat = (
             np.asarray(v, dtype=float).reshape(-1)
-            for v in (gain_db, available_samples, fallback_map)
+            for v in (gain_db, available_samples, fallback_map, carried_samples)
         )
-        gains, samples, fallback = (np.array(a) for a in np.broadcast_arrays(*flat))
+        gains, samples, fallback, carried = (np.array(a) for a in np.broadcast_arrays(*flat))
         for name, values in (("gain_db", gains), ("fallback_map", fallback)):
             if values.size == 0 or not np.all(np.isfinite(values)):
                 raise ValueError(f"{name} must be non-empty and finite, got {values}")
-        if not np.all(np.isfinite(samples)) or np.any(samples < 0):
-            raise ValueError(f"available_samples must be finite and >= 0, got {samples}")
+        for name, values in (("available_samples", samples), ("carried_samples", carried)):
+            if not np.all(np.isfinite(values)) or np.any(values < 0):
+                raise ValueError(f"{name} must be finite and >= 0, got {values}")
         weakest = min(config.upload_power_w, config.download_power_w)
         if np.any(full_band_snr(config, weakest, gains) <= 0):
             raise ValueError(f"gain_db too small: the SNR underflows to 0, got {gains}")
-        for values in (gains, samples, fallback):
+        for values in (gains, samples, fallback, carried):
             values.setflags(write=False)
-        return cls(config, gains, samples, fallback)
+        return cls(config, gains, samples, fallback, carried)
 
     @classmethod
     def from_distances(
@@ -382,6 +484,7 @@ class BandwidthSplitProblem:
         shadowing_db: np.ndarray | float = 0.0,
         available_samples: np.ndarray | float | None = None,
         fallback_map: np.ndarray | float | None = None,
+        carried_samples: np.ndarray | float = 0.0,
     ) -> BandwidthSplitProblem:
         """Instances at ``distance_m`` m (default: the config's distance) with ``shadowing_db``
         dB of shadowing; see :meth:`from_gains` for the rest."""
@@ -389,7 +492,7 @@ class BandwidthSplitProblem:
         if not np.all(np.isfinite(distance)) or np.any(distance <= 0):
             raise ValueError(f"distance_m must be finite and > 0, got {distance}")
         gains = channel_gain_db(config, distance, shadowing_db)
-        return cls.from_gains(config, gains, available_samples, fallback_map)
+        return cls.from_gains(config, gains, available_samples, fallback_map, carried_samples)
 
     @property
     def num_instances(self) -> int:
@@ -417,18 +520,18 @@ class BandwidthSplitProblem:
 
     def upload_capacity(self, share: np.ndarray | float) -> np.ndarray:
         """``T r_u / s``: samples the upload carries in the period (before the N_avail cap)."""
-        c = self.config
-        return c.period_s * self.upload_rate(share) / c.sample_bits
+        return samples_carried(self.config, self.upload_rate(share))
 
     def download_capacity(self, share: np.ndarray | float) -> np.ndarray:
         """``T r_d / (b_p 1e6)``: million parameters the download carries in the period."""
-        c = self.config
-        return c.period_s * self.download_rate(share) / (c.bits_per_param * 1e6)
+        return params_carried(self.config, self.download_rate(share))
 
     def upload_slope(self, share: np.ndarray | float) -> np.ndarray:
-        """d mAP / d(upload share) ignoring the N_avail cap, per unit share."""
+        """d mAP / d(upload share) ignoring the N_avail cap, per unit share (at the carried
+        fresh data plus what the share uploads)."""
         c = self.config
-        per_sample, _ = detection_map_gradient(c, self.upload_capacity(share), 1.0)
+        fresh = self.carried_samples + self.upload_capacity(share)
+        per_sample, _ = detection_map_gradient(c, fresh, 1.0)
         rate_slope = subband_rate_slope(share, c.bandwidth_hz, self.upload_snr)
         with np.errstate(invalid="ignore"):
             slope = per_sample * c.period_s / c.sample_bits * rate_slope
@@ -502,25 +605,61 @@ class BandwidthSplitProblem:
         for name, share in (("beta", up), ("download_share", down)):
             if not np.all((share >= 0) & (share <= 1)):
                 raise ValueError(f"{name} must lie in [0, 1], got {share}")
-        capacity = self.download_capacity(down)
-        if model_size is None:
-            size = np.clip(capacity, c.min_model_size, c.max_model_size)
-            delivered = capacity >= c.min_model_size * (1 - SIZE_RTOL)
-        else:
-            size = np.asarray(model_size, dtype=float)
-            if not np.all((size >= c.min_model_size) & (size <= c.max_model_size)):
+        if model_size is not None:
+            model_size = np.asarray(model_size, dtype=float)
+            if not np.all((model_size >= c.min_model_size) & (model_size <= c.max_model_size)):
                 raise ValueError(
-                    f"model_size must lie in [{c.min_model_size}, {c.max_model_size}], got {size}"
+                    f"model_size must lie in [{c.min_model_size}, {c.max_model_size}], "
+                    f"got {model_size}"
                 )
-            delivered = capacity >= size * (1 - SIZE_RTOL)
-        samples = np.minimum(self.available_samples, self.upload_capacity(up))
-        accuracy = np.where(delivered, detection_map(c, samples, size), self.fallback_map)
-        return SplitOutcome(
-            upload_share=up,
-            download_share=down,
-            samples=samples,
-            model_size=np.where(delivered, size, 0.0),
-            upload_rate=self.upload_rate(up),
-            download_rate=self.download_rate(down),
-            map=accuracy,
+        return split_outcome(
+            c,
+            self.upload_snr,
+            self.download_snr,
+            self.available_samples,
+            self.fallback_map,
+            up,
+            down,
+            model_size,
+            self.carried_samples,
         )
+
+
+def split_outcome(
+    config: BandwidthSplitConfig,
+    upload_snr: np.ndarray | float,
+    download_snr: np.ndarray | float,
+    available_samples: np.ndarray | float,
+    fallback_map: np.ndarray | float,
+    upload_share: np.ndarray | float,
+    download_share: np.ndarray | float,
+    model_size: np.ndarray | float | None = None,
+    carried_samples: np.ndarray | float = 0.0,
+    xp: ArrayMath = NUMPY_MATH,
+) -> SplitOutcome:
+    """The computation of :meth:`BandwidthSplitProblem.evaluate`, without its checks: the
+    outcome of shares in [0, 1] (and a model size in [M_min, M_max] or None) for instances
+    given by their full-band SNRs (:func:`full_band_snr`), N_avail, fallback mAP and carried
+    fresh data. Arrays of any shape broadcast (a batch of environments, each with K devices);
+    with ``xp=SCALAR_MATH`` every input is a Python float (one device)."""
+    c = config
+    upload_rate = subband_rate(upload_share, c.bandwidth_hz, upload_snr, xp)
+    download_rate = subband_rate(download_share, c.bandwidth_hz, download_snr, xp)
+    capacity = params_carried(c, download_rate)
+    if model_size is None:
+        size = xp.minimum(xp.maximum(capacity, c.min_model_size), c.max_model_size)
+        delivered = capacity >= c.min_model_size * (1 - SIZE_RTOL)
+    else:
+        size = model_size
+        delivered = capacity >= size * (1 - SIZE_RTOL)
+    samples = xp.minimum(available_samples, samples_carried(c, upload_rate))
+    accuracy = detection_map(c, carried_samples + samples, size, xp)
+    return SplitOutcome(
+        upload_share=upload_share,
+        download_share=download_share,
+        samples=samples,
+        model_size=xp.where(delivered, size, 0.0),
+        upload_rate=upload_rate,
+        download_rate=download_rate,
+        map=xp.where(delivered, accuracy, fallback_map),
+    )

@@ -77,6 +77,22 @@ def test_bisection_matches_cvxpy(bandwidth_hz):
     np.testing.assert_allclose(bisection.map, cvx.map, rtol=0, atol=1e-10)
 
 
+@INACCURATE
+@pytest.mark.parametrize("carried", [50.0, 400.0])
+def test_bisection_matches_cvxpy_with_carried_fresh_data(carried):
+    pytest.importorskip("cvxpy")
+    config = BandwidthSplitConfig()
+    problem = BandwidthSplitProblem.from_distances(
+        config,
+        np.array([60.0, 100.0, 180.0]),
+        available_samples=np.array([300.0, 1000.0, 50.0]),
+        carried_samples=carried,
+    )
+    bisection, cvx = optimal_split(problem), cvxpy_split(problem)
+    np.testing.assert_allclose(bisection.upload_share, cvx.upload_share, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(bisection.map, cvx.map, rtol=0, atol=1e-10)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_the_optimum_beats_a_dense_grid_and_every_baseline(seed):
     problem = random_problem(seed, 200)

@@ -4,10 +4,12 @@ Source: D. Yang, S. Zhang, H. Zhang, L. Song, "End-Edge Model Collaboration: Ban
 for Data Upload and Model Transmission", arXiv 2504.14310; model as specified in
 ``shared/spec/bandwidth_split.md`` (everything numeric is our choice).
 
-The convex program over the shares (beta_u, beta_d), ``u = ln(1 + n/n0)`` and ``v = ln M``::
+The convex program over the shares (beta_u, beta_d), ``u = ln(1 + (F + n)/n0)`` with ``F`` the
+carried fresh data, and ``v = ln M``::
 
     max  a - b exp(-g v) - c exp(-alpha u)
-    s.t. n0 (exp(u) - 1) <= T r_u(beta_u) / s,   0 <= u <= ln(1 + N_avail/n0)
+    s.t. n0 (exp(u) - 1) - F <= T r_u(beta_u) / s,
+         ln(1 + F/n0) <= u <= ln(1 + (F + N_avail)/n0)
          exp(v) <= T r_d(beta_d) / (b_p 1e6),     ln M_min <= v <= ln M_max
          beta_u + beta_d <= 1 (each device's own band) or sum over devices <= 1 (shared band)
 
@@ -48,17 +50,19 @@ def _program(cp: Any, problem: BandwidthSplitProblem, index: np.ndarray, shared:
     k = len(index)
     up = cp.Variable(k, nonneg=True)
     down = cp.Variable(k, nonneg=True)
-    fresh = cp.Variable(k)  # ln(1 + n/n0)
+    fresh = cp.Variable(k)  # ln(1 + (carried + n)/n0)
     size = cp.Variable(k)  # ln M
     samples_per_share, params_per_share = _per_share(problem)
     up_snr = problem.upload_snr[index]
     down_snr = problem.download_snr[index]
     budget = cp.sum(up + down) <= 1 if shared else up + down <= 1
+    carried = problem.carried_samples[index]
     constraints = [
         budget,
-        c.map_n0 * (cp.exp(fresh) - 1) <= -samples_per_share * cp.rel_entr(up, up + up_snr),
-        fresh >= 0,
-        fresh <= np.log1p(problem.available_samples[index] / c.map_n0),
+        c.map_n0 * (cp.exp(fresh) - 1) - carried
+        <= -samples_per_share * cp.rel_entr(up, up + up_snr),
+        fresh >= np.log1p(carried / c.map_n0),
+        fresh <= np.log1p((carried + problem.available_samples[index]) / c.map_n0),
         cp.exp(size) <= -params_per_share * cp.rel_entr(down, down + down_snr),
         size >= math.log(c.min_model_size),
         size <= math.log(c.max_model_size),
@@ -96,7 +100,8 @@ def cvxpy_split(problem: BandwidthSplitProblem) -> SplitOutcome:
             raise RuntimeError(f"cvxpy did not solve instance {i}: status {program.status!r}")
         value = c.map_a - program.value
         beta[i] = float(up.value[0])
-        ceiling = float(detection_map(c, problem.available_samples[i], c.max_model_size))
+        fresh_ceiling = problem.carried_samples[i] + problem.available_samples[i]
+        ceiling = float(detection_map(c, fresh_ceiling, c.max_model_size))
         if value >= ceiling - 1e-9:  # both caps reached: the optimal shares form an interval
             samples_per_share, params_per_share = _per_share(problem)
             first = _smallest_share(
