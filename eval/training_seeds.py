@@ -1,6 +1,7 @@
 """Summarise training runs of one env over their training seeds: the agent against a baseline.
 
-Reads each run folder's ``comparison.csv`` (written by ``train/<algo>.py``: the checkpoint chosen
+Reads each run folder's ``config.yaml`` (the env, hence its score and direction),
+``comparison.csv`` (written by ``train/<algo>.py``: the checkpoint chosen
 on the validation seeds, scored on the test seeds beside every baseline) and tabulates, per
 training seed and over the seeds (mean and sample standard deviation), the agent's score, the
 baseline's, and the paired advantage of the agent over the baseline with its 95 % CI, also as a
@@ -20,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
-from mec_gym.eval.evaluation import mean_ci
+from mec_gym.eval.evaluation import mean_ci, protocol_for
 from mec_gym.eval.output import (
     add_out_argument,
     arguments,
@@ -43,8 +45,9 @@ def seed_row(run: Path, agent: str, baseline: str) -> dict[str, Any]:
     for name in (agent, baseline):
         if name not in summary or name not in episodes[0]:
             raise ValueError(f"{run}: no policy {name!r} in its tables (has {sorted(summary)})")
-    score = "utility" if "utility" in summary[agent] else "cost"
-    sign = 1.0 if score == "utility" else -1.0
+    protocol = protocol_for(yaml.safe_load((run / "config.yaml").read_text())["env_id"])
+    score = protocol.score
+    sign = 1.0 if protocol.higher_is_better else -1.0
     difference = [sign * (float(e[agent]) - float(e[baseline])) for e in episodes]
     advantage, half = mean_ci(np.array(difference))
     return {

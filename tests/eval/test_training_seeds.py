@@ -12,6 +12,7 @@ from mec_gym.eval import training_seeds
 
 def _run(folder, agent_scores, baseline_scores):
     folder.mkdir()
+    (folder / "config.yaml").write_text("env_id: MultiStepOffload-v1\n")
     with (folder / "comparison.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["policy", "utility"])
