@@ -1,0 +1,42 @@
+"""Closed-form and equal compute splits of one slot of the two-timescale system.
+
+Source: J. Cong, G. Cheng, C. You, X. Huang, W. Wu, "Two-Timescale Digital Twin Assisted Model
+Interference and Retraining over Wireless Network", arXiv 2411.18329; model as specified in
+``shared/spec/two_timescale.md`` (everything beyond the paper's formulas is our choice).
+
+Per BS m the jobs j (inference batches Q_n and weighted retraining work w W_n of its MUs) have
+work ``a_j`` and the problem ``min sum_j a_j / lambda_j s.t. sum_j lambda_j <= Lambda_m`` is
+convex and separable; its KKT conditions ``a_j / lambda_j^2 = mu`` give
+``lambda_j = Lambda_m sqrt(a_j) / sum_i sqrt(a_i)`` and the optimum
+``(sum_j sqrt(a_j))^2 / Lambda_m``. Vectorised over BSs and any leading batch axes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mec_gym.problems.two_timescale import ComputeShares, SlotProblem, shares_from_weights
+
+__all__ = ["closed_form_split", "closed_form_cost", "equal_split"]
+
+
+def closed_form_split(problem: SlotProblem) -> ComputeShares:
+    """The optimal shares: lambda_n prop. to sqrt(Q_n), lambda_re_n prop. to sqrt(w W_n), per BS."""
+    return shares_from_weights(
+        problem,
+        np.sqrt(problem.batch_bits),
+        np.sqrt(problem.retrain_weight * problem.retrain_work),
+    )
+
+
+def closed_form_cost(problem: SlotProblem) -> np.ndarray:
+    """Optimal compute cost sum_n Q_n/lambda_n + w W_n/lambda_re_n of the slot, s, shape (...)."""
+    roots = np.sqrt(problem.batch_bits) + np.sqrt(problem.retrain_weight * problem.retrain_work)
+    return np.sum(problem.per_bs_sum(roots) ** 2 / problem.capacity, axis=-1)
+
+
+def equal_split(problem: SlotProblem) -> ComputeShares:
+    """The naive baseline: each BS's capacity split equally over its jobs (batches, retrainings)."""
+    return shares_from_weights(
+        problem, (problem.batch_bits > 0).astype(float), (problem.retrain_work > 0).astype(float)
+    )

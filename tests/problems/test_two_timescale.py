@@ -1,0 +1,264 @@
+"""The two-timescale system's model layer: config, rate and delays, accuracy, KL projection,
+retraining update, drift and the DT's noisy view."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from mec_gym.problems.two_timescale import (
+    ComputeShares,
+    SlotProblem,
+    TwoTimescaleConfig,
+    channel_gains,
+    drift_distributions,
+    dt_view,
+    effective_retraining_bits,
+    kl_divergence,
+    model_accuracy,
+    project_top_k,
+    retraining_bits,
+    share_violations,
+    shares_from_weights,
+    update_model_distribution,
+    uplink_rates,
+)
+
+CONFIG = TwoTimescaleConfig()
+
+
+def random_simplex(rng: np.random.Generator, shape: tuple[int, ...], classes: int) -> np.ndarray:
+    q = rng.dirichlet(np.full(classes, 0.5), size=shape)
+    q[rng.random(q.shape) < 0.1] = 0.0  # some exact zeros
+    q[..., 0] += 1e-3
+    return q / q.sum(axis=-1, keepdims=True)
+
+
+# ----------------------------------------------------------------------------------- config
+def test_defaults_are_the_spec():
+    c = CONFIG
+    assert (c.num_bs, c.num_mus, c.area_m, c.bandwidth_hz) == (3, 15, 1000.0, 1e6)
+    assert (c.noise_dbm_per_hz, c.tx_power_w, c.slot_s, c.slots_per_frame) == (-174, 0.2, 0.1, 50)
+    assert (c.batch_min_bits, c.batch_max_bits, c.bs_capacity) == (0.2e6, 1e6, 50e6)
+    assert (c.retrain_cost, c.retrain_ref_bits, c.acc_max, c.acc_min) == (5, 1e6, 0.95, 0.85)
+    assert (c.kl_weight, c.dt_error_max) == (0.5, 0.05)
+    assert math.isclose(c.noise_w_per_hz, 10 ** (-20.4))
+    assert TwoTimescaleConfig.from_dict(c.to_dict()) == c
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"num_bs": 0}, "num_bs"),
+        ({"num_mus": 2.5}, "num_mus"),
+        ({"bandwidth_hz": -1.0}, "bandwidth_hz"),
+        ({"batch_max_bits": 0.1e6}, "batch_max_bits"),
+        ({"acc_min": 0.96}, "acc_min"),
+        ({"acc_max": 1.2}, "acc_max"),
+        ({"dt_error_max": -0.01}, "dt_error_max"),
+        ({"jump_prob": 1.5}, "jump_prob"),
+        ({"dt_top_k": 11}, "dt_top_k"),
+        ({"num_classes": 1}, "num_classes"),
+        ({"max_users_per_bs": 4}, "max_users_per_bs"),
+        ({"noise_dbm_per_hz": 10.0}, "noise_dbm_per_hz"),
+    ],
+)
+def test_bad_values_name_the_field(changes, field):
+    with pytest.raises(ValueError, match=rf"TwoTimescaleConfig\.{field} must be"):
+        CONFIG.replace(**changes)
+
+
+def test_user_cap_that_fits_is_accepted():
+    assert CONFIG.replace(max_users_per_bs=5).max_users_per_bs == 5
+
+
+# ---------------------------------------------------------------------------------- physics
+def test_rate_by_hand():
+    gain = channel_gains(CONFIG, np.array([100.0, 1000.0]), np.array([1.0, 2.0]))
+    # PL(100 m) = 128.1 - 37.6 = 90.5 dB, PL(1 km) = 128.1 dB
+    assert np.allclose(gain, [10**-9.05, 2 * 10**-12.81], rtol=1e-12)
+    rate = uplink_rates(CONFIG, gain)
+    noise = 10 ** (-174 / 10) * 1e-3 * 1e6
+    expected = [1e6 * math.log2(1 + 0.2 * g / noise) for g in gain]
+    assert np.allclose(rate, expected, rtol=1e-12)
+    assert math.isclose(rate[0], 1e6 * math.log2(1 + 0.2 * 10**5.35), rel_tol=1e-12)
+
+
+def test_distance_clipped_at_minimum():
+    assert channel_gains(CONFIG, 0.0) == channel_gains(CONFIG, CONFIG.min_distance_m)
+
+
+def test_delays_by_hand():
+    problem = SlotProblem(
+        batch_bits=[1e6, 0.5e6, 0.2e6],
+        rate=[1e7, 2e7, 4e6],
+        association=[0, 0, 1],
+        retrain_work=[0.0, 5e6, 0.0],
+        capacity=[50e6, 20e6],
+        retrain_weight=2.0,
+    )
+    shares = ComputeShares(np.array([20e6, 10e6, 20e6]), np.array([0.0, 20e6, 0.0]))
+    delays = problem.evaluate(shares)
+    assert np.allclose(delays.transmission, [0.1, 0.025, 0.05])
+    assert np.allclose(delays.computation, [0.05, 0.05, 0.01])
+    assert np.allclose(delays.retraining, [0.0, 0.25, 0.0])
+    assert np.allclose(delays.per_mu, [0.15, 0.325, 0.06])
+    assert math.isclose(delays.weighted_total, 0.15 + 0.075 + 0.5 + 0.06)
+    assert share_violations(problem, shares) == []
+    starved = ComputeShares(shares.inference, np.zeros(3))
+    assert problem.evaluate(starved).retraining[1] == np.inf
+    assert share_violations(problem, starved) == [
+        "a MU with retraining work has no retraining share"
+    ]
+
+
+def test_from_config_uses_c_re_and_capacity():
+    problem = SlotProblem.from_config(CONFIG, [1e6, 1e6], [1e7, 1e7], [0, 2], [0.0, 1e6])
+    assert np.array_equal(problem.retrain_work, [0.0, 5e6])
+    assert np.array_equal(problem.capacity, [50e6] * 3)
+
+
+def test_slot_problem_rejects_bad_shapes_and_association():
+    with pytest.raises(ValueError, match="rate has shape"):
+        SlotProblem([1.0, 2.0], [1.0], [0, 0], [0.0, 0.0], [1.0])
+    with pytest.raises(ValueError, match="association must be in"):
+        SlotProblem([1.0], [1.0], [3], [0.0], [1.0, 1.0])
+    with pytest.raises(ValueError, match="retrain_weight must be positive"):
+        SlotProblem([1.0], [1.0], [0], [0.0], [1.0], retrain_weight=0.0)
+
+
+def test_shares_from_weights_fill_each_bs_and_batch_axes():
+    rng = np.random.default_rng(3)
+    batch = rng.uniform(0.2e6, 1e6, (4, 7))
+    problem = SlotProblem(batch, batch * 10, rng.integers(0, 3, (4, 7)), batch * 0, np.ones((4, 3)))
+    shares = shares_from_weights(problem, rng.random((4, 7)), np.zeros((4, 7)))
+    used = problem.per_bs_sum(shares.inference)
+    has_users = problem.membership.any(axis=-2)
+    assert np.allclose(used[has_users], 1.0) and np.all(used[~has_users] == 0)
+    assert share_violations(problem, shares) == []
+
+
+def test_capacity_violation_is_reported():
+    problem = SlotProblem([1.0, 1.0], [1.0, 1.0], [0, 0], [0.0, 0.0], [1.0])
+    bad = ComputeShares(np.array([0.6, 0.6]), np.zeros(2))
+    assert share_violations(problem, bad) == ["shares exceed the capacity at BS [[0]]"]
+
+
+# --------------------------------------------------------------------- accuracy and the KL
+def test_kl_divergence_hand_values_and_zeros():
+    p = np.array([0.5, 0.5, 0.0])
+    q = np.array([0.25, 0.25, 0.5])
+    assert math.isclose(kl_divergence(p, q), math.log(2))
+    assert kl_divergence(q, p) == np.inf
+    assert kl_divergence(q, q) == 0.0
+
+
+def test_accuracy_stays_in_range():
+    rng = np.random.default_rng(0)
+    q = random_simplex(rng, (500,), 10)
+    q_model = random_simplex(rng, (500,), 10)
+    acc = model_accuracy(CONFIG, q, q_model)
+    assert np.all((acc >= 0) & (acc <= CONFIG.acc_max))
+    assert np.any(acc == 0) and np.any(acc > 0)
+    assert np.all(model_accuracy(CONFIG, q, q) == CONFIG.acc_max)
+    near = 0.9 * q + 0.1 / 10
+    assert math.isclose(
+        model_accuracy(CONFIG, q[0], near[0]), 0.95 - 0.5 * kl_divergence(q[0], near[0])
+    )
+
+
+def test_projection_of_uniform():
+    p, kl = project_top_k(np.full(10, 0.1), 5)
+    assert np.count_nonzero(p) == 5 and np.allclose(p[p > 0], 0.2)
+    assert math.isclose(kl, math.log(2))
+
+
+def test_projection_of_a_member_is_itself():
+    q = np.array([0.5, 0.0, 0.3, 0.0, 0.2])
+    p, kl = project_top_k(q, 3)
+    assert np.array_equal(p, q) and kl == 0.0
+    p, kl = project_top_k(q, 5)
+    assert np.array_equal(p, q) and kl == 0.0
+
+
+def test_projection_three_classes_by_hand():
+    p, kl = project_top_k(np.array([0.2, 0.5, 0.3]), 2)
+    assert np.allclose(p, [0.0, 0.625, 0.375])
+    assert math.isclose(kl, -math.log(0.8))
+    assert math.isclose(kl, kl_divergence(p, np.array([0.2, 0.5, 0.3])))
+
+
+def test_projection_beats_every_member_sampled():
+    rng = np.random.default_rng(1)
+    classes, k = 6, 3
+    for q in random_simplex(rng, (20,), classes):
+        p_star, kl_star = project_top_k(q, k)
+        assert math.isclose(kl_star, kl_divergence(p_star, q), abs_tol=1e-12)
+        for support in itertools.combinations(range(classes), k):
+            members = np.zeros((50, classes))
+            members[:, support] = rng.dirichlet(np.ones(k), size=50)
+            assert np.all(kl_divergence(members, q) >= kl_star - 1e-12)
+
+
+def test_projection_is_batched():
+    rng = np.random.default_rng(2)
+    q = random_simplex(rng, (4, 5), 8)
+    p, kl = project_top_k(q, 3)
+    assert p.shape == q.shape and kl.shape == (4, 5)
+    assert np.allclose(p.sum(axis=-1), 1) and np.all(np.count_nonzero(p, axis=-1) <= 3)
+    assert np.allclose(kl, kl_divergence(p, q))
+
+
+# ------------------------------------------------------------------------------- retraining
+def test_retraining_data():
+    assert np.allclose(retraining_bits([1, 0, 1], [0.5, 1.0, 0.0], 2e6), [1e6, 0.0, 0.0])
+    _, kl = project_top_k(np.array([0.2, 0.5, 0.3]), 2)
+    assert math.isclose(effective_retraining_bits(1e6, kl), 0.8e6)
+
+
+def test_model_update_moves_toward_q_on_the_simplex():
+    rng = np.random.default_rng(4)
+    q = random_simplex(rng, (100,), 10)
+    q_model = random_simplex(rng, (100,), 10) * 0.5 + 0.05
+    effective = rng.uniform(0, 5e6, 100)
+    updated = update_model_distribution(CONFIG, q_model, q, effective)
+    assert np.all(updated >= 0) and np.allclose(updated.sum(axis=-1), 1)
+    assert np.all(kl_divergence(q, updated) <= kl_divergence(q, q_model) + 1e-12)
+    step = effective / (effective + 1e6)
+    assert np.allclose(updated - q_model, step[:, None] * (q - q_model))
+    assert np.array_equal(update_model_distribution(CONFIG, q_model, q, np.zeros(100)), q_model)
+    half = update_model_distribution(CONFIG, q_model[0], q[0], 1e6)
+    assert np.allclose(half, (q_model[0] + q[0]) / 2)
+
+
+def test_drift_stays_on_simplex_and_jumps():
+    rng = np.random.default_rng(5)
+    q = random_simplex(rng, (200,), 10) * 0.9 + 0.01
+    moved = drift_distributions(CONFIG, q, rng)
+    assert moved.shape == q.shape and np.allclose(moved.sum(axis=-1), 1) and np.all(moved > 0)
+    assert 0 < np.median(np.abs(np.log(moved / q))) < 0.2
+    still = CONFIG.replace(drift_step=0.0, jump_prob=0.0)
+    assert np.allclose(drift_distributions(still, q, rng), q)
+    jumpy = CONFIG.replace(drift_step=0.0, jump_prob=1.0)
+    assert not np.any(np.all(np.isclose(drift_distributions(jumpy, q, rng), q), axis=-1))
+
+
+# ------------------------------------------------------------------------------------ twin
+def test_dt_view_exact_without_error():
+    values = np.random.default_rng(6).uniform(0, 1e7, (3, 4))
+    assert np.array_equal(dt_view(values, np.random.default_rng(0), 0.0), values)
+
+
+def test_dt_view_error_bounded_and_same_stream():
+    values = np.random.default_rng(7).uniform(1, 1e7, 10_000)
+    noisy = dt_view(values, np.random.default_rng(0), 0.05)
+    error = noisy / values - 1
+    assert np.all(np.abs(error) <= 0.05 + 1e-12) and np.abs(error).max() > 0.049
+    assert abs(error.mean()) < 2e-3
+    first, second = np.random.default_rng(1), np.random.default_rng(1)
+    dt_view(values, first, 0.0)
+    dt_view(values, second, 0.05)
+    assert first.random() == second.random()
