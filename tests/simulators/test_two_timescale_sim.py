@@ -1,0 +1,219 @@
+"""The two-timescale simulator: reproducibility, the slot cost is the slot problem's, accuracy
+bounds and retraining, the DT's view, decision validation, and the closed-form split."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from mec_gym.problems.two_timescale import ComputeShares, model_accuracy
+from mec_gym.simulators.two_timescale import (
+    FrameDecision,
+    RandomSlots,
+    SlotDecision,
+    TwoTimescaleEnvConfig,
+    TwoTimescaleSimulator,
+    bs_positions,
+    checked_draws,
+)
+from mec_gym.solvers.two_timescale import closed_form_split, equal_split
+
+CONFIG = TwoTimescaleEnvConfig(frames_per_episode=3, slots_per_frame=10)
+N = CONFIG.num_mus
+
+
+def started(config=CONFIG, seed=0, retrain=True) -> TwoTimescaleSimulator:
+    """A simulator reset with ``seed`` whose first frame associates every MU to its best BS."""
+    sim = TwoTimescaleSimulator(config)
+    sim.reset(np.random.default_rng(seed))
+    sim.begin_frame(nearest(sim, retrain))
+    return sim
+
+
+def nearest(sim: TwoTimescaleSimulator, retrain: bool) -> FrameDecision:
+    """Each MU to its BS of best exact mean rate; all or no MUs retrained."""
+    rate = sim.exact_statistics().mean_rate
+    return FrameDecision(np.argmax(rate, axis=1), np.full(sim.config.num_mus, retrain))
+
+
+def run(sim: TwoTimescaleSimulator, retrain: bool = True, ratio: float = 1.0) -> list:
+    """Play the rest of the episode with the closed-form split; the slot outcomes."""
+    outcomes = []
+    while not sim.done:
+        if sim.frame_over:
+            sim.begin_frame(nearest(sim, retrain))
+        p = np.full(sim.config.num_mus, ratio)
+        outcomes.append(sim.step_slot(SlotDecision(closed_form_split(sim.slot_problem(p)), p)))
+    return outcomes
+
+
+def test_same_seed_same_trajectory_other_seed_differs():
+    first, second, other = (run(started(seed=s)) for s in (3, 3, 4))
+    assert len(first) == CONFIG.slots_per_episode
+    for a, b in zip(first, second, strict=True):
+        assert a.objective == b.objective
+        np.testing.assert_array_equal(a.accuracy, b.accuracy)
+    assert [o.objective for o in first] != [o.objective for o in other]
+
+
+def test_dt_queries_do_not_change_the_trajectory():
+    quiet, asked = started(seed=5), started(seed=5)
+    for _ in range(4):
+        asked.dt_statistics()
+        p = np.full(N, 0.5)
+        for sim in (quiet, asked):
+            sim.step_slot(SlotDecision(equal_split(sim.slot_problem(p)), p))
+    np.testing.assert_array_equal(quiet.state.q_model, asked.state.q_model)
+    assert quiet.state.last_outcome.objective == asked.state.last_outcome.objective
+
+
+def test_slot_outcome_is_the_slot_problem_evaluation():
+    sim = started(seed=1)
+    p = np.random.default_rng(9).uniform(0.1, 1.0, N)
+    problem = sim.slot_problem(p)
+    shares = equal_split(problem)
+    expected = problem.evaluate(shares)
+    q, q_model = sim.state.q.copy(), sim.state.q_model.copy()
+    outcome = sim.step_slot(SlotDecision(shares, p))
+    for name in ("transmission", "computation", "retraining", "weighted_total"):
+        np.testing.assert_array_equal(getattr(outcome.delays, name), getattr(expected, name))
+    np.testing.assert_allclose(outcome.retrain_bits, p * sim.state.draws.batch_bits[0])
+    assert np.all(outcome.effective_bits <= outcome.retrain_bits)
+    assert np.all(model_accuracy(CONFIG, q, q_model) <= outcome.accuracy + 1e-12)
+    np.testing.assert_allclose(
+        outcome.accuracy_violation, np.maximum(CONFIG.acc_min - outcome.accuracy, 0.0)
+    )
+    penalty = CONFIG.accuracy_penalty * outcome.accuracy_violation.sum()
+    assert outcome.objective == pytest.approx(float(expected.weighted_total) + penalty)
+    assert sim.state.slot == 1
+
+
+def test_accuracy_stays_in_range_under_strong_drift():
+    config = dataclasses.replace(CONFIG, drift_step=0.5, jump_prob=0.2, kl_weight=5.0)
+    for retrain in (False, True):
+        outcomes = run(started(config, seed=2, retrain=retrain), retrain, ratio=0.05)
+        accuracy = np.array([o.accuracy for o in outcomes])
+        assert np.all((accuracy >= 0) & (accuracy <= config.acc_max))
+        assert accuracy.min() < config.acc_min  # the drift does hurt
+        violation = np.array([o.accuracy_violation for o in outcomes])
+        np.testing.assert_allclose(violation, np.maximum(config.acc_min - accuracy, 0.0))
+
+
+def test_retraining_raises_accuracy_on_the_same_seed():
+    config = dataclasses.replace(CONFIG, drift_step=0.2)
+    kept = run(started(config, seed=6, retrain=False), retrain=False)
+    retrained = run(started(config, seed=6, retrain=True), retrain=True)
+    kept_acc = np.array([o.accuracy for o in kept])
+    retrained_acc = np.array([o.accuracy for o in retrained])
+    assert retrained_acc.mean() > kept_acc.mean() + 0.01
+    assert np.all(retrained_acc[-1] >= kept_acc[-1])
+    assert all(np.all(o.delays.retraining == 0) for o in kept)
+    assert all(np.all(o.delays.retraining > 0) for o in retrained)
+
+
+def test_dt_is_exact_without_error_and_within_its_bound_otherwise():
+    exact = started(dataclasses.replace(CONFIG, dt_error_max=0.0), seed=7)
+    seen, truth = exact.dt_statistics(), exact.exact_statistics()
+    np.testing.assert_array_equal(seen.mean_rate, truth.mean_rate)
+    np.testing.assert_array_equal(seen.accuracy_end_of_frame, truth.accuracy_end_of_frame)
+    assert truth.mean_rate.shape == (N, CONFIG.num_bs)
+    noisy = started(dataclasses.replace(CONFIG, dt_error_max=0.1), seed=7)
+    seen, truth = noisy.dt_statistics(), noisy.exact_statistics()
+    for a, b in (
+        (seen.mean_rate, truth.mean_rate),
+        (seen.accuracy_end_of_frame, truth.accuracy_end_of_frame),
+    ):
+        relative = a / b - 1.0
+        assert np.all(np.abs(relative) <= 0.1 + 1e-12) and np.any(relative != 0)
+
+
+@pytest.mark.parametrize(
+    ("association", "retrain", "match"),
+    [
+        (np.full(N, 3), np.zeros(N, bool), "association must be in"),
+        (np.full(N, -1), np.zeros(N, bool), "association must be in"),
+        (np.zeros(N - 1, int), np.zeros(N, bool), "association must be"),
+        (np.zeros(N), np.zeros(N, bool), "association must be"),
+        (np.zeros(N, int), np.full(N, 2), "retrain must be"),
+        (np.zeros(N, int), np.zeros(N + 1, bool), "retrain must be"),
+    ],
+)
+def test_bad_frame_decision_is_rejected(association, retrain, match):
+    sim = TwoTimescaleSimulator(CONFIG)
+    sim.reset(np.random.default_rng(0))
+    with pytest.raises(ValueError, match=match):
+        sim.begin_frame(FrameDecision(association, retrain))
+    assert sim.frame_over
+
+
+def test_per_bs_cap_and_frame_bookkeeping():
+    config = dataclasses.replace(CONFIG, max_users_per_bs=5)
+    sim = TwoTimescaleSimulator(config)
+    sim.reset(np.random.default_rng(0))
+    with pytest.raises(RuntimeError, match="begin_frame"):
+        sim.slot_problem()
+    with pytest.raises(ValueError, match="max_users_per_bs"):
+        sim.begin_frame(FrameDecision(np.zeros(N, int), np.zeros(N, bool)))
+    sim.begin_frame(FrameDecision(np.arange(N) % 3, np.zeros(N, bool)))
+    with pytest.raises(RuntimeError, match="start of a frame"):
+        sim.begin_frame(FrameDecision(np.arange(N) % 3, np.zeros(N, bool)))
+    p = np.zeros(N)
+    for _ in range(config.slots_per_frame):
+        assert not sim.frame_over
+        sim.step_slot(SlotDecision(equal_split(sim.slot_problem(p)), p))
+    assert sim.frame_over and sim.state.frame == 1 and not sim.done
+    while not sim.done:
+        if sim.frame_over:
+            sim.begin_frame(FrameDecision(np.arange(N) % 3, np.ones(N, bool)))
+        sim.step_slot(SlotDecision(equal_split(sim.slot_problem(p)), p))
+    assert sim.done and sim.state.slot == config.slots_per_episode
+    with pytest.raises(RuntimeError, match="over"):
+        sim.step_slot(SlotDecision(ComputeShares(np.ones(N), np.zeros(N)), p))
+
+
+def test_bad_slot_decision_is_rejected():
+    sim = started(seed=0)
+    p = np.ones(N)
+    shares = closed_form_split(sim.slot_problem(p))
+    with pytest.raises(ValueError, match="generation_ratio"):
+        sim.step_slot(SlotDecision(shares, np.full(N, 1.5)))
+    doubled = ComputeShares(2 * shares.inference, shares.retraining)
+    with pytest.raises(ValueError, match="exceed the capacity"):
+        sim.step_slot(SlotDecision(doubled, p))
+    with pytest.raises(ValueError, match="no retraining share"):
+        sim.step_slot(SlotDecision(ComputeShares(shares.inference, np.zeros(N)), p))
+    assert sim.state.slot == 0
+
+
+def test_closed_form_split_beats_equal_split():
+    sim = started(seed=11)
+    p = np.full(N, 0.7)
+    problem = sim.slot_problem(p)
+    best = problem.evaluate(closed_form_split(problem)).weighted_total
+    naive = problem.evaluate(equal_split(problem)).weighted_total
+    assert best < naive
+
+
+def test_mobility_layout_and_custom_generator():
+    draws = RandomSlots()(CONFIG, np.random.default_rng(0))
+    step = np.linalg.norm(np.diff(draws.positions, axis=0), axis=-1)
+    assert np.all(step <= CONFIG.mu_speed_mps * CONFIG.slot_s + 1e-9)
+    assert np.all((draws.positions >= 0) & (draws.positions <= CONFIG.area_m))
+    layout = bs_positions(CONFIG)
+    np.testing.assert_allclose(np.linalg.norm(layout - CONFIG.area_m / 2, axis=1), 250.0)
+    frozen = dataclasses.replace(draws, fading=np.ones_like(draws.fading))
+    sim = TwoTimescaleSimulator(CONFIG, slots=lambda config, rng: frozen)
+    sim.reset(np.random.default_rng(1))
+    np.testing.assert_array_equal(sim.state.fading, 1.0)
+    with pytest.raises(ValueError, match="draws.q"):
+        checked_draws(CONFIG, dataclasses.replace(draws, q=2 * draws.q))
+    with pytest.raises(ValueError, match="draws.fading"):
+        checked_draws(CONFIG, dataclasses.replace(draws, fading=draws.fading[:-1]))
+
+
+@pytest.mark.parametrize("field", ["frames_per_episode", "mu_speed_mps", "accuracy_penalty"])
+def test_config_rejects_bad_values(field):
+    with pytest.raises(ValueError, match=f"TwoTimescaleEnvConfig.{field}"):
+        TwoTimescaleEnvConfig(**{field: -1})
