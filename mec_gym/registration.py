@@ -91,6 +91,12 @@ ENVS: dict[str, EnvEntry] = {
     # no spec target for the multi-device variant: its step is numpy on arrays of 4 devices
     # (12-16x CartPole measured on a loaded machine); the batched vector env is its fast path
     "BandwidthSplitMulti-v0": _bandwidth_split(num_devices=4, step_ratio_target=20.0),
+    "TwoTimescale-v0": EnvEntry(
+        entry_point="mec_gym.envs.two_timescale:TwoTimescaleEnv",
+        baselines="mec_gym.agents.two_timescale:two_timescale_baselines",
+        small_kwargs={"frames_per_episode": 2, "slots_per_frame": 10},
+        step_ratio_target=6.0,
+    ),
 }
 """Every environment ID of mec_gym."""
 
