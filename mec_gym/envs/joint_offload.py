@@ -37,7 +37,7 @@ from mec_gym.simulators.joint_offload import (
     MobileCellConfig,
 )
 from mec_gym.solvers.joint_offload.bound import exact_edge_frames
-from mec_gym.solvers.joint_offload.edge import allocation_with_shares, compose_allocation
+from mec_gym.solvers.joint_offload.edge import allocation_with_shares
 from mec_gym.solvers.joint_offload.local import local_optimum
 
 __all__ = [
@@ -264,8 +264,10 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         self.min_frames = int(template.frame_range[0])
         self.num_frame_choices = int(template.frame_range.size)
         self.action_mode = cfg.action_mode
-        # Theorem 1's frequency depends on the config only, not on the gains or the frames
-        self.local_frequency = local_optimum(template).frequency
+        # Theorem 1's decision depends on the config only, not on the gains or the frames
+        local = local_optimum(template)
+        self.local_frequency = local.frequency
+        self._local_frames = local.frames
         self.gain_scale = GainScale(cfg)
         self._max_distance = cfg.area_side / np.sqrt(2.0)
         self._static_obs = np.array(
@@ -396,9 +398,9 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         offload = values.reshape(n).astype(bool)
         problem = self.problem
         devices = np.flatnonzero(offload)
-        frames = np.zeros(n, dtype=np.int64)
+        frames = self._local_frames.copy()
         frames[devices] = exact_edge_frames(problem, devices).frames
-        return compose_allocation(problem, offload, frames)
+        return allocation_with_shares(problem, offload, frames, self.local_frequency)
 
     def _full_allocation(self, action: Any) -> Allocation:
         cfg = self.config
