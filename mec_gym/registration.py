@@ -93,9 +93,18 @@ ENVS: dict[str, EnvEntry] = {
     "BandwidthSplitMulti-v0": _bandwidth_split(num_devices=4, step_ratio_target=20.0),
     "TwoTimescale-v0": EnvEntry(
         entry_point="mec_gym.envs.two_timescale:TwoTimescaleEnv",
+        vector_entry_point="mec_gym.envs.two_timescale_vector:TwoTimescaleVectorEnv",
         baselines="mec_gym.agents.two_timescale:two_timescale_baselines",
         small_kwargs={"frames_per_episode": 2, "slots_per_frame": 10},
         step_ratio_target=6.0,
+    ),
+    # no spec target for the frame level: a step plays slots_per_frame = 50 slots, each with
+    # the closed-form slot policy, so 50 times the slot target
+    "TwoTimescaleFrame-v0": EnvEntry(
+        entry_point="mec_gym.envs.two_timescale_frame:TwoTimescaleFrameEnv",
+        baselines="mec_gym.agents.two_timescale:two_timescale_frame_baselines",
+        small_kwargs={"frames_per_episode": 12, "slots_per_frame": 3},
+        step_ratio_target=300.0,
     ),
 }
 """Every environment ID of mec_gym."""

@@ -19,9 +19,6 @@ from dataclasses import fields
 from typing import Any
 
 import numpy as np
-from gymnasium.utils import seeding
-from gymnasium.vector import AutoresetMode, VectorEnv
-from gymnasium.vector.utils import batch_space
 
 from mec_gym.envs.bandwidth_split import (
     BandwidthSplitEnv,
@@ -33,6 +30,7 @@ from mec_gym.envs.bandwidth_split import (
     period_values,
     shared_band_split,
 )
+from mec_gym.envs.base import MecVectorEnv
 from mec_gym.problems.bandwidth_split import split_outcome
 from mec_gym.simulators.bandwidth_split import (
     DeviceState,
@@ -50,7 +48,7 @@ DEVICE_FIELDS = tuple(field.name for field in fields(DeviceState))
 """The fields of the devices' carried state, in order."""
 
 
-class BandwidthSplitVectorEnv(VectorEnv):
+class BandwidthSplitVectorEnv(MecVectorEnv):
     """``num_envs`` BandwidthSplit environments stepped as one batch (see the module docstring).
 
     Spaces, rewards, flags and the per-sub-env ``info`` values are those of
@@ -62,8 +60,6 @@ class BandwidthSplitVectorEnv(VectorEnv):
     config fields); ``render_mode`` must be None.
     """
 
-    metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
-
     def __init__(
         self,
         num_envs: int = 1,
@@ -72,29 +68,13 @@ class BandwidthSplitVectorEnv(VectorEnv):
         periods: PeriodGenerator | None = None,
         **overrides: Any,
     ) -> None:
-        if render_mode is not None:
-            raise ValueError(
-                f"BandwidthSplitVectorEnv does not render (render_mode must be None, got "
-                f"{render_mode!r}); render a scalar env instead"
-            )
-        if not isinstance(num_envs, int) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         if periods is not None and not callable(periods):
             raise TypeError(f"periods must be a PeriodGenerator, got {type(periods).__name__}")
-        self.config = cfg = BandwidthSplitEnv.resolve_config(
-            config, BandwidthSplitEnv.default_preset, overrides
-        )
-        self.num_envs = num_envs
-        self.render_mode = None
+        super().__init__(BandwidthSplitEnv, num_envs, config, render_mode, overrides)
+        cfg = self.config
         self.periods = RandomPeriods() if periods is None else periods
-        self.single_action_space = action_space_for(cfg)
-        self.action_space = batch_space(self.single_action_space, num_envs)
-        self.single_observation_space = observation_space_for(cfg)
-        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.set_single_spaces(action_space_for(cfg), observation_space_for(cfg))
         self.scale = ObservationScale(cfg)
-        self.keys = BandwidthSplitEnv.evaluated_keys()
-        self.rngs: list[np.random.Generator | None] = [None] * num_envs
-        """Each sub-env's generator (what the scalar env's ``np_random`` is)."""
         k, periods_total = cfg.num_devices, cfg.periods_per_episode + 1
         shape = (num_envs, periods_total, k)
         self.gain_db, self.upload_snr, self.download_snr, self.available_samples = (
@@ -113,19 +93,7 @@ class BandwidthSplitVectorEnv(VectorEnv):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Reset every sub-env: sub-env i with ``seed + i`` (an int), ``seed[i]`` (a list) or
         its own generator continued (None)."""
-        n = self.num_envs
-        if seed is None:
-            seeds: list[int | None] = [None] * n
-        elif isinstance(seed, int):
-            seeds = [seed + i for i in range(n)]
-        else:
-            seeds = list(seed)
-            if len(seeds) != n:
-                raise ValueError(f"seed must have {n} entries (one per sub-env), got {len(seeds)}")
-        super().reset(seed=seeds[0])
-        for i, value in enumerate(seeds):
-            if value is not None or self.rngs[i] is None:
-                self.rngs[i], _ = seeding.np_random(value)
+        self.reseed(seed)
         self._start(self.rows)
         self.autoreset[:] = False
         self.ready = True

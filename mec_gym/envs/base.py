@@ -14,10 +14,13 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
 
 from mec_gym.config import SystemConfig, resolve_config
 
-__all__ = ["MecEnv", "EpisodeMeans", "RENDER_METADATA", "env_metadata"]
+__all__ = ["MecEnv", "MecVectorEnv", "EpisodeMeans", "RENDER_METADATA", "env_metadata"]
 
 ConfigT = TypeVar("ConfigT", bound=SystemConfig)
 
@@ -176,3 +179,59 @@ class MecEnv(gym.Env, Generic[ConfigT]):
 
     def _render_rgb(self) -> np.ndarray:
         raise NotImplementedError
+
+
+class MecVectorEnv(VectorEnv):
+    """Base of the native batched vector envs: the argument checks, the config (resolved as the
+    scalar env ``env_class`` resolves it), the batched spaces and one generator per sub-env,
+    seeded as ``SyncVectorEnv`` seeds its sub-envs. Autoreset mode ``NEXT_STEP``; no rendering.
+    """
+
+    metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+
+    def __init__(
+        self,
+        env_class: type[MecEnv],
+        num_envs: int,
+        config: Any,
+        render_mode: str | None,
+        overrides: dict[str, Any],
+    ) -> None:
+        if render_mode is not None:
+            raise ValueError(
+                f"{type(self).__name__} does not render (render_mode must be None, got "
+                f"{render_mode!r}); render a scalar env instead"
+            )
+        if not isinstance(num_envs, int) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        self.config = env_class.resolve_config(config, env_class.default_preset, overrides)
+        self.num_envs = num_envs
+        self.render_mode = None
+        self.keys = env_class.evaluated_keys()
+        """The ``info`` keys of the episode means (the scalar env's evaluated keys)."""
+        self.rngs: list[np.random.Generator | None] = [None] * num_envs
+        """Each sub-env's generator (what the scalar env's ``np_random`` is)."""
+
+    def set_single_spaces(self, action_space: gym.Space, observation_space: gym.Space) -> None:
+        """The scalar env's spaces and their batched forms."""
+        self.single_action_space = action_space
+        self.action_space = batch_space(action_space, self.num_envs)
+        self.single_observation_space = observation_space
+        self.observation_space = batch_space(observation_space, self.num_envs)
+
+    def reseed(self, seed: int | list[int | None] | None) -> None:
+        """Reseed the sub-envs' generators: sub-env i with ``seed + i`` (an int), ``seed[i]``
+        (a list) or its own generator continued (None; a fresh one the first time)."""
+        n = self.num_envs
+        if seed is None:
+            seeds: list[int | None] = [None] * n
+        elif isinstance(seed, int):
+            seeds = [seed + i for i in range(n)]
+        else:
+            seeds = list(seed)
+            if len(seeds) != n:
+                raise ValueError(f"seed must have {n} entries (one per sub-env), got {len(seeds)}")
+        super().reset(seed=seeds[0])
+        for i, value in enumerate(seeds):
+            if value is not None or self.rngs[i] is None:
+                self.rngs[i], _ = seeding.np_random(value)

@@ -7,12 +7,15 @@ choice).
 
 The physics and the slot problem live in :mod:`mec_gym.problems.two_timescale`, the frames and
 slots in :mod:`mec_gym.simulators.two_timescale` and the frame-level heuristics in
-:mod:`mec_gym.solvers.two_timescale.frame`; this module maps actions to compute shares and
-states to observations.
+:mod:`mec_gym.solvers.two_timescale.frame`; this module maps actions to compute shares
+(:func:`decision_from_action`) and states to observations (:class:`SlotObserver`), with
+functions over leading env axes that the scalar env, the batched vector env and the frame-level
+env share.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -23,35 +26,42 @@ from mec_gym.envs.base import EpisodeMeans, MecEnv, env_metadata
 from mec_gym.problems.two_timescale import (
     ComputeShares,
     SlotProblem,
-    channel_gains,
-    model_accuracy,
     retraining_bits,
     shares_from_weights,
-    uplink_rates,
 )
 from mec_gym.simulators.two_timescale import (
-    FrameDecision,
     SlotDecision,
     SlotGenerator,
     SlotOutcome,
     TwoTimescaleEnvConfig,
     TwoTimescaleSimulator,
 )
-from mec_gym.solvers.two_timescale.frame import dt_frame_policy
+from mec_gym.solvers.two_timescale import closed_form_split, equal_split
+from mec_gym.solvers.two_timescale.frame import FRAME_POLICIES, FramePolicy, dt_frame_policy
 
 __all__ = [
     "TwoTimescaleEnv",
+    "TwoTimescaleEnvBase",
     "TwoTimescaleEnvConfig",
     "FramePolicy",
+    "SlotPolicy",
     "COMPONENTS",
     "WEIGHT_FLOOR",
     "SPECTRAL_HALF",
+    "SLOT_RULES",
     "observation_size",
+    "resolve_frame_policy",
+    "SlotObserver",
+    "decode_observation",
+    "problem_from_observation",
+    "decision_from_action",
     "action_from_shares",
+    "slot_values",
+    "SplitRuleAction",
 ]
 
-FramePolicy = Callable[[TwoTimescaleSimulator], FrameDecision]
-"""``policy(simulator) -> FrameDecision``, called at the start of every frame."""
+SlotPolicy = Callable[[np.ndarray], np.ndarray]
+"""``policy(observation) -> action`` of ``TwoTimescale-v0`` (one slot)."""
 
 WEIGHT_FLOOR = 0.05
 """Action: an entry u in [0, 1] is the compute weight ``u + WEIGHT_FLOOR`` (every job gets a
@@ -68,30 +78,234 @@ COMPONENTS = {
 }
 """``info`` components (episode means per slot) and their units."""
 
+SLOT_RULES: dict[str, Callable[[SlotProblem], ComputeShares]] = {
+    "closed_form": closed_form_split,
+    "equal": equal_split,
+}
+"""Slot-level compute splits by name."""
+
 
 def observation_size(config: TwoTimescaleEnvConfig) -> int:
     """N (M + 4) + 2 (see the env's Observation Space)."""
     return config.num_mus * (config.num_bs + 4) + 2
 
 
+def resolve_frame_policy(frame_policy: FramePolicy | str | None) -> FramePolicy:
+    """The frame policy of an env argument: None (the default), a name of ``FRAME_POLICIES`` or
+    a callable (TypeError / ValueError otherwise)."""
+    if frame_policy is None:
+        return dt_frame_policy
+    if isinstance(frame_policy, str):
+        if frame_policy not in FRAME_POLICIES:
+            raise ValueError(
+                f"frame_policy must be one of {sorted(FRAME_POLICIES)} or a callable, "
+                f"got {frame_policy!r}"
+            )
+        return FRAME_POLICIES[frame_policy]
+    if not callable(frame_policy):
+        raise TypeError(f"frame_policy must be callable, got {type(frame_policy).__name__}")
+    return frame_policy
+
+
+class SlotObserver:
+    """The observations of a simulator's slots (see the env's Observation Space), over its env
+    axis: ``begin_frame(simulator)`` after each frame decision, then ``observe(simulator)``."""
+
+    def __init__(self, config: TwoTimescaleEnvConfig, batch_shape: tuple[int, ...] = ()) -> None:
+        self.config = config
+        self.size = observation_size(config)
+        self.per_mu = np.zeros((*batch_shape, config.num_mus, config.num_bs + 4))
+        """Per-MU features, (..., N, M + 4); the frame's columns are set by ``begin_frame``."""
+        self.frame_start = 0
+        self.frame_columns = np.zeros((*batch_shape, 0, config.num_mus, 2))
+        """The batch and rate features of the frame's slots and of the one after, (..., T + 1,
+        N, 2)."""
+
+    def begin_frame(self, simulator: TwoTimescaleSimulator) -> None:
+        """Set the frame's columns: the BS one-hot, the retraining flags, and the batch and
+        rate features of its slots."""
+        cfg = self.config
+        st = simulator.state
+        m = cfg.num_bs
+        one_hot = (st.association[..., None] == np.arange(m)).astype(float)
+        self.per_mu[..., :m] = one_hot
+        self.per_mu[..., m + 2] = st.retrain
+        start = self.frame_start = st.slot
+        stop = start + cfg.slots_per_frame + 1  # the table holds the slot after the last
+        rates = (simulator.rate_table[..., start:stop, :, :] * one_hot[..., None, :, :]).sum(-1)
+        spectral = rates / cfg.bandwidth_hz
+        batch = st.draws.batch_bits[..., start:stop, :] / cfg.batch_max_bits
+        self.frame_columns = np.stack((batch, spectral / (spectral + SPECTRAL_HALF)), axis=-1)
+
+    def observe(self, simulator: TwoTimescaleSimulator) -> np.ndarray:
+        """The observation of the simulator's next slot, float32, (..., size)."""
+        cfg = self.config
+        st = simulator.state
+        m = cfg.num_bs
+        slot = st.slot
+        per_mu = self.per_mu
+        per_mu[..., m : m + 2] = self.frame_columns[..., slot - self.frame_start, :, :]
+        per_mu[..., m + 3] = st.accuracy
+        observation = np.empty((*per_mu.shape[:-2], self.size), dtype=np.float32)
+        observation[..., :-2] = per_mu.reshape(*per_mu.shape[:-2], -1)
+        observation[..., -2] = (slot % cfg.slots_per_frame) / cfg.slots_per_frame
+        observation[..., -1] = slot / cfg.slots_per_episode
+        return observation
+
+
+def decode_observation(config: TwoTimescaleEnvConfig, observation: np.ndarray) -> dict[str, Any]:
+    """Physical values behind observations (..., size): per MU ``association`` (BS index),
+    ``batch_bits`` (bit), ``rate`` (bit/s), ``retrain`` (bool), ``accuracy``; then
+    ``slot_in_frame`` (int) and ``progress`` (fraction of the episode played), (...)."""
+    values = np.asarray(observation, dtype=float)
+    m = config.num_bs
+    per_mu = values[..., :-2].reshape(*values.shape[:-1], config.num_mus, m + 4)
+    efficiency = per_mu[..., m + 1]
+    return {
+        "association": np.argmax(per_mu[..., :m], axis=-1).astype(np.intp),
+        "batch_bits": per_mu[..., m] * config.batch_max_bits,
+        "rate": config.bandwidth_hz * SPECTRAL_HALF * efficiency / (1.0 - efficiency),
+        "retrain": per_mu[..., m + 2] > 0.5,
+        "accuracy": per_mu[..., m + 3],
+        "slot_in_frame": np.rint(values[..., -2] * config.slots_per_frame).astype(np.intp),
+        "progress": values[..., -1],
+    }
+
+
+def problem_from_observation(
+    config: TwoTimescaleEnvConfig,
+    observation: np.ndarray,
+    generation_ratio: np.ndarray | float = 1.0,
+) -> SlotProblem:
+    """The slot's problem rebuilt from observations (..., size), with DT generation ratios
+    ``generation_ratio`` (the retraining work c_re delta p |Q|)."""
+    decoded = decode_observation(config, observation)
+    batch = decoded["batch_bits"]
+    bits = retraining_bits(decoded["retrain"], generation_ratio, batch)
+    return SlotProblem.from_config(config, batch, decoded["rate"], decoded["association"], bits)
+
+
+def decision_from_action(
+    config: TwoTimescaleEnvConfig, frame_problem: SlotProblem, retrain: np.ndarray, action: Any
+) -> tuple[ComputeShares, np.ndarray]:
+    """(compute shares, generation ratios) of actions (..., 3N) (see the Action Space) in a
+    slot of the frame whose association and capacities ``frame_problem`` holds and whose
+    retraining flags are ``retrain`` (..., N). ValueError for a wrong size or a non-finite
+    entry."""
+    n = config.num_mus
+    values = np.asarray(action, dtype=float)
+    batch_shape = retrain.shape[:-1]
+    if values.size != 3 * n * math.prod(batch_shape):
+        raise ValueError(f"action must have {3 * n} entries per env, got shape {values.shape}")
+    values = values.reshape(*batch_shape, 3 * n)
+    if not (-np.inf < values.min() and values.max() < np.inf):  # False for NaN too
+        raise ValueError(f"action must be finite, got {action!r}")
+    values = np.minimum(np.maximum(values, 0.0), 1.0)
+    weights = values[..., : 2 * n].reshape(*batch_shape, n, 2) + WEIGHT_FLOOR
+    shares = shares_from_weights(frame_problem, weights[..., 0], retrain * weights[..., 1])
+    return shares, values[..., 2 * n :]
+
+
 def action_from_shares(
     problem: SlotProblem, shares: ComputeShares, generation_ratio: np.ndarray | float = 1.0
 ) -> np.ndarray:
-    """The action (float64) that applies ``shares`` to ``problem``'s slot with DT generation
-    ratios ``generation_ratio``: per BS the weights ``c share`` with c scaling the BS's largest
-    share to weight ``1 + WEIGHT_FLOOR``. Exact when every job's share at a BS is at least
-    ``WEIGHT_FLOOR / (1 + WEIGHT_FLOOR)`` of the BS's largest (retraining shares of MUs that
-    are not retrained are ignored by the env; a zero share comes back as the floor)."""
-    weights = np.stack((shares.inference, shares.retraining), axis=-1)
-    largest = np.zeros(problem.num_bs)
-    np.maximum.at(largest, problem.association, weights.max(axis=-1))
+    """The action (float64, (..., 3N)) that applies ``shares`` to ``problem``'s slot with DT
+    generation ratios ``generation_ratio``: per BS the weights ``c share`` with c scaling the
+    BS's largest share to weight ``1 + WEIGHT_FLOOR``. Exact when every job's share at a BS is
+    at least ``WEIGHT_FLOOR / (1 + WEIGHT_FLOOR)`` of the BS's largest (retraining shares of MUs
+    that are not retrained are ignored by the env; a zero share comes back as the floor)."""
+    weights = np.stack((shares.inference, shares.retraining), axis=-1)  # (..., N, 2)
+    membership = problem.membership  # (..., N, M)
+    largest = (weights.max(axis=-1)[..., None] * membership).max(axis=-2)  # (..., M)
     scale = (1.0 + WEIGHT_FLOOR) / np.where(largest > 0, largest, 1.0)
-    entries = np.clip(weights * scale[problem.association, None] - WEIGHT_FLOOR, 0.0, 1.0)
-    ratio = np.broadcast_to(np.asarray(generation_ratio, dtype=float), (problem.num_mus,))
-    return np.concatenate((entries.reshape(-1), np.clip(ratio, 0.0, 1.0)))
+    mu_scale = (membership * scale[..., None, :]).sum(axis=-1)
+    entries = np.clip(weights * mu_scale[..., None] - WEIGHT_FLOOR, 0.0, 1.0)
+    batch_shape = entries.shape[:-2]
+    ratio = np.broadcast_to(
+        np.asarray(generation_ratio, dtype=float), (*batch_shape, problem.num_mus)
+    )
+    flat = entries.reshape(*batch_shape, -1)
+    return np.concatenate((flat, np.clip(ratio, 0.0, 1.0)), axis=-1)
 
 
-class TwoTimescaleEnv(MecEnv[TwoTimescaleEnvConfig]):
+def slot_values(config: TwoTimescaleEnvConfig, outcome: SlotOutcome) -> np.ndarray:
+    """The slot's ``cost`` and its ``COMPONENTS`` (the env's evaluated keys, in order), (..., 6):
+    the objective, the summed L_tx, L_BS, L_re (s), the mean accuracy and the summed violation."""
+    values = np.array(
+        (
+            outcome.objective,
+            *outcome.delays.sums,
+            outcome.accuracy.sum(axis=-1) / config.num_mus,
+            outcome.accuracy_violation.sum(axis=-1),
+        )
+    )
+    return values.T
+
+
+class SplitRuleAction:
+    """A slot policy from a split of ``SLOT_RULES``: the slot rebuilt from the observation
+    (:func:`problem_from_observation` at p = 1), the rule's shares played with p = 1 (all of a
+    retrained MU's batch generated). Works on one observation or a batch."""
+
+    def __init__(self, config: TwoTimescaleEnvConfig, rule: str = "closed_form") -> None:
+        if rule not in SLOT_RULES:
+            raise ValueError(f"rule must be one of {sorted(SLOT_RULES)}, got {rule!r}")
+        self.config = config
+        self.rule = rule
+
+    def __call__(self, observation: np.ndarray) -> np.ndarray:
+        problem = problem_from_observation(self.config, observation)
+        return action_from_shares(problem, SLOT_RULES[self.rule](problem))
+
+
+class TwoTimescaleEnvBase(MecEnv[TwoTimescaleEnvConfig]):
+    """What both levels of the two-timescale system share: the config, the simulator
+    (``self.simulator``), the slot observations, the objective of every slot played
+    (``self.cost_history``, for rendering) and the rendering."""
+
+    metadata: ClassVar[dict[str, Any]] = env_metadata(
+        score="cost", higher_is_better=False, components=COMPONENTS
+    )
+
+    config_class = TwoTimescaleEnvConfig
+
+    def __init__(
+        self,
+        config: TwoTimescaleEnvConfig | dict[str, Any] | None,
+        render_mode: str | None,
+        slots: SlotGenerator | None,
+        overrides: dict[str, Any],
+    ) -> None:
+        super().__init__(config, render_mode, **overrides)
+        self.simulator = TwoTimescaleSimulator(self.config, slots)
+        self.observer = SlotObserver(self.config)
+        self.cost_history: list[float] = []
+        """Objective of each slot played in the episode, s (for rendering)."""
+        self._figure: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_figure"] = None  # the rendering figure is rebuilt on demand
+        return state
+
+    @property
+    def episode_over(self) -> bool:
+        return self.simulator.done
+
+    def _render_text(self) -> str:
+        from mec_gym.envs.two_timescale_render import render_text
+
+        return render_text(self)
+
+    def _render_rgb(self) -> np.ndarray:
+        from mec_gym.envs.two_timescale_render import new_figure, render_rgb
+
+        if self._figure is None:
+            self._figure = new_figure()
+        return render_rgb(self, self._figure)
+
+
+class TwoTimescaleEnv(TwoTimescaleEnvBase):
     """Slot-level compute allocation and DT data generation under a frame-level policy.
 
     ## Description
@@ -102,12 +316,13 @@ class TwoTimescaleEnv(MecEnv[TwoTimescaleEnvConfig]):
     each MU's DT data generation ratio p_n (S_n = delta_n p_n |Q_n| bit of DT-generated data).
     More DT data retrains a model further (its accuracy recovers from the drift of its MU's
     data) but costs retraining delay. The frame policy is pluggable: ``frame_policy`` is a
-    callable ``(simulator) -> FrameDecision`` called at every frame start (after the reset and
-    after the last slot of each frame); the default,
-    :func:`~mec_gym.solvers.two_timescale.frame.dt_frame_policy`, associates greedily on the
-    DT-predicted mean rates with at most ceil(N / M) MUs per BS (or ``max_users_per_bs``) and
-    retrains the MUs whose DT-predicted accuracy is below ``acc_min``. It may read anything of
-    the simulator (``simulator.dt_statistics()``, ``simulator.distances()``, the state).
+    callable ``(view) -> FrameDecision`` called at every frame start (after the reset and
+    after the last slot of each frame) with the simulator's
+    :class:`~mec_gym.simulators.two_timescale.FrameView` (the DT's statistics, the distances);
+    the default, :data:`~mec_gym.solvers.two_timescale.frame.dt_frame_policy`, associates
+    greedily on the DT-predicted mean rates with at most ceil(N / M) MUs per BS (or
+    ``max_users_per_bs``) and retrains the MUs whose DT-predicted accuracy at the end of the
+    frame is below ``acc_min``; ``FRAME_POLICIES`` names the other rules.
 
     ## Action Space
     ``Box(0, 1, (3N,), float32)``: first N pairs ``(u_n, v_n)`` (MU-major), the inference and
@@ -121,10 +336,11 @@ class TwoTimescaleEnv(MecEnv[TwoTimescaleEnvConfig]):
     ## Observation Space
     ``Box(0, 1, (N (M + 4) + 2,), float32)``: per MU (MU-major) the one-hot of its BS (M), its
     batch ``|Q| / batch_max_bits``, its rate to its BS as ``s / (s + SPECTRAL_HALF)`` with s = R
-    / B (bit/s/Hz), its retraining flag delta and the current accuracy of its model on its
-    current data (before the slot's retraining); then the slot's index within the frame over
-    ``slots_per_frame`` and the fraction of the episode's slots played.
-    :meth:`decode_observation` inverts the map and :meth:`problem_from_observation` rebuilds the
+    / B (bit/s/Hz), its retraining flag delta and the last measured accuracy of its model (after
+    the previous slot's retraining, on that slot's data; ``acc_max`` at the start); then the
+    slot's index within the frame over ``slots_per_frame`` and the fraction of the episode's
+    slots played. :meth:`decode_observation` inverts the map and
+    :meth:`problem_from_observation` rebuilds the
     slot's :class:`~mec_gym.problems.two_timescale.SlotProblem` from it (the retraining work
     depends on p, not observed: the problem is built for a given p, 1 by default, the ratio the
     closed-form baseline plays).
@@ -146,8 +362,11 @@ class TwoTimescaleEnv(MecEnv[TwoTimescaleEnvConfig]):
     ``gymnasium.make("TwoTimescale-v0", config=None, render_mode=None, frame_policy=None,
     slots=None, **overrides)``: ``config`` is a ``TwoTimescaleEnvConfig`` (or a dict), overrides
     are its fields (e.g. ``frames_per_episode=2``, ``dt_error_max=0.0``); ``frame_policy`` as in
-    the Description (a module-level function keeps the env picklable); ``slots`` draws the
-    episodes (``RandomSlots()`` by default).
+    the Description, or the name of one of ``FRAME_POLICIES`` (a module-level function or a
+    ``RuleFramePolicy`` keeps the env picklable); ``slots`` draws the episodes
+    (``RandomSlots()`` by default). ``gymnasium.make_vec("mec_gym:TwoTimescale-v0", n,
+    vectorization_mode="vector_entry_point")`` builds the native batched
+    :class:`~mec_gym.envs.two_timescale_vector.TwoTimescaleVectorEnv`.
 
     ## Info
     Means over the episode's slots so far: ``cost`` (the slot objective, s, the score, lower is
@@ -161,6 +380,10 @@ class TwoTimescaleEnv(MecEnv[TwoTimescaleEnvConfig]):
     ## Version History
     - v0: initial version.
 
+    ## Frame level
+    ``TwoTimescaleFrame-v0`` (:mod:`mec_gym.envs.two_timescale_frame`) runs the same simulator
+    one frame per step, with a pluggable slot policy.
+
     ## System model and source
     Cong, Cheng, You, Huang, Wu, arXiv 2411.18329 (see the module docstring); spec
     ``shared/spec/two_timescale.md``. ``env.simulator``
@@ -168,166 +391,73 @@ class TwoTimescaleEnv(MecEnv[TwoTimescaleEnvConfig]):
     state.
     """
 
-    metadata: ClassVar[dict[str, Any]] = env_metadata(
-        score="cost", higher_is_better=False, components=COMPONENTS
-    )
-
-    config_class = TwoTimescaleEnvConfig
-
     def __init__(
         self,
         config: TwoTimescaleEnvConfig | dict[str, Any] | None = None,
         render_mode: str | None = None,
-        frame_policy: FramePolicy | None = None,
+        frame_policy: FramePolicy | str | None = None,
         slots: SlotGenerator | None = None,
         **overrides: Any,
     ) -> None:
-        super().__init__(config, render_mode, **overrides)
-        if frame_policy is not None and not callable(frame_policy):
-            raise TypeError(f"frame_policy must be callable, got {type(frame_policy).__name__}")
-        cfg = self.config
-        self.frame_policy: FramePolicy = dt_frame_policy if frame_policy is None else frame_policy
-        self.simulator = TwoTimescaleSimulator(cfg, slots)
-        n = cfg.num_mus
+        super().__init__(config, render_mode, slots, overrides)
+        n = self.config.num_mus
+        self.frame_policy: FramePolicy = resolve_frame_policy(frame_policy)
         self.action_space = spaces.Box(0.0, 1.0, (3 * n,), np.float32)
-        self.observation_space = spaces.Box(0.0, 1.0, (observation_size(cfg),), np.float32)
-        self.cost_history: list[float] = []
-        """Objective of each slot played in the episode, s (for rendering)."""
-        self.rate_table = np.zeros((cfg.slots_per_episode + 1, n, cfg.num_bs))
-        """Uplink rate of every (slot, MU, BS) of the episode, bit/s (exogenous: drawn at
-        reset)."""
+        self.observation_space = spaces.Box(0.0, 1.0, (observation_size(self.config),), np.float32)
         self.frame_problem: SlotProblem | None = None
         """The first slot's problem of the current frame: its association and capacities are
         the frame's, all that ``shares_from_weights`` reads."""
-        self._figure: Any = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_figure"] = None  # the rendering figure is rebuilt on demand
-        return state
 
     # ------------------------------------------------------------------ gym API
     def _reset_episode(self, options: dict[str, Any] | None) -> tuple[np.ndarray, dict[str, Any]]:
         self._episode_means = EpisodeMeans(self.evaluated_keys())
-        simulator = self.simulator
-        simulator.reset(self.np_random)
-        draws = simulator.state.draws
-        offset = draws.positions[:, :, None, :] - simulator.bs_positions
-        distances = np.hypot(offset[..., 0], offset[..., 1])
-        self.rate_table = uplink_rates(
-            self.config, channel_gains(self.config, distances, draws.fading)
-        )
+        self.simulator.reset(self.np_random)
         self._begin_frame()
         self.cost_history = []
-        return self._observation(), {}
+        return self.observer.observe(self.simulator), {}
 
     def _step_episode(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        cfg = self.config
         simulator = self.simulator
         shares, ratio = self.decision_from_action(action)
-        outcome = simulator.step_slot(SlotDecision(shares, ratio))
-        delays = outcome.delays
-        values = {
-            "cost": outcome.objective,
-            "transmission": float(delays.transmission.sum()),
-            "computation": float(delays.computation.sum()),
-            "retraining": float(delays.retraining.sum()),
-            "accuracy": float(outcome.accuracy.mean()),
-            "violation": float(outcome.accuracy_violation.sum()),
-        }
-        self._episode_means.add(values)
+        outcome = simulator.step_slot(SlotDecision(shares, ratio), check=False)
+        values = slot_values(self.config, outcome).tolist()
+        self._episode_means.add(dict(zip(self._episode_means.totals, values, strict=True)))
         info: dict[str, Any] = self._episode_means.means()
-        info["slot_cost"] = outcome.objective
-        self.cost_history.append(outcome.objective)
+        cost = values[0]
+        info["slot_cost"] = cost
+        self.cost_history.append(cost)
         truncated = simulator.done
         if not truncated and simulator.frame_over:
             self._begin_frame()
         info["slot"] = simulator.state.slot
         info["frame"] = simulator.state.frame
-        return self._observation(), -outcome.objective / cfg.num_mus, False, truncated, info
-
-    @property
-    def episode_over(self) -> bool:
-        return self.simulator.done
+        observation = self.observer.observe(simulator)
+        return observation, -cost / self.config.num_mus, False, truncated, info
 
     def _begin_frame(self) -> None:
         simulator = self.simulator
-        simulator.begin_frame(self.frame_policy(simulator))
+        simulator.begin_frame(self.frame_policy(simulator.frame_view()))
         self.frame_problem = simulator.slot_problem()
+        self.observer.begin_frame(simulator)
 
     # ------------------------------------------------------------------ actions
     def decision_from_action(self, action: Any) -> tuple[ComputeShares, np.ndarray]:
         """(compute shares, generation ratios) of an action in the current slot (see the
         Action Space)."""
-        n = self.config.num_mus
-        values = np.asarray(action, dtype=float).reshape(-1)
-        if values.size != 3 * n:
-            raise ValueError(f"action must have {3 * n} entries, got {values.size}")
-        if not np.isfinite(values).all():
-            raise ValueError(f"action must be finite, got {action!r}")
-        values = np.clip(values, 0.0, 1.0)
-        weights = values[: 2 * n].reshape(n, 2) + WEIGHT_FLOOR
-        ratio = values[2 * n :]
-        retrain = self.simulator.state.retrain
-        shares = shares_from_weights(self.frame_problem, weights[:, 0], retrain * weights[:, 1])
-        return shares, ratio
+        return decision_from_action(
+            self.config, self.frame_problem, self.simulator.state.retrain, action
+        )
 
     # ------------------------------------------------------------------ observations
-    def slot_rates(self) -> np.ndarray:
-        """Uplink rate of every MU to its BS in the current slot, bit/s, (N,) (also after the
-        last slot, under the last frame's association)."""
-        st = self.simulator.state
-        return self.rate_table[st.slot, np.arange(self.config.num_mus), st.association]
-
-    def _observation(self) -> np.ndarray:
-        cfg = self.config
-        st = self.simulator.state
-        spectral = self.slot_rates() / cfg.bandwidth_hz
-        per_mu = np.column_stack(
-            (
-                st.association[:, None] == np.arange(cfg.num_bs),
-                st.batch_bits / cfg.batch_max_bits,
-                spectral / (spectral + SPECTRAL_HALF),
-                st.retrain,
-                model_accuracy(cfg, st.q, st.q_model),
-            )
-        )
-        phase = (
-            (st.slot % cfg.slots_per_frame) / cfg.slots_per_frame,
-            st.slot / cfg.slots_per_episode,
-        )
-        return np.concatenate((per_mu.reshape(-1), phase)).astype(np.float32)
-
     def decode_observation(self, observation: np.ndarray) -> dict[str, Any]:
-        """Physical values behind an observation: per MU ``association`` (BS index),
-        ``batch_bits`` (bit), ``rate`` (bit/s), ``retrain`` (bool), ``accuracy``; then
-        ``slot_in_frame`` (int) and ``progress`` (fraction of the episode played)."""
-        cfg = self.config
-        values = np.asarray(observation, dtype=float)
-        m = cfg.num_bs
-        per_mu = values[:-2].reshape(cfg.num_mus, m + 4)
-        efficiency = per_mu[:, m + 1]
-        return {
-            "association": np.argmax(per_mu[:, :m], axis=1).astype(np.intp),
-            "batch_bits": per_mu[:, m] * cfg.batch_max_bits,
-            "rate": cfg.bandwidth_hz * SPECTRAL_HALF * efficiency / (1.0 - efficiency),
-            "retrain": per_mu[:, m + 2] > 0.5,
-            "accuracy": per_mu[:, m + 3],
-            "slot_in_frame": int(round(values[-2] * cfg.slots_per_frame)),
-            "progress": float(values[-1]),
-        }
+        """:func:`decode_observation` with this env's config."""
+        return decode_observation(self.config, observation)
 
     def problem_from_observation(
         self, observation: np.ndarray, generation_ratio: np.ndarray | float = 1.0
     ) -> SlotProblem:
-        """The slot's problem rebuilt from an observation, with DT generation ratios
-        ``generation_ratio`` (the retraining work c_re delta p |Q|)."""
-        decoded = self.decode_observation(observation)
-        batch = decoded["batch_bits"]
-        bits = retraining_bits(decoded["retrain"], generation_ratio, batch)
-        return SlotProblem.from_config(
-            self.config, batch, decoded["rate"], decoded["association"], bits
-        )
+        """:func:`problem_from_observation` with this env's config."""
+        return problem_from_observation(self.config, observation, generation_ratio)
 
     # ------------------------------------------------------------------ queries
     @property
@@ -339,16 +469,3 @@ class TwoTimescaleEnv(MecEnv[TwoTimescaleEnvConfig]):
     def last_outcome(self) -> SlotOutcome | None:
         """The previous slot's ``SlotOutcome`` (None at the start of an episode)."""
         return self.simulator.state.last_outcome
-
-    # ------------------------------------------------------------------ rendering
-    def _render_text(self) -> str:
-        from mec_gym.envs.two_timescale_render import render_text
-
-        return render_text(self)
-
-    def _render_rgb(self) -> np.ndarray:
-        from mec_gym.envs.two_timescale_render import new_figure, render_rgb
-
-        if self._figure is None:
-            self._figure = new_figure()
-        return render_rgb(self, self._figure)

@@ -51,11 +51,15 @@ __all__ = [
     "kl_divergence",
     "model_accuracy",
     "project_top_k",
+    "projection_kl",
     "retraining_bits",
     "effective_retraining_bits",
     "update_model_distribution",
-    "drift_distributions",
+    "drift_trajectory",
+    "expected_drift_kl",
+    "forecast_accuracy",
     "dt_view",
+    "slot_delays",
     "shares_from_weights",
     "share_violations",
 ]
@@ -176,32 +180,43 @@ def kl_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     """KL(p || q) in nat over the last axis; 0 log 0 = 0, and inf where p > 0 = q."""
     p = np.asarray(p, dtype=float)
     q = np.asarray(q, dtype=float)
+    if p.min() > 0.0 and q.min() > 0.0:  # the common case, without masks
+        return (p * np.log(p / q)).sum(axis=-1)
     positive = p > 0
-    with np.errstate(divide="ignore"):
-        ratio = np.log(np.where(positive, p, 1.0)) - np.log(np.where(positive, q, 1.0))
-    return np.sum(np.where(positive, p * ratio, 0.0), axis=-1)
+    log_p = np.log(p, out=np.zeros_like(p), where=positive)
+    log_q = np.log(q, out=np.full_like(q, -np.inf), where=q > 0)
+    terms = np.multiply(p, log_p - log_q, out=np.zeros_like(p), where=positive)
+    return terms.sum(axis=-1)
 
 
 def model_accuracy(config: TwoTimescaleConfig, q: np.ndarray, q_model: np.ndarray) -> np.ndarray:
     """acc = clip(acc_max - zeta KL(q || q_model), 0, acc_max) over the last (class) axis."""
-    return np.clip(
-        config.acc_max - config.kl_weight * kl_divergence(q, q_model), 0.0, config.acc_max
-    )
+    accuracy = config.acc_max - config.kl_weight * kl_divergence(q, q_model)
+    return np.minimum(np.maximum(accuracy, 0.0), config.acc_max)
+
+
+def projection_kl(q: np.ndarray, k: int) -> np.ndarray:
+    """KL(p* || q) of the top-k projection of :func:`project_top_k`: ``-log q(top k)``, nat, over
+    the last (class) axis."""
+    q = np.asarray(q, dtype=float)
+    classes = q.shape[-1]
+    mass = np.partition(q, classes - k, axis=-1)[..., classes - k :].sum(axis=-1)
+    return -np.log(np.minimum(mass, 1.0))
 
 
 def project_top_k(q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The I-projection p* = argmin KL(p || q) over distributions with at most k positive classes.
 
     Returns ``(p*, KL(p* || q))``: q restricted to its k most likely classes and renormalised, and
-    ``-log q(top k)`` (see the module docstring for why this is exact). Last axis: classes.
+    ``-log q(top k)`` (:func:`projection_kl`; see the module docstring for why this is exact).
+    Last axis: classes.
     """
     q = np.asarray(q, dtype=float)
     top = np.argpartition(-q, k - 1, axis=-1)[..., :k]
     mask = np.zeros(q.shape, dtype=bool)
     np.put_along_axis(mask, top, True, axis=-1)
     kept = np.where(mask, q, 0.0)
-    mass = kept.sum(axis=-1, keepdims=True)
-    return kept / mass, -np.log(np.minimum(mass[..., 0], 1.0))
+    return kept / kept.sum(axis=-1, keepdims=True), projection_kl(q, k)
 
 
 def retraining_bits(
@@ -226,18 +241,46 @@ def update_model_distribution(
     return q_model + step * (np.asarray(q, dtype=float) - q_model)
 
 
-def drift_distributions(
-    config: TwoTimescaleConfig, q: np.ndarray, rng: np.random.Generator
+def drift_trajectory(
+    config: TwoTimescaleConfig, q0: np.ndarray, slots: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """One slot of drift of distributions q (last axis: classes): a Gaussian random walk of step
-    ``drift_step`` on the logits, and with probability ``jump_prob`` a fresh Dirichlet(1) draw."""
+    """The class distributions of ``slots`` consecutive slots starting at ``q0`` (..., C), shape
+    (slots, ..., C): from one slot to the next the logits take a Gaussian step of std
+    ``drift_step`` nat, except that with probability ``jump_prob`` q jumps to a fresh Dirichlet(1)
+    draw. Drawn in this order: the steps, the jump flags, then one Dirichlet draw per jump (in
+    the order of the slots, then of the distributions)."""
+    q0 = np.asarray(q0, dtype=float)
+    steps = config.drift_step * rng.standard_normal((slots - 1, *q0.shape))
+    jumps = np.argwhere(rng.random((slots - 1, *q0.shape[:-1])) < config.jump_prob)
+    fresh = np.log(np.maximum(rng.dirichlet(np.ones(q0.shape[-1]), size=len(jumps)), 1e-300))
+    logits = np.empty((slots, *q0.shape))
+    logits[0] = np.log(np.maximum(q0, 1e-300))
+    np.cumsum(steps, axis=0, out=logits[1:])
+    logits[1:] += logits[0]
+    for (t, *where), start in zip(jumps, fresh, strict=True):  # in slot order: later jumps win
+        index = (slice(t + 1, None), *where)
+        logits[index] += start - logits[(t + 1, *where)]
+    logits -= logits.max(axis=-1, keepdims=True)
+    q = np.exp(logits)
+    return q / q.sum(axis=-1, keepdims=True)
+
+
+def expected_drift_kl(config: TwoTimescaleConfig, q: np.ndarray, slots: int) -> np.ndarray:
+    """E KL(q' || q) after ``slots`` slots of the logit random walk (no jump), to second order:
+    ``drift_step^2 slots (1 - sum q^2) / 2`` nat (half the variance under q of the logit steps),
+    over the last (class) axis."""
     q = np.asarray(q, dtype=float)
-    logits = np.log(np.maximum(q, 1e-300)) + config.drift_step * rng.standard_normal(q.shape)
-    walked = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    walked /= walked.sum(axis=-1, keepdims=True)
-    jump = rng.random(q.shape[:-1]) < config.jump_prob
-    fresh = rng.dirichlet(np.ones(q.shape[-1]), size=q.shape[:-1])
-    return np.where(jump[..., None], fresh, walked)
+    return 0.5 * config.drift_step**2 * slots * (1.0 - np.square(q).sum(axis=-1))
+
+
+def forecast_accuracy(
+    config: TwoTimescaleConfig, q: np.ndarray, q_model: np.ndarray, slots: int
+) -> np.ndarray:
+    """Accuracy expected after ``slots`` slots of drift without retraining:
+    ``clip(acc_max - zeta (KL(q || q_model) + expected_drift_kl), 0, acc_max)`` (the divergence
+    grows by the drift's expected KL, the cross term having mean zero to first order)."""
+    divergence = kl_divergence(q, q_model) + expected_drift_kl(config, q, slots)
+    return np.clip(config.acc_max - config.kl_weight * divergence, 0.0, config.acc_max)
 
 
 def dt_view(values: np.ndarray, rng: np.random.Generator, error_max: float) -> np.ndarray:
@@ -272,6 +315,8 @@ class SlotDelays:
     """L_re = c_re S / lambda_re (0 for a MU not retrained)."""
     weighted_total: np.ndarray
     """Sum over MUs of L_tx + L_BS + w L_re, w the problem's retrain_weight."""
+    sums: np.ndarray
+    """Sums over the MUs of L_tx, L_BS and L_re, shape (3, ...)."""
 
     @property
     def per_mu(self) -> np.ndarray:
@@ -279,10 +324,25 @@ class SlotDelays:
         return self.transmission + self.computation + self.retraining
 
 
-def _ratio(work: np.ndarray, share: np.ndarray) -> np.ndarray:
-    """work / share, 0 where there is no work and inf where work gets no share."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(work > 0, work / share, 0.0)
+def slot_delays(
+    batch_bits: np.ndarray,
+    rate: np.ndarray,
+    retrain_work: np.ndarray,
+    shares: ComputeShares,
+    retrain_weight: float = 1.0,
+) -> SlotDelays:
+    """The delays of one slot (the formulas of the module docstring), arrays (..., N): batches
+    Q (bit), uplink rates R (bit/s), retraining work W = c_re S (bit) and the compute shares.
+
+    Each delay is work / share, 0 where there is no work and inf where work gets no share (an
+    infeasible decision, with numpy's divide-by-zero warning); the three are computed as one
+    (3, ..., N) array."""
+    work = np.array((batch_bits, batch_bits, retrain_work), dtype=float)
+    share = np.array((rate, shares.inference, shares.retraining), dtype=float)
+    per_mu = work / np.where(work > 0, share, 1.0)
+    sums = per_mu.sum(axis=-1)
+    total = sums[0] + sums[1] + retrain_weight * sums[2]
+    return SlotDelays(per_mu[0], per_mu[1], per_mu[2], total, sums)
 
 
 @dataclass(frozen=True, eq=False)
@@ -352,20 +412,18 @@ class SlotProblem:
 
     @cached_property
     def membership(self) -> np.ndarray:
-        """One-hot association, shape (..., N, M)."""
-        return self.association[..., None] == np.arange(self.num_bs)
+        """One-hot association as floats, shape (..., N, M)."""
+        return (self.association[..., None] == np.arange(self.num_bs)).astype(float)
 
     def per_bs_sum(self, values: np.ndarray) -> np.ndarray:
         """Sum of per-MU ``values`` (..., N) over the MUs of each BS, shape (..., M)."""
-        return np.einsum("...n,...nm->...m", values, self.membership.astype(float))
+        return (np.asarray(values, dtype=float)[..., None, :] @ self.membership)[..., 0, :]
 
     def evaluate(self, shares: ComputeShares) -> SlotDelays:
         """Delays of every MU under ``shares`` (not checked: see :func:`share_violations`)."""
-        transmission = _ratio(self.batch_bits, self.rate)
-        computation = _ratio(self.batch_bits, shares.inference)
-        retraining = _ratio(self.retrain_work, shares.retraining)
-        total = transmission + computation + self.retrain_weight * retraining
-        return SlotDelays(transmission, computation, retraining, total.sum(axis=-1))
+        return slot_delays(
+            self.batch_bits, self.rate, self.retrain_work, shares, self.retrain_weight
+        )
 
 
 def shares_from_weights(
@@ -377,8 +435,8 @@ def shares_from_weights(
     inference = np.asarray(inference_weights, dtype=float)
     retraining = np.asarray(retrain_weights, dtype=float)
     per_bs = problem.per_bs_sum(inference + retraining)
-    scale = np.divide(problem.capacity, per_bs, out=np.zeros_like(per_bs), where=per_bs > 0)
-    mu_scale = np.take_along_axis(scale, problem.association, axis=-1)
+    scale = problem.capacity / np.where(per_bs > 0, per_bs, np.inf)
+    mu_scale = (problem.membership @ scale[..., None])[..., 0]
     return ComputeShares(inference * mu_scale, retraining * mu_scale)
 
 

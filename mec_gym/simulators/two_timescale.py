@@ -29,20 +29,29 @@ every slot the compute shares and the DT generation ratios are decided
   updated model on the slot's q. q then drifts to the next slot's.
 - Objective of a slot: ``sum_n (L_tx + L_BS + delta L_re)`` (the problem's weighted total) plus
   ``accuracy_penalty * sum_n max(0, acc_min - acc)``.
-- The DT (:meth:`TwoTimescaleSimulator.dt_statistics`): the predicted mean rate of every (MU, BS)
-  pair (the rate at the path-loss gain, fading averaged out to 1) and the predicted accuracy at
-  the end of the frame without retraining (a persistence forecast: the distribution held at its
-  current value, the drift having no trend), both seen through
+- The DT (:class:`FrameView`, built at every frame start): the predicted mean rate of every
+  (MU, BS) pair (the rate at the path-loss gain, fading averaged out to 1) and the predicted
+  accuracy at the end of the frame without retraining
+  (:func:`~mec_gym.problems.two_timescale.forecast_accuracy`: the current divergence plus the
+  drift's expected growth over the frame), both seen through
   :func:`~mec_gym.problems.two_timescale.dt_view` with error ``dt_error_max``.
 
 Mobility, fading, batches and drift do not depend on the decisions: a :class:`SlotGenerator`
 draws the episode's ``slots + 1`` slots at reset (:class:`RandomSlots`), the last one being seen
-only in a final observation. The DT's errors come from a generator seeded from the reset's, so
-querying the DT does not change the trajectory.
+only in a final observation. The DT's errors come from a generator seeded from the reset's and
+are drawn once per frame whatever the frame policy reads, so that the policy does not change the
+trajectory.
+
+The simulator runs one episode (``num_envs=None``: arrays over MUs first) or a batch of
+``num_envs`` episodes stepped together (every array gets a leading env axis; each episode is
+drawn from its own generator exactly as a single one, so that episode i of a batch equals the
+single episode of the same generator). Every formula is a function of
+:mod:`mec_gym.problems.two_timescale` applied to whole arrays.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -55,13 +64,15 @@ from mec_gym.problems.two_timescale import (
     SlotProblem,
     TwoTimescaleConfig,
     channel_gains,
-    drift_distributions,
+    drift_trajectory,
     dt_view,
     effective_retraining_bits,
+    forecast_accuracy,
     model_accuracy,
-    project_top_k,
+    projection_kl,
     retraining_bits,
     share_violations,
+    slot_delays,
     update_model_distribution,
     uplink_rates,
 )
@@ -79,6 +90,7 @@ __all__ = [
     "SlotDecision",
     "SlotOutcome",
     "DTStatistics",
+    "FrameView",
     "TwoTimescaleState",
     "TwoTimescaleSimulator",
 ]
@@ -118,11 +130,19 @@ def bs_positions(config: TwoTimescaleConfig) -> np.ndarray:
     return centre + radius * np.stack((np.cos(angle), np.sin(angle)), axis=-1)
 
 
+def distances_to(bs_xy: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Distance of MUs at ``positions`` (..., N, 2) to the BSs at ``bs_xy`` (M, 2), m, (..., N,
+    M)."""
+    offset = positions[..., :, None, :] - bs_xy
+    return np.hypot(offset[..., 0], offset[..., 1])
+
+
 # ------------------------------------------------------------------------- exogenous draws
 @dataclass(frozen=True, eq=False)
 class SlotDraws:
     """What does not depend on the decisions, for the ``S + 1`` slots of an episode (S =
-    ``slots_per_episode``), N MUs, M BSs and C classes."""
+    ``slots_per_episode``), N MUs, M BSs and C classes (a batch of episodes: a leading env
+    axis on every array)."""
 
     positions: np.ndarray
     """MU positions in the square, m, (S + 1, N, 2)."""
@@ -142,7 +162,8 @@ class SlotGenerator(Protocol):
 
 class RandomSlots:
     """The mobility, fading, batches and drift of the module docstring, drawn in this order:
-    start positions, steps, fading, batches, initial q, then the drift slot by slot."""
+    start positions, steps, fading, batches, initial q, then the drift
+    (:func:`~mec_gym.problems.two_timescale.drift_trajectory`)."""
 
     def __call__(self, config: TwoTimescaleEnvConfig, rng: np.random.Generator) -> SlotDraws:
         n, m, slots = config.num_mus, config.num_bs, config.slots_per_episode + 1
@@ -151,10 +172,8 @@ class RandomSlots:
         walk = start + np.concatenate((np.zeros((1, n, 2)), np.cumsum(steps, axis=0)))
         fading = rayleigh_power_gains(rng, (slots, n, m))
         batch = rng.uniform(config.batch_min_bits, config.batch_max_bits, (slots, n))
-        q = np.empty((slots, n, config.num_classes))
-        q[0] = rng.dirichlet(np.ones(config.num_classes), size=n)
-        for t in range(1, slots):
-            q[t] = drift_distributions(config, q[t - 1], rng)
+        q0 = rng.dirichlet(np.ones(config.num_classes), size=n)
+        q = drift_trajectory(config, q0, slots, rng)
         return SlotDraws(reflect_into(walk, 0.0, config.area_m), fading, batch, q)
 
 
@@ -181,10 +200,17 @@ def checked_draws(config: TwoTimescaleEnvConfig, draws: SlotDraws) -> SlotDraws:
     return draws
 
 
+def stacked_draws(episodes: Sequence[SlotDraws]) -> SlotDraws:
+    """The draws of several episodes with a leading env axis."""
+    return SlotDraws(
+        *(np.stack([getattr(e, name) for e in episodes]) for name in SlotDraws.__annotations__)
+    )
+
+
 # ------------------------------------------------------------------------------ decisions
 @dataclass(frozen=True, eq=False)
 class FrameDecision:
-    """The large-timescale decision of a frame."""
+    """The large-timescale decision of a frame (a leading env axis for a batch)."""
 
     association: np.ndarray
     """Index in [0, M) of each MU's BS, integers, (N,)."""
@@ -192,29 +218,35 @@ class FrameDecision:
     """delta_n, whether MU n's model is retrained in this frame, booleans, (N,)."""
 
 
-def checked_frame_decision(config: TwoTimescaleConfig, decision: FrameDecision) -> FrameDecision:
-    """``decision`` as (intp, bool) arrays, or ValueError unless the association holds N
-    integers in [0, M) with at most ``max_users_per_bs`` MUs per BS (if capped) and the
-    retraining flags N booleans (or 0/1)."""
-    n, m = config.num_mus, config.num_bs
+def checked_frame_decision(
+    config: TwoTimescaleConfig, decision: FrameDecision, batch_shape: tuple[int, ...] = ()
+) -> FrameDecision:
+    """``decision`` as (intp, bool) arrays, or ValueError unless the association holds
+    ``batch_shape + (N,)`` integers in [0, M) with at most ``max_users_per_bs`` MUs per BS (if
+    capped) and the retraining flags as many booleans (or 0/1)."""
+    shape = (*batch_shape, config.num_mus)
+    m = config.num_bs
     association = np.asarray(decision.association)
     retrain = np.asarray(decision.retrain)
-    if association.shape != (n,) or association.dtype.kind not in "iu":
-        raise ValueError(f"association must be {n} integers, got {association!r}")
+    if association.shape != shape or association.dtype.kind not in "iu":
+        raise ValueError(f"association must be integers of shape {shape}, got {association!r}")
     if np.any((association < 0) | (association >= m)):
         raise ValueError(f"association must be in [0, {m - 1}], got {association.tolist()}")
     cap = config.max_users_per_bs
-    load = np.bincount(association, minlength=m)
-    if cap and np.any(load > cap):
-        raise ValueError(f"at most {cap} MUs per BS (max_users_per_bs), got loads {load.tolist()}")
-    if retrain.shape != (n,) or not np.all((retrain == 0) | (retrain == 1)):
-        raise ValueError(f"retrain must be {n} booleans, got {retrain!r}")
+    if cap:
+        load = (association[..., None] == np.arange(m)).sum(axis=-2)
+        if np.any(load > cap):
+            raise ValueError(
+                f"at most {cap} MUs per BS (max_users_per_bs), got loads {load.tolist()}"
+            )
+    if retrain.shape != shape or not np.all((retrain == 0) | (retrain == 1)):
+        raise ValueError(f"retrain must be booleans of shape {shape}, got {retrain!r}")
     return FrameDecision(association.astype(np.intp), retrain.astype(bool))
 
 
 @dataclass(frozen=True, eq=False)
 class SlotDecision:
-    """The short-timescale decision of a slot."""
+    """The short-timescale decision of a slot (a leading env axis for a batch)."""
 
     shares: ComputeShares
     """Compute shares of the slot, bit/s, (N,) each (checked by ``share_violations``)."""
@@ -224,7 +256,7 @@ class SlotDecision:
 
 @dataclass(frozen=True, eq=False)
 class SlotOutcome:
-    """What a slot gave; per-MU arrays of shape (N,)."""
+    """What a slot gave; per-MU arrays of shape (N,) (a leading env axis for a batch)."""
 
     delays: SlotDelays
     """L_tx, L_BS, L_re per MU (s) and their weighted total (the slot problem's evaluate)."""
@@ -236,8 +268,9 @@ class SlotOutcome:
     """Model accuracy after the slot's retraining, on the slot's distribution."""
     accuracy_violation: np.ndarray
     """max(0, acc_min - accuracy)."""
-    objective: float
-    """Weighted total delay (s) plus ``accuracy_penalty`` times the summed violations."""
+    objective: np.ndarray
+    """Weighted total delay (s) plus ``accuracy_penalty`` times the summed violations, shape
+    () (a float array) or (num_envs,)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -247,13 +280,28 @@ class DTStatistics:
     mean_rate: np.ndarray
     """Mean uplink rate of every (MU, BS) pair (the rate at the path-loss gain), bit/s, (N, M)."""
     accuracy_end_of_frame: np.ndarray
-    """Accuracy at the end of the frame without retraining (persistence forecast), (N,)."""
+    """Accuracy forecast at the end of the frame without retraining, (N,)."""
+
+
+@dataclass(frozen=True, eq=False)
+class FrameView:
+    """What a frame policy sees at the start of a frame (a leading env axis for a batch)."""
+
+    config: TwoTimescaleEnvConfig
+    """The system's parameters."""
+    frame: int
+    """Index of the frame about to start."""
+    statistics: DTStatistics
+    """The DT's statistics (with its error)."""
+    distances: np.ndarray
+    """Distance of every MU to every BS at the frame start, m, (N, M)."""
 
 
 # ------------------------------------------------------------------------------ simulator
 @dataclass(eq=False)
 class TwoTimescaleState:
-    """An episode's whole state at the start of the next slot (arrays over MUs first)."""
+    """The episode's (or batch's) whole state at the start of the next slot; arrays over MUs
+    first, after the env axis of a batch."""
 
     slot: int
     """Slots played so far (the next slot's index in the episode)."""
@@ -263,6 +311,9 @@ class TwoTimescaleState:
     """The episode's exogenous slots."""
     q_model: np.ndarray
     """Distribution each MU's model is fitted to, (N, C)."""
+    accuracy: np.ndarray
+    """Last measured accuracy of each MU's model: after the previous slot's retraining on that
+    slot's data (``acc_max`` at the start), (N,)."""
     association: np.ndarray | None = None
     """The current frame's BS of every MU, (N,) (None before the first frame)."""
     retrain: np.ndarray | None = None
@@ -275,44 +326,77 @@ class TwoTimescaleState:
     @property
     def positions(self) -> np.ndarray:
         """MU positions, m, (N, 2)."""
-        return self.draws.positions[self.slot]
+        return self.draws.positions[..., self.slot, :, :]
 
     @property
     def fading(self) -> np.ndarray:
         """Rayleigh power gains of every (MU, BS) pair, (N, M)."""
-        return self.draws.fading[self.slot]
+        return self.draws.fading[..., self.slot, :, :]
 
     @property
     def batch_bits(self) -> np.ndarray:
         """Inference batch of every MU, bit, (N,)."""
-        return self.draws.batch_bits[self.slot]
+        return self.draws.batch_bits[..., self.slot, :]
 
     @property
     def q(self) -> np.ndarray:
         """Class distribution of every MU's data, (N, C)."""
-        return self.draws.q[self.slot]
+        return self.draws.q[..., self.slot, :, :]
 
 
 class TwoTimescaleSimulator:
     """N MUs, M BSs, frames of slots: ``reset(rng)``, then per frame ``begin_frame(decision)``
-    and ``slots_per_frame`` times ``step_slot(decision)``, until ``done``."""
+    (after reading ``frame_view()``) and ``slots_per_frame`` times ``step_slot(decision)``,
+    until ``done``. ``num_envs``: a batch of episodes (``reset`` takes one generator per
+    episode, decisions and outcomes get a leading env axis)."""
 
-    def __init__(self, config: TwoTimescaleEnvConfig, slots: SlotGenerator | None = None) -> None:
+    def __init__(
+        self,
+        config: TwoTimescaleEnvConfig,
+        slots: SlotGenerator | None = None,
+        num_envs: int | None = None,
+    ) -> None:
         if slots is not None and not callable(slots):
             raise TypeError(f"slots must be a SlotGenerator, got {type(slots).__name__}")
+        if num_envs is not None and (not isinstance(num_envs, int) or num_envs < 1):
+            raise ValueError(f"num_envs must be None or a positive integer, got {num_envs!r}")
         self.config = config
         self.slots = RandomSlots() if slots is None else slots
+        self.batch_shape: tuple[int, ...] = () if num_envs is None else (num_envs,)
+        """() for one episode, (num_envs,) for a batch."""
         self.bs_positions = bs_positions(config)
         """BS positions, m, (M, 2)."""
         self.state: TwoTimescaleState | None = None
-        self.dt_rng: np.random.Generator | None = None
-        """Source of the DT's errors (seeded at reset)."""
+        self.dt_rngs: list[np.random.Generator] = []
+        """Source of each episode's DT errors (seeded at reset)."""
+        self.rate_table = np.zeros(0)
+        """Uplink rate of every (slot, MU, BS) of the episode, bit/s, (S + 1, N, M)."""
+        self.projection_kl = np.zeros(0)
+        """KL(p* || q) of the DT's projection of every (slot, MU), nat, (S + 1, N)."""
+        self.view: FrameView | None = None
+        # the current frame: its first slot and every slot's uplink rates (T, N)
+        self._frame_start = 0
+        self._frame_rate = np.zeros(0)
 
-    def reset(self, rng: np.random.Generator) -> None:
-        """Draw an episode from ``rng``; the first frame's decision is due."""
-        draws = checked_draws(self.config, self.slots(self.config, rng))
-        self.dt_rng = np.random.default_rng(rng.integers(2**63))
-        self.state = TwoTimescaleState(0, 0, draws, draws.q[0].copy())
+    def reset(self, rng: np.random.Generator | Sequence[np.random.Generator]) -> None:
+        """Draw an episode from ``rng`` (a batch: episode i from ``rng[i]``); the first frame's
+        decision is due."""
+        cfg = self.config
+        rngs = [rng] if not self.batch_shape else list(rng)  # type: ignore[arg-type]
+        if len(rngs) != max(self.batch_shape, default=1):
+            raise ValueError(f"reset needs {self.batch_shape[0]} generators, got {len(rngs)}")
+        episodes, self.dt_rngs = [], []
+        for generator in rngs:
+            episodes.append(checked_draws(cfg, self.slots(cfg, generator)))
+            self.dt_rngs.append(np.random.default_rng(generator.integers(2**63)))
+        draws = stacked_draws(episodes) if self.batch_shape else episodes[0]
+        distances = distances_to(self.bs_positions, draws.positions)
+        self.rate_table = uplink_rates(cfg, channel_gains(cfg, distances, draws.fading))
+        self.projection_kl = projection_kl(draws.q, cfg.dt_top_k)
+        q0 = draws.q[..., 0, :, :]
+        accuracy = np.full(q0.shape[:-1], cfg.acc_max)
+        self.state = TwoTimescaleState(0, 0, draws, q0.copy(), accuracy)
+        self.view = self._frame_view()
 
     def _require_state(self) -> TwoTimescaleState:
         if self.state is None:
@@ -330,19 +414,70 @@ class TwoTimescaleSimulator:
         st = self._require_state()
         return st.decided_frame < st.frame
 
+    def distances(self) -> np.ndarray:
+        """Distance of every MU to every BS in the current slot, m, (N, M)."""
+        return distances_to(self.bs_positions, self._require_state().positions)
+
+    def slot_rates(self) -> np.ndarray:
+        """Uplink rate of every MU to its BS in the current slot, bit/s, (N,) (also after the
+        last slot, under the last frame's association); RuntimeError before the first frame."""
+        st = self._require_state()
+        if st.association is None:
+            raise RuntimeError("no association yet: call begin_frame()")
+        rates = self.rate_table[..., st.slot, :, :]
+        return np.take_along_axis(rates, st.association[..., None], axis=-1)[..., 0]
+
+    def exact_statistics(self) -> DTStatistics:
+        """The statistics of :class:`DTStatistics` without the DT's error."""
+        st = self._require_state()
+        cfg = self.config
+        mean_rate = uplink_rates(cfg, channel_gains(cfg, self.distances()))
+        accuracy = forecast_accuracy(cfg, st.q, st.q_model, cfg.slots_per_frame)
+        return DTStatistics(mean_rate, accuracy)
+
+    def _frame_view(self) -> FrameView:
+        """The view of the frame about to start: exact statistics seen through the DT (each
+        episode's errors from its own generator, mean rates first)."""
+        exact = self.exact_statistics()
+        error = self.config.dt_error_max
+        if self.batch_shape:
+            pairs = [
+                (dt_view(rate, rng, error), dt_view(acc, rng, error))
+                for rate, acc, rng in zip(
+                    exact.mean_rate, exact.accuracy_end_of_frame, self.dt_rngs, strict=True
+                )
+            ]
+            statistics = DTStatistics(*(np.stack(values) for values in zip(*pairs, strict=True)))
+        else:
+            rng = self.dt_rngs[0]
+            statistics = DTStatistics(
+                dt_view(exact.mean_rate, rng, error),
+                dt_view(exact.accuracy_end_of_frame, rng, error),
+            )
+        return FrameView(self.config, self._require_state().frame, statistics, self.distances())
+
+    def frame_view(self) -> FrameView:
+        """What the frame policy sees for the frame about to start (RuntimeError unless a frame
+        decision is due)."""
+        if self.done or not self.frame_over or self.view is None:
+            raise RuntimeError("frame_view only at the start of a frame of a running episode")
+        return self.view
+
     def begin_frame(self, decision: FrameDecision) -> None:
         """Apply the frame decision (validated) to the frame about to start."""
         st = self._require_state()
         if self.done or not self.frame_over:
             raise RuntimeError("begin_frame only at the start of a frame of a running episode")
-        checked = checked_frame_decision(self.config, decision)
+        cfg = self.config
+        checked = checked_frame_decision(cfg, decision, self.batch_shape)
         st.association, st.retrain = checked.association, checked.retrain
         st.decided_frame = st.frame
-
-    def distances(self) -> np.ndarray:
-        """Distance of every MU to every BS in the current slot, m, (N, M)."""
-        offset = self._require_state().positions[:, None, :] - self.bs_positions[None, :, :]
-        return np.hypot(offset[..., 0], offset[..., 1])
+        start = st.slot
+        stop = min(start + cfg.slots_per_frame, cfg.slots_per_episode)
+        rates = self.rate_table[..., start:stop, :, :]
+        index = np.broadcast_to(checked.association[..., None, :, None], (*rates.shape[:-1], 1))
+        self._frame_start = start
+        self._frame_rate = np.take_along_axis(rates, index, axis=-1)[..., 0]
 
     def slot_problem(self, generation_ratio: np.ndarray | float = 1.0) -> SlotProblem:
         """The current slot's compute problem under the frame's association and retraining, with
@@ -350,56 +485,51 @@ class TwoTimescaleSimulator:
         st = self._require_state()
         if self.frame_over:
             raise RuntimeError("the frame has no decision: call begin_frame()")
-        gains = channel_gains(self.config, self.distances(), st.fading)
-        rate = np.take_along_axis(uplink_rates(self.config, gains), st.association[:, None], 1)
+        rate = self._frame_rate[..., st.slot - self._frame_start, :]
         bits = retraining_bits(st.retrain, generation_ratio, st.batch_bits)
-        return SlotProblem.from_config(self.config, st.batch_bits, rate[:, 0], st.association, bits)
+        return SlotProblem.from_config(self.config, st.batch_bits, rate, st.association, bits)
 
-    def step_slot(self, decision: SlotDecision) -> SlotOutcome:
-        """Play the current slot with ``decision`` (ValueError if infeasible): its delays, the
-        retraining update and accuracy; then on to the next slot."""
-        st = self._require_state()
+    def step_slot(self, decision: SlotDecision, check: bool = True) -> SlotOutcome:
+        """Play the current slot with ``decision``: its delays, the retraining update and
+        accuracy; then on to the next slot (and the next frame's view after a frame's last
+        slot). ValueError for a bad generation ratio or infeasible shares, unless ``check`` is
+        False (the envs' decisions are valid by construction: shares from
+        ``shares_from_weights`` with positive weights, ratios clipped to [0, 1])."""
+        st = self.state
         cfg = self.config
-        if self.done:
-            raise RuntimeError("the episode is over: call reset()")
-        ratio = np.asarray(decision.generation_ratio, dtype=float)
-        if ratio.shape != (cfg.num_mus,) or not np.all((ratio >= 0) & (ratio <= 1)):
-            raise ValueError(f"generation_ratio must be {cfg.num_mus} numbers in [0, 1]")
-        problem = self.slot_problem(ratio)
+        if st is None or st.slot >= cfg.slots_per_episode:
+            raise RuntimeError("no running episode: call reset()")
+        if st.decided_frame < st.frame:
+            raise RuntimeError("the frame has no decision: call begin_frame()")
+        ratio = decision.generation_ratio
         shares = decision.shares
-        if any(np.shape(s) != (cfg.num_mus,) for s in (shares.inference, shares.retraining)):
-            raise ValueError(f"compute shares must have shape ({cfg.num_mus},)")
-        violations = share_violations(problem, shares)
-        if violations:
-            raise ValueError(f"infeasible compute shares: {'; '.join(violations)}")
-        delays = problem.evaluate(shares)
-        q = st.q
-        retrain_bits = retraining_bits(st.retrain, ratio, st.batch_bits)
-        _, projection_kl = project_top_k(q, cfg.dt_top_k)
-        effective = effective_retraining_bits(retrain_bits, projection_kl)
+        if check:
+            shape = st.accuracy.shape
+            ratio = np.asarray(ratio, dtype=float)
+            if ratio.shape != shape or not (ratio.min() >= 0.0 and ratio.max() <= 1.0):
+                raise ValueError(f"generation_ratio must be numbers in [0, 1] of shape {shape}")
+            if any(np.shape(s) != shape for s in (shares.inference, shares.retraining)):
+                raise ValueError(f"compute shares must have shape {shape}")
+            violations = share_violations(self.slot_problem(ratio), shares)
+            if violations:
+                raise ValueError(f"infeasible compute shares: {'; '.join(violations)}")
+        slot = st.slot
+        draws = st.draws
+        batch = draws.batch_bits[..., slot, :]
+        q = draws.q[..., slot, :, :]
+        retrain_bits = retraining_bits(st.retrain, ratio, batch)
+        rate = self._frame_rate[..., slot - self._frame_start, :]
+        delays = slot_delays(batch, rate, cfg.retrain_cost * retrain_bits, shares)
+        effective = effective_retraining_bits(retrain_bits, self.projection_kl[..., slot, :])
         st.q_model = update_model_distribution(cfg, st.q_model, q, effective)
         accuracy = model_accuracy(cfg, q, st.q_model)
         violation = np.maximum(cfg.acc_min - accuracy, 0.0)
-        objective = float(delays.weighted_total) + cfg.accuracy_penalty * float(violation.sum())
+        objective = delays.weighted_total + cfg.accuracy_penalty * violation.sum(axis=-1)
         outcome = SlotOutcome(delays, retrain_bits, effective, accuracy, violation, objective)
         st.last_outcome = outcome
-        st.slot += 1
-        st.frame = st.slot // cfg.slots_per_frame
+        st.accuracy = accuracy
+        st.slot = slot = slot + 1
+        st.frame = slot // cfg.slots_per_frame
+        if st.frame > st.decided_frame and slot < cfg.slots_per_episode:
+            self.view = self._frame_view()
         return outcome
-
-    def exact_statistics(self) -> DTStatistics:
-        """The statistics of :class:`DTStatistics` without the DT's error."""
-        st = self._require_state()
-        mean_rate = uplink_rates(self.config, channel_gains(self.config, self.distances()))
-        accuracy = model_accuracy(self.config, st.q, st.q_model)
-        return DTStatistics(mean_rate, accuracy)
-
-    def dt_statistics(self) -> DTStatistics:
-        """The DT's view of :meth:`exact_statistics`: each entry times ``1 + eps``, eps ~
-        U[-dt_error_max, dt_error_max] i.i.d. (exact when dt_error_max = 0)."""
-        exact = self.exact_statistics()
-        error = self.config.dt_error_max
-        return DTStatistics(
-            dt_view(exact.mean_rate, self.dt_rng, error),
-            dt_view(exact.accuracy_end_of_frame, self.dt_rng, error),
-        )

@@ -7,18 +7,26 @@ import numpy as np
 import pytest
 
 import mec_gym  # noqa: F401
+from mec_gym.agents.base import run_episode
 from mec_gym.agents.two_timescale import two_timescale_baselines
 from mec_gym.envs.two_timescale import WEIGHT_FLOOR, TwoTimescaleEnv, action_from_shares
 from mec_gym.problems.two_timescale import share_violations, shares_from_weights
-from mec_gym.simulators.two_timescale import DTStatistics, FrameDecision, TwoTimescaleEnvConfig
+from mec_gym.simulators.two_timescale import (
+    DTStatistics,
+    FrameDecision,
+    FrameView,
+    TwoTimescaleEnvConfig,
+)
 from mec_gym.solvers.two_timescale import closed_form_split, equal_split
 from mec_gym.solvers.two_timescale.frame import (
+    FRAME_POLICIES,
+    RuleFramePolicy,
     always_retrain,
     dt_association,
-    load_cap,
     nearest_association,
     never_retrain,
     threshold_retraining,
+    user_cap,
 )
 
 SMALL = {"frames_per_episode": 3, "slots_per_frame": 5}
@@ -57,6 +65,7 @@ def test_extreme_actions_are_feasible_and_zero_splits_equally(fill):
     action = np.full(env.action_space.shape, fill, dtype=np.float32)
     shares, _ = env.decision_from_action(action)
     problem = env.simulator.slot_problem(fill)
+    assert np.all(shares.inference > 0) and np.all(shares.retraining > 0)
     assert share_violations(problem, shares) == []
     np.testing.assert_allclose(shares.inference, shares.retraining)
     used = problem.per_bs_sum(shares.inference + shares.retraining)
@@ -85,6 +94,7 @@ def test_observation_decodes_to_the_simulators_values():
         problem = env.problem
         np.testing.assert_array_equal(decoded["association"], st.association)
         np.testing.assert_array_equal(decoded["retrain"], st.retrain)
+        np.testing.assert_allclose(decoded["accuracy"], st.accuracy, rtol=1e-6)
         np.testing.assert_allclose(decoded["batch_bits"], st.batch_bits, rtol=1e-6)
         np.testing.assert_allclose(decoded["rate"], problem.rate, rtol=1e-5)
         assert decoded["slot_in_frame"] == st.slot % env.config.slots_per_frame
@@ -101,8 +111,10 @@ def test_default_frame_policy_is_applied_at_each_frame_start_only():
     for slot in range(cfg.slots_per_episode):
         if slot % cfg.slots_per_frame == 0:
             stats = env.simulator.exact_statistics()  # dt_error_max = 0: the DT is exact
-            np.testing.assert_array_equal(env.state.association, dt_association(stats, cfg))
-            np.testing.assert_array_equal(env.state.retrain, threshold_retraining(stats, cfg))
+            retrain = threshold_retraining(stats, cfg)
+            expected = dt_association(stats, cfg, retrain)
+            np.testing.assert_array_equal(env.state.association, expected)
+            np.testing.assert_array_equal(env.state.retrain, retrain)
         else:
             np.testing.assert_array_equal(env.state.association, associations[-1])
         associations.append(env.state.association.copy())
@@ -110,29 +122,50 @@ def test_default_frame_policy_is_applied_at_each_frame_start_only():
     assert any(not np.array_equal(a, associations[0]) for a in associations)
 
 
-def _retrain_all_nearest(simulator) -> FrameDecision:
-    association = nearest_association(simulator.distances())
-    return FrameDecision(association, np.ones(simulator.config.num_mus, dtype=bool))
+def _retrain_all_nearest(view: FrameView) -> FrameDecision:
+    association = nearest_association(view.distances, view.config)
+    return FrameDecision(association, np.ones(view.config.num_mus, dtype=bool))
 
 
 def test_custom_frame_policy_is_used():
     calls = []
 
-    def policy(simulator):
-        calls.append(simulator.state.slot)
-        return _retrain_all_nearest(simulator)
+    def policy(view):
+        calls.append(view.frame)
+        return _retrain_all_nearest(view)
 
     env = make_env(frame_policy=policy)
     env.reset(seed=5)
     for slot in range(env.config.slots_per_episode):
         if slot % env.config.slots_per_frame == 0:
-            nearest = nearest_association(env.simulator.distances())
+            nearest = nearest_association(env.simulator.distances(), env.config)
             np.testing.assert_array_equal(env.state.association, nearest)
         assert env.state.retrain.all()
         env.step(env.action_space.sample())
-    assert calls == [0, 5, 10]
+    assert calls == [0, 1, 2]
     with pytest.raises(TypeError, match="callable"):
         make_env(frame_policy=3)
+    with pytest.raises(ValueError, match="frame_policy must be one of"):
+        make_env(frame_policy="best")
+
+
+@pytest.mark.parametrize("name", sorted(FRAME_POLICIES))
+def test_named_frame_policies_apply_their_rules(name):
+    env = make_env(frame_policy=name, dt_error_max=0.0)
+    env.reset(seed=8)
+    rule = FRAME_POLICIES[name]
+    stats = env.simulator.exact_statistics()
+    if rule.retraining == "never":
+        assert not env.state.retrain.any()
+    elif rule.retraining == "always":
+        assert env.state.retrain.all()
+    else:
+        np.testing.assert_array_equal(env.state.retrain, threshold_retraining(stats, env.config))
+    if rule.association == "nearest":
+        nearest = nearest_association(env.simulator.distances(), env.config)
+        np.testing.assert_array_equal(env.state.association, nearest)
+    with pytest.raises(ValueError, match="association must be"):
+        RuleFramePolicy("closest")
 
 
 def test_closed_form_beats_equal_and_acts_exactly():
@@ -149,34 +182,33 @@ def test_closed_form_beats_equal_and_acts_exactly():
     np.testing.assert_allclose(equal.inference, equal_split(problem).inference, rtol=1e-9)
     costs = {}
     for name, policy in policies.items():
-        episode = []
-        for seed in range(3):
-            obs, _ = env.reset(seed=seed)
-            done = False
-            while not done:
-                obs, _, terminated, truncated, info = env.step(policy.predict(obs)[0])
-                done = terminated or truncated
-            episode.append(info["cost"])
-        costs[name] = np.mean(episode)
+        costs[name] = np.mean([run_episode(policy, env, seed)[0]["cost"] for seed in range(3)])
     assert costs["closed_form"] < costs["equal"]
 
 
-def test_dt_association_respects_the_cap_and_prefers_high_rates():
+def test_dt_association_balances_by_compute_cost_by_hand():
+    # mean batch 0.6 Mbit: a lone batch costs 0.6e6 / 50e6 = 0.012 s of compute, joining a BS
+    # with k batches adds (2k + 1) 0.012 s; transmission 0.6e6 / R is 0.03 s to BS 0, 0.04 s to 1
     config = TwoTimescaleEnvConfig(num_bs=2, num_mus=4)
-    rate = np.array([[9.0, 1.0], [8.0, 2.0], [7.0, 3.0], [1.0, 5.0]])
-    stats = DTStatistics(rate, np.zeros(4))
-    assert load_cap(config) == 2
-    np.testing.assert_array_equal(dt_association(stats, config), [0, 0, 1, 1])
-    uncapped = TwoTimescaleEnvConfig(num_bs=2, num_mus=4, max_users_per_bs=3)
-    np.testing.assert_array_equal(dt_association(stats, uncapped), [0, 0, 0, 1])
+    stats = DTStatistics(np.tile([2e7, 1.5e7], (4, 1)), np.zeros(4))
+    assert user_cap(config) == 4
+    np.testing.assert_array_equal(dt_association(stats, config), [0, 1, 0, 1])
+    # MU 0 retrained: its work c_re Q adds sqrt(5 * 0.6e6) to BS 0's root sum, so the others
+    # are cheaper at BS 1 (0.04 + 0.012 (2k + 1) s) than at BS 0 (0.03 + 0.0897 s)
+    retrain = np.array([True, False, False, False])
+    np.testing.assert_array_equal(dt_association(stats, config, retrain), [0, 1, 1, 1])
+    capped = TwoTimescaleEnvConfig(num_bs=2, num_mus=4, max_users_per_bs=2)
+    np.testing.assert_array_equal(dt_association(stats, capped, retrain), [0, 1, 1, 0])
+    batched = DTStatistics(np.stack((stats.mean_rate, stats.mean_rate[:, ::-1])), np.zeros((2, 4)))
+    np.testing.assert_array_equal(
+        dt_association(batched, config, np.stack((retrain, retrain))), [[0, 1, 1, 1], [1, 0, 0, 0]]
+    )
     rng = np.random.default_rng(0)
-    config = TwoTimescaleEnvConfig(num_bs=3, num_mus=10)
+    config = TwoTimescaleEnvConfig(num_bs=3, num_mus=10, max_users_per_bs=4)
     for _ in range(20):
-        stats = DTStatistics(rng.exponential(size=(10, 3)), np.zeros(10))
-        association = dt_association(stats, config)
+        stats = DTStatistics(rng.exponential(1e7, size=(10, 3)), np.zeros(10))
+        association = dt_association(stats, config, rng.random(10) < 0.5)
         assert np.bincount(association, minlength=3).max() <= 4
-        best = np.argmax(stats.mean_rate.max(axis=1))
-        assert association[best] == np.argmax(stats.mean_rate[best])
 
 
 def test_retraining_rules():
@@ -185,7 +217,15 @@ def test_retraining_rules():
     np.testing.assert_array_equal(threshold_retraining(stats, config), [0, 1, 0, 1])
     np.testing.assert_array_equal(never_retrain(stats, config), [0, 0, 0, 0])
     np.testing.assert_array_equal(always_retrain(stats, config), [1, 1, 1, 1])
-    np.testing.assert_array_equal(nearest_association(np.array([[3.0, 1.0], [0.5, 2.0]])), [1, 0])
+    distances = np.array([[3.0, 1.0], [0.5, 2.0], [0.2, 0.9]])
+    two_bs = TwoTimescaleEnvConfig(num_bs=2, num_mus=3)
+    np.testing.assert_array_equal(nearest_association(distances, two_bs), [1, 0, 0])
+    capped = TwoTimescaleEnvConfig(num_bs=2, num_mus=4, max_users_per_bs=2)
+    # three MUs prefer BS 0; under a cap of 2 the farthest of them (MU 1) goes to BS 1
+    four = np.vstack((distances, [0.4, 5.0]))
+    np.testing.assert_array_equal(nearest_association(four, capped), [1, 1, 0, 0])
+    batched = nearest_association(np.stack((distances, distances[::-1])), two_bs)
+    np.testing.assert_array_equal(batched, [[1, 0, 0], [0, 0, 1]])
 
 
 def test_registered_id_runs_and_renders():

@@ -14,9 +14,11 @@ from mec_gym.problems.two_timescale import (
     SlotProblem,
     TwoTimescaleConfig,
     channel_gains,
-    drift_distributions,
+    drift_trajectory,
     dt_view,
     effective_retraining_bits,
+    expected_drift_kl,
+    forecast_accuracy,
     kl_divergence,
     model_accuracy,
     project_top_k,
@@ -109,7 +111,8 @@ def test_delays_by_hand():
     assert math.isclose(delays.weighted_total, 0.15 + 0.075 + 0.5 + 0.06)
     assert share_violations(problem, shares) == []
     starved = ComputeShares(shares.inference, np.zeros(3))
-    assert problem.evaluate(starved).retraining[1] == np.inf
+    with pytest.warns(RuntimeWarning, match="divide by zero"):
+        assert problem.evaluate(starved).retraining[1] == np.inf
     assert share_violations(problem, starved) == [
         "a MU with retraining work has no retraining share"
     ]
@@ -154,6 +157,17 @@ def test_kl_divergence_hand_values_and_zeros():
     assert math.isclose(kl_divergence(p, q), math.log(2))
     assert kl_divergence(q, p) == np.inf
     assert kl_divergence(q, q) == 0.0
+
+
+def test_kl_positive_fast_path_equals_the_masked_path():
+    rng = np.random.default_rng(4)
+    p, q = rng.dirichlet(np.ones(6), size=(2, 50))
+    expected = np.sum(p * (np.log(p) - np.log(q)), axis=-1)
+    np.testing.assert_allclose(kl_divergence(p, q), expected, rtol=1e-12)
+    p_zero = p.copy()
+    p_zero[:, 0] = 0.0  # the masked path: 0 log 0 = 0
+    masked = np.sum(p_zero[:, 1:] * np.log(p_zero[:, 1:] / q[:, 1:]), axis=-1)
+    np.testing.assert_allclose(kl_divergence(p_zero, q), masked, rtol=1e-12)
 
 
 def test_accuracy_stays_in_range():
@@ -236,14 +250,48 @@ def test_model_update_moves_toward_q_on_the_simplex():
 
 def test_drift_stays_on_simplex_and_jumps():
     rng = np.random.default_rng(5)
-    q = random_simplex(rng, (200,), 10) * 0.9 + 0.01
-    moved = drift_distributions(CONFIG, q, rng)
-    assert moved.shape == q.shape and np.allclose(moved.sum(axis=-1), 1) and np.all(moved > 0)
-    assert 0 < np.median(np.abs(np.log(moved / q))) < 0.2
+    q0 = random_simplex(rng, (200,), 10) * 0.9 + 0.01
+    path = drift_trajectory(CONFIG.replace(jump_prob=0.0), q0, 30, rng)
+    assert path.shape == (30, 200, 10) and np.allclose(path.sum(axis=-1), 1)
+    assert np.all(path > 0) and np.allclose(path[0], q0)
+    step = np.log(path[1:] / path[:-1])
+    centred = step - step.mean(axis=-1, keepdims=True)  # the logit steps, up to a shift
+    assert centred.std() == pytest.approx(CONFIG.drift_step * np.sqrt(0.9), rel=0.05)
     still = CONFIG.replace(drift_step=0.0, jump_prob=0.0)
-    assert np.allclose(drift_distributions(still, q, rng), q)
+    assert np.allclose(drift_trajectory(still, q0, 5, rng), q0)
     jumpy = CONFIG.replace(drift_step=0.0, jump_prob=1.0)
-    assert not np.any(np.all(np.isclose(drift_distributions(jumpy, q, rng), q), axis=-1))
+    jumped = drift_trajectory(jumpy, q0, 3, rng)
+    assert not np.any(np.all(np.isclose(jumped[1], q0), axis=-1))
+    assert not np.any(np.all(np.isclose(jumped[2], jumped[1]), axis=-1))
+
+
+def test_drift_walks_on_from_a_jump():
+    rng = np.random.default_rng(8)
+    q0 = np.full((4000, 5), 0.2)
+    path = drift_trajectory(CONFIG.replace(jump_prob=0.3, drift_step=0.0), q0, 6, rng)
+    changed = ~np.all(np.isclose(path[1:], path[:-1]), axis=-1)
+    assert changed.mean() == pytest.approx(0.3, abs=0.03)  # only jumps move q
+    walked = drift_trajectory(CONFIG.replace(jump_prob=0.0), q0, 6, np.random.default_rng(1))
+    # with no jump, q_t is the softmax of log q0 plus the summed steps
+    steps = CONFIG.drift_step * np.random.default_rng(1).standard_normal((5, 4000, 5))
+    logits = np.log(q0) + np.cumsum(steps, axis=0)
+    expected = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
+    np.testing.assert_allclose(walked[1:], expected, rtol=1e-12)
+
+
+def test_forecast_matches_the_simulated_drift():
+    rng = np.random.default_rng(9)
+    config = CONFIG.replace(jump_prob=0.0, drift_step=0.05)
+    q0 = rng.dirichlet(np.ones(10), size=3000)
+    slots = 50
+    path = drift_trajectory(config, q0, slots + 1, rng)
+    simulated = kl_divergence(path[-1], q0).mean()
+    assert expected_drift_kl(config, q0, slots).mean() == pytest.approx(simulated, rel=0.05)
+    forecast = forecast_accuracy(config, q0, q0, slots)
+    realised = model_accuracy(config, path[-1], q0)
+    assert forecast.mean() == pytest.approx(realised.mean(), abs=2e-3)
+    assert np.all(forecast <= model_accuracy(config, q0, q0))
+    np.testing.assert_allclose(forecast_accuracy(config, q0, q0, 0), config.acc_max)
 
 
 # ------------------------------------------------------------------------------------ twin

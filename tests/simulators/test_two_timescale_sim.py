@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from mec_gym.problems.two_timescale import ComputeShares, model_accuracy
+from mec_gym.problems.two_timescale import ComputeShares, forecast_accuracy, model_accuracy
 from mec_gym.simulators.two_timescale import (
     FrameDecision,
     RandomSlots,
@@ -58,15 +58,58 @@ def test_same_seed_same_trajectory_other_seed_differs():
     assert [o.objective for o in first] != [o.objective for o in other]
 
 
-def test_dt_queries_do_not_change_the_trajectory():
+def test_reading_the_frame_view_does_not_change_the_trajectory():
     quiet, asked = started(seed=5), started(seed=5)
-    for _ in range(4):
-        asked.dt_statistics()
-        p = np.full(N, 0.5)
+    p = np.full(N, 0.5)
+    for _ in range(2 * CONFIG.slots_per_frame):
         for sim in (quiet, asked):
+            if sim.frame_over:
+                if sim is asked:
+                    assert sim.frame_view() is sim.frame_view()  # drawn once per frame
+                sim.begin_frame(nearest(sim, True))
             sim.step_slot(SlotDecision(equal_split(sim.slot_problem(p)), p))
     np.testing.assert_array_equal(quiet.state.q_model, asked.state.q_model)
     assert quiet.state.last_outcome.objective == asked.state.last_outcome.objective
+    asked.begin_frame(nearest(asked, True))
+    with pytest.raises(RuntimeError, match="frame_view"):
+        asked.frame_view()  # the frame has its decision
+
+
+def test_batched_simulator_equals_one_simulator_per_episode():
+    seeds = (3, 8, 13)
+    batch = TwoTimescaleSimulator(CONFIG, num_envs=len(seeds))
+    batch.reset([np.random.default_rng(s) for s in seeds])
+    singles = [TwoTimescaleSimulator(CONFIG) for _ in seeds]
+    for sim, seed in zip(singles, seeds, strict=True):
+        sim.reset(np.random.default_rng(seed))
+    rng = np.random.default_rng(0)
+    while not batch.done:
+        if batch.frame_over:
+            views = [sim.frame_view() for sim in singles]
+            view = batch.frame_view()
+            for i, single in enumerate(views):
+                np.testing.assert_array_equal(
+                    view.statistics.mean_rate[i], single.statistics.mean_rate
+                )
+                np.testing.assert_array_equal(
+                    view.statistics.accuracy_end_of_frame[i],
+                    single.statistics.accuracy_end_of_frame,
+                )
+            association = rng.integers(0, CONFIG.num_bs, (len(seeds), N))
+            retrain = rng.random((len(seeds), N)) < 0.5
+            batch.begin_frame(FrameDecision(association, retrain))
+            for i, sim in enumerate(singles):
+                sim.begin_frame(FrameDecision(association[i], retrain[i]))
+        p = rng.random((len(seeds), N))
+        problem = batch.slot_problem(p)
+        outcome = batch.step_slot(SlotDecision(closed_form_split(problem), p))
+        for i, sim in enumerate(singles):
+            single = sim.step_slot(SlotDecision(closed_form_split(sim.slot_problem(p[i])), p[i]))
+            np.testing.assert_allclose(outcome.objective[i], single.objective, rtol=1e-12)
+            np.testing.assert_allclose(outcome.accuracy[i], single.accuracy, rtol=1e-12)
+    assert all(sim.done for sim in singles)
+    with pytest.raises(ValueError, match="3 generators"):
+        batch.reset([np.random.default_rng(0)])
 
 
 def test_slot_outcome_is_the_slot_problem_evaluation():
@@ -114,19 +157,34 @@ def test_retraining_raises_accuracy_on_the_same_seed():
 
 
 def test_dt_is_exact_without_error_and_within_its_bound_otherwise():
-    exact = started(dataclasses.replace(CONFIG, dt_error_max=0.0), seed=7)
-    seen, truth = exact.dt_statistics(), exact.exact_statistics()
+    sim = TwoTimescaleSimulator(dataclasses.replace(CONFIG, dt_error_max=0.0))
+    sim.reset(np.random.default_rng(7))
+    seen, truth = sim.frame_view().statistics, sim.exact_statistics()
     np.testing.assert_array_equal(seen.mean_rate, truth.mean_rate)
     np.testing.assert_array_equal(seen.accuracy_end_of_frame, truth.accuracy_end_of_frame)
     assert truth.mean_rate.shape == (N, CONFIG.num_bs)
-    noisy = started(dataclasses.replace(CONFIG, dt_error_max=0.1), seed=7)
-    seen, truth = noisy.dt_statistics(), noisy.exact_statistics()
+    np.testing.assert_array_equal(sim.frame_view().distances, sim.distances())
+    noisy = TwoTimescaleSimulator(dataclasses.replace(CONFIG, dt_error_max=0.1))
+    noisy.reset(np.random.default_rng(7))
+    seen, truth = noisy.frame_view().statistics, noisy.exact_statistics()
     for a, b in (
         (seen.mean_rate, truth.mean_rate),
         (seen.accuracy_end_of_frame, truth.accuracy_end_of_frame),
     ):
         relative = a / b - 1.0
         assert np.all(np.abs(relative) <= 0.1 + 1e-12) and np.any(relative != 0)
+
+
+def test_exact_statistics_forecast_the_end_of_the_frame():
+    sim = started(seed=4, retrain=False)
+    p = np.zeros(N)
+    for _ in range(3):
+        sim.step_slot(SlotDecision(equal_split(sim.slot_problem(p)), p))
+    st = sim.state
+    expected = forecast_accuracy(CONFIG, st.q, st.q_model, CONFIG.slots_per_frame)
+    np.testing.assert_array_equal(sim.exact_statistics().accuracy_end_of_frame, expected)
+    assert np.all(expected < model_accuracy(CONFIG, st.q, st.q_model))
+    np.testing.assert_array_equal(st.accuracy, st.last_outcome.accuracy)
 
 
 @pytest.mark.parametrize(
@@ -169,7 +227,7 @@ def test_per_bs_cap_and_frame_bookkeeping():
             sim.begin_frame(FrameDecision(np.arange(N) % 3, np.ones(N, bool)))
         sim.step_slot(SlotDecision(equal_split(sim.slot_problem(p)), p))
     assert sim.done and sim.state.slot == config.slots_per_episode
-    with pytest.raises(RuntimeError, match="over"):
+    with pytest.raises(RuntimeError, match="no running episode"):
         sim.step_slot(SlotDecision(ComputeShares(np.ones(N), np.zeros(N)), p))
 
 

@@ -1,0 +1,269 @@
+"""TwoTimescaleFrame-v0: the frame level of the two-timescale DT-assisted inference and retraining
+system.
+
+Source: J. Cong, G. Cheng, C. You, X. Huang, W. Wu, "Two-Timescale Digital Twin Assisted Model
+Interference and Retraining over Wireless Network", arXiv 2411.18329. Model as specified in
+``shared/spec/two_timescale.md`` (section 3).
+
+The same simulator as ``TwoTimescale-v0`` (:mod:`mec_gym.simulators.two_timescale`), one frame
+per step; the slots of a frame are played by a slot policy acting on ``TwoTimescale-v0``'s
+observations and actions (:mod:`mec_gym.envs.two_timescale`), so that a trained slot agent plugs
+in unchanged. The frame observation and action maps (:func:`frame_observation`,
+:func:`frame_decision_from_action`) are functions of the simulator's
+:class:`~mec_gym.simulators.two_timescale.FrameView`: a trained frame agent becomes a frame policy
+of ``TwoTimescale-v0`` through them (``mec_gym.agents.two_timescale.AgentFramePolicy``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from mec_gym.envs.base import EpisodeMeans
+from mec_gym.envs.two_timescale import (
+    COMPONENTS,
+    SLOT_RULES,
+    SPECTRAL_HALF,
+    SlotPolicy,
+    SplitRuleAction,
+    TwoTimescaleEnvBase,
+    decision_from_action,
+    slot_values,
+)
+from mec_gym.simulators.two_timescale import (
+    DTStatistics,
+    FrameDecision,
+    FrameView,
+    SlotDecision,
+    SlotGenerator,
+    TwoTimescaleEnvConfig,
+)
+from mec_gym.solvers.two_timescale.frame import greedy_association
+
+__all__ = [
+    "TwoTimescaleFrameEnv",
+    "frame_observation_size",
+    "frame_observation",
+    "decode_frame_observation",
+    "frame_decision_from_action",
+    "action_from_frame_decision",
+    "resolve_slot_policy",
+]
+
+
+def frame_observation_size(config: TwoTimescaleEnvConfig) -> int:
+    """N (2M + 1) + 1 (see the env's Observation Space)."""
+    return config.num_mus * (2 * config.num_bs + 1) + 1
+
+
+def _distance_scale(config: TwoTimescaleEnvConfig) -> float:
+    """The largest distance in the square (its diagonal), m."""
+    return config.area_m * np.sqrt(2.0)
+
+
+def frame_observation(view: FrameView) -> np.ndarray:
+    """The observation of a frame view (float32, (..., size)): see the env's Observation Space."""
+    cfg = view.config
+    spectral = view.statistics.mean_rate / cfg.bandwidth_hz
+    per_mu = np.concatenate(
+        (
+            spectral / (spectral + SPECTRAL_HALF),
+            view.distances / _distance_scale(cfg),
+            view.statistics.accuracy_end_of_frame[..., None],
+        ),
+        axis=-1,
+    )
+    batch_shape = per_mu.shape[:-2]
+    frame = np.full((*batch_shape, 1), view.frame / cfg.frames_per_episode)
+    flat = per_mu.reshape(*batch_shape, -1)
+    return np.concatenate((flat, frame), axis=-1).astype(np.float32)
+
+
+def decode_frame_observation(config: TwoTimescaleEnvConfig, observation: np.ndarray) -> FrameView:
+    """The frame view behind an observation (one, no batch axis): the DT statistics, the
+    distances (m) and the frame index."""
+    values = np.asarray(observation, dtype=float)
+    m = config.num_bs
+    per_mu = values[:-1].reshape(config.num_mus, 2 * m + 1)
+    efficiency = per_mu[:, :m]
+    rate = config.bandwidth_hz * SPECTRAL_HALF * efficiency / (1.0 - efficiency)
+    statistics = DTStatistics(rate, per_mu[:, 2 * m])
+    distances = per_mu[:, m : 2 * m] * _distance_scale(config)
+    frame = int(round(values[-1] * config.frames_per_episode))
+    return FrameView(config, frame, statistics, distances)
+
+
+def frame_decision_from_action(view: FrameView, action: Any) -> FrameDecision:
+    """The frame decision of actions (..., 2N): N BS indices, then N retraining flags.
+
+    ValueError unless the entries are integers in range. Under a ``max_users_per_bs`` cap an
+    association that overloads a BS is repaired: the MUs keep their chosen BS in decreasing
+    order of their DT-predicted rate to it while it has room, the others take the BS of next
+    highest DT-predicted rate with room."""
+    cfg = view.config
+    n, m = cfg.num_mus, cfg.num_bs
+    values = np.asarray(action)
+    if values.shape[-1:] != (2 * n,) or values.dtype.kind not in "iuf":
+        raise ValueError(f"action must hold {2 * n} integers, got {values!r}")
+    if not np.isfinite(values).all():
+        raise ValueError(f"action must be finite integers, got {values!r}")
+    if not np.array_equal(values, np.round(values)):
+        raise ValueError(f"action must hold integers, got {values!r}")
+    association = values[..., :n].astype(np.intp)
+    retrain = values[..., n:].astype(np.intp)
+    if np.any((association < 0) | (association >= m)) or np.any((retrain < 0) | (retrain > 1)):
+        raise ValueError(f"action: BS indices must be in [0, {m - 1}] and flags in {{0, 1}}")
+    cap = cfg.max_users_per_bs
+    if cap:
+        load = (association[..., None] == np.arange(m)).sum(axis=-2)
+        if np.any(load > cap):
+            rate = np.asarray(view.statistics.mean_rate, dtype=float)
+            relative = rate / rate.max(axis=-1, keepdims=True)  # in [0, 1]
+            chosen = association[..., None] == np.arange(m)
+            association = greedy_association(np.where(chosen, 1.0 + relative, relative), cap)
+    return FrameDecision(association, retrain.astype(bool))
+
+
+def action_from_frame_decision(decision: FrameDecision) -> np.ndarray:
+    """The action (int64, (..., 2N)) of a frame decision."""
+    return np.concatenate(
+        (np.asarray(decision.association), np.asarray(decision.retrain)), axis=-1
+    ).astype(np.int64)
+
+
+def resolve_slot_policy(
+    config: TwoTimescaleEnvConfig, slot_policy: SlotPolicy | str | None
+) -> SlotPolicy:
+    """The slot policy of an env argument: None (closed form), a name of ``SLOT_RULES`` or a
+    callable (TypeError / ValueError otherwise)."""
+    if slot_policy is None or isinstance(slot_policy, str):
+        rule = "closed_form" if slot_policy is None else slot_policy
+        if rule not in SLOT_RULES:
+            raise ValueError(
+                f"slot_policy must be one of {sorted(SLOT_RULES)} or a callable, got {rule!r}"
+            )
+        return SplitRuleAction(config, rule)
+    if not callable(slot_policy):
+        raise TypeError(f"slot_policy must be callable, got {type(slot_policy).__name__}")
+    return slot_policy
+
+
+class TwoTimescaleFrameEnv(TwoTimescaleEnvBase):
+    """Frame-level association and retraining decisions, the slots played by a slot policy.
+
+    ## Description
+    The large timescale of ``TwoTimescale-v0``'s system (see that env for the model): at the
+    start of every frame (one step) the agent associates each of the N MUs with one of the M
+    BSs and decides which models are retrained in the frame (delta_n). The frame's
+    ``slots_per_frame`` slots are then played by a slot policy that splits the BSs' compute and
+    sets the DT generation ratios: ``slot_policy``, a callable ``(observation) -> action`` on
+    ``TwoTimescale-v0``'s observations and actions (a trained slot agent's ``predict`` output
+    works), by default the closed-form split lambda prop. to sqrt(Q) with p = 1
+    (:class:`~mec_gym.envs.two_timescale.SplitRuleAction`).
+
+    ## Action Space
+    ``MultiDiscrete([M] * N + [2] * N)``: the BS of every MU, then every MU's retraining flag.
+    Under a ``max_users_per_bs`` cap an overloading association is repaired
+    (:func:`frame_decision_from_action`); without a cap (the default) every action is applied
+    as is.
+
+    ## Observation Space
+    ``Box(0, 1, (N (2M + 1) + 1,), float32)``: what the DT predicts for the frame, per MU
+    (MU-major): its DT-predicted mean rate to every BS as ``s / (s + SPECTRAL_HALF)`` with s =
+    R / B (bit/s/Hz), its distance to every BS over the area's diagonal, and its DT-predicted
+    accuracy at the end of the frame without retraining; then the frame index over
+    ``frames_per_episode``. These are the statistics the frame heuristics use;
+    :func:`decode_frame_observation` inverts the map.
+
+    ## Rewards
+    The mean of the frame's slot rewards of ``TwoTimescale-v0``: ``-(sum of the frame's slot
+    objectives) / (N slots_per_frame)`` (the spec's summed slot rewards divided by
+    ``slots_per_frame``, so that both levels share one scale: about -0.7 per frame at the
+    defaults). ``info["frame_cost"]`` holds the summed objective, s.
+
+    ## Starting State
+    As ``TwoTimescale-v0``'s: MUs uniform in the square, each model fitted to its data.
+
+    ## Episode End
+    Truncated after ``frames_per_episode`` frames (never terminated; no ``TimeLimit``).
+
+    ## Arguments
+    ``gymnasium.make("TwoTimescaleFrame-v0", config=None, render_mode=None, slot_policy=None,
+    slots=None, **overrides)``: ``config``/overrides as for ``TwoTimescale-v0``;
+    ``slot_policy`` as in the Description or a name of ``SLOT_RULES`` (``"closed_form"``,
+    ``"equal"``); ``slots`` draws the episodes.
+
+    ## Info
+    As ``TwoTimescale-v0``'s, means per slot over the episode's slots so far: ``cost`` (the
+    score, lower is better), ``transmission``, ``computation``, ``retraining``, ``accuracy``,
+    ``violation``; plus ``frame_cost`` (the frame's summed slot objectives, s) and ``frame``
+    (frames played).
+
+    ## Version History
+    - v0: initial version.
+
+    ## System model and source
+    Cong, Cheng, You, Huang, Wu, arXiv 2411.18329; spec ``shared/spec/two_timescale.md``.
+    ``env.simulator`` is the shared :class:`~mec_gym.simulators.two_timescale.
+    TwoTimescaleSimulator`.
+    """
+
+    def __init__(
+        self,
+        config: TwoTimescaleEnvConfig | dict[str, Any] | None = None,
+        render_mode: str | None = None,
+        slot_policy: SlotPolicy | str | None = None,
+        slots: SlotGenerator | None = None,
+        **overrides: Any,
+    ) -> None:
+        super().__init__(config, render_mode, slots, overrides)
+        cfg = self.config
+        self.slot_policy: SlotPolicy = resolve_slot_policy(cfg, slot_policy)
+        n, m = cfg.num_mus, cfg.num_bs
+        self.action_space = spaces.MultiDiscrete([m] * n + [2] * n)
+        size = frame_observation_size(cfg)
+        self.observation_space = spaces.Box(0.0, 1.0, (size,), np.float32)
+
+    # ------------------------------------------------------------------ gym API
+    def _reset_episode(self, options: dict[str, Any] | None) -> tuple[np.ndarray, dict[str, Any]]:
+        self._episode_means = EpisodeMeans(self.evaluated_keys())
+        self.simulator.reset(self.np_random)
+        self.cost_history = []
+        return frame_observation(self.simulator.frame_view()), {}
+
+    def _step_episode(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        cfg = self.config
+        simulator = self.simulator
+        simulator.begin_frame(frame_decision_from_action(simulator.frame_view(), action))
+        self.observer.begin_frame(simulator)
+        frame_problem = simulator.slot_problem()
+        retrain = simulator.state.retrain
+        totals = np.zeros(len(COMPONENTS) + 1)
+        for _ in range(cfg.slots_per_frame):
+            slot_action = self.slot_policy(self.observer.observe(simulator))
+            shares, ratio = decision_from_action(cfg, frame_problem, retrain, slot_action)
+            outcome = simulator.step_slot(SlotDecision(shares, ratio), check=False)
+            values = slot_values(cfg, outcome)
+            totals += values
+            self.cost_history.append(float(values[0]))
+        means = totals / cfg.slots_per_frame
+        self._episode_means.add(dict(zip(self._episode_means.totals, means.tolist(), strict=True)))
+        info: dict[str, Any] = self._episode_means.means()
+        info["frame_cost"] = float(totals[0])
+        info["frame"] = simulator.state.frame
+        truncated = simulator.done
+        view = self._final_view() if truncated else simulator.frame_view()
+        return frame_observation(view), -float(means[0]) / cfg.num_mus, False, truncated, info
+
+    def _final_view(self) -> FrameView:
+        """The view after the last slot with the exact statistics (no frame follows, so the DT
+        draws no error for it): the final observation."""
+        simulator = self.simulator
+        return FrameView(
+            self.config,
+            simulator.state.frame,
+            simulator.exact_statistics(),
+            simulator.distances(),
+        )

@@ -1,0 +1,180 @@
+"""TwoTimescaleFrame-v0 and the native vector env of TwoTimescale-v0: the frame level plays the
+slot level's slots, its observation decodes to the DT's view, trained agents plug in at either
+level, and the batched env equals SyncVectorEnv step by step."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import mec_gym  # noqa: F401
+from mec_gym.agents.base import run_episode
+from mec_gym.agents.two_timescale import (
+    AgentFramePolicy,
+    AgentSlotPolicy,
+    FrameRulePolicy,
+    RandomFramePolicy,
+    SlotSplitPolicy,
+    two_timescale_frame_baselines,
+)
+from mec_gym.envs.two_timescale import TwoTimescaleEnv
+from mec_gym.envs.two_timescale_frame import (
+    TwoTimescaleFrameEnv,
+    action_from_frame_decision,
+    decode_frame_observation,
+    frame_decision_from_action,
+)
+from mec_gym.simulators.two_timescale import FrameDecision
+from mec_gym.solvers.two_timescale.frame import FRAME_POLICIES
+
+SMALL = {"frames_per_episode": 3, "slots_per_frame": 5}
+
+
+def test_a_frame_step_plays_the_slot_envs_slots():
+    frame_env = TwoTimescaleFrameEnv(**SMALL)
+    frame_env.action_space.seed(0)
+    actions = [frame_env.action_space.sample() for _ in range(3)]
+    decisions = iter(
+        FrameDecision(a[: frame_env.config.num_mus], a[frame_env.config.num_mus :].astype(bool))
+        for a in actions
+    )
+    slot_env = TwoTimescaleEnv(frame_policy=lambda view: next(decisions), **SMALL)
+    closed_form = SlotSplitPolicy(slot_env, "closed_form")
+    frame_env.reset(seed=4)
+    obs, _ = slot_env.reset(seed=4)
+    for action in actions:
+        _, reward, _, truncated, info = frame_env.step(action)
+        slot_costs = []
+        for _ in range(SMALL["slots_per_frame"]):
+            obs, _, _, slot_truncated, slot_info = slot_env.step(closed_form.predict(obs)[0])
+            slot_costs.append(slot_info["slot_cost"])
+        assert info["frame_cost"] == pytest.approx(sum(slot_costs), rel=1e-12)
+        n = frame_env.config.num_mus
+        assert reward == pytest.approx(-np.mean(slot_costs) / n, rel=1e-12)
+        assert info["cost"] == pytest.approx(slot_info["cost"], rel=1e-12)
+    assert truncated and slot_truncated
+
+
+def test_frame_observation_decodes_to_the_dt_view():
+    env = TwoTimescaleFrameEnv(**SMALL)
+    obs, _ = env.reset(seed=2)
+    for frame in range(3):
+        view = env.simulator.frame_view()
+        decoded = decode_frame_observation(env.config, obs)
+        np.testing.assert_allclose(decoded.statistics.mean_rate, view.statistics.mean_rate, 1e-5)
+        np.testing.assert_allclose(
+            decoded.statistics.accuracy_end_of_frame,
+            view.statistics.accuracy_end_of_frame,
+            rtol=1e-6,
+        )
+        np.testing.assert_allclose(decoded.distances, view.distances, rtol=1e-5)
+        assert decoded.frame == frame
+        assert env.observation_space.contains(obs)
+        obs, *_ = env.step(env.action_space.sample())
+    assert decode_frame_observation(env.config, obs).frame == 3
+
+
+def test_frame_rule_policies_act_as_their_rules_on_the_exact_view():
+    env = TwoTimescaleFrameEnv(**SMALL)
+    for seed in range(3):
+        obs, _ = env.reset(seed=seed)
+        view = env.simulator.frame_view()
+        for name, rule in FRAME_POLICIES.items():
+            action = FrameRulePolicy(env, name).predict(obs)[0]
+            np.testing.assert_array_equal(action, action_from_frame_decision(rule(view)))
+
+
+def test_over_capacity_association_is_repaired_and_bad_actions_raise():
+    env = TwoTimescaleFrameEnv(max_users_per_bs=6, **SMALL)
+    env.reset(seed=1)
+    view = env.simulator.frame_view()
+    n = env.config.num_mus
+    action = np.concatenate((np.zeros(n, int), np.ones(n, int)))
+    decision = frame_decision_from_action(view, action)
+    load = np.bincount(decision.association, minlength=env.config.num_bs)
+    assert load.max() <= 6 and np.sum(decision.association == 0) == 6
+    kept = decision.association == 0
+    rate0 = view.statistics.mean_rate[:, 0] / view.statistics.mean_rate.max(axis=1)
+    assert rate0[kept].min() >= rate0[~kept].max()  # the MUs best served by BS 0 keep it
+    env.step(action)
+    for bad, match in (
+        (np.zeros(n, int), "integers"),
+        (np.full(2 * n, 0.5), "integers"),
+        (np.full(2 * n, 3), "BS indices"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            env.step(bad)
+
+
+def test_trained_agents_plug_in_at_either_level():
+    frame_env = TwoTimescaleFrameEnv(**SMALL)
+    rule_agent = FrameRulePolicy(frame_env, "dt_threshold")
+    by_name = TwoTimescaleEnv(frame_policy="dt_threshold", **SMALL)
+    by_agent = TwoTimescaleEnv(frame_policy=AgentFramePolicy(rule_agent), **SMALL)
+    for env in (by_name, by_agent):
+        env.reset(seed=6)
+    for _ in range(by_name.config.slots_per_episode):
+        np.testing.assert_array_equal(by_agent.state.association, by_name.state.association)
+        np.testing.assert_array_equal(by_agent.state.retrain, by_name.state.retrain)
+        action = by_name.action_space.sample()
+        by_name.step(action)
+        by_agent.step(action)
+    slot_agent = SlotSplitPolicy(by_name, "closed_form")
+    plugged = TwoTimescaleFrameEnv(slot_policy=AgentSlotPolicy(slot_agent), **SMALL)
+    default = TwoTimescaleFrameEnv(**SMALL)
+    for env in (plugged, default):
+        env.reset(seed=7)
+    action = default.action_space.sample()
+    assert plugged.step(action)[1] == default.step(action)[1]
+    assert TwoTimescaleFrameEnv(slot_policy="equal", **SMALL).slot_policy.rule == "equal"
+    with pytest.raises(ValueError, match="slot_policy must be one of"):
+        TwoTimescaleFrameEnv(slot_policy="best", **SMALL)
+
+
+def test_frame_baselines_run_and_threshold_retraining_beats_random_never_and_always():
+    env = gym.make("mec_gym:TwoTimescaleFrame-v0", **SMALL)
+    policies = two_timescale_frame_baselines("TwoTimescaleFrame-v0", SMALL, seed=0)
+    assert set(policies) == {*FRAME_POLICIES, "random"}
+    assert isinstance(policies["random"], RandomFramePolicy)
+    costs = {}
+    for name, policy in policies.items():
+        costs[name] = np.mean([run_episode(policy, env, seed)[0]["cost"] for seed in range(3)])
+    assert costs["dt_threshold"] < min(costs["random"], costs["dt_always"], costs["dt_never"])
+
+
+def test_vector_env_equals_sync_vector_env_step_by_step():
+    kwargs = {"frames_per_episode": 2, "slots_per_frame": 4}
+    native = gym.make_vec(
+        "mec_gym:TwoTimescale-v0", 3, vectorization_mode="vector_entry_point", **kwargs
+    )
+    sync = gym.make_vec("mec_gym:TwoTimescale-v0", 3, vectorization_mode="sync", **kwargs)
+    assert native.single_observation_space == sync.single_observation_space
+    obs_native, _ = native.reset(seed=5)
+    obs_sync, _ = sync.reset(seed=5)
+    np.testing.assert_array_equal(obs_native, obs_sync)
+    native.action_space.seed(1)
+    resets = 0
+    for _ in range(19):  # two episodes and their autoresets
+        actions = native.action_space.sample()
+        step_native = native.step(actions)
+        step_sync = sync.step(actions)
+        for a, b in zip(step_native[:4], step_sync[:4], strict=True):
+            np.testing.assert_array_equal(a, b)
+        info_native, info_sync = step_native[4], step_sync[4]
+        assert set(info_native) == set(info_sync)
+        for key in info_native:
+            np.testing.assert_array_equal(info_native[key], info_sync[key])
+        resets += int(step_native[3].all())
+    assert resets == 2
+    closed_form = SlotSplitPolicy(gym.make("mec_gym:TwoTimescale-v0", **kwargs), "closed_form")
+    batch = closed_form.predict(obs_native)[0]
+    rows = np.stack([closed_form.predict(row)[0] for row in obs_native])
+    np.testing.assert_allclose(batch, rows, rtol=1e-12)
+    with pytest.raises(ValueError, match="render"):
+        gym.make_vec(
+            "mec_gym:TwoTimescale-v0",
+            2,
+            vectorization_mode="vector_entry_point",
+            render_mode="rgb_array",
+        )
