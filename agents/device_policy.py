@@ -1,5 +1,6 @@
 """An actor-critic policy with weights shared across devices, for observations and actions that
-list the same features and decisions for every device (``JointOffload-v1``).
+list the same features and decisions for every device (``JointOffload-v1``, the MUs of
+``TwoTimescale-v0``).
 
 The observation is read as ``N`` rows of ``device_features`` (device-major) followed by
 ``global_features`` cell-wide entries. Each device's row, with the global entries, is embedded
@@ -100,9 +101,10 @@ class DeviceSetPolicy(ActorCriticPolicy):
     """PPO/A2C policy with per-device shared weights (see the module docstring).
 
     ``device_features`` and ``global_features`` give the observation's layout (``N`` follows
-    from the observation size); ``hidden`` is the embedding width. The action space must be
-    discrete (MultiBinary or MultiDiscrete) with the same number of logits for every device,
-    device-major.
+    from the observation size); ``hidden`` is the embedding width. The action space is
+    MultiBinary or MultiDiscrete with the same number of logits for every device, or a Box with
+    the same number of entries per device (a Gaussian mean each, the log-standard deviations
+    per entry as SB3 keeps them), device-major.
     """
 
     def __init__(
@@ -122,9 +124,9 @@ class DeviceSetPolicy(ActorCriticPolicy):
                 f"an observation of {size} entries is not N rows of device_features="
                 f"{device_features} plus global_features={global_features}"
             )
-        if not isinstance(action_space, (spaces.MultiBinary, spaces.MultiDiscrete)):
+        if not isinstance(action_space, (spaces.MultiBinary, spaces.MultiDiscrete, spaces.Box)):
             raise ValueError(
-                f"DeviceSetPolicy needs a MultiBinary or MultiDiscrete action space, got "
+                f"DeviceSetPolicy needs a MultiBinary, MultiDiscrete or Box action space, got "
                 f"{action_space}"
             )
         self.num_devices = per_devices // device_features

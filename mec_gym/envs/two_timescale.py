@@ -35,8 +35,14 @@ from mec_gym.simulators.two_timescale import (
     SlotOutcome,
     TwoTimescaleEnvConfig,
     TwoTimescaleSimulator,
+    TwoTimescaleState,
 )
-from mec_gym.solvers.two_timescale import closed_form_split, equal_split
+from mec_gym.solvers.two_timescale import (
+    accuracy_target_ratio,
+    closed_form_split,
+    closed_form_weights,
+    equal_split,
+)
 from mec_gym.solvers.two_timescale.frame import FRAME_POLICIES, FramePolicy, dt_frame_policy
 
 __all__ = [
@@ -49,6 +55,9 @@ __all__ = [
     "WEIGHT_FLOOR",
     "SPECTRAL_HALF",
     "SLOT_RULES",
+    "SLOT_BASELINES",
+    "slot_action_space",
+    "RATIO_LEVELS",
     "observation_size",
     "resolve_frame_policy",
     "SlotObserver",
@@ -57,7 +66,9 @@ __all__ = [
     "decision_from_action",
     "action_from_shares",
     "slot_values",
-    "SplitRuleAction",
+    "SlotRuleAction",
+    "baseline_ratios",
+    "slot_rule_decision",
 ]
 
 SlotPolicy = Callable[[np.ndarray], np.ndarray]
@@ -83,6 +94,29 @@ SLOT_RULES: dict[str, Callable[[SlotProblem], ComputeShares]] = {
     "equal": equal_split,
 }
 """Slot-level compute splits by name."""
+
+SLOT_BASELINES: dict[str, tuple[str, str]] = {
+    "closed_form": ("closed_form", "one"),
+    "closed_form_adaptive": ("closed_form", "accuracy_target"),
+    "equal": ("equal", "one"),
+}
+"""The slot-level baselines: name -> (compute split of ``SLOT_RULES``, generation ratios:
+``"one"``, p = 1 for every MU, or ``"accuracy_target"``,
+:func:`~mec_gym.solvers.two_timescale.accuracy_target_ratio`)."""
+
+
+RATIO_LEVELS = 5
+"""``slot_action="levels"``: the generation ratio of level l is ``l / (RATIO_LEVELS - 1)``."""
+
+
+def slot_action_space(config: TwoTimescaleEnvConfig) -> spaces.Space:
+    """``Box(0, 1, (3N,))`` (``slot_action="full"``), ``Box(0, 1, (N,))`` (``"ratio"``) or
+    ``MultiDiscrete([RATIO_LEVELS] * N)`` (``"levels"``)."""
+    n = config.num_mus
+    if config.slot_action == "levels":
+        return spaces.MultiDiscrete([RATIO_LEVELS] * n)
+    width = 3 if config.slot_action == "full" else 1
+    return spaces.Box(0.0, 1.0, (width * n,), np.float32)
 
 
 def observation_size(config: TwoTimescaleEnvConfig) -> int:
@@ -186,21 +220,36 @@ def problem_from_observation(
 
 
 def decision_from_action(
-    config: TwoTimescaleEnvConfig, frame_problem: SlotProblem, retrain: np.ndarray, action: Any
+    config: TwoTimescaleEnvConfig,
+    frame_problem: SlotProblem,
+    state: TwoTimescaleState,
+    action: Any,
 ) -> tuple[ComputeShares, np.ndarray]:
-    """(compute shares, generation ratios) of actions (..., 3N) (see the Action Space) in a
-    slot of the frame whose association and capacities ``frame_problem`` holds and whose
-    retraining flags are ``retrain`` (..., N). ValueError for a wrong size or a non-finite
-    entry."""
+    """(compute shares, generation ratios) of actions (..., 3N or N: see the Action Space) in
+    the current slot of ``state``, whose frame's association and capacities ``frame_problem``
+    holds. ValueError for a wrong size, a non-finite entry or (``"levels"``) a level out of
+    range."""
     n = config.num_mus
-    values = np.asarray(action, dtype=float)
+    retrain = state.retrain
     batch_shape = retrain.shape[:-1]
-    if values.size != 3 * n * math.prod(batch_shape):
-        raise ValueError(f"action must have {3 * n} entries per env, got shape {values.shape}")
-    values = values.reshape(*batch_shape, 3 * n)
+    width = 3 * n if config.slot_action == "full" else n
+    values = np.asarray(action, dtype=float)
+    if values.size != width * math.prod(batch_shape):
+        raise ValueError(f"action must have {width} entries per env, got shape {values.shape}")
+    values = values.reshape(*batch_shape, width)
     if not (-np.inf < values.min() and values.max() < np.inf):  # False for NaN too
         raise ValueError(f"action must be finite, got {action!r}")
+    if config.slot_action == "levels":
+        if not np.array_equal(values, np.round(values)) or not (
+            values.min() >= 0 and values.max() < RATIO_LEVELS
+        ):
+            raise ValueError(f"action must hold levels in [0, {RATIO_LEVELS - 1}], got {action!r}")
+        values = values / (RATIO_LEVELS - 1)
     values = np.minimum(np.maximum(values, 0.0), 1.0)
+    if config.slot_action != "full":
+        batch = state.batch_bits
+        work = config.retrain_cost * retraining_bits(retrain, values, batch)
+        return shares_from_weights(frame_problem, *closed_form_weights(batch, work)), values
     weights = values[..., : 2 * n].reshape(*batch_shape, n, 2) + WEIGHT_FLOOR
     shares = shares_from_weights(frame_problem, weights[..., 0], retrain * weights[..., 1])
     return shares, values[..., 2 * n :]
@@ -242,20 +291,56 @@ def slot_values(config: TwoTimescaleEnvConfig, outcome: SlotOutcome) -> np.ndarr
     return values.T
 
 
-class SplitRuleAction:
-    """A slot policy from a split of ``SLOT_RULES``: the slot rebuilt from the observation
-    (:func:`problem_from_observation` at p = 1), the rule's shares played with p = 1 (all of a
-    retrained MU's batch generated). Works on one observation or a batch."""
+class SlotRuleAction:
+    """A slot policy from a baseline of ``SLOT_BASELINES``: the generation ratios from the
+    observed accuracy, the slot rebuilt from the observation at those ratios
+    (:func:`problem_from_observation`), the rule's shares; the action of the config's
+    ``slot_action`` (under ``"ratio"`` and ``"levels"`` only the ratios, as levels rounded
+    down for the latter: the env splits in closed form, so ``"equal"`` is refused). Works on
+    one observation or a batch."""
 
-    def __init__(self, config: TwoTimescaleEnvConfig, rule: str = "closed_form") -> None:
-        if rule not in SLOT_RULES:
-            raise ValueError(f"rule must be one of {sorted(SLOT_RULES)}, got {rule!r}")
+    def __init__(self, config: TwoTimescaleEnvConfig, name: str = "closed_form") -> None:
+        if name not in SLOT_BASELINES:
+            raise ValueError(f"name must be one of {sorted(SLOT_BASELINES)}, got {name!r}")
+        split, _ = SLOT_BASELINES[name]
+        if config.slot_action != "full" and split != "closed_form":
+            raise ValueError(
+                f"{name!r} needs slot_action='full' (a compute split other than the closed form)"
+            )
         self.config = config
-        self.rule = rule
+        self.name = name
 
     def __call__(self, observation: np.ndarray) -> np.ndarray:
-        problem = problem_from_observation(self.config, observation)
-        return action_from_shares(problem, SLOT_RULES[self.rule](problem))
+        config = self.config
+        accuracy = decode_observation(config, observation)["accuracy"]
+        ratio = baseline_ratios(config, self.name, accuracy)
+        if config.slot_action == "ratio":
+            return ratio
+        if config.slot_action == "levels":
+            return np.floor(ratio * (RATIO_LEVELS - 1) + 1e-9).astype(np.int64)
+        problem = problem_from_observation(config, observation, ratio)
+        split, _ = SLOT_BASELINES[self.name]
+        return action_from_shares(problem, SLOT_RULES[split](problem), ratio)
+
+
+def baseline_ratios(config: TwoTimescaleEnvConfig, name: str, accuracy: np.ndarray) -> np.ndarray:
+    """The generation ratios of the baseline ``name`` of ``SLOT_BASELINES`` for MUs of measured
+    accuracy ``accuracy`` (..., N)."""
+    _, ratios = SLOT_BASELINES[name]
+    if ratios == "one":
+        return np.ones(np.shape(accuracy))
+    return accuracy_target_ratio(accuracy, config)
+
+
+def slot_rule_decision(
+    config: TwoTimescaleEnvConfig, name: str, simulator: TwoTimescaleSimulator
+) -> SlotDecision:
+    """The decision of the baseline ``name`` of ``SLOT_BASELINES`` on the simulator's exact
+    slot (what :class:`SlotRuleAction` decides from an observation, without its float32
+    rounding)."""
+    ratio = baseline_ratios(config, name, simulator.state.accuracy)
+    split, _ = SLOT_BASELINES[name]
+    return SlotDecision(SLOT_RULES[split](simulator.slot_problem(ratio)), ratio)
 
 
 class TwoTimescaleEnvBase(MecEnv[TwoTimescaleEnvConfig]):
@@ -400,9 +485,8 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
         **overrides: Any,
     ) -> None:
         super().__init__(config, render_mode, slots, overrides)
-        n = self.config.num_mus
         self.frame_policy: FramePolicy = resolve_frame_policy(frame_policy)
-        self.action_space = spaces.Box(0.0, 1.0, (3 * n,), np.float32)
+        self.action_space = slot_action_space(self.config)
         self.observation_space = spaces.Box(0.0, 1.0, (observation_size(self.config),), np.float32)
         self.frame_problem: SlotProblem | None = None
         """The first slot's problem of the current frame: its association and capacities are
@@ -444,9 +528,7 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
     def decision_from_action(self, action: Any) -> tuple[ComputeShares, np.ndarray]:
         """(compute shares, generation ratios) of an action in the current slot (see the
         Action Space)."""
-        return decision_from_action(
-            self.config, self.frame_problem, self.simulator.state.retrain, action
-        )
+        return decision_from_action(self.config, self.frame_problem, self.simulator.state, action)
 
     # ------------------------------------------------------------------ observations
     def decode_observation(self, observation: np.ndarray) -> dict[str, Any]:

@@ -24,12 +24,12 @@ from gymnasium import spaces
 from mec_gym.envs.base import EpisodeMeans
 from mec_gym.envs.two_timescale import (
     COMPONENTS,
-    SLOT_RULES,
+    SLOT_BASELINES,
     SPECTRAL_HALF,
     SlotPolicy,
-    SplitRuleAction,
     TwoTimescaleEnvBase,
     decision_from_action,
+    slot_rule_decision,
     slot_values,
 )
 from mec_gym.simulators.two_timescale import (
@@ -40,13 +40,14 @@ from mec_gym.simulators.two_timescale import (
     SlotGenerator,
     TwoTimescaleEnvConfig,
 )
-from mec_gym.solvers.two_timescale.frame import greedy_association
+from mec_gym.solvers.two_timescale.frame import dt_association, greedy_association
 
 __all__ = [
     "TwoTimescaleFrameEnv",
     "frame_observation_size",
     "frame_observation",
     "decode_frame_observation",
+    "frame_action_space",
     "frame_decision_from_action",
     "action_from_frame_decision",
     "resolve_slot_policy",
@@ -95,8 +96,19 @@ def decode_frame_observation(config: TwoTimescaleEnvConfig, observation: np.ndar
     return FrameView(config, frame, statistics, distances)
 
 
+def frame_action_space(config: TwoTimescaleEnvConfig) -> spaces.MultiDiscrete:
+    """``MultiDiscrete([M] * N + [2] * N)`` (``frame_action="full"``) or ``MultiDiscrete([2] *
+    N)`` (``"retrain"``)."""
+    flags = [2] * config.num_mus
+    if config.frame_action == "retrain":
+        return spaces.MultiDiscrete(flags)
+    return spaces.MultiDiscrete([config.num_bs] * config.num_mus + flags)
+
+
 def frame_decision_from_action(view: FrameView, action: Any) -> FrameDecision:
-    """The frame decision of actions (..., 2N): N BS indices, then N retraining flags.
+    """The frame decision of actions (..., 2N): N BS indices, then N retraining flags (under
+    ``frame_action="retrain"``, (..., N): the flags, the association by
+    :func:`~mec_gym.solvers.two_timescale.frame.dt_association` on the view for them).
 
     ValueError unless the entries are integers in range. Under a ``max_users_per_bs`` cap an
     association that overloads a BS is repaired: the MUs keep their chosen BS in decreasing
@@ -104,17 +116,24 @@ def frame_decision_from_action(view: FrameView, action: Any) -> FrameDecision:
     highest DT-predicted rate with room."""
     cfg = view.config
     n, m = cfg.num_mus, cfg.num_bs
+    width = n if cfg.frame_action == "retrain" else 2 * n
     values = np.asarray(action)
-    if values.shape[-1:] != (2 * n,) or values.dtype.kind not in "iuf":
-        raise ValueError(f"action must hold {2 * n} integers, got {values!r}")
+    if values.shape[-1:] != (width,) or values.dtype.kind not in "iuf":
+        raise ValueError(f"action must hold {width} integers, got {values!r}")
     if not np.isfinite(values).all():
         raise ValueError(f"action must be finite integers, got {values!r}")
     if not np.array_equal(values, np.round(values)):
         raise ValueError(f"action must hold integers, got {values!r}")
-    association = values[..., :n].astype(np.intp)
-    retrain = values[..., n:].astype(np.intp)
-    if np.any((association < 0) | (association >= m)) or np.any((retrain < 0) | (retrain > 1)):
-        raise ValueError(f"action: BS indices must be in [0, {m - 1}] and flags in {{0, 1}}")
+    values = values.astype(np.intp)
+    retrain = values[..., width - n :]
+    if np.any((retrain < 0) | (retrain > 1)):
+        raise ValueError("action: retraining flags must be in {0, 1}")
+    retrain = retrain.astype(bool)
+    if cfg.frame_action == "retrain":
+        return FrameDecision(dt_association(view.statistics, cfg, retrain), retrain)
+    association = values[..., :n]
+    if np.any((association < 0) | (association >= m)):
+        raise ValueError(f"action: BS indices must be in [0, {m - 1}]")
     cap = cfg.max_users_per_bs
     if cap:
         load = (association[..., None] == np.arange(m)).sum(axis=-2)
@@ -123,28 +142,32 @@ def frame_decision_from_action(view: FrameView, action: Any) -> FrameDecision:
             relative = rate / rate.max(axis=-1, keepdims=True)  # in [0, 1]
             chosen = association[..., None] == np.arange(m)
             association = greedy_association(np.where(chosen, 1.0 + relative, relative), cap)
-    return FrameDecision(association, retrain.astype(bool))
+    return FrameDecision(association, retrain)
 
 
-def action_from_frame_decision(decision: FrameDecision) -> np.ndarray:
-    """The action (int64, (..., 2N)) of a frame decision."""
-    return np.concatenate(
-        (np.asarray(decision.association), np.asarray(decision.retrain)), axis=-1
-    ).astype(np.int64)
+def action_from_frame_decision(
+    config: TwoTimescaleEnvConfig, decision: FrameDecision
+) -> np.ndarray:
+    """The action (int64, (..., 2N) or (..., N) under ``frame_action="retrain"``) of a frame
+    decision (under ``"retrain"`` the association is the env's, not the decision's)."""
+    retrain = np.asarray(decision.retrain).astype(np.int64)
+    if config.frame_action == "retrain":
+        return retrain
+    return np.concatenate((np.asarray(decision.association, dtype=np.int64), retrain), axis=-1)
 
 
 def resolve_slot_policy(
     config: TwoTimescaleEnvConfig, slot_policy: SlotPolicy | str | None
-) -> SlotPolicy:
-    """The slot policy of an env argument: None (closed form), a name of ``SLOT_RULES`` or a
-    callable (TypeError / ValueError otherwise)."""
+) -> SlotPolicy | str:
+    """The slot policy of an env argument: a callable as is, or the name of a baseline of
+    ``SLOT_BASELINES`` (None: ``"closed_form"``); TypeError / ValueError otherwise."""
     if slot_policy is None or isinstance(slot_policy, str):
-        rule = "closed_form" if slot_policy is None else slot_policy
-        if rule not in SLOT_RULES:
+        name = "closed_form" if slot_policy is None else slot_policy
+        if name not in SLOT_BASELINES:
             raise ValueError(
-                f"slot_policy must be one of {sorted(SLOT_RULES)} or a callable, got {rule!r}"
+                f"slot_policy must be one of {sorted(SLOT_BASELINES)} or a callable, got {name!r}"
             )
-        return SplitRuleAction(config, rule)
+        return name
     if not callable(slot_policy):
         raise TypeError(f"slot_policy must be callable, got {type(slot_policy).__name__}")
     return slot_policy
@@ -160,14 +183,17 @@ class TwoTimescaleFrameEnv(TwoTimescaleEnvBase):
     ``slots_per_frame`` slots are then played by a slot policy that splits the BSs' compute and
     sets the DT generation ratios: ``slot_policy``, a callable ``(observation) -> action`` on
     ``TwoTimescale-v0``'s observations and actions (a trained slot agent's ``predict`` output
-    works), by default the closed-form split lambda prop. to sqrt(Q) with p = 1
-    (:class:`~mec_gym.envs.two_timescale.SplitRuleAction`).
+    works), or the name of a baseline of ``SLOT_BASELINES``, played on the simulator's exact
+    slots (:func:`~mec_gym.envs.two_timescale.slot_rule_decision`); by default
+    ``"closed_form"``, the closed-form split lambda prop. to sqrt(Q) with p = 1.
 
     ## Action Space
     ``MultiDiscrete([M] * N + [2] * N)``: the BS of every MU, then every MU's retraining flag.
     Under a ``max_users_per_bs`` cap an overloading association is repaired
     (:func:`frame_decision_from_action`); without a cap (the default) every action is applied
-    as is.
+    as is. With ``frame_action="retrain"``: ``MultiDiscrete([2] * N)``, the retraining flags
+    only, the association being the DT heuristic's for those flags
+    (:func:`~mec_gym.solvers.two_timescale.frame.dt_association`).
 
     ## Observation Space
     ``Box(0, 1, (N (2M + 1) + 1,), float32)``: what the DT predicts for the frame, per MU
@@ -192,8 +218,8 @@ class TwoTimescaleFrameEnv(TwoTimescaleEnvBase):
     ## Arguments
     ``gymnasium.make("TwoTimescaleFrame-v0", config=None, render_mode=None, slot_policy=None,
     slots=None, **overrides)``: ``config``/overrides as for ``TwoTimescale-v0``;
-    ``slot_policy`` as in the Description or a name of ``SLOT_RULES`` (``"closed_form"``,
-    ``"equal"``); ``slots`` draws the episodes.
+    ``slot_policy`` as in the Description or a name of ``SLOT_BASELINES`` (``"closed_form"``,
+    ``"closed_form_adaptive"``, ``"equal"``); ``slots`` draws the episodes.
 
     ## Info
     As ``TwoTimescale-v0``'s, means per slot over the episode's slots so far: ``cost`` (the
@@ -220,9 +246,10 @@ class TwoTimescaleFrameEnv(TwoTimescaleEnvBase):
     ) -> None:
         super().__init__(config, render_mode, slots, overrides)
         cfg = self.config
-        self.slot_policy: SlotPolicy = resolve_slot_policy(cfg, slot_policy)
-        n, m = cfg.num_mus, cfg.num_bs
-        self.action_space = spaces.MultiDiscrete([m] * n + [2] * n)
+        self.slot_policy: SlotPolicy | str = resolve_slot_policy(cfg, slot_policy)
+        """A callable on slot observations, or the name of a slot baseline (played on the
+        simulator's exact slots)."""
+        self.action_space = frame_action_space(cfg)
         size = frame_observation_size(cfg)
         self.observation_space = spaces.Box(0.0, 1.0, (size,), np.float32)
 
@@ -237,14 +264,21 @@ class TwoTimescaleFrameEnv(TwoTimescaleEnvBase):
         cfg = self.config
         simulator = self.simulator
         simulator.begin_frame(frame_decision_from_action(simulator.frame_view(), action))
-        self.observer.begin_frame(simulator)
-        frame_problem = simulator.slot_problem()
-        retrain = simulator.state.retrain
+        policy = self.slot_policy
+        if not isinstance(policy, str):
+            self.observer.begin_frame(simulator)
+            frame_problem = simulator.slot_problem()
         totals = np.zeros(len(COMPONENTS) + 1)
         for _ in range(cfg.slots_per_frame):
-            slot_action = self.slot_policy(self.observer.observe(simulator))
-            shares, ratio = decision_from_action(cfg, frame_problem, retrain, slot_action)
-            outcome = simulator.step_slot(SlotDecision(shares, ratio), check=False)
+            if isinstance(policy, str):
+                decision = slot_rule_decision(cfg, policy, simulator)
+            else:
+                slot_action = policy(self.observer.observe(simulator))
+                shares, ratio = decision_from_action(
+                    cfg, frame_problem, simulator.state, slot_action
+                )
+                decision = SlotDecision(shares, ratio)
+            outcome = simulator.step_slot(decision, check=False)
             values = slot_values(cfg, outcome)
             totals += values
             self.cost_history.append(float(values[0]))

@@ -97,9 +97,7 @@ class TwoTimescaleVectorEnv(MecVectorEnv):
             return observations, np.zeros(n), flags, flags.copy(), {}
         cfg = self.config
         simulator = self.simulator
-        shares, ratio = decision_from_action(
-            cfg, self.frame_problem, simulator.state.retrain, actions
-        )
+        shares, ratio = decision_from_action(cfg, self.frame_problem, simulator.state, actions)
         outcome = simulator.step_slot(SlotDecision(shares, ratio), check=False)
         values = slot_values(cfg, outcome)
         self.totals += values

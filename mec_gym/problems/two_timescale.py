@@ -417,7 +417,16 @@ class SlotProblem:
 
     def per_bs_sum(self, values: np.ndarray) -> np.ndarray:
         """Sum of per-MU ``values`` (..., N) over the MUs of each BS, shape (..., M)."""
-        return (np.asarray(values, dtype=float)[..., None, :] @ self.membership)[..., 0, :]
+        values = np.asarray(values, dtype=float)
+        if self.association.ndim == 1 and values.ndim == 1:  # one slot: the cheaper call
+            return values @ self.membership
+        return (values[..., None, :] @ self.membership)[..., 0, :]
+
+    def per_mu_value(self, per_bs: np.ndarray) -> np.ndarray:
+        """The value of each MU's BS of per-BS ``per_bs`` (..., M), shape (..., N)."""
+        if self.association.ndim == 1 and per_bs.ndim == 1:
+            return per_bs[self.association]
+        return (self.membership @ per_bs[..., None])[..., 0]
 
     def evaluate(self, shares: ComputeShares) -> SlotDelays:
         """Delays of every MU under ``shares`` (not checked: see :func:`share_violations`)."""
@@ -435,8 +444,8 @@ def shares_from_weights(
     inference = np.asarray(inference_weights, dtype=float)
     retraining = np.asarray(retrain_weights, dtype=float)
     per_bs = problem.per_bs_sum(inference + retraining)
-    scale = problem.capacity / np.where(per_bs > 0, per_bs, np.inf)
-    mu_scale = (problem.membership @ scale[..., None])[..., 0]
+    # a BS with no weight hands out nothing: its scale is finite, times weights of 0
+    mu_scale = problem.per_mu_value(problem.capacity / (per_bs + (per_bs == 0)))
     return ComputeShares(inference * mu_scale, retraining * mu_scale)
 
 

@@ -79,6 +79,8 @@ from mec_gym.problems.two_timescale import (
 from mec_gym.simulators.joint_offload import random_steps, reflect_into
 
 __all__ = [
+    "SLOT_ACTIONS",
+    "FRAME_ACTIONS",
     "TwoTimescaleEnvConfig",
     "bs_positions",
     "SlotDraws",
@@ -96,6 +98,12 @@ __all__ = [
 ]
 
 
+SLOT_ACTIONS = ("full", "ratio", "levels")
+"""Values of ``TwoTimescaleEnvConfig.slot_action``."""
+FRAME_ACTIONS = ("full", "retrain")
+"""Values of ``TwoTimescaleEnvConfig.frame_action``."""
+
+
 @dataclass(frozen=True)
 class TwoTimescaleEnvConfig(TwoTimescaleConfig):
     """The two-timescale system's parameters plus the episode, mobility and penalty."""
@@ -106,12 +114,21 @@ class TwoTimescaleEnvConfig(TwoTimescaleConfig):
     """MU random-walk speed, m/s (0: static)."""
     accuracy_penalty: float = 10.0
     """Penalty per unit of accuracy below ``acc_min`` per MU and slot, s (as a delay)."""
+    slot_action: str = "full"
+    """What a ``TwoTimescale-v0`` action sets: ``"full"`` (compute weights and generation
+    ratios), ``"ratio"`` (the generation ratios; compute split in closed form) or ``"levels"``
+    (the ratios as one of a few levels each; compute split in closed form)."""
+    frame_action: str = "full"
+    """What a ``TwoTimescaleFrame-v0`` action sets: ``"full"`` (association and retraining
+    flags) or ``"retrain"`` (the flags; association by the DT heuristic)."""
 
     def validate(self) -> None:
         super().validate()
         self._require_positive("frames_per_episode", integer=True)
         self._require_number("mu_speed_mps", 0)
         self._require_number("accuracy_penalty", 0)
+        self._require_choice("slot_action", SLOT_ACTIONS)
+        self._require_choice("frame_action", FRAME_ACTIONS)
 
     @property
     def slots_per_episode(self) -> int:

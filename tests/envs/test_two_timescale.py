@@ -9,7 +9,12 @@ import pytest
 import mec_gym  # noqa: F401
 from mec_gym.agents.base import run_episode
 from mec_gym.agents.two_timescale import two_timescale_baselines
-from mec_gym.envs.two_timescale import WEIGHT_FLOOR, TwoTimescaleEnv, action_from_shares
+from mec_gym.envs.two_timescale import (
+    WEIGHT_FLOOR,
+    SlotRuleAction,
+    TwoTimescaleEnv,
+    action_from_shares,
+)
 from mec_gym.problems.two_timescale import share_violations, shares_from_weights
 from mec_gym.simulators.two_timescale import (
     DTStatistics,
@@ -17,7 +22,7 @@ from mec_gym.simulators.two_timescale import (
     FrameView,
     TwoTimescaleEnvConfig,
 )
-from mec_gym.solvers.two_timescale import closed_form_split, equal_split
+from mec_gym.solvers.two_timescale import accuracy_target_ratio, closed_form_split, equal_split
 from mec_gym.solvers.two_timescale.frame import (
     FRAME_POLICIES,
     RuleFramePolicy,
@@ -184,6 +189,41 @@ def test_closed_form_beats_equal_and_acts_exactly():
     for name, policy in policies.items():
         costs[name] = np.mean([run_episode(policy, env, seed)[0]["cost"] for seed in range(3)])
     assert costs["closed_form"] < costs["equal"]
+
+
+def test_ratio_actions_split_in_closed_form_and_baselines_follow_the_mode():
+    env = make_env(slot_action="ratio", frame_policy="dt_always")
+    n = env.config.num_mus
+    assert env.action_space.shape == (n,)
+    env.reset(seed=9)
+    ratio = np.linspace(0.0, 1.0, n)
+    shares, played = env.decision_from_action(ratio)
+    expected = closed_form_split(env.simulator.slot_problem(ratio))
+    np.testing.assert_allclose(shares.inference, expected.inference, rtol=1e-12)
+    np.testing.assert_allclose(shares.retraining, expected.retraining, rtol=1e-12)
+    np.testing.assert_array_equal(played, ratio)
+    policies = two_timescale_baselines("TwoTimescale-v0", {**SMALL, "slot_action": "ratio"}, 0)
+    assert set(policies) == {"closed_form", "closed_form_adaptive"}
+    full = two_timescale_baselines("TwoTimescale-v0", SMALL, 0)
+    assert set(full) == {"closed_form", "closed_form_adaptive", "equal"}
+    with pytest.raises(ValueError, match="slot_action='full'"):
+        SlotRuleAction(env.config, "equal")
+    # the same baseline in both modes plays the same ratios; the full mode's weights floor
+    # the share of a retrained MU with p = 0, the ratio mode splits exactly: never worse
+    full_env = make_env(frame_policy="dt_always")
+    obs_ratio, _ = env.reset(seed=2)
+    obs_full, _ = full_env.reset(seed=2)
+    for _ in range(6):
+        obs_ratio, r_ratio, *_ = env.step(policies["closed_form_adaptive"].predict(obs_ratio)[0])
+        obs_full, r_full, *_ = full_env.step(full["closed_form_adaptive"].predict(obs_full)[0])
+        assert r_ratio >= r_full - 1e-12
+        np.testing.assert_array_equal(env.state.q_model, full_env.state.q_model)
+
+
+def test_adaptive_ratio_retrains_only_below_the_target():
+    config = TwoTimescaleEnvConfig()
+    accuracy = np.array([0.95, 0.901, 0.899, 0.5])
+    np.testing.assert_array_equal(accuracy_target_ratio(accuracy, config), [0, 0, 1, 1])
 
 
 def test_dt_association_balances_by_compute_cost_by_hand():

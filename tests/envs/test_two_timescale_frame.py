@@ -15,7 +15,7 @@ from mec_gym.agents.two_timescale import (
     AgentSlotPolicy,
     FrameRulePolicy,
     RandomFramePolicy,
-    SlotSplitPolicy,
+    SlotBaselinePolicy,
     two_timescale_frame_baselines,
 )
 from mec_gym.envs.two_timescale import TwoTimescaleEnv
@@ -26,13 +26,18 @@ from mec_gym.envs.two_timescale_frame import (
     frame_decision_from_action,
 )
 from mec_gym.simulators.two_timescale import FrameDecision
-from mec_gym.solvers.two_timescale.frame import FRAME_POLICIES
+from mec_gym.solvers.two_timescale.frame import FRAME_POLICIES, dt_association
 
 SMALL = {"frames_per_episode": 3, "slots_per_frame": 5}
 
 
-def test_a_frame_step_plays_the_slot_envs_slots():
-    frame_env = TwoTimescaleFrameEnv(**SMALL)
+@pytest.mark.parametrize("named", [False, True])
+def test_a_frame_step_plays_the_slot_envs_slots(named):
+    closed_form = SlotBaselinePolicy(TwoTimescaleEnv(**SMALL), "closed_form")
+    # by name, the rule runs on the exact slot; as a callable, on the float32 observation
+    slot_policy = "closed_form" if named else AgentSlotPolicy(closed_form)
+    frame_env = TwoTimescaleFrameEnv(slot_policy=slot_policy, **SMALL)
+    rtol = 1e-5 if named else 1e-12
     frame_env.action_space.seed(0)
     actions = [frame_env.action_space.sample() for _ in range(3)]
     decisions = iter(
@@ -40,7 +45,6 @@ def test_a_frame_step_plays_the_slot_envs_slots():
         for a in actions
     )
     slot_env = TwoTimescaleEnv(frame_policy=lambda view: next(decisions), **SMALL)
-    closed_form = SlotSplitPolicy(slot_env, "closed_form")
     frame_env.reset(seed=4)
     obs, _ = slot_env.reset(seed=4)
     for action in actions:
@@ -49,10 +53,10 @@ def test_a_frame_step_plays_the_slot_envs_slots():
         for _ in range(SMALL["slots_per_frame"]):
             obs, _, _, slot_truncated, slot_info = slot_env.step(closed_form.predict(obs)[0])
             slot_costs.append(slot_info["slot_cost"])
-        assert info["frame_cost"] == pytest.approx(sum(slot_costs), rel=1e-12)
+        assert info["frame_cost"] == pytest.approx(sum(slot_costs), rel=rtol)
         n = frame_env.config.num_mus
-        assert reward == pytest.approx(-np.mean(slot_costs) / n, rel=1e-12)
-        assert info["cost"] == pytest.approx(slot_info["cost"], rel=1e-12)
+        assert reward == pytest.approx(-np.mean(slot_costs) / n, rel=rtol)
+        assert info["cost"] == pytest.approx(slot_info["cost"], rel=rtol)
     assert truncated and slot_truncated
 
 
@@ -82,7 +86,9 @@ def test_frame_rule_policies_act_as_their_rules_on_the_exact_view():
         view = env.simulator.frame_view()
         for name, rule in FRAME_POLICIES.items():
             action = FrameRulePolicy(env, name).predict(obs)[0]
-            np.testing.assert_array_equal(action, action_from_frame_decision(rule(view)))
+            np.testing.assert_array_equal(
+                action, action_from_frame_decision(env.config, rule(view))
+            )
 
 
 def test_over_capacity_association_is_repaired_and_bad_actions_raise():
@@ -101,7 +107,8 @@ def test_over_capacity_association_is_repaired_and_bad_actions_raise():
     for bad, match in (
         (np.zeros(n, int), "integers"),
         (np.full(2 * n, 0.5), "integers"),
-        (np.full(2 * n, 3), "BS indices"),
+        (np.concatenate((np.full(n, 3), np.zeros(n, int))), "BS indices"),
+        (np.concatenate((np.zeros(n, int), np.full(n, 2))), "retraining flags"),
     ):
         with pytest.raises(ValueError, match=match):
             env.step(bad)
@@ -120,16 +127,33 @@ def test_trained_agents_plug_in_at_either_level():
         action = by_name.action_space.sample()
         by_name.step(action)
         by_agent.step(action)
-    slot_agent = SlotSplitPolicy(by_name, "closed_form")
+    slot_agent = SlotBaselinePolicy(by_name, "closed_form")
     plugged = TwoTimescaleFrameEnv(slot_policy=AgentSlotPolicy(slot_agent), **SMALL)
     default = TwoTimescaleFrameEnv(**SMALL)
     for env in (plugged, default):
         env.reset(seed=7)
     action = default.action_space.sample()
-    assert plugged.step(action)[1] == default.step(action)[1]
-    assert TwoTimescaleFrameEnv(slot_policy="equal", **SMALL).slot_policy.rule == "equal"
+    assert plugged.step(action)[1] == pytest.approx(default.step(action)[1], rel=1e-5)
+    assert TwoTimescaleFrameEnv(slot_policy="equal", **SMALL).slot_policy == "equal"
     with pytest.raises(ValueError, match="slot_policy must be one of"):
         TwoTimescaleFrameEnv(slot_policy="best", **SMALL)
+
+
+def test_retrain_only_actions_take_the_dt_association():
+    env = TwoTimescaleFrameEnv(frame_action="retrain", **SMALL)
+    n = env.config.num_mus
+    assert env.action_space == gym.spaces.MultiDiscrete([2] * n)
+    env.reset(seed=3)
+    view = env.simulator.frame_view()
+    flags = np.arange(n) % 2
+    env.step(flags)
+    expected = dt_association(view.statistics, env.config, flags.astype(bool))
+    np.testing.assert_array_equal(env.state.association, expected)
+    np.testing.assert_array_equal(env.state.retrain, flags.astype(bool))
+    policies = two_timescale_frame_baselines("TwoTimescaleFrame-v0", {"frame_action": "retrain"}, 0)
+    assert set(policies) == {"dt_threshold", "dt_never", "dt_always", "random"}
+    obs = env.observation_space.sample()
+    assert env.action_space.contains(policies["dt_threshold"].predict(obs)[0])
 
 
 def test_frame_baselines_run_and_threshold_retraining_beats_random_never_and_always():
@@ -167,7 +191,7 @@ def test_vector_env_equals_sync_vector_env_step_by_step():
             np.testing.assert_array_equal(info_native[key], info_sync[key])
         resets += int(step_native[3].all())
     assert resets == 2
-    closed_form = SlotSplitPolicy(gym.make("mec_gym:TwoTimescale-v0", **kwargs), "closed_form")
+    closed_form = SlotBaselinePolicy(gym.make("mec_gym:TwoTimescale-v0", **kwargs), "closed_form")
     batch = closed_form.predict(obs_native)[0]
     rows = np.stack([closed_form.predict(row)[0] for row in obs_native])
     np.testing.assert_allclose(batch, rows, rtol=1e-12)

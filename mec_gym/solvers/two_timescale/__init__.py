@@ -13,10 +13,19 @@ and a cvxpy cross-check (:func:`cvxpy_split`, needs the ``solvers`` extra).
 from __future__ import annotations
 
 from mec_gym.solvers.two_timescale.compute_split import (
+    accuracy_target_ratio,
     closed_form_cost,
     closed_form_split,
+    closed_form_weights,
     equal_split,
 )
 from mec_gym.solvers.two_timescale.cvx import cvxpy_split
 
-__all__ = ["closed_form_split", "closed_form_cost", "equal_split", "cvxpy_split"]
+__all__ = [
+    "closed_form_weights",
+    "closed_form_split",
+    "closed_form_cost",
+    "equal_split",
+    "accuracy_target_ratio",
+    "cvxpy_split",
+]

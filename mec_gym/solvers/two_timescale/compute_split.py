@@ -15,18 +15,35 @@ from __future__ import annotations
 
 import numpy as np
 
-from mec_gym.problems.two_timescale import ComputeShares, SlotProblem, shares_from_weights
+from mec_gym.problems.two_timescale import (
+    ComputeShares,
+    SlotProblem,
+    TwoTimescaleConfig,
+    shares_from_weights,
+)
 
-__all__ = ["closed_form_split", "closed_form_cost", "equal_split"]
+__all__ = [
+    "closed_form_weights",
+    "closed_form_split",
+    "closed_form_cost",
+    "equal_split",
+    "accuracy_target_ratio",
+]
+
+
+def closed_form_weights(
+    batch_bits: np.ndarray, retrain_work: np.ndarray, retrain_weight: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The KKT weights of the optimal split, (sqrt(Q_n), sqrt(w W_n)), (..., N) each: every BS's
+    capacity split in proportion to them (:func:`~mec_gym.problems.two_timescale.
+    shares_from_weights`) is the optimum."""
+    return np.sqrt(batch_bits), np.sqrt(retrain_weight * retrain_work)
 
 
 def closed_form_split(problem: SlotProblem) -> ComputeShares:
     """The optimal shares: lambda_n prop. to sqrt(Q_n), lambda_re_n prop. to sqrt(w W_n), per BS."""
-    return shares_from_weights(
-        problem,
-        np.sqrt(problem.batch_bits),
-        np.sqrt(problem.retrain_weight * problem.retrain_work),
-    )
+    weights = closed_form_weights(problem.batch_bits, problem.retrain_work, problem.retrain_weight)
+    return shares_from_weights(problem, *weights)
 
 
 def closed_form_cost(problem: SlotProblem) -> np.ndarray:
@@ -40,3 +57,11 @@ def equal_split(problem: SlotProblem) -> ComputeShares:
     return shares_from_weights(
         problem, (problem.batch_bits > 0).astype(float), (problem.retrain_work > 0).astype(float)
     )
+
+
+def accuracy_target_ratio(accuracy: np.ndarray, config: TwoTimescaleConfig) -> np.ndarray:
+    """Generation ratios of the adaptive baseline: p = 1 for a MU whose last measured accuracy
+    is below the middle of [acc_min, acc_max] (a margin above the constraint), else 0 (its
+    model is good enough: no retraining work this slot), (..., N)."""
+    target = 0.5 * (config.acc_min + config.acc_max)
+    return (np.asarray(accuracy, dtype=float) < target).astype(float)
