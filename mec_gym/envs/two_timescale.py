@@ -57,7 +57,6 @@ __all__ = [
     "SLOT_RULES",
     "SLOT_BASELINES",
     "slot_action_space",
-    "RATIO_LEVELS",
     "observation_size",
     "resolve_frame_policy",
     "SlotObserver",
@@ -105,18 +104,10 @@ SLOT_BASELINES: dict[str, tuple[str, str]] = {
 :func:`~mec_gym.solvers.two_timescale.accuracy_target_ratio`)."""
 
 
-RATIO_LEVELS = 5
-"""``slot_action="levels"``: the generation ratio of level l is ``l / (RATIO_LEVELS - 1)``."""
-
-
-def slot_action_space(config: TwoTimescaleEnvConfig) -> spaces.Space:
-    """``Box(0, 1, (3N,))`` (``slot_action="full"``), ``Box(0, 1, (N,))`` (``"ratio"``) or
-    ``MultiDiscrete([RATIO_LEVELS] * N)`` (``"levels"``)."""
-    n = config.num_mus
-    if config.slot_action == "levels":
-        return spaces.MultiDiscrete([RATIO_LEVELS] * n)
+def slot_action_space(config: TwoTimescaleEnvConfig) -> spaces.Box:
+    """``Box(0, 1, (3N,))`` (``slot_action="full"``) or ``Box(0, 1, (N,))`` (``"ratio"``)."""
     width = 3 if config.slot_action == "full" else 1
-    return spaces.Box(0.0, 1.0, (width * n,), np.float32)
+    return spaces.Box(0.0, 1.0, (width * config.num_mus,), np.float32)
 
 
 def observation_size(config: TwoTimescaleEnvConfig) -> int:
@@ -227,8 +218,7 @@ def decision_from_action(
 ) -> tuple[ComputeShares, np.ndarray]:
     """(compute shares, generation ratios) of actions (..., 3N or N: see the Action Space) in
     the current slot of ``state``, whose frame's association and capacities ``frame_problem``
-    holds. ValueError for a wrong size, a non-finite entry or (``"levels"``) a level out of
-    range."""
+    holds. ValueError for a wrong size or a non-finite entry."""
     n = config.num_mus
     retrain = state.retrain
     batch_shape = retrain.shape[:-1]
@@ -239,12 +229,6 @@ def decision_from_action(
     values = values.reshape(*batch_shape, width)
     if not (-np.inf < values.min() and values.max() < np.inf):  # False for NaN too
         raise ValueError(f"action must be finite, got {action!r}")
-    if config.slot_action == "levels":
-        if not np.array_equal(values, np.round(values)) or not (
-            values.min() >= 0 and values.max() < RATIO_LEVELS
-        ):
-            raise ValueError(f"action must hold levels in [0, {RATIO_LEVELS - 1}], got {action!r}")
-        values = values / (RATIO_LEVELS - 1)
     values = np.minimum(np.maximum(values, 0.0), 1.0)
     if config.slot_action != "full":
         batch = state.batch_bits
@@ -295,9 +279,8 @@ class SlotRuleAction:
     """A slot policy from a baseline of ``SLOT_BASELINES``: the generation ratios from the
     observed accuracy, the slot rebuilt from the observation at those ratios
     (:func:`problem_from_observation`), the rule's shares; the action of the config's
-    ``slot_action`` (under ``"ratio"`` and ``"levels"`` only the ratios, as levels rounded
-    down for the latter: the env splits in closed form, so ``"equal"`` is refused). Works on
-    one observation or a batch."""
+    ``slot_action`` (under ``"ratio"`` only the ratios: the env splits in closed form, so
+    ``"equal"`` is refused). Works on one observation or a batch."""
 
     def __init__(self, config: TwoTimescaleEnvConfig, name: str = "closed_form") -> None:
         if name not in SLOT_BASELINES:
@@ -316,8 +299,6 @@ class SlotRuleAction:
         ratio = baseline_ratios(config, self.name, accuracy)
         if config.slot_action == "ratio":
             return ratio
-        if config.slot_action == "levels":
-            return np.floor(ratio * (RATIO_LEVELS - 1) + 1e-9).astype(np.int64)
         problem = problem_from_observation(config, observation, ratio)
         split, _ = SLOT_BASELINES[self.name]
         return action_from_shares(problem, SLOT_RULES[split](problem), ratio)

@@ -339,7 +339,7 @@ def slot_delays(
     (3, ..., N) array."""
     work = np.array((batch_bits, batch_bits, retrain_work), dtype=float)
     share = np.array((rate, shares.inference, shares.retraining), dtype=float)
-    per_mu = work / np.where(work > 0, share, 1.0)
+    per_mu = work / (share + (work <= 0))  # no work: 0 / (share + 1) = 0
     sums = per_mu.sum(axis=-1)
     total = sums[0] + sums[1] + retrain_weight * sums[2]
     return SlotDelays(per_mu[0], per_mu[1], per_mu[2], total, sums)

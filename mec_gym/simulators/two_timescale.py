@@ -98,7 +98,7 @@ __all__ = [
 ]
 
 
-SLOT_ACTIONS = ("full", "ratio", "levels")
+SLOT_ACTIONS = ("full", "ratio")
 """Values of ``TwoTimescaleEnvConfig.slot_action``."""
 FRAME_ACTIONS = ("full", "retrain")
 """Values of ``TwoTimescaleEnvConfig.frame_action``."""
@@ -116,8 +116,7 @@ class TwoTimescaleEnvConfig(TwoTimescaleConfig):
     """Penalty per unit of accuracy below ``acc_min`` per MU and slot, s (as a delay)."""
     slot_action: str = "full"
     """What a ``TwoTimescale-v0`` action sets: ``"full"`` (compute weights and generation
-    ratios), ``"ratio"`` (the generation ratios; compute split in closed form) or ``"levels"``
-    (the ratios as one of a few levels each; compute split in closed form)."""
+    ratios) or ``"ratio"`` (the generation ratios; compute split in closed form)."""
     frame_action: str = "full"
     """What a ``TwoTimescaleFrame-v0`` action sets: ``"full"`` (association and retraining
     flags) or ``"retrain"`` (the flags; association by the DT heuristic)."""

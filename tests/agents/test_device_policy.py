@@ -59,6 +59,24 @@ def test_a_layout_that_does_not_fit_is_refused():
     env = gym.make("JointOffload-v1", num_devices=N, action_mode="offload")
     with pytest.raises(ValueError, match="device_features"):
         PPO(DeviceSetPolicy, env, policy_kwargs={"device_features": 4, "global_features": 2})
-    boxed = gym.make("JointOffload-v1", num_devices=N, action_mode="full")
-    with pytest.raises(ValueError, match="MultiBinary or MultiDiscrete"):
-        PPO(DeviceSetPolicy, boxed, policy_kwargs=KWARGS)
+    single = gym.make("PerTaskOffload-v1", action_mode="options")  # Discrete: not per device
+    with pytest.raises(ValueError, match="MultiBinary, MultiDiscrete or Box"):
+        PPO(DeviceSetPolicy, single, policy_kwargs={"device_features": 1, "global_features": 0})
+
+
+def test_box_actions_get_one_gaussian_mean_per_entry_from_the_shared_head():
+    env = gym.make("TwoTimescale-v0", slot_action="ratio", frames_per_episode=1, slots_per_frame=4)
+    kwargs = {"device_features": 7, "global_features": 2, "hidden": 16}
+    model = PPO(DeviceSetPolicy, env, policy_kwargs=kwargs, n_steps=8, batch_size=8, seed=0)
+    obs, _ = env.reset(seed=0)
+    assert model.predict(obs, deterministic=True)[0].shape == (15,)
+    # one linear head for every MU: permuting two MUs' rows permutes their means
+    policy = model.policy
+    tensor = th.as_tensor(obs[None])
+    swapped = obs.copy()
+    rows = swapped[:-2].reshape(15, 7)
+    rows[[0, 1]] = rows[[1, 0]]
+    mean = policy.get_distribution(tensor).distribution.mean[0]
+    mean_swapped = policy.get_distribution(th.as_tensor(swapped[None])).distribution.mean[0]
+    assert th.allclose(mean[[1, 0]], mean_swapped[:2], atol=1e-6)
+    model.learn(8)

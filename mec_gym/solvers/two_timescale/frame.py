@@ -85,14 +85,23 @@ def dt_association(
     capacity = config.bs_capacity
     association = np.empty(rate.shape[:-1], dtype=np.intp)
     order = np.argsort(-rate.max(axis=-1), axis=-1, kind="stable")
-    for episode in np.ndindex(rate.shape[:-2]):
-        root_sum = np.zeros(rate.shape[-1])
-        load = np.zeros(rate.shape[-1], dtype=np.intp)
-        for mu in order[episode]:
-            root = roots[episode][mu]
-            added = transmission[episode][mu] + (2.0 * root_sum + root) * root / capacity
-            bs = int(np.argmin(np.where(load < cap, added, np.inf)))
-            association[episode][mu] = bs
+    stations = range(rate.shape[-1])
+    for episode in np.ndindex(rate.shape[:-2]):  # small loops: Python floats are faster
+        root_sum = [0.0] * len(stations)
+        load = [0] * len(stations)
+        episode_roots = roots[episode].tolist()
+        episode_tx = transmission[episode].tolist()
+        chosen = association[episode]
+        for mu in order[episode].tolist():
+            root = episode_roots[mu]
+            added = [
+                episode_tx[mu][b] + (2.0 * root_sum[b] + root) * root / capacity
+                if load[b] < cap
+                else float("inf")
+                for b in stations
+            ]
+            bs = added.index(min(added))
+            chosen[mu] = bs
             root_sum[bs] += root
             load[bs] += 1
     return association
