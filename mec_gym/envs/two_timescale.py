@@ -230,7 +230,7 @@ def decision_from_action(
     if not (-np.inf < values.min() and values.max() < np.inf):  # False for NaN too
         raise ValueError(f"action must be finite, got {action!r}")
     values = np.minimum(np.maximum(values, 0.0), 1.0)
-    if config.slot_action != "full":
+    if config.slot_action == "ratio":
         batch = state.batch_bits
         work = config.retrain_cost * retraining_bits(retrain, values, batch)
         return shares_from_weights(frame_problem, *closed_form_weights(batch, work)), values
@@ -264,15 +264,10 @@ def action_from_shares(
 def slot_values(config: TwoTimescaleEnvConfig, outcome: SlotOutcome) -> np.ndarray:
     """The slot's ``cost`` and its ``COMPONENTS`` (the env's evaluated keys, in order), (..., 6):
     the objective, the summed L_tx, L_BS, L_re (s), the mean accuracy and the summed violation."""
-    values = np.array(
-        (
-            outcome.objective,
-            *outcome.delays.sums,
-            outcome.accuracy.sum(axis=-1) / config.num_mus,
-            outcome.accuracy_violation.sum(axis=-1),
-        )
-    )
-    return values.T
+    accuracy_and_violation = np.array((outcome.accuracy, outcome.accuracy_violation)).sum(axis=-1)
+    accuracy_and_violation[0] /= config.num_mus
+    objective = outcome.objective[None]
+    return np.concatenate((objective, outcome.delays.sums, accuracy_and_violation)).T
 
 
 class SlotRuleAction:
@@ -397,7 +392,10 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
     inferences and ``delta_n (v_n + WEIGHT_FLOOR)`` of their retrainings
     (``shares_from_weights``): a BS whose entries are all 0 splits equally, and every action is
     feasible (entries are clipped to [0, 1]). A non-finite entry or a wrong size raises
-    ``ValueError``. :func:`action_from_shares` gives the action of a solver's shares.
+    ``ValueError``. :func:`action_from_shares` gives the action of a solver's shares. With
+    ``slot_action="ratio"``: ``Box(0, 1, (N,), float32)``, the generation ratios only (clipped
+    to [0, 1]), each BS's capacity split in closed form for them (lambda prop. to sqrt(Q),
+    lambda_re prop. to sqrt(c_re S), the slot optimum given p).
 
     ## Observation Space
     ``Box(0, 1, (N (M + 4) + 2,), float32)``: per MU (MU-major) the one-hot of its BS (M), its
