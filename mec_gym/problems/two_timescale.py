@@ -26,6 +26,9 @@ the best p on A is ``q_A`` with ``KL = -log q(A)``, and the best A of size k is 
 ``q(A)``: the k most likely classes. Hence the exact projection is q restricted to its top k
 classes and renormalised, and ``S_eff = S q(A)``.
 
+The configuration-free formulas (KL divergence, the projection, the drift, the model update,
+the twin's error) are in :mod:`mec_gym.models.data_drift`, the channel in
+:mod:`mec_gym.models.channel`; this module binds them to :class:`TwoTimescaleConfig`.
 :class:`SlotProblem` is one slot's compute allocation instance (arrays with optional leading batch
 dimensions: several slots or environments) and :meth:`SlotProblem.evaluate` the one cost function
 that environments and solvers share.
@@ -40,6 +43,13 @@ import numpy as np
 
 from mec_gym.config import SystemConfig
 from mec_gym.models.channel import db_to_linear, dbm_to_watt, path_loss_db, shannon_rate
+from mec_gym.models.data_drift import (
+    accuracy_of_divergence,
+    expected_walk_kl,
+    kl_divergence,
+    logit_walk,
+    move_toward,
+)
 
 __all__ = [
     "TwoTimescaleConfig",
@@ -48,17 +58,12 @@ __all__ = [
     "SlotDelays",
     "channel_gains",
     "uplink_rates",
-    "kl_divergence",
     "model_accuracy",
-    "project_top_k",
-    "projection_kl",
     "retraining_bits",
-    "effective_retraining_bits",
     "update_model_distribution",
     "drift_trajectory",
     "expected_drift_kl",
     "forecast_accuracy",
-    "dt_view",
     "slot_delays",
     "shares_from_weights",
     "share_violations",
@@ -176,47 +181,9 @@ def uplink_rates(config: TwoTimescaleConfig, gain: np.ndarray) -> np.ndarray:
     return shannon_rate(config.bandwidth_hz, config.tx_power_w, gain, config.noise_w_per_hz)
 
 
-def kl_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """KL(p || q) in nat over the last axis; 0 log 0 = 0, and inf where p > 0 = q."""
-    p = np.asarray(p, dtype=float)
-    q = np.asarray(q, dtype=float)
-    if p.min() > 0.0 and q.min() > 0.0:  # the common case, without masks
-        return (p * np.log(p / q)).sum(axis=-1)
-    positive = p > 0
-    log_p = np.log(p, out=np.zeros_like(p), where=positive)
-    log_q = np.log(q, out=np.full_like(q, -np.inf), where=q > 0)
-    terms = np.multiply(p, log_p - log_q, out=np.zeros_like(p), where=positive)
-    return terms.sum(axis=-1)
-
-
 def model_accuracy(config: TwoTimescaleConfig, q: np.ndarray, q_model: np.ndarray) -> np.ndarray:
     """acc = clip(acc_max - zeta KL(q || q_model), 0, acc_max) over the last (class) axis."""
-    accuracy = config.acc_max - config.kl_weight * kl_divergence(q, q_model)
-    return np.minimum(np.maximum(accuracy, 0.0), config.acc_max)
-
-
-def projection_kl(q: np.ndarray, k: int) -> np.ndarray:
-    """KL(p* || q) of the top-k projection of :func:`project_top_k`: ``-log q(top k)``, nat, over
-    the last (class) axis."""
-    q = np.asarray(q, dtype=float)
-    classes = q.shape[-1]
-    mass = np.partition(q, classes - k, axis=-1)[..., classes - k :].sum(axis=-1)
-    return -np.log(np.minimum(mass, 1.0))
-
-
-def project_top_k(q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The I-projection p* = argmin KL(p || q) over distributions with at most k positive classes.
-
-    Returns ``(p*, KL(p* || q))``: q restricted to its k most likely classes and renormalised, and
-    ``-log q(top k)`` (:func:`projection_kl`; see the module docstring for why this is exact).
-    Last axis: classes.
-    """
-    q = np.asarray(q, dtype=float)
-    top = np.argpartition(-q, k - 1, axis=-1)[..., :k]
-    mask = np.zeros(q.shape, dtype=bool)
-    np.put_along_axis(mask, top, True, axis=-1)
-    kept = np.where(mask, q, 0.0)
-    return kept / kept.sum(axis=-1, keepdims=True), projection_kl(q, k)
+    return accuracy_of_divergence(kl_divergence(q, q_model), config.acc_max, config.kl_weight)
 
 
 def retraining_bits(
@@ -227,69 +194,36 @@ def retraining_bits(
     return np.asarray(retrain, dtype=float) * generation_ratio * data_bits
 
 
-def effective_retraining_bits(data_bits: np.ndarray, projection_kl: np.ndarray) -> np.ndarray:
-    """S_eff = S exp(-KL(p* || q)), bit: the generated data that is worth real data."""
-    return np.asarray(data_bits, dtype=float) * np.exp(-np.asarray(projection_kl, dtype=float))
-
-
 def update_model_distribution(
     config: TwoTimescaleConfig, q_model: np.ndarray, q: np.ndarray, effective_bits: np.ndarray
 ) -> np.ndarray:
     """q_model + S_eff / (S_eff + S_0) (q - q_model): the distribution the retrained model fits."""
-    effective = np.asarray(effective_bits, dtype=float)[..., None]
-    step = effective / (effective + config.retrain_ref_bits)
-    return q_model + step * (np.asarray(q, dtype=float) - q_model)
+    return move_toward(q_model, q, effective_bits, config.retrain_ref_bits)
 
 
 def drift_trajectory(
     config: TwoTimescaleConfig, q0: np.ndarray, slots: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """The class distributions of ``slots`` consecutive slots starting at ``q0`` (..., C), shape
-    (slots, ..., C): from one slot to the next the logits take a Gaussian step of std
-    ``drift_step`` nat, except that with probability ``jump_prob`` q jumps to a fresh Dirichlet(1)
-    draw. Drawn in this order: the steps, the jump flags, then one Dirichlet draw per jump (in
-    the order of the slots, then of the distributions)."""
-    q0 = np.asarray(q0, dtype=float)
-    steps = config.drift_step * rng.standard_normal((slots - 1, *q0.shape))
-    jumps = np.argwhere(rng.random((slots - 1, *q0.shape[:-1])) < config.jump_prob)
-    fresh = np.log(np.maximum(rng.dirichlet(np.ones(q0.shape[-1]), size=len(jumps)), 1e-300))
-    logits = np.empty((slots, *q0.shape))
-    logits[0] = np.log(np.maximum(q0, 1e-300))
-    np.cumsum(steps, axis=0, out=logits[1:])
-    logits[1:] += logits[0]
-    for (t, *where), start in zip(jumps, fresh, strict=True):  # in slot order: later jumps win
-        index = (slice(t + 1, None), *where)
-        logits[index] += start - logits[(t + 1, *where)]
-    logits -= logits.max(axis=-1, keepdims=True)
-    q = np.exp(logits)
-    return q / q.sum(axis=-1, keepdims=True)
+    """The class distributions of ``slots`` consecutive slots from ``q0`` (..., C), shape
+    (slots, ..., C): :func:`~mec_gym.models.data_drift.logit_walk` with steps of
+    ``drift_step`` nat and jumps of probability ``jump_prob`` per slot."""
+    return logit_walk(q0, slots, rng, config.drift_step, config.jump_prob)
 
 
 def expected_drift_kl(config: TwoTimescaleConfig, q: np.ndarray, slots: int) -> np.ndarray:
-    """E KL(q' || q) after ``slots`` slots of the logit random walk (no jump), to second order:
-    ``drift_step^2 slots (1 - sum q^2) / 2`` nat (half the variance under q of the logit steps),
-    over the last (class) axis."""
-    q = np.asarray(q, dtype=float)
-    return 0.5 * config.drift_step**2 * slots * (1.0 - np.square(q).sum(axis=-1))
+    """E KL(q' || q) after ``slots`` slots of drift without a jump, nat
+    (:func:`~mec_gym.models.data_drift.expected_walk_kl`)."""
+    return expected_walk_kl(q, slots, config.drift_step)
 
 
 def forecast_accuracy(
     config: TwoTimescaleConfig, q: np.ndarray, q_model: np.ndarray, slots: int
 ) -> np.ndarray:
-    """Accuracy expected after ``slots`` slots of drift without retraining:
-    ``clip(acc_max - zeta (KL(q || q_model) + expected_drift_kl), 0, acc_max)`` (the divergence
-    grows by the drift's expected KL, the cross term having mean zero to first order)."""
+    """Accuracy expected after ``slots`` slots of drift without retraining: the accuracy of the
+    divergence ``KL(q || q_model) + expected_drift_kl`` (the cross term has mean zero to first
+    order)."""
     divergence = kl_divergence(q, q_model) + expected_drift_kl(config, q, slots)
-    return np.clip(config.acc_max - config.kl_weight * divergence, 0.0, config.acc_max)
-
-
-def dt_view(values: np.ndarray, rng: np.random.Generator, error_max: float) -> np.ndarray:
-    """The DT's estimate ``values (1 + eps)``, eps ~ U[-error_max, error_max] i.i.d. per entry.
-
-    Always draws ``values.size`` uniforms (the same rng stream for any error_max); exact when
-    ``error_max`` is 0."""
-    values = np.asarray(values, dtype=float)
-    return values * (1.0 + error_max * rng.uniform(-1.0, 1.0, size=values.shape))
+    return accuracy_of_divergence(divergence, config.acc_max, config.kl_weight)
 
 
 # ----------------------------------------------------------------------------- slot problem

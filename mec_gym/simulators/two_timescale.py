@@ -34,7 +34,7 @@ every slot the compute shares and the DT generation ratios are decided
   accuracy at the end of the frame without retraining
   (:func:`~mec_gym.problems.two_timescale.forecast_accuracy`: the current divergence plus the
   drift's expected growth over the frame), both seen through
-  :func:`~mec_gym.problems.two_timescale.dt_view` with error ``dt_error_max``.
+  :func:`~mec_gym.models.data_drift.noisy_estimate` with error ``dt_error_max``.
 
 Mobility, fading, batches and drift do not depend on the decisions: a :class:`SlotGenerator`
 draws the episode's ``slots + 1`` slots at reset (:class:`RandomSlots`), the last one being seen
@@ -58,6 +58,7 @@ from typing import Protocol
 import numpy as np
 
 from mec_gym.models.channel import rayleigh_power_gains
+from mec_gym.models.data_drift import effective_data_bits, noisy_estimate, projection_kl
 from mec_gym.problems.two_timescale import (
     ComputeShares,
     SlotDelays,
@@ -65,11 +66,8 @@ from mec_gym.problems.two_timescale import (
     TwoTimescaleConfig,
     channel_gains,
     drift_trajectory,
-    dt_view,
-    effective_retraining_bits,
     forecast_accuracy,
     model_accuracy,
-    projection_kl,
     retraining_bits,
     share_violations,
     slot_delays,
@@ -458,7 +456,7 @@ class TwoTimescaleSimulator:
         error = self.config.dt_error_max
         if self.batch_shape:
             pairs = [
-                (dt_view(rate, rng, error), dt_view(acc, rng, error))
+                (noisy_estimate(rate, rng, error), noisy_estimate(acc, rng, error))
                 for rate, acc, rng in zip(
                     exact.mean_rate, exact.accuracy_end_of_frame, self.dt_rngs, strict=True
                 )
@@ -467,8 +465,8 @@ class TwoTimescaleSimulator:
         else:
             rng = self.dt_rngs[0]
             statistics = DTStatistics(
-                dt_view(exact.mean_rate, rng, error),
-                dt_view(exact.accuracy_end_of_frame, rng, error),
+                noisy_estimate(exact.mean_rate, rng, error),
+                noisy_estimate(exact.accuracy_end_of_frame, rng, error),
             )
         return FrameView(self.config, self._require_state().frame, statistics, self.distances())
 
@@ -536,7 +534,7 @@ class TwoTimescaleSimulator:
         retrain_bits = retraining_bits(st.retrain, ratio, batch)
         rate = self._frame_rate[..., slot - self._frame_start, :]
         delays = slot_delays(batch, rate, cfg.retrain_cost * retrain_bits, shares)
-        effective = effective_retraining_bits(retrain_bits, self.projection_kl[..., slot, :])
+        effective = effective_data_bits(retrain_bits, self.projection_kl[..., slot, :])
         st.q_model = update_model_distribution(cfg, st.q_model, q, effective)
         accuracy = model_accuracy(cfg, q, st.q_model)
         violation = np.maximum(cfg.acc_min - accuracy, 0.0)

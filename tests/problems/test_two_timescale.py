@@ -9,19 +9,21 @@ import math
 import numpy as np
 import pytest
 
+from mec_gym.models.data_drift import (
+    effective_data_bits,
+    kl_divergence,
+    noisy_estimate,
+    project_top_k,
+)
 from mec_gym.problems.two_timescale import (
     ComputeShares,
     SlotProblem,
     TwoTimescaleConfig,
     channel_gains,
     drift_trajectory,
-    dt_view,
-    effective_retraining_bits,
     expected_drift_kl,
     forecast_accuracy,
-    kl_divergence,
     model_accuracy,
-    project_top_k,
     retraining_bits,
     share_violations,
     shares_from_weights,
@@ -230,7 +232,7 @@ def test_projection_is_batched():
 def test_retraining_data():
     assert np.allclose(retraining_bits([1, 0, 1], [0.5, 1.0, 0.0], 2e6), [1e6, 0.0, 0.0])
     _, kl = project_top_k(np.array([0.2, 0.5, 0.3]), 2)
-    assert math.isclose(effective_retraining_bits(1e6, kl), 0.8e6)
+    assert math.isclose(effective_data_bits(1e6, kl), 0.8e6)
 
 
 def test_model_update_moves_toward_q_on_the_simplex():
@@ -297,16 +299,16 @@ def test_forecast_matches_the_simulated_drift():
 # ------------------------------------------------------------------------------------ twin
 def test_dt_view_exact_without_error():
     values = np.random.default_rng(6).uniform(0, 1e7, (3, 4))
-    assert np.array_equal(dt_view(values, np.random.default_rng(0), 0.0), values)
+    assert np.array_equal(noisy_estimate(values, np.random.default_rng(0), 0.0), values)
 
 
 def test_dt_view_error_bounded_and_same_stream():
     values = np.random.default_rng(7).uniform(1, 1e7, 10_000)
-    noisy = dt_view(values, np.random.default_rng(0), 0.05)
+    noisy = noisy_estimate(values, np.random.default_rng(0), 0.05)
     error = noisy / values - 1
     assert np.all(np.abs(error) <= 0.05 + 1e-12) and np.abs(error).max() > 0.049
     assert abs(error.mean()) < 2e-3
     first, second = np.random.default_rng(1), np.random.default_rng(1)
-    dt_view(values, first, 0.0)
-    dt_view(values, second, 0.05)
+    noisy_estimate(values, first, 0.0)
+    noisy_estimate(values, second, 0.05)
     assert first.random() == second.random()

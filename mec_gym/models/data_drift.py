@@ -1,0 +1,135 @@
+"""Data drift, model accuracy and retraining with generated data: the formulas of
+``shared/spec/two_timescale.md`` (section 1) without a system's configuration.
+
+Distributions are arrays whose last axis holds the class probabilities; any leading axes are
+batch axes. Divergences are in nat, data amounts in bit.
+
+- :func:`kl_divergence`: KL(p || q).
+- :func:`accuracy_of_divergence`: a model's accuracy ``clip(acc_max - zeta KL(q || q_model), 0,
+  acc_max)``.
+- :func:`project_top_k`: the I-projection of q onto the distributions with at most k positive
+  classes (q restricted to its k likeliest classes, renormalised; KL(p* || q) = -log q(top k),
+  :func:`projection_kl`), the data a twin modelling k classes generates;
+  :func:`effective_data_bits`: the part ``S exp(-KL(p* || q))`` of S bit of such data worth real
+  data; :func:`move_toward`: the retrained model's distribution.
+- :func:`logit_walk`: a drifting distribution (Gaussian random walk of its logits with jumps to
+  fresh Dirichlet(1) draws); :func:`expected_walk_kl`: its expected divergence growth.
+- :func:`noisy_estimate`: a twin's estimate with a bounded relative error.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "kl_divergence",
+    "accuracy_of_divergence",
+    "projection_kl",
+    "project_top_k",
+    "effective_data_bits",
+    "move_toward",
+    "logit_walk",
+    "expected_walk_kl",
+    "noisy_estimate",
+]
+
+
+def kl_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """KL(p || q) in nat over the last axis; 0 log 0 = 0, and inf where p > 0 = q."""
+    p = np.asarray(p, dtype=float)
+    q = np.asarray(q, dtype=float)
+    if p.min() > 0.0 and q.min() > 0.0:  # the common case, without masks
+        return (p * np.log(p / q)).sum(axis=-1)
+    positive = p > 0
+    log_p = np.log(p, out=np.zeros_like(p), where=positive)
+    log_q = np.log(q, out=np.full_like(q, -np.inf), where=q > 0)
+    terms = np.multiply(p, log_p - log_q, out=np.zeros_like(p), where=positive)
+    return terms.sum(axis=-1)
+
+
+def accuracy_of_divergence(divergence: np.ndarray, acc_max: float, weight: float) -> np.ndarray:
+    """``clip(acc_max - weight divergence, 0, acc_max)``: the accuracy of a model whose data
+    have drifted ``divergence`` nat from what it was fitted to (``weight``: accuracy per nat)."""
+    accuracy = acc_max - weight * np.asarray(divergence, dtype=float)
+    return np.minimum(np.maximum(accuracy, 0.0), acc_max)
+
+
+def projection_kl(q: np.ndarray, k: int) -> np.ndarray:
+    """KL(p* || q) of the top-k projection of :func:`project_top_k`: ``-log q(top k)``, nat, over
+    the last (class) axis."""
+    q = np.asarray(q, dtype=float)
+    classes = q.shape[-1]
+    mass = np.partition(q, classes - k, axis=-1)[..., classes - k :].sum(axis=-1)
+    return -np.log(np.minimum(mass, 1.0))
+
+
+def project_top_k(q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The I-projection p* = argmin KL(p || q) over distributions with at most k positive classes.
+
+    Returns ``(p*, KL(p* || q))``: q restricted to its k most likely classes and renormalised, and
+    ``-log q(top k)`` (:func:`projection_kl`). Exact: for p supported on a set A, ``KL(p || q) =
+    KL(p || q_A) - log q(A)`` with ``q_A = q 1_A / q(A)``, so the best p on A is q_A and the
+    best A of size k the one of largest q(A). Last axis: classes.
+    """
+    q = np.asarray(q, dtype=float)
+    top = np.argpartition(-q, k - 1, axis=-1)[..., :k]
+    mask = np.zeros(q.shape, dtype=bool)
+    np.put_along_axis(mask, top, True, axis=-1)
+    kept = np.where(mask, q, 0.0)
+    return kept / kept.sum(axis=-1, keepdims=True), projection_kl(q, k)
+
+
+def effective_data_bits(data_bits: np.ndarray, projection_kl: np.ndarray) -> np.ndarray:
+    """S_eff = S exp(-KL(p* || q)), bit: the generated data that is worth real data."""
+    return np.asarray(data_bits, dtype=float) * np.exp(-np.asarray(projection_kl, dtype=float))
+
+
+def move_toward(
+    q_model: np.ndarray, q: np.ndarray, effective_bits: np.ndarray, reference_bits: float
+) -> np.ndarray:
+    """q_model + S_eff / (S_eff + S_0) (q - q_model): the distribution a model fits after
+    retraining on S_eff bit of effective data (S_0 = ``reference_bits`` closes half the gap)."""
+    effective = np.asarray(effective_bits, dtype=float)[..., None]
+    step = effective / (effective + reference_bits)
+    return q_model + step * (np.asarray(q, dtype=float) - q_model)
+
+
+def logit_walk(
+    q0: np.ndarray, slots: int, rng: np.random.Generator, step_std: float, jump_prob: float
+) -> np.ndarray:
+    """The class distributions of ``slots`` consecutive slots starting at ``q0`` (..., C), shape
+    (slots, ..., C): from one slot to the next the logits take a Gaussian step of std
+    ``step_std`` nat, except that with probability ``jump_prob`` q jumps to a fresh Dirichlet(1)
+    draw. Drawn in this order: the steps, the jump flags, then one Dirichlet draw per jump (in
+    the order of the slots, then of the distributions)."""
+    q0 = np.asarray(q0, dtype=float)
+    steps = step_std * rng.standard_normal((slots - 1, *q0.shape))
+    jumps = np.argwhere(rng.random((slots - 1, *q0.shape[:-1])) < jump_prob)
+    fresh = np.log(np.maximum(rng.dirichlet(np.ones(q0.shape[-1]), size=len(jumps)), 1e-300))
+    logits = np.empty((slots, *q0.shape))
+    logits[0] = np.log(np.maximum(q0, 1e-300))
+    np.cumsum(steps, axis=0, out=logits[1:])
+    logits[1:] += logits[0]
+    for (t, *where), start in zip(jumps, fresh, strict=True):  # in slot order: later jumps win
+        index = (slice(t + 1, None), *where)
+        logits[index] += start - logits[(t + 1, *where)]
+    logits -= logits.max(axis=-1, keepdims=True)
+    q = np.exp(logits)
+    return q / q.sum(axis=-1, keepdims=True)
+
+
+def expected_walk_kl(q: np.ndarray, slots: int, step_std: float) -> np.ndarray:
+    """E KL(q' || q) after ``slots`` slots of :func:`logit_walk` without a jump, to second
+    order: ``step_std^2 slots (1 - sum q^2) / 2`` nat (half the variance under q of the summed
+    logit steps), over the last (class) axis."""
+    q = np.asarray(q, dtype=float)
+    return 0.5 * step_std**2 * slots * (1.0 - np.square(q).sum(axis=-1))
+
+
+def noisy_estimate(values: np.ndarray, rng: np.random.Generator, error_max: float) -> np.ndarray:
+    """An estimate ``values (1 + eps)``, eps ~ U[-error_max, error_max] i.i.d. per entry.
+
+    Always draws ``values.size`` uniforms (the same rng stream for any error_max); exact when
+    ``error_max`` is 0."""
+    values = np.asarray(values, dtype=float)
+    return values * (1.0 + error_max * rng.uniform(-1.0, 1.0, size=values.shape))
