@@ -86,12 +86,23 @@ def load_agent(run: Path, env_id: str) -> TrainedAgent:
     return TrainedAgent(label, model, dict(config.get("env_kwargs") or {}))
 
 
+POLICY_KWARGS = ("frame_policy", "slot_policy")
+"""Env arguments naming the other level's policy: each combination sets its own."""
+
+
 def composed_kwargs(agents: Sequence[TrainedAgent], overrides: dict[str, Any]) -> dict[str, Any]:
-    """The env arguments every agent trained with, merged (ValueError if they disagree), then
-    ``overrides``."""
+    """The env arguments every agent trained with but the other level's policy
+    (``POLICY_KWARGS``: each combination sets its own), merged (ValueError if they disagree),
+    then ``overrides`` (ValueError if they name a policy)."""
+    named = [key for key in POLICY_KWARGS if key in overrides]
+    if named:
+        raise ValueError(f"--env-kwargs cannot set {named}: each combination sets its policies")
     merged: dict[str, Any] = {}
     for agent in agents:
         for key, value in agent.env_kwargs.items():
+            if key in POLICY_KWARGS:
+                print(f"  note: {agent.label} trained with {key}={value!r}; not applied here")
+                continue
             if key in merged and merged[key] != value:
                 raise ValueError(
                     f"the agents trained with different {key}: {merged[key]!r}, {value!r}"
@@ -237,7 +248,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ValueError as error:
         parser.error(str(error))
     agents = [agent for agent in (slot_agent, frame_agent) if agent is not None]
-    env_kwargs = composed_kwargs(agents, dict(args.env_kwargs or {}))
+    try:
+        env_kwargs = composed_kwargs(agents, dict(args.env_kwargs or {}))
+    except ValueError as error:
+        parser.error(str(error))
     config = gym.make(SLOT_ENV, **env_kwargs).unwrapped.config
     seeds = EVAL_SEEDS[: args.episodes]
     out = output.output_folder(args.out, NAME)

@@ -101,7 +101,11 @@ SLOT_BASELINES: dict[str, tuple[str, str]] = {
 }
 """The slot-level baselines: name -> (compute split of ``SLOT_RULES``, generation ratios:
 ``"one"``, p = 1 for every MU, or ``"accuracy_target"``,
-:func:`~mec_gym.solvers.two_timescale.accuracy_target_ratio`)."""
+:func:`~mec_gym.solvers.two_timescale.accuracy_target_ratio`). Played through
+``slot_action="full"`` actions, a retrained MU given p = 0 keeps the floor weight of its
+retraining job (the action cannot express a zero share), so ``closed_form_adaptive`` is up to a
+few % worse there than its exact decision (:func:`slot_rule_decision`, and every action under
+``"ratio"``)."""
 
 
 def slot_action_space(config: TwoTimescaleEnvConfig) -> spaces.Box:
@@ -380,10 +384,12 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
     callable ``(view) -> FrameDecision`` called at every frame start (after the reset and
     after the last slot of each frame) with the simulator's
     :class:`~mec_gym.simulators.two_timescale.FrameView` (the DT's statistics, the distances);
-    the default, :data:`~mec_gym.solvers.two_timescale.frame.dt_frame_policy`, associates
-    greedily on the DT-predicted mean rates with at most ceil(N / M) MUs per BS (or
-    ``max_users_per_bs``) and retrains the MUs whose DT-predicted accuracy at the end of the
-    frame is below ``acc_min``; ``FRAME_POLICIES`` names the other rules.
+    the default, :data:`~mec_gym.solvers.two_timescale.frame.dt_frame_policy`, retrains the
+    MUs whose DT-predicted accuracy at the end of the frame is below ``acc_min`` and associates
+    greedily on the DT statistics, each MU to the BS that adds the least expected delay
+    (transmission at the predicted mean rate plus the growth of the BS's closed-form compute
+    cost; at most ``max_users_per_bs`` MUs per BS if set); ``FRAME_POLICIES`` names the other
+    rules.
 
     ## Action Space
     ``Box(0, 1, (3N,), float32)``: first N pairs ``(u_n, v_n)`` (MU-major), the inference and

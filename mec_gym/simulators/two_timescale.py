@@ -19,9 +19,9 @@ every slot the compute shares and the DT generation ratios are decided
 - Fading: Rayleigh, unit-mean power gains i.i.d. per slot, MU and BS.
 - Batches: ``|Q| ~ U[batch_min_bits, batch_max_bits]`` per MU and slot; ``||Q||_2`` of the
   retraining data formula is the slot's batch ``|Q|`` (bit).
-- Drift: each MU's class distribution q starts at a Dirichlet(1) draw and moves by
-  :func:`~mec_gym.problems.two_timescale.drift_distributions` every slot; the model starts fitted
-  to it (``q_model = q``, accuracy ``acc_max``).
+- Drift: each MU's class distribution q starts at a Dirichlet(1) draw and drifts by
+  :func:`~mec_gym.problems.two_timescale.drift_trajectory` (a logit random walk with jumps);
+  the model starts fitted to it (``q_model = q``, accuracy ``acc_max``).
 - Retraining: in a slot of a frame with ``delta_n = 1`` and generation ratio ``p_n``, MU n's model
   is retrained with ``S = delta p |Q|`` bit of DT data (work ``c_re S`` in the slot problem),
   worth ``S_eff = S exp(-KL(p* || q))`` with ``p*`` the top-k projection of the slot's q, and
@@ -46,7 +46,8 @@ The simulator runs one episode (``num_envs=None``: arrays over MUs first) or a b
 ``num_envs`` episodes stepped together (every array gets a leading env axis; each episode is
 drawn from its own generator exactly as a single one, so that episode i of a batch equals the
 single episode of the same generator). Every formula is a function of
-:mod:`mec_gym.problems.two_timescale` applied to whole arrays.
+:mod:`mec_gym.models.data_drift` or :mod:`mec_gym.problems.two_timescale` applied to whole
+arrays.
 """
 
 from __future__ import annotations

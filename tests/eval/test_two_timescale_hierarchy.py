@@ -90,3 +90,7 @@ def test_bad_run_folders_and_mixed_configs_are_refused(tmp_path, capsys):
     ]
     with pytest.raises(ValueError, match="different num_mus"):
         hierarchy.composed_kwargs(agents, {})
+    trained_under = hierarchy.TrainedAgent("c", None, {"num_mus": 5, "slot_policy": "equal"})
+    assert hierarchy.composed_kwargs([trained_under], {}) == {"num_mus": 5}
+    with pytest.raises(ValueError, match="cannot set"):
+        hierarchy.composed_kwargs([], {"frame_policy": "dt_never"})
