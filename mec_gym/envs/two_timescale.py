@@ -231,7 +231,7 @@ def decision_from_action(
     if values.size != width * math.prod(batch_shape):
         raise ValueError(f"action must have {width} entries per env, got shape {values.shape}")
     values = values.reshape(*batch_shape, width)
-    if not (-np.inf < values.min() and values.max() < np.inf):  # False for NaN too
+    if not np.isfinite(values).all():
         raise ValueError(f"action must be finite, got {action!r}")
     values = np.minimum(np.maximum(values, 0.0), 1.0)
     if config.slot_action == "ratio":
