@@ -57,6 +57,7 @@ __all__ = [
     "SLOT_RULES",
     "SLOT_BASELINES",
     "slot_action_space",
+    "slot_observation_space",
     "observation_size",
     "resolve_frame_policy",
     "SlotObserver",
@@ -117,6 +118,11 @@ def slot_action_space(config: TwoTimescaleEnvConfig) -> spaces.Box:
 def observation_size(config: TwoTimescaleEnvConfig) -> int:
     """N (M + 4) + 2 (see the env's Observation Space)."""
     return config.num_mus * (config.num_bs + 4) + 2
+
+
+def slot_observation_space(config: TwoTimescaleEnvConfig) -> spaces.Box:
+    """``Box(0, 1, (N (M + 4) + 2,), float32)`` (see the env's Observation Space)."""
+    return spaces.Box(0.0, 1.0, (observation_size(config),), np.float32)
 
 
 def resolve_frame_policy(frame_policy: FramePolicy | str | None) -> FramePolicy:
@@ -472,7 +478,7 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
         super().__init__(config, render_mode, slots, overrides)
         self.frame_policy: FramePolicy = resolve_frame_policy(frame_policy)
         self.action_space = slot_action_space(self.config)
-        self.observation_space = spaces.Box(0.0, 1.0, (observation_size(self.config),), np.float32)
+        self.observation_space = slot_observation_space(self.config)
         self.frame_problem: SlotProblem | None = None
         """The first slot's problem of the current frame: its association and capacities are
         the frame's, all that ``shares_from_weights`` reads."""

@@ -27,6 +27,8 @@ from mec_gym.envs.two_timescale import (
     TwoTimescaleEnv,
     decision_from_action,
     resolve_frame_policy,
+    slot_action_space,
+    slot_observation_space,
     slot_values,
 )
 from mec_gym.problems.two_timescale import SlotProblem
@@ -68,8 +70,7 @@ class TwoTimescaleVectorEnv(MecVectorEnv):
         self.frame_policy: FramePolicy = resolve_frame_policy(frame_policy)
         self.simulator = TwoTimescaleSimulator(cfg, slots, num_envs)
         self.observer = SlotObserver(cfg, (num_envs,))
-        scalar = TwoTimescaleEnv(cfg)
-        self.set_single_spaces(scalar.action_space, scalar.observation_space)
+        self.set_single_spaces(slot_action_space(cfg), slot_observation_space(cfg))
         self.frame_problem: SlotProblem | None = None
         self.totals = np.zeros((num_envs, len(self.keys)))
         self.autoreset = False
