@@ -63,6 +63,16 @@ class EpisodeMeans:
             totals[key] += values[key]
         self.count += 1
 
+    def add_in_order(self, values: Iterable[float]) -> dict[str, float]:
+        """Add one step's values, given in the order of the constructor's keys; the means."""
+        totals = self.totals
+        count = self.count = self.count + 1
+        means = {}
+        for key, value in zip(totals, values, strict=True):
+            total = totals[key] = totals[key] + value
+            means[key] = total / count
+        return means
+
     def means(self) -> dict[str, float]:
         """Mean of each key over the steps added (0 before the first)."""
         count = max(self.count, 1)

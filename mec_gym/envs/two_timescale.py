@@ -15,7 +15,6 @@ env share.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -65,7 +64,6 @@ __all__ = [
     "problem_from_observation",
     "decision_from_action",
     "action_from_shares",
-    "slot_values",
     "SlotRuleAction",
     "baseline_ratios",
     "slot_rule_decision",
@@ -144,47 +142,50 @@ def resolve_frame_policy(frame_policy: FramePolicy | str | None) -> FramePolicy:
 
 class SlotObserver:
     """The observations of a simulator's slots (see the env's Observation Space), over its env
-    axis: ``begin_frame(simulator)`` after each frame decision, then ``observe(simulator)``."""
+    axis: ``begin_frame(simulator)`` after each frame decision, then ``observe(simulator)``.
+
+    Everything but the accuracy is known at the frame start, so ``begin_frame`` builds the
+    observations of the frame's slots (and of the slot after) and ``observe`` copies one and
+    writes the accuracies."""
 
     def __init__(self, config: TwoTimescaleEnvConfig, batch_shape: tuple[int, ...] = ()) -> None:
         self.config = config
         self.size = observation_size(config)
-        self.per_mu = np.zeros((*batch_shape, config.num_mus, config.num_bs + 4))
-        """Per-MU features, (..., N, M + 4); the frame's columns are set by ``begin_frame``."""
+        width = config.num_bs + 4
+        self.accuracy_index = np.arange(config.num_mus) * width + width - 1
+        """Positions of the MUs' accuracies in an observation."""
         self.frame_start = 0
-        self.frame_columns = np.zeros((*batch_shape, 0, config.num_mus, 2))
-        """The batch and rate features of the frame's slots and of the one after, (..., T + 1,
-        N, 2)."""
+        self.frame_rows = np.zeros((*batch_shape, 0, self.size), dtype=np.float32)
+        """The observations of the frame's slots and of the one after, accuracies aside,
+        (..., T + 1, size)."""
 
     def begin_frame(self, simulator: TwoTimescaleSimulator) -> None:
-        """Set the frame's columns: the BS one-hot, the retraining flags, and the batch and
-        rate features of its slots."""
+        """Build the frame's observations: the BS one-hot, the batch and rate features, the
+        retraining flags and the slot's position in the frame and in the episode."""
         cfg = self.config
         st = simulator.state
         m = cfg.num_bs
-        one_hot = (st.association[..., None] == np.arange(m)).astype(float)
-        self.per_mu[..., :m] = one_hot
-        self.per_mu[..., m + 2] = st.retrain
         start = self.frame_start = st.slot
-        stop = start + cfg.slots_per_frame + 1  # the table holds the slot after the last
-        rates = (simulator.rate_table[..., start:stop, :, :] * one_hot[..., None, :, :]).sum(-1)
-        spectral = rates / cfg.bandwidth_hz
-        batch = st.draws.batch_bits[..., start:stop, :] / cfg.batch_max_bits
-        self.frame_columns = np.stack((batch, spectral / (spectral + SPECTRAL_HALF)), axis=-1)
+        spectral = simulator.frame_rate / cfg.bandwidth_hz  # (..., T + 1, N)
+        slots = spectral.shape[-2]
+        batch = st.draws.batch_bits[..., start : start + slots, :] / cfg.batch_max_bits
+        per_mu = np.zeros((*spectral.shape, m + 4))
+        per_mu[..., :m] = (st.association[..., None, :, None] == np.arange(m)).astype(float)
+        per_mu[..., m] = batch
+        per_mu[..., m + 1] = spectral / (spectral + SPECTRAL_HALF)
+        per_mu[..., m + 2] = st.retrain[..., None, :]
+        rows = np.empty((*spectral.shape[:-1], self.size), dtype=np.float32)
+        rows[..., :-2] = per_mu.reshape(*per_mu.shape[:-2], -1)
+        index = start + np.arange(slots)
+        rows[..., -2] = (index % cfg.slots_per_frame) / cfg.slots_per_frame
+        rows[..., -1] = index / cfg.slots_per_episode
+        self.frame_rows = rows
 
     def observe(self, simulator: TwoTimescaleSimulator) -> np.ndarray:
         """The observation of the simulator's next slot, float32, (..., size)."""
-        cfg = self.config
         st = simulator.state
-        m = cfg.num_bs
-        slot = st.slot
-        per_mu = self.per_mu
-        per_mu[..., m : m + 2] = self.frame_columns[..., slot - self.frame_start, :, :]
-        per_mu[..., m + 3] = st.accuracy
-        observation = np.empty((*per_mu.shape[:-2], self.size), dtype=np.float32)
-        observation[..., :-2] = per_mu.reshape(*per_mu.shape[:-2], -1)
-        observation[..., -2] = (slot % cfg.slots_per_frame) / cfg.slots_per_frame
-        observation[..., -1] = slot / cfg.slots_per_episode
+        observation = self.frame_rows[..., st.slot - self.frame_start, :].copy()
+        observation[..., self.accuracy_index] = st.accuracy
         return observation
 
 
@@ -228,15 +229,14 @@ def decision_from_action(
 ) -> tuple[ComputeShares, np.ndarray]:
     """(compute shares, generation ratios) of actions (..., 3N or N: see the Action Space) in
     the current slot of ``state``, whose frame's association and capacities ``frame_problem``
-    holds. ValueError for a wrong size or a non-finite entry."""
+    holds. ValueError for a wrong shape or a non-finite entry."""
     n = config.num_mus
     retrain = state.retrain
     batch_shape = retrain.shape[:-1]
     width = 3 * n if config.slot_action == "full" else n
     values = np.asarray(action, dtype=float)
-    if values.size != width * math.prod(batch_shape):
-        raise ValueError(f"action must have {width} entries per env, got shape {values.shape}")
-    values = values.reshape(*batch_shape, width)
+    if values.shape != (*batch_shape, width):
+        raise ValueError(f"action must have shape {(*batch_shape, width)}, got {np.shape(action)}")
     if not np.isfinite(values).all():
         raise ValueError(f"action must be finite, got {action!r}")
     values = np.minimum(np.maximum(values, 0.0), 1.0)
@@ -269,15 +269,6 @@ def action_from_shares(
     )
     flat = entries.reshape(*batch_shape, -1)
     return np.concatenate((flat, np.clip(ratio, 0.0, 1.0)), axis=-1)
-
-
-def slot_values(config: TwoTimescaleEnvConfig, outcome: SlotOutcome) -> np.ndarray:
-    """The slot's ``cost`` and its ``COMPONENTS`` (the env's evaluated keys, in order), (..., 6):
-    the objective, the summed L_tx, L_BS, L_re (s), the mean accuracy and the summed violation."""
-    accuracy_and_violation = np.array((outcome.accuracy, outcome.accuracy_violation)).sum(axis=-1)
-    accuracy_and_violation[0] /= config.num_mus
-    objective = outcome.objective[None]
-    return np.concatenate((objective, outcome.delays.sums, accuracy_and_violation)).T
 
 
 class SlotRuleAction:
@@ -495,17 +486,17 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
         simulator = self.simulator
         shares, ratio = self.decision_from_action(action)
         outcome = simulator.step_slot(SlotDecision(shares, ratio), check=False)
-        values = slot_values(self.config, outcome).tolist()
-        self._episode_means.add(dict(zip(self._episode_means.totals, values, strict=True)))
-        info: dict[str, Any] = self._episode_means.means()
+        values = outcome.summary.tolist()
+        info = self._episode_means.add_in_order(values)
         cost = values[0]
         info["slot_cost"] = cost
         self.cost_history.append(cost)
         truncated = simulator.done
         if not truncated and simulator.frame_over:
             self._begin_frame()
-        info["slot"] = simulator.state.slot
-        info["frame"] = simulator.state.frame
+        state = simulator.state
+        info["slot"] = state.slot
+        info["frame"] = state.frame
         observation = self.observer.observe(simulator)
         return observation, -cost / self.config.num_mus, False, truncated, info
 

@@ -30,7 +30,6 @@ from mec_gym.envs.two_timescale import (
     TwoTimescaleEnvBase,
     decision_from_action,
     slot_rule_decision,
-    slot_values,
 )
 from mec_gym.simulators.two_timescale import (
     DTStatistics,
@@ -279,7 +278,7 @@ class TwoTimescaleFrameEnv(TwoTimescaleEnvBase):
                 )
                 decision = SlotDecision(shares, ratio)
             outcome = simulator.step_slot(decision, check=False)
-            values = slot_values(cfg, outcome)
+            values = outcome.summary.T
             totals += values
             self.cost_history.append(float(values[0]))
         means = totals / cfg.slots_per_frame

@@ -29,7 +29,6 @@ from mec_gym.envs.two_timescale import (
     resolve_frame_policy,
     slot_action_space,
     slot_observation_space,
-    slot_values,
 )
 from mec_gym.problems.two_timescale import SlotProblem
 from mec_gym.simulators.two_timescale import (
@@ -100,7 +99,7 @@ class TwoTimescaleVectorEnv(MecVectorEnv):
         simulator = self.simulator
         shares, ratio = decision_from_action(cfg, self.frame_problem, simulator.state, actions)
         outcome = simulator.step_slot(SlotDecision(shares, ratio), check=False)
-        values = slot_values(cfg, outcome)
+        values = outcome.summary.T
         self.totals += values
         slot = simulator.state.slot
         infos: dict[str, Any] = {key: self.totals[:, j] / slot for j, key in enumerate(self.keys)}

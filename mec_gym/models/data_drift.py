@@ -4,14 +4,16 @@
 Distributions are arrays whose last axis holds the class probabilities; any leading axes are
 batch axes. Divergences are in nat, data amounts in bit.
 
-- :func:`kl_divergence`: KL(p || q).
+- :func:`kl_divergence`: KL(p || q); :func:`negative_entropy` and :func:`log_likelihood`, its two
+  terms (a caller that meets the same p many times tabulates the first).
 - :func:`accuracy_of_divergence`: a model's accuracy ``clip(acc_max - zeta KL(q || q_model), 0,
   acc_max)``.
 - :func:`project_top_k`: the I-projection of q onto the distributions with at most k positive
   classes (q restricted to its k likeliest classes, renormalised; KL(p* || q) = -log q(top k),
   :func:`projection_kl`), the data a twin modelling k classes generates;
-  :func:`effective_data_bits`: the part ``S exp(-KL(p* || q))`` of S bit of such data worth real
-  data; :func:`move_toward`: the retrained model's distribution.
+  :func:`generated_data_value`: the fraction ``exp(-KL(p* || q))`` of such data worth real data,
+  :func:`effective_data_bits`: the part of S bit of it worth real data; :func:`move_toward`:
+  the retrained model's distribution.
 - :func:`logit_walk`: a drifting distribution (Gaussian random walk of its logits with jumps to
   fresh Dirichlet(1) draws); :func:`expected_walk_kl`: its expected divergence growth.
 - :func:`noisy_estimate`: a twin's estimate with a bounded relative error.
@@ -23,9 +25,12 @@ import numpy as np
 
 __all__ = [
     "kl_divergence",
+    "negative_entropy",
+    "log_likelihood",
     "accuracy_of_divergence",
     "projection_kl",
     "project_top_k",
+    "generated_data_value",
     "effective_data_bits",
     "move_toward",
     "logit_walk",
@@ -34,10 +39,18 @@ __all__ = [
 ]
 
 
-def kl_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """KL(p || q) in nat over the last axis; 0 log 0 = 0, and inf where p > 0 = q."""
+def kl_divergence(
+    p: np.ndarray, q: np.ndarray, p_negative_entropy: np.ndarray | None = None
+) -> np.ndarray:
+    """KL(p || q) in nat over the last axis; 0 log 0 = 0, and inf where p > 0 = q.
+
+    ``p_negative_entropy``: :func:`negative_entropy` of p if already known; the divergence is
+    then ``negative_entropy(p) - log_likelihood(p, q)`` (a caller that tabulates the first for
+    every p it will meet pays one log per class per call)."""
     p = np.asarray(p, dtype=float)
     q = np.asarray(q, dtype=float)
+    if p_negative_entropy is not None:
+        return p_negative_entropy - log_likelihood(p, q)
     if p.min() > 0.0 and q.min() > 0.0:  # the common case, without masks
         return (p * np.log(p / q)).sum(axis=-1)
     positive = p > 0
@@ -45,6 +58,22 @@ def kl_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     log_q = np.log(q, out=np.full_like(q, -np.inf), where=q > 0)
     terms = np.multiply(p, log_p - log_q, out=np.zeros_like(p), where=positive)
     return terms.sum(axis=-1)
+
+
+def log_likelihood(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``sum_c p_c log q_c`` in nat over the last axis (the expected log-likelihood under q of
+    data from p); 0 log 0 = 0, and -inf where p > 0 = q."""
+    p = np.asarray(p, dtype=float)
+    q = np.asarray(q, dtype=float)
+    if q.min() > 0.0:  # the common case, without masks (p = 0 gives 0 log q = 0)
+        return np.vecdot(p, np.log(q))
+    log_q = np.log(q, out=np.full_like(q, -np.inf), where=q > 0)
+    return np.multiply(p, log_q, out=np.zeros_like(p), where=p > 0).sum(axis=-1)
+
+
+def negative_entropy(p: np.ndarray) -> np.ndarray:
+    """``sum_c p_c log p_c`` in nat over the last axis (minus the entropy; 0 log 0 = 0)."""
+    return log_likelihood(p, p)
 
 
 def accuracy_of_divergence(divergence: np.ndarray, acc_max: float, weight: float) -> np.ndarray:
@@ -79,9 +108,16 @@ def project_top_k(q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return kept / kept.sum(axis=-1, keepdims=True), projection_kl(q, k)
 
 
-def effective_data_bits(data_bits: np.ndarray, projection_kl: np.ndarray) -> np.ndarray:
-    """S_eff = S exp(-KL(p* || q)), bit: the generated data that is worth real data."""
-    return np.asarray(data_bits, dtype=float) * np.exp(-np.asarray(projection_kl, dtype=float))
+def generated_data_value(projection_kl: np.ndarray) -> np.ndarray:
+    """``exp(-KL(p* || q))``: the fraction of data generated from the projection p* of q that is
+    worth real data (``projection_kl`` in nat)."""
+    return np.exp(-np.asarray(projection_kl, dtype=float))
+
+
+def effective_data_bits(data_bits: np.ndarray, data_value: np.ndarray) -> np.ndarray:
+    """S_eff = S exp(-KL(p* || q)), bit: the generated data that is worth real data, from S =
+    ``data_bits`` and its :func:`generated_data_value`."""
+    return data_bits * data_value
 
 
 def move_toward(
@@ -103,7 +139,7 @@ def logit_walk(
     draw. Drawn in this order: the steps, the jump flags, then one Dirichlet draw per jump (in
     the order of the slots, then of the distributions)."""
     q0 = np.asarray(q0, dtype=float)
-    steps = step_std * rng.standard_normal((slots - 1, *q0.shape))
+    steps = rng.normal(0.0, step_std, (slots - 1, *q0.shape))
     jumps = np.argwhere(rng.random((slots - 1, *q0.shape[:-1])) < jump_prob)
     fresh = np.log(np.maximum(rng.dirichlet(np.ones(q0.shape[-1]), size=len(jumps)), 1e-300))
     logits = np.empty((slots, *q0.shape))
@@ -114,8 +150,9 @@ def logit_walk(
         index = (slice(t + 1, None), *where)
         logits[index] += start - logits[(t + 1, *where)]
     logits -= logits.max(axis=-1, keepdims=True)
-    q = np.exp(logits)
-    return q / q.sum(axis=-1, keepdims=True)
+    q = np.exp(logits, out=logits)
+    q /= q.sum(axis=-1, keepdims=True)
+    return q
 
 
 def expected_walk_kl(q: np.ndarray, slots: int, step_std: float) -> np.ndarray:

@@ -181,9 +181,17 @@ def uplink_rates(config: TwoTimescaleConfig, gain: np.ndarray) -> np.ndarray:
     return shannon_rate(config.bandwidth_hz, config.tx_power_w, gain, config.noise_w_per_hz)
 
 
-def model_accuracy(config: TwoTimescaleConfig, q: np.ndarray, q_model: np.ndarray) -> np.ndarray:
-    """acc = clip(acc_max - zeta KL(q || q_model), 0, acc_max) over the last (class) axis."""
-    return accuracy_of_divergence(kl_divergence(q, q_model), config.acc_max, config.kl_weight)
+def model_accuracy(
+    config: TwoTimescaleConfig,
+    q: np.ndarray,
+    q_model: np.ndarray,
+    q_negative_entropy: np.ndarray | None = None,
+) -> np.ndarray:
+    """acc = clip(acc_max - zeta KL(q || q_model), 0, acc_max) over the last (class) axis
+    (``q_negative_entropy``: ``negative_entropy(q)`` if already known, see
+    :func:`~mec_gym.models.data_drift.kl_divergence`)."""
+    divergence = kl_divergence(q, q_model, q_negative_entropy)
+    return accuracy_of_divergence(divergence, config.acc_max, config.kl_weight)
 
 
 def retraining_bits(

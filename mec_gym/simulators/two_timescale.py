@@ -59,7 +59,13 @@ from typing import Protocol
 import numpy as np
 
 from mec_gym.models.channel import rayleigh_power_gains
-from mec_gym.models.data_drift import effective_data_bits, noisy_estimate, projection_kl
+from mec_gym.models.data_drift import (
+    effective_data_bits,
+    generated_data_value,
+    negative_entropy,
+    noisy_estimate,
+    projection_kl,
+)
 from mec_gym.problems.two_timescale import (
     ComputeShares,
     SlotDelays,
@@ -286,6 +292,9 @@ class SlotOutcome:
     objective: np.ndarray
     """Weighted total delay (s) plus ``accuracy_penalty`` times the summed violations, shape
     () (a float array) or (num_envs,)."""
+    summary: np.ndarray
+    """The objective, the sums over the MUs of L_tx, L_BS and L_re (s), the mean accuracy and
+    the summed violation, shape (6,) or (6, num_envs)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -386,12 +395,19 @@ class TwoTimescaleSimulator:
         """Source of each episode's DT errors (seeded at reset)."""
         self.rate_table = np.zeros(0)
         """Uplink rate of every (slot, MU, BS) of the episode, bit/s, (S + 1, N, M)."""
-        self.projection_kl = np.zeros(0)
-        """KL(p* || q) of the DT's projection of every (slot, MU), nat, (S + 1, N)."""
+        self.data_value = np.zeros(0)
+        """Fraction of the DT's generated data worth real data, exp(-KL(p* || q)), of every
+        (slot, MU), (S + 1, N)."""
+        self.q_negative_entropy = np.zeros(0)
+        """sum q log q of every (slot, MU)'s class distribution, nat, (S + 1, N)."""
         self.view: FrameView | None = None
-        # the current frame: its first slot and every slot's uplink rates (T, N)
-        self._frame_start = 0
-        self._frame_rate = np.zeros(0)
+        self.frame_start = 0
+        """Index of the current frame's first slot."""
+        self.frame_rate = np.zeros(0)
+        """Uplink rate of every MU to its BS in the current frame's slots and the slot after
+        (within the episode's S + 1), bit/s, (T + 1, N)."""
+        # the current frame's retraining flags as floats (N,)
+        self._retrain_flags = np.zeros(0)
 
     def reset(self, rng: np.random.Generator | Sequence[np.random.Generator]) -> None:
         """Draw an episode from ``rng`` (a batch: episode i from ``rng[i]``); the first frame's
@@ -407,7 +423,8 @@ class TwoTimescaleSimulator:
         draws = stacked_draws(episodes) if self.batch_shape else episodes[0]
         distances = distances_to(self.bs_positions, draws.positions)
         self.rate_table = uplink_rates(cfg, channel_gains(cfg, distances, draws.fading))
-        self.projection_kl = projection_kl(draws.q, cfg.dt_top_k)
+        self.data_value = generated_data_value(projection_kl(draws.q, cfg.dt_top_k))
+        self.q_negative_entropy = negative_entropy(draws.q)
         q0 = draws.q[..., 0, :, :]
         accuracy = np.full(q0.shape[:-1], cfg.acc_max)
         self.state = TwoTimescaleState(0, 0, draws, q0.copy(), accuracy)
@@ -487,12 +504,11 @@ class TwoTimescaleSimulator:
         checked = checked_frame_decision(cfg, decision, self.batch_shape)
         st.association, st.retrain = checked.association, checked.retrain
         st.decided_frame = st.frame
-        start = st.slot
-        stop = min(start + cfg.slots_per_frame, cfg.slots_per_episode)
-        rates = self.rate_table[..., start:stop, :, :]
+        start = self.frame_start = st.slot
+        rates = self.rate_table[..., start : start + cfg.slots_per_frame + 1, :, :]
         index = np.broadcast_to(checked.association[..., None, :, None], (*rates.shape[:-1], 1))
-        self._frame_start = start
-        self._frame_rate = np.take_along_axis(rates, index, axis=-1)[..., 0]
+        self.frame_rate = np.take_along_axis(rates, index, axis=-1)[..., 0]
+        self._retrain_flags = checked.retrain.astype(float)
 
     def slot_problem(self, generation_ratio: np.ndarray | float = 1.0) -> SlotProblem:
         """The current slot's compute problem under the frame's association and retraining, with
@@ -500,8 +516,8 @@ class TwoTimescaleSimulator:
         st = self._require_state()
         if self.frame_over:
             raise RuntimeError("the frame has no decision: call begin_frame()")
-        rate = self._frame_rate[..., st.slot - self._frame_start, :]
-        bits = retraining_bits(st.retrain, generation_ratio, st.batch_bits)
+        rate = self.frame_rate[..., st.slot - self.frame_start, :]
+        bits = retraining_bits(self._retrain_flags, generation_ratio, st.batch_bits)
         return SlotProblem.from_config(self.config, st.batch_bits, rate, st.association, bits)
 
     def step_slot(self, decision: SlotDecision, check: bool = True) -> SlotOutcome:
@@ -532,15 +548,20 @@ class TwoTimescaleSimulator:
         draws = st.draws
         batch = draws.batch_bits[..., slot, :]
         q = draws.q[..., slot, :, :]
-        retrain_bits = retraining_bits(st.retrain, ratio, batch)
-        rate = self._frame_rate[..., slot - self._frame_start, :]
+        retrain_bits = retraining_bits(self._retrain_flags, ratio, batch)
+        rate = self.frame_rate[..., slot - self.frame_start, :]
         delays = slot_delays(batch, rate, cfg.retrain_cost * retrain_bits, shares)
-        effective = effective_data_bits(retrain_bits, self.projection_kl[..., slot, :])
+        effective = effective_data_bits(retrain_bits, self.data_value[..., slot, :])
         st.q_model = update_model_distribution(cfg, st.q_model, q, effective)
-        accuracy = model_accuracy(cfg, q, st.q_model)
+        accuracy = model_accuracy(cfg, q, st.q_model, self.q_negative_entropy[..., slot, :])
         violation = np.maximum(cfg.acc_min - accuracy, 0.0)
-        objective = delays.weighted_total + cfg.accuracy_penalty * violation.sum(axis=-1)
-        outcome = SlotOutcome(delays, retrain_bits, effective, accuracy, violation, objective)
+        summed = np.array((accuracy, violation)).sum(axis=-1)
+        objective = delays.weighted_total + cfg.accuracy_penalty * summed[1]
+        summed[0] /= cfg.num_mus
+        summary = np.concatenate((objective[None], delays.sums, summed))
+        outcome = SlotOutcome(
+            delays, retrain_bits, effective, accuracy, violation, objective, summary
+        )
         st.last_outcome = outcome
         st.accuracy = accuracy
         st.slot = slot = slot + 1

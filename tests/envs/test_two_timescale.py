@@ -80,7 +80,12 @@ def test_extreme_actions_are_feasible_and_zero_splits_equally(fill):
 
 
 @pytest.mark.parametrize(
-    ("action", "match"), [(np.zeros(5), "entries"), (np.full(45, np.nan), "finite")]
+    ("action", "match"),
+    [
+        (np.zeros(5), "shape"),
+        (np.zeros((15, 3)), "shape"),  # the right size, the wrong shape
+        (np.full(45, np.nan), "finite"),
+    ],
 )
 def test_bad_actions_raise(action, match):
     env = make_env()

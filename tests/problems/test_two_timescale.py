@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
 
 from mec_gym.models.data_drift import (
     effective_data_bits,
+    generated_data_value,
     kl_divergence,
+    log_likelihood,
+    negative_entropy,
     noisy_estimate,
     project_top_k,
 )
@@ -172,6 +176,26 @@ def test_kl_positive_fast_path_equals_the_masked_path():
     np.testing.assert_allclose(kl_divergence(p_zero, q), masked, rtol=1e-12)
 
 
+def test_kl_from_a_tabulated_entropy_equals_the_direct_formula():
+    rng = np.random.default_rng(5)
+    p, q = rng.dirichlet(np.ones(6), size=(2, 50))
+    np.testing.assert_allclose(
+        kl_divergence(p, q, negative_entropy(p)), kl_divergence(p, q), rtol=1e-9, atol=1e-15
+    )
+    assert np.all(kl_divergence(p, p, negative_entropy(p)) == 0.0)
+    p_zero = p.copy()
+    p_zero[:, 0] = 0.0
+    p_zero /= p_zero.sum(axis=-1, keepdims=True)
+    np.testing.assert_allclose(
+        kl_divergence(p_zero, q, negative_entropy(p_zero)), kl_divergence(p_zero, q), rtol=1e-9
+    )
+    # log-likelihood: 0 log 0 = 0, and -inf where p > 0 = q, without warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert log_likelihood(np.array([0.5, 0.5, 0.0]), np.array([0.5, 0.5, 0.0])) == math.log(0.5)
+        assert log_likelihood(np.array([0.5, 0.5]), np.array([1.0, 0.0])) == -np.inf
+
+
 def test_accuracy_stays_in_range():
     rng = np.random.default_rng(0)
     q = random_simplex(rng, (500,), 10)
@@ -232,7 +256,8 @@ def test_projection_is_batched():
 def test_retraining_data():
     assert np.allclose(retraining_bits([1, 0, 1], [0.5, 1.0, 0.0], 2e6), [1e6, 0.0, 0.0])
     _, kl = project_top_k(np.array([0.2, 0.5, 0.3]), 2)
-    assert math.isclose(effective_data_bits(1e6, kl), 0.8e6)
+    assert math.isclose(generated_data_value(kl), 0.8)  # exp(-KL) = q(top 2)
+    assert math.isclose(effective_data_bits(1e6, generated_data_value(kl)), 0.8e6)
 
 
 def test_model_update_moves_toward_q_on_the_simplex():
