@@ -29,6 +29,7 @@ __all__ = [
     "comparison_markdown",
     "write_comparison",
     "mean_ci",
+    "format_mean_ci",
     "paired_advantage",
     "VALIDATION_SEEDS",
 ]
@@ -73,6 +74,13 @@ def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]
         return float(values.mean()) if values.size else float("nan"), float("nan")
     half = stats.t.ppf(0.5 + confidence / 2, values.size - 1) * stats.sem(values)
     return float(values.mean()), float(half)
+
+
+def format_mean_ci(mean: float, half: float, digits: int = 4, sign: str = "") -> str:
+    """``"mean ± half"``, or ``"mean (no CI: 1 episode)"`` when the half-width is undefined."""
+    if np.isfinite(half):
+        return f"{mean:{sign}.{digits}f} ± {half:.{digits}f}"
+    return f"{mean:{sign}.{digits}f} (no CI: 1 episode)"
 
 
 def paired_advantage(
@@ -212,7 +220,9 @@ def comparison_markdown(rows: Sequence[dict[str, Any]], protocol: EvalProtocol) 
     score = protocol.score
     columns: dict[str, Cell] = {
         "policy": "{policy}",
-        f"{score} (95% CI, {better} is better)": f"{{{score}:.4f}} ± {{{score}_ci95:.4f}}",
+        f"{score} (95% CI, {better} is better)": lambda r: format_mean_ci(
+            r[score], r[f"{score}_ci95"]
+        ),
         **{
             key.replace("_", " ") + (f" ({unit})" if unit and unit[0] != "/" else unit): (
                 f"{{{key}:.3f}}"
@@ -222,13 +232,13 @@ def comparison_markdown(rows: Sequence[dict[str, Any]], protocol: EvalProtocol) 
     }
     if any("advantage" in r for r in rows):
         columns["advantage over the best other, paired (95% CI)"] = lambda r: (
-            f"{r['advantage']:+.4f} ± {r['advantage_ci95']:.4f} vs {r['best_other']}"
+            f"{format_mean_ci(r['advantage'], r['advantage_ci95'], sign='+')} vs {r['best_other']}"
             if "advantage" in r
             else "–"
         )
     if any("hindsight_utility" in r for r in rows):
         columns["DT #1 hindsight on same trajectories (95% CI)"] = lambda r: (
-            f"{r['hindsight_utility']:.4f} ± {r['hindsight_ci95']:.4f}"
+            format_mean_ci(r["hindsight_utility"], r["hindsight_ci95"])
             if "hindsight_utility" in r
             else "–"
         )

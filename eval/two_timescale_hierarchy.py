@@ -233,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--episodes", type=int, default=20, help=f"test seeds (1-{len(EVAL_SEEDS)}; default 20)"
     )
-    from mec_gym.train.common import add_key_value_argument
+    from mec_gym.train.cli import add_key_value_argument
 
     add_key_value_argument(parser, "--env-kwargs", "arguments of gymnasium.make")
     output.add_out_argument(parser, NAME)

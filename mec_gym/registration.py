@@ -31,6 +31,9 @@ class EnvEntry:
     """Overrides giving short episodes, for the test suite and quick runs."""
     step_ratio_target: float = 5.0
     """Step cost target, in CartPole-v1 steps (``eval/bench_envs.py``)."""
+    eval_episodes: int = 20
+    """Episodes of an evaluation of a trained agent (fixed test and validation seeds), what
+    ``train/<algo>.py`` uses unless told otherwise."""
     vector_entry_point: str | None = None
     """``"module:Class"`` of a native batched ``gymnasium.vector.VectorEnv`` (built by
     ``gymnasium.make_vec(id, num_envs, vectorization_mode="vector_entry_point")``), if any."""
@@ -54,6 +57,7 @@ def _joint_offload(preset: str | None = None) -> EnvEntry:
         kwargs={"preset": preset} if preset else {},
         small_kwargs={"rounds_per_episode": 30},
         step_ratio_target=10.0,
+        eval_episodes=5,  # 100 rounds each; the analytic solvers take up to ~0.1 s per round
     )
 
 
@@ -76,6 +80,7 @@ ENVS: dict[str, EnvEntry] = {
         # guard only: episodes terminate after `tasks_per_episode` tasks (<= 1,200 steps by default)
         max_episode_steps=10_000,
         small_kwargs={"tasks_per_episode": 20},
+        eval_episodes=30,
     ),
     "JointOffload-v1": _joint_offload(),
     "JointOffload-pan2023-v1": _joint_offload("pan2023"),
@@ -97,6 +102,7 @@ ENVS: dict[str, EnvEntry] = {
         baselines="mec_gym.agents.two_timescale:two_timescale_baselines",
         small_kwargs={"frames_per_episode": 2, "slots_per_frame": 10},
         step_ratio_target=6.0,
+        eval_episodes=10,  # 1,000 slots each
     ),
     # no spec target for the frame level: a step plays slots_per_frame = 50 slots, each with
     # the closed-form slot policy, so 50 times the slot target
@@ -105,6 +111,7 @@ ENVS: dict[str, EnvEntry] = {
         baselines="mec_gym.agents.two_timescale:two_timescale_frame_baselines",
         small_kwargs={"frames_per_episode": 12, "slots_per_frame": 3},
         step_ratio_target=300.0,
+        eval_episodes=10,
     ),
 }
 """Every environment ID of mec_gym."""

@@ -1,216 +1,361 @@
-"""The training command line: argument parsing, hyperparameters, and a tiny end-to-end run."""
+"""The training command line: argument checks, the hyperparameter files, a tiny run of every
+(training script, environment) pair, checkpoints and resuming."""
 
 from __future__ import annotations
 
+import inspect
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from torch import nn
 
-from mec_gym.train.common import (
+from mec_gym.registration import ENVS, env_entry
+from mec_gym.train.cli import (
     ALGOS,
+    HARNESS_KEYS,
+    HYPERPARAMETERS,
+    HYPERPARAMS_DIR,
+    fitting_algos,
     load_hyperparams,
-    make_run_dir,
     mec_gym_env_ids,
     parse_args,
-    resolve_policy_kwargs,
-    resolve_schedule,
 )
 
 ENV_ID = "MultiStepOffload-v1"
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_env_kwargs_values_are_parsed_as_yaml():
-    args = parse_args("ppo", ["--env", ENV_ID, "--env-kwargs", "a=1", "b=[1,2]", "c=true", "d=x"])
-    assert args.env_kwargs == {"a": 1, "b": [1, 2], "c": True, "d": "x"}
-    assert args.hyperparams == {}
+def error_of(capsys, algo: str, argv: list[str]) -> str:
+    """The one-line error ``train/<algo>.py argv`` exits with."""
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(algo, argv)
+    assert exit_info.value.code == 2
+    return capsys.readouterr().err.strip().splitlines()[-1]
 
 
-def test_hyperparams_overrides_are_parsed_as_yaml():
-    args = parse_args("ppo", ["--env", ENV_ID, "--hyperparams", "learning_rate=1e-3", "n_steps=64"])
-    assert args.hyperparams == {"learning_rate": 1e-3, "n_steps": 64}
-
-
-@pytest.mark.parametrize("bad", ["tasks_per_episode", "=3"])
-def test_key_without_equals_sign_is_a_clear_error(bad, capsys):
-    with pytest.raises(SystemExit):
-        parse_args("ppo", ["--env", ENV_ID, "--env-kwargs", bad])
-    assert "expected key=value" in capsys.readouterr().err
-
-
-def test_unknown_env_lists_the_registered_ids(capsys):
-    with pytest.raises(SystemExit):
-        parse_args("ppo", ["--env", "NoSuchEnv-v0"])
-    error = capsys.readouterr().err
-    assert "unknown environment 'NoSuchEnv-v0'" in error
-    assert ENV_ID in error
-    assert ENV_ID in mec_gym_env_ids()
-
-
-def test_eval_episodes_must_fit_the_fixed_seeds(capsys):
-    with pytest.raises(SystemExit):
-        parse_args("ppo", ["--env", ENV_ID, "--eval-episodes", "0"])
-    assert "--eval-episodes" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("algo", sorted(ALGOS))
-def test_hyperparams_files_cover_the_run_and_accept_overrides(algo):
-    params = load_hyperparams(algo, ENV_ID, {"n_steps": 64})
-    assert params["n_steps"] == 64
-    assert params["n_timesteps"] > 0 and params["n_envs"] > 0
-    assert isinstance(resolve_policy_kwargs(params.get("policy_kwargs")), dict)
-
-
-def test_unknown_hyperparameter_is_rejected():
-    with pytest.raises(ValueError, match="unknown hyperparameters \\['learning_rat'\\]"):
-        load_hyperparams("ppo", ENV_ID, {"learning_rat": 1e-3})
-
-
-def test_policy_kwargs_from_a_string_or_dict():
-    assert resolve_policy_kwargs("{'net_arch': [32]}") == {"net_arch": [32]}
-    assert resolve_policy_kwargs({"activation_fn": "relu"}) == {"activation_fn": nn.ReLU}
-    with pytest.raises(ValueError, match="activation_fn"):
-        resolve_policy_kwargs({"activation_fn": "sigmoidish"})
-
-
-def test_run_folders_are_never_reused(tmp_path):
-    first = make_run_dir(tmp_path, ENV_ID, "ppo", 3)
-    second = make_run_dir(tmp_path, ENV_ID, "ppo", 3)
-    assert first != second and first.is_dir() and second.is_dir()
-    assert first.parent == second.parent == tmp_path / ENV_ID
-    assert first.name.startswith("ppo_s3_")
-
-
-def scalar_tags(folder: Path) -> list[str]:
-    """Scalar tags in the TensorBoard event files of ``folder``."""
-    accumulator = EventAccumulator(str(folder))
-    accumulator.Reload()
-    return accumulator.Tags()["scalars"]
-
-
-TINY_RUNS = {
-    "ppo": (ENV_ID, "utility", ["n_steps=128", "batch_size=64", "n_epochs=1"]),
-    "maskable_ppo": (ENV_ID, "utility", ["n_steps=128", "batch_size=64", "n_epochs=1"]),
-    "sac": ("PerTaskOffload-v1", "cost", ["learning_starts=64", "batch_size=64"]),
-}
-"""Per algorithm: an env whose actions it fits, the env's score, small hyperparameters."""
-
-
-@pytest.mark.parametrize("algo", sorted(ALGOS))
-def test_tiny_training_run_writes_the_run_folder(algo, tmp_path):
-    from mec_gym.train.common import main
-
-    env_id, score, hyperparams = TINY_RUNS[algo]
-    run_dir = main(
-        algo,
-        [
-            "--env",
-            env_id,
-            "--timesteps",
-            "256",
-            "--n-envs",
-            "1",
-            "--eval-episodes",
-            "2",
-            "--eval-freq",
-            "128",
-            "--logdir",
-            str(tmp_path),
-            "--env-kwargs",
-            "tasks_per_episode=20",
-            "--hyperparams",
-            *hyperparams,
-        ],
+# --------------------------------------------------------------------------------- arguments
+def test_env_kwargs_and_hyperparams_are_parsed_as_yaml_and_merged_over_the_entry():
+    args = parse_args(
+        "ppo",
+        ["--env", ENV_ID, "--env-kwargs", "tasks_per_episode=5", "--hyperparams", "n_steps=64"],
     )
-    assert run_dir.parent == tmp_path / env_id
-    assert run_dir.name.startswith(f"{algo}_s0_")
-    for name in ("model.zip", "best_model.zip", "comparison.md", "comparison.csv", "config.yaml"):
-        assert (run_dir / name).is_file(), name
-    config = yaml.safe_load((run_dir / "config.yaml").read_text())
-    # the checkpoint is chosen on validation seeds, never on the test seeds of the table
-    assert not set(config["validation_seeds"]) & set(config["eval_seeds"])
-    table = (run_dir / "comparison.md").read_text()
-    assert f"| {algo} |" in table and "paired" in table
-    assert config["env_kwargs"]["tasks_per_episode"] == 20
-    assert config["env_config"]["tasks_per_episode"] == 20
-    assert config["hyperparams"]["batch_size"] == 64
-    agent_tags = scalar_tags(run_dir / "agent")
-    assert {f"eval/mean_{score}", "eval/ci95", "eval/delay"} <= set(agent_tags)
-    assert f"episode/{score}" in agent_tags
-    baselines = sorted(run_dir.glob("baseline_*"))
-    assert baselines
-    for folder in baselines:
-        assert list(folder.glob("events.out.tfevents.*"))
-        assert f"eval/mean_{score}" in scalar_tags(folder)
+    assert args.env_kwargs == {"tasks_per_episode": 5}
+    assert args.hyperparams["n_steps"] == 64
+    assert args.hyperparams["gamma"] == 1.0  # the env's entry
+    assert args.eval_episodes == env_entry(ENV_ID).eval_episodes
+    assert args.timesteps == args.hyperparams["n_timesteps"]
 
 
-def test_an_algorithm_that_does_not_fit_the_actions_names_those_that_do():
-    from mec_gym.train.common import build_model
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--env", ENV_ID, "--env-kwargs", "tasks_per_episode"], "expected key=value"),
+        (["--env", "NoSuchEnv-v0"], "unknown environment 'NoSuchEnv-v0'"),
+        (["--env", ENV_ID, "--eval-episodes", "0"], "--eval-episodes must be in [1, 100]"),
+        (["--env", ENV_ID, "--timesteps", "0"], "--timesteps must be >= 1"),
+        (["--env", ENV_ID, "--hyperparams", "learning_rat=1"], "unknown hyperparameters"),
+        (["--env", ENV_ID, "--hyperparams", "learning_rate=fast"], "learning_rate must be"),
+        (["--env", ENV_ID, "--env-kwargs", "tasks_per_episode=-3"], "--env-kwargs:"),
+        (["--env", ENV_ID, "--env-kwargs", "no_such_field=1"], "--env-kwargs:"),
+        ([], "--env (or --resume RUN_DIR)"),
+        (["--resume", "/no/such/run"], "not a run folder"),
+    ],
+)
+def test_every_bad_input_is_one_line_naming_the_option(capsys, argv, expected):
+    assert expected in error_of(capsys, "ppo", argv)
 
-    with pytest.raises(ValueError, match=r"SAC cannot train on .*train/ppo.py, train/maskable_ppo"):
-        build_model("sac", ENV_ID, {}, load_hyperparams("sac", ENV_ID, {}), 1, 0)
+
+def test_argument_errors_come_before_the_heavy_imports():
+    code = (
+        "import sys\n"
+        "from mec_gym.train.cli import parse_args\n"
+        "try:\n"
+        "    parse_args('ppo', ['--env', 'NoSuchEnv-v0'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('torch', 'stable_baselines3', 'sb3_contrib') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_linear_schedules_decay_to_zero_and_bad_values_are_rejected():
-    schedule = resolve_schedule("learning_rate", "lin_3e-4")
-    assert schedule(1.0) == pytest.approx(3e-4) and schedule(0.5) == pytest.approx(1.5e-4)
-    assert schedule(0.0) == 0.0
-    assert resolve_schedule("clip_range", 0.2) == 0.2
-    for bad in ("lin_x", "fast", True):
-        with pytest.raises(ValueError, match="learning_rate"):
-            resolve_schedule("learning_rate", bad)
+def test_an_algorithm_that_does_not_fit_the_actions_names_those_that_do(capsys):
+    line = error_of(
+        capsys, "dqn", ["--env", "PerTaskOffload-v1", "--env-kwargs", "action_mode=continuous"]
+    )
+    assert "DQN cannot train on PerTaskOffload-v1 (its actions: Box)" in line
+    assert "train/ppo.py, train/a2c.py, train/sac.py, train/td3.py" in line
+    line = error_of(capsys, "maskable_ppo", ["--env", "JointOffload-v1"])
+    assert "has no action_masks()" in line
 
 
 def test_the_namespaced_env_id_is_accepted():
     assert parse_args("ppo", ["--env", f"mec_gym:{ENV_ID}"]).env == ENV_ID
+    assert ENV_ID in mec_gym_env_ids()
 
 
-def test_an_env_entry_can_set_env_kwargs_and_an_importable_policy():
-    from mec_gym.agents.device_policy import DeviceSetPolicy
-    from mec_gym.train.common import resolve_policy
+# --------------------------------------------------------------------------- hyperparameters
+@pytest.mark.parametrize("algo", sorted(ALGOS))
+def test_the_hyperparameter_table_matches_the_algorithm_classes(algo):
+    import importlib
 
-    params = load_hyperparams("ppo", "JointOffload-v1", {})
-    assert params["env_kwargs"] == {"action_mode": "offload"}
-    assert resolve_policy(params["policy"]) is DeviceSetPolicy
-    assert resolve_policy("MlpPolicy") == "MlpPolicy"
-    with pytest.raises(ValueError, match="cannot be imported"):
-        resolve_policy("mec_gym.agents.device_policy:NoSuchPolicy")
-    with pytest.raises(ValueError, match="env_kwargs must be a mapping"):
-        load_hyperparams("ppo", "JointOffload-v1", {"env_kwargs": 3})
+    module, _, name = ALGOS[algo].partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    harness = {"self", "env", "seed", "verbose", "device", "tensorboard_log", "_init_setup_model"}
+    assert set(inspect.signature(cls.__init__).parameters) - harness == HYPERPARAMETERS[algo]
 
 
-def test_command_line_env_kwargs_update_the_yaml_ones(tmp_path):
-    from mec_gym.train.common import main
+@pytest.mark.parametrize("algo", sorted(ALGOS))
+def test_every_entry_is_complete_in_the_zoo_format(algo):
+    """The zoo uses an env's entry whole and passes every key it does not know to the
+    algorithm: every entry must hold policy and n_timesteps and only keys the zoo or the
+    algorithm take (never eval_episodes)."""
+    table = yaml.safe_load((HYPERPARAMS_DIR / f"{algo}.yml").read_text())
+    assert "default" in table
+    zoo_keys = {*HARNESS_KEYS, "noise_type", "noise_std"}
+    for env_id, entry in table.items():
+        assert env_id == "default" or env_id in ENVS, env_id
+        assert {"policy", "n_timesteps"} <= set(entry), env_id
+        assert set(entry) <= HYPERPARAMETERS[algo] | zoo_keys, (env_id, set(entry))
+        policy = entry["policy"]
+        assert ":" not in policy, "the zoo imports dotted module.Class paths only"
+    for env_id in ENVS:  # and the harness loads each
+        load_hyperparams(algo, env_id, {})
 
-    run_dir = main(
-        "ppo",
-        [
-            "--env",
-            "JointOffload-v1",
-            "--timesteps",
-            "64",
-            "--n-envs",
-            "1",
-            "--eval-episodes",
-            "1",
-            "--no-baselines",
-            "--logdir",
-            str(tmp_path),
-            "--env-kwargs",
-            "num_devices=4",
-            "rounds_per_episode=4",
-            "--hyperparams",
-            "n_steps=32",
-            "batch_size=32",
-            "n_epochs=1",
-        ],
-    )
-    config = yaml.safe_load((run_dir / "config.yaml").read_text())
-    assert config["env_kwargs"] == {
-        "action_mode": "offload",
-        "num_devices": 4,
-        "rounds_per_episode": 4,
+
+# ------------------------------------------------------------------------------- tiny runs
+TINY_HYPERPARAMS = {
+    "ppo": ["n_steps=32", "batch_size=32", "n_epochs=1"],
+    "maskable_ppo": ["n_steps=32", "batch_size=32", "n_epochs=1"],
+    "a2c": ["n_steps=8"],
+    "sac": ["learning_starts=16", "batch_size=16", "buffer_size=1000"],
+    "td3": ["learning_starts=16", "batch_size=16", "buffer_size=1000"],
+    "dqn": ["learning_starts=16", "batch_size=16", "buffer_size=1000"],
+}
+"""Small settings of each algorithm for the tiny runs."""
+
+
+def tiny_argv(algo: str, env_id: str, logdir: Path, timesteps: int = 64) -> list[str]:
+    """A tiny run of ``algo`` on ``env_id`` with short episodes, without baselines."""
+    small = [f"{key}={value}" for key, value in env_entry(env_id).small_kwargs.items()]
+    return [
+        "--env",
+        env_id,
+        "--timesteps",
+        str(timesteps),
+        "--n-envs",
+        "1",
+        "--eval-episodes",
+        "1",
+        "--no-baselines",
+        "--logdir",
+        str(logdir),
+        "--env-kwargs",
+        *small,
+        "--hyperparams",
+        *TINY_HYPERPARAMS[algo],
+    ]
+
+
+def pair_fits(algo: str, env_id: str) -> bool:
+    """Whether ``algo`` fits ``env_id`` as its YAML entry poses it."""
+    import gymnasium as gym
+
+    env = gym.make(env_id, **load_hyperparams(algo, env_id, {}).get("env_kwargs", {}))
+    try:
+        masks = callable(getattr(env.unwrapped, "action_masks", None))
+        return algo in fitting_algos(env.action_space, masks)
+    finally:
+        env.close()
+
+
+PAIRS = [(algo, env_id) for algo in sorted(ALGOS) for env_id in sorted(ENVS)]
+
+
+@pytest.mark.parametrize(("algo", "env_id"), PAIRS)
+def test_a_tiny_run_of_every_script_on_every_env(algo, env_id, tmp_path, capsys):
+    """Each pair the algorithm fits trains and writes its run folder; any other pair is
+    refused in one line before a folder exists."""
+    from mec_gym.train.cli import main
+
+    argv = tiny_argv(algo, env_id, tmp_path)
+    if not pair_fits(algo, env_id):
+        with pytest.raises(SystemExit):
+            main(algo, argv)
+        assert "cannot train on" in capsys.readouterr().err
+        assert not (tmp_path / env_id).exists() or not any((tmp_path / env_id).iterdir())
+        return
+    run_dir = main(algo, argv)
+    assert run_dir.parent == tmp_path / env_id and run_dir.name.startswith(f"{algo}_s0_")
+    for name in (
+        "model.zip",
+        "best_model.zip",
+        "comparison.md",
+        "config.yaml",
+        "evaluations.npz",
+        "learning_curve.png",
+        "0.monitor.csv",
+    ):
+        assert (run_dir / name).is_file(), name
+    assert (run_dir / "checkpoint" / "state.yaml").is_file()
+    assert "no CI: 1 episode" in (run_dir / "comparison.md").read_text()  # not "± nan"
+
+
+def scalars(folder: Path) -> dict[str, list[int]]:
+    """Steps of every scalar tag in the TensorBoard event files of ``folder``, in step order
+    (several files may hold one tag: a resumed run writes new ones)."""
+    accumulator = EventAccumulator(str(folder))
+    accumulator.Reload()
+    return {
+        tag: sorted(e.step for e in accumulator.Scalars(tag))
+        for tag in accumulator.Tags()["scalars"]
     }
-    assert config["env_config"]["action_mode"] == "offload"
+
+
+def test_a_run_with_baselines_writes_the_comparison_and_shared_tags(tmp_path):
+    from mec_gym.train.cli import main
+
+    argv = tiny_argv("ppo", ENV_ID, tmp_path, timesteps=128)
+    argv.remove("--no-baselines")
+    argv[argv.index("--eval-episodes") + 1] = "2"
+    run_dir = main("ppo", [*argv, "--eval-freq", "64"])
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    # the checkpoint is chosen on validation seeds, never on the test seeds of the table
+    assert not set(config["validation_seeds"]) & set(config["eval_seeds"])
+    assert config["score"] == "utility" and config["higher_is_better"] is True
+    table = (run_dir / "comparison.md").read_text()
+    assert "| ppo |" in table and "paired" in table
+    agent = scalars(run_dir / "agent")
+    assert {"eval/score", "eval/score_ci95", "eval/delay", "episode/score"} <= set(agent)
+    assert agent["eval/score"] == [64, 128]
+    baselines = sorted(run_dir.glob("baseline_*"))
+    assert baselines
+    for folder in baselines:
+        assert scalars(folder)["eval/score"] == [64, 128]
+    evaluations = np.load(run_dir / "evaluations.npz")
+    assert evaluations["timesteps"].tolist() == [64, 128]
+    assert evaluations["results"].shape == (2, 2)
+
+
+def test_a_failing_run_leaves_no_folder(tmp_path, capsys):
+    from mec_gym.train.cli import main
+
+    argv = tiny_argv("ppo", ENV_ID, tmp_path)
+    with pytest.raises(SystemExit):
+        main("ppo", [*argv, "policy=no_such_module.Policy"])
+    assert "cannot be imported" in capsys.readouterr().err.strip().splitlines()[-1]
+    assert not any((tmp_path / ENV_ID).iterdir())
+
+
+# ---------------------------------------------------------------------------------- resuming
+def policy_parameters(path: Path) -> dict[str, torch.Tensor]:
+    from stable_baselines3 import PPO
+
+    return PPO.load(path, device="cpu").policy.state_dict()
+
+
+RESUME_ARGS = ["--n-envs", "2", "--eval-freq", "128", "--checkpoint-freq", "128"]
+
+
+def test_a_resumed_run_continues_exactly_as_an_uninterrupted_one(tmp_path):
+    """N steps, then --resume to 2N: the step counter, the TensorBoard curves and the monitor
+    files continue with no gap and no duplicate, and the model equals one trained 2N steps at
+    once (checkpoints hold the envs' states and the random generators)."""
+    from mec_gym.train.cli import main
+
+    first = main("ppo", [*tiny_argv("ppo", ENV_ID, tmp_path / "a", 256), *RESUME_ARGS])
+    monitor_rows = len((first / "0.monitor.csv").read_text().splitlines())
+    resumed = main("ppo", ["--resume", str(first), "--timesteps", "512"])
+    assert resumed == first
+    once = main("ppo", [*tiny_argv("ppo", ENV_ID, tmp_path / "b", 512), *RESUME_ARGS])
+    a, b = policy_parameters(first / "model.zip"), policy_parameters(once / "model.zip")
+    assert all(torch.equal(a[key], b[key]) for key in a)
+    tags = scalars(first / "agent")
+    assert tags["eval/score"] == [128, 256, 384, 512] == scalars(once / "agent")["eval/score"]
+    assert tags["train/loss"] == sorted(set(tags["train/loss"]))
+    assert yaml.safe_load((first / "checkpoint" / "state.yaml").read_text())["num_timesteps"] == 512
+    assert len((first / "0.monitor.csv").read_text().splitlines()) > monitor_rows
+    assert (first / "0.monitor.csv").read_text().startswith("#{")
+
+
+def test_resume_refuses_other_settings_and_a_finished_total(tmp_path, capsys):
+    from mec_gym.train.cli import main
+
+    run_dir = main("ppo", tiny_argv("ppo", ENV_ID, tmp_path))
+    line = error_of(capsys, "ppo", ["--resume", str(run_dir), "--n-envs", "3"])
+    assert "--resume takes the run's settings; drop --n-envs" in line
+    assert "is a ppo run, not a2c" in error_of(capsys, "a2c", ["--resume", str(run_dir)])
+    with pytest.raises(SystemExit):
+        main("ppo", ["--resume", str(run_dir)])
+    assert "the checkpoint is at step 64" in capsys.readouterr().err
+
+
+def test_pruning_drops_the_events_after_the_checkpoint(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    from mec_gym.train.common import prune_events
+
+    writer = SummaryWriter(str(tmp_path))
+    for step in range(10):
+        writer.add_scalar("eval/score", float(step), step)
+    writer.close()
+    assert prune_events(tmp_path, 4) == 5
+    assert scalars(tmp_path)["eval/score"] == [0, 1, 2, 3, 4]
+    assert prune_events(tmp_path, 4) == 0
+
+
+def start_run(tmp_path: Path, timesteps: int) -> tuple[subprocess.Popen, Path]:
+    """``train/ppo.py`` in a subprocess, and its run folder once its first checkpoint exists."""
+    argv = [*tiny_argv("ppo", ENV_ID, tmp_path, timesteps), *RESUME_ARGS]
+    process = subprocess.Popen(
+        [sys.executable, "train/ppo.py", *argv],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = list((tmp_path / ENV_ID).glob("*/checkpoint/state.yaml"))
+        if found:
+            return process, found[0].parent.parent
+        assert process.poll() is None, process.stderr.read().decode()
+        time.sleep(0.02)
+    raise AssertionError("no checkpoint within 120 s")
+
+
+@pytest.mark.parametrize("kill", [signal.SIGKILL, signal.SIGINT])
+def test_a_killed_or_interrupted_run_resumes_to_the_same_model(tmp_path, kill):
+    """Killed (events after its checkpoint are dropped) or stopped with Ctrl-C (a checkpoint is
+    written first, status 130), a run resumed to its total ends as the uninterrupted run."""
+    from mec_gym.train.cli import main
+
+    total = 1024
+    process, run_dir = start_run(tmp_path / "killed", total)
+    process.send_signal(kill)
+    status = process.wait(60)
+    assert status == (130 if kill == signal.SIGINT else -signal.SIGKILL)
+    stopped_at = yaml.safe_load((run_dir / "checkpoint" / "state.yaml").read_text())
+    assert 0 < stopped_at["num_timesteps"] < total
+    main("ppo", ["--resume", str(run_dir)])
+    steps = scalars(run_dir / "agent")["eval/score"]
+    assert len(set(steps)) == len(steps)  # no duplicate
+    if kill == signal.SIGINT:  # stopped mid-rollout: later rollouts (64 steps) start off-grid
+        assert np.diff(steps).min() >= 128
+        assert total <= steps[-1] < total + 64
+    else:  # checkpoints at rollout starts: exactly the one-go run
+        assert steps == list(range(128, total + 1, 128))
+        once = main("ppo", [*tiny_argv("ppo", ENV_ID, tmp_path / "once", total), *RESUME_ARGS])
+        a, b = policy_parameters(run_dir / "model.zip"), policy_parameters(once / "model.zip")
+        assert all(torch.equal(a[key], b[key]) for key in a)

@@ -1,115 +1,118 @@
-"""Shared command-line training for the scripts in ``train/`` (rl-baselines3-zoo style).
+"""The training run of ``train/<algo>.py``: stable-baselines3 on a mec_gym environment.
 
-``train/ppo.py``, ``train/maskable_ppo.py`` and ``train/sac.py`` call ``main(algo, argv)``,
-which trains the agent on a registered mec_gym environment, evaluates it periodically on fixed
-seeds, evaluates the env's analytic baselines on the same seeds, and writes one run folder::
+:func:`train` runs what :mod:`mec_gym.train.cli` checked: it evaluates the env's analytic
+baselines, trains the agent with periodic evaluations on the validation seeds and periodic
+checkpoints, scores the chosen checkpoint on the test seeds and writes one run folder::
 
     <logdir>/<env_id>/<algo>_s<seed>_<YYYYmmdd-HHMMSS>/
-        config.yaml                     CLI arguments, hyperparameters, env config, versions
-        model.zip                       the trained agent
-        comparison.md, comparison.csv   final agent vs baselines (mean, 95% CI, components)
-        agent/                          TensorBoard events of training and evaluation
-        baseline_<name>/                TensorBoard events: each baseline's constant score
+        config.yaml                     the settings (what --resume reads), env config, versions
+        model.zip, best_model.zip       the last policy, the best one on the validation seeds
+        checkpoint/                     the last checkpoint (what --resume continues from)
+        comparison.md, comparison.csv   chosen agent vs baselines on the test seeds (95% CIs)
+        learning_curve.png              validation score vs steps, the baselines as bands
+        evaluations.npz                 the validation scores (SB3's EvalCallback format)
+        <i>.monitor.csv                 training episodes of env i (SB3's Monitor format)
+        agent/, baseline_<name>/        TensorBoard events under one tag vocabulary
 
-so that ``tensorboard --logdir <logdir>`` overlays the agent's learning curve and the baselines.
+TensorBoard tags, the same for every env: ``eval/score``, ``eval/score_ci95`` and
+``eval/<component>`` (validation evaluations; the agent and each baseline in its own folder, so
+that ``tensorboard --logdir <logdir>`` overlays them), ``episode/score`` and
+``episode/<component>`` (training episodes), and SB3's ``train/*`` and ``time/*``. The score is
+the env's (``config.yaml`` names it and its direction).
+
+Checkpoints (the model, the replay buffer of an off-policy algorithm, every training env's
+state, the random generators and the evaluation history) are written every
+``checkpoint_freq`` steps at the start of a rollout, at the end, and on Ctrl-C; ``--resume
+RUN_DIR`` continues the step counter, the TensorBoard curves (events after the checkpoint are
+dropped first) and the monitor files. A run resumed from a checkpoint at the start of a rollout
+continues exactly as an uninterrupted run would (the test suite checks it for PPO).
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
-import contextlib
 import importlib
-import inspect
+import os
+import pickle
 import platform
+import random
+import shutil
+import signal
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
-import torch
-import yaml
-from gymnasium import spaces
-from sb3_contrib import MaskablePPO
-from sb3_contrib.common.maskable.utils import is_masking_supported
-from stable_baselines3 import PPO, SAC
-from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.logger import Logger, make_output_format
-from stable_baselines3.common.vec_env import VecEnv
-from torch import nn
-from tqdm import TqdmExperimentalWarning
+import matplotlib
 
-import mec_gym  # noqa: F401  (registers the environments)
-from mec_gym.agents import build_baselines
-from mec_gym.eval.evaluation import (
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import yaml  # noqa: E402
+from sb3_contrib.common.maskable.utils import is_masking_supported  # noqa: E402
+from stable_baselines3.common.base_class import BaseAlgorithm  # noqa: E402
+from stable_baselines3.common.callbacks import BaseCallback  # noqa: E402
+from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
+from stable_baselines3.common.logger import Logger, make_output_format  # noqa: E402
+from stable_baselines3.common.monitor import Monitor  # noqa: E402
+from stable_baselines3.common.noise import (  # noqa: E402
+    NormalActionNoise,
+    OrnsteinUhlenbeckActionNoise,
+)
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm  # noqa: E402
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv  # noqa: E402
+from torch import nn  # noqa: E402
+from tqdm import TqdmExperimentalWarning  # noqa: E402
+
+import mec_gym  # noqa: E402, F401  (registers the environments)
+from mec_gym.agents import build_baselines  # noqa: E402
+from mec_gym.eval.evaluation import (  # noqa: E402
     EVAL_SEEDS,
     VALIDATION_SEEDS,
     EvalResult,
     evaluate_policy,
+    format_mean_ci,
     protocol_for,
     write_comparison,
 )
-from mec_gym.registration import ENVS, canonical_id
+from mec_gym.train.cli import ALGOS as ALGO_PATHS  # noqa: E402
+from mec_gym.train.cli import (  # noqa: E402
+    HARNESS_KEYS,
+    SCHEDULE_KEYS,
+    fitting_algos,
+)
 
 __all__ = [
     "ALGOS",
-    "main",
-    "parse_args",
+    "ACTIVATIONS",
+    "train",
     "make_run_dir",
     "resolve_policy_kwargs",
     "resolve_schedule",
-    "build_parser",
-    "parse_key_value",
-    "add_key_value_argument",
-    "mec_gym_env_ids",
-    "load_hyperparams",
+    "resolve_policy",
     "episode_info_keywords",
     "build_model",
-    "fitting_algos",
-    "resolve_policy",
+    "Checkpoint",
+    "prune_events",
 ]
 
-ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "maskable_ppo": MaskablePPO, "sac": SAC}
-"""Algorithm name (also the script and YAML file name) -> stable-baselines3 class."""
+
+def _algo_class(path: str) -> type[BaseAlgorithm]:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
-DISCRETE_SPACES = (spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
-ACTION_SPACES: dict[str, tuple[type[spaces.Space], ...]] = {
-    "ppo": (spaces.Box, *DISCRETE_SPACES),
-    "maskable_ppo": DISCRETE_SPACES,
-    "sac": (spaces.Box,),
+ALGOS: dict[str, type[BaseAlgorithm]] = {
+    name: _algo_class(path) for name, path in ALGO_PATHS.items()
 }
-"""The action spaces each algorithm of ``ALGOS`` acts in (as its SB3 class asserts)."""
-
-
-def fitting_algos(action_space: gym.Space, masks: bool) -> list[str]:
-    """The algorithms of ``ALGOS`` that can act in ``action_space`` (MaskablePPO only with
-    ``masks``)."""
-    return [
-        name
-        for name, kinds in ACTION_SPACES.items()
-        if isinstance(action_space, kinds) and (name != "maskable_ppo" or masks)
-    ]
-
-
-HYPERPARAMS_DIR = Path(__file__).parent / "hyperparams"
-
-SCHEDULE_KEYS = ("learning_rate", "clip_range")
-"""Hyperparameters that may be ``lin_<initial>``: decayed linearly to 0 over training."""
-
-RUN_KEYS = ("n_timesteps", "n_envs", "eval_episodes")
-"""Hyperparameter keys that configure the run rather than the algorithm."""
-ENV_KWARGS_KEY = "env_kwargs"
-"""Optional hyperparameter entry: keyword arguments of ``gymnasium.make`` for the run (the
-formulation an env's hyperparameters were tuned for, e.g. an action mode); ``--env-kwargs``
-entries override it."""
+"""Algorithm name -> stable-baselines3 / sb3-contrib class."""
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "tanh": nn.Tanh,
@@ -117,132 +120,13 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "elu": nn.ELU,
     "leaky_relu": nn.LeakyReLU,
 }
-"""Names allowed for ``policy_kwargs.activation_fn`` in the YAML."""
+"""``policy_kwargs.activation_fn`` names -> torch modules (``cli.ACTIVATION_NAMES``)."""
 
-EVALUATIONS_PER_RUN = 8
-"""Periodic evaluations of a run when ``--eval-freq`` is not given."""
-
-
-# ---------------------------------------------------------------------------------- CLI parsing
-def parse_key_value(text: str) -> tuple[str, Any]:
-    """Parse ``key=value``; the value is read as YAML (``1`` -> int, ``[1,2]`` -> list, ...)."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(
-            f"expected key=value (value parsed as YAML, e.g. tasks_per_episode=20), got {text!r}"
-        )
-    try:
-        parsed = yaml.safe_load(value)
-    except yaml.YAMLError as error:
-        raise argparse.ArgumentTypeError(f"cannot parse the value of {text!r}: {error}") from error
-    if isinstance(parsed, str):  # YAML 1.1 reads "1e-3" as a string; a number is meant
-        with contextlib.suppress(ValueError):
-            parsed = float(parsed)
-    return key.strip(), parsed
-
-
-def add_key_value_argument(parser: argparse.ArgumentParser, flag: str, what: str) -> None:
-    """An option taking ``KEY=VALUE ...`` (values parsed as YAML) into a list of pairs."""
-    parser.add_argument(
-        flag,
-        type=parse_key_value,
-        nargs="+",
-        default=[],
-        metavar="KEY=VALUE",
-        help=f"{what}, values parsed as YAML",
-    )
-
-
-def mec_gym_env_ids() -> list[str]:
-    """The environment IDs of mec_gym (``mec_gym.registration.ENVS``)."""
-    return sorted(ENVS)
-
-
-def build_parser(algo: str) -> argparse.ArgumentParser:
-    """Command-line parser of ``train/<algo>.py``."""
-    parser = argparse.ArgumentParser(
-        prog=f"train/{algo}.py",
-        description=f"Train {ALGOS[algo].__name__} on a mec_gym environment and compare it "
-        "with the environment's analytic baselines on fixed evaluation seeds.",
-    )
-    parser.add_argument("--env", required=True, help=f"environment ID, one of {mec_gym_env_ids()}")
-    parser.add_argument(
-        "--timesteps", type=int, help="training timesteps (default: n_timesteps in the YAML)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
-    parser.add_argument(
-        "--n-envs", type=int, help="parallel training envs (default: n_envs in the YAML)"
-    )
-    add_key_value_argument(parser, "--env-kwargs", "keyword arguments of gymnasium.make")
-    parser.add_argument(
-        "--logdir", type=Path, default=Path("runs"), help="root of run folders (default: runs/)"
-    )
-    parser.add_argument(
-        "--eval-episodes",
-        type=int,
-        help=f"episodes per evaluation: the first of the {len(EVAL_SEEDS)} fixed test seeds "
-        "(final table) and of the validation seeds (checkpoint choice); default: "
-        "eval_episodes in the YAML",
-    )
-    parser.add_argument(
-        "--eval-freq",
-        type=int,
-        help=f"timesteps between evaluations (default: timesteps / {EVALUATIONS_PER_RUN})",
-    )
-    parser.add_argument(
-        "--no-baselines", action="store_true", help="skip building and evaluating the baselines"
-    )
-    parser.add_argument(
-        "--threads", type=int, default=1, help="torch threads (default 1: fastest on 2 cores)"
-    )
-    add_key_value_argument(parser, "--hyperparams", "override hyperparameters of the YAML")
-    return parser
-
-
-def parse_args(algo: str, argv: Sequence[str] | None) -> argparse.Namespace:
-    """Parse and check ``argv``; errors exit through ``argparse`` with a clear message."""
-    parser = build_parser(algo)
-    args = parser.parse_args(argv)
-    args.env = canonical_id(args.env)
-    env_ids = mec_gym_env_ids()
-    if args.env not in env_ids:
-        parser.error(f"unknown environment {args.env!r}; registered mec_gym IDs: {env_ids}")
-    if args.eval_episodes is not None and not 1 <= args.eval_episodes <= len(EVAL_SEEDS):
-        parser.error(f"--eval-episodes must be in [1, {len(EVAL_SEEDS)}], got {args.eval_episodes}")
-    for name in ("timesteps", "n_envs", "eval_freq", "threads"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-    for name in ("env_kwargs", "hyperparams"):
-        setattr(args, name, dict(getattr(args, name)))
-    return args
+CHECKPOINT = "checkpoint"
+"""Folder of a run's last checkpoint."""
 
 
 # ------------------------------------------------------------------------------ hyperparameters
-def load_hyperparams(algo: str, env_id: str, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Hyperparameters of ``algo`` for ``env_id``: ``default``, then the env's entry, then
-    ``overrides``, from ``train/hyperparams/<algo>.yml``.
-
-    Keys other than ``RUN_KEYS`` (run settings) and ``ENV_KWARGS_KEY`` must be constructor
-    arguments of the algorithm; ``policy_kwargs`` may be a dict or a string holding a Python
-    literal dict.
-    """
-    table = yaml.safe_load((HYPERPARAMS_DIR / f"{algo}.yml").read_text()) or {}
-    params = {**table.get("default", {}), **table.get(env_id, {}), **overrides}
-    accepted = set(inspect.signature(ALGOS[algo].__init__).parameters) - {"self", "env"}
-    unknown = sorted(set(params) - accepted - {*RUN_KEYS, ENV_KWARGS_KEY})
-    if unknown:
-        raise ValueError(
-            f"unknown hyperparameters {unknown} for {algo}; allowed: {sorted(accepted)}"
-        )
-    if not isinstance(params.get(ENV_KWARGS_KEY, {}), dict):
-        raise ValueError(f"{ENV_KWARGS_KEY} must be a mapping, got {params[ENV_KWARGS_KEY]!r}")
-    missing = [key for key in ("policy", *RUN_KEYS) if key not in params]
-    if missing:
-        raise ValueError(f"{HYPERPARAMS_DIR / f'{algo}.yml'} sets no {missing} for {env_id}")
-    return params
-
-
 def resolve_policy_kwargs(value: dict[str, Any] | str | None) -> dict[str, Any]:
     """``policy_kwargs`` as a dict, with ``activation_fn`` names mapped to torch modules."""
     if value is None:
@@ -261,10 +145,13 @@ def resolve_policy_kwargs(value: dict[str, Any] | str | None) -> dict[str, Any]:
 
 
 def resolve_policy(value: Any) -> Any:
-    """``policy``: an SB3 name (``"MlpPolicy"``) as is, a ``"module:Class"`` path as the class."""
-    if not isinstance(value, str) or ":" not in value:
+    """``policy``: an SB3 name (``"MlpPolicy"``) as is; a ``"module.Class"`` path (the zoo's
+    form) or ``"module:Class"`` as the class."""
+    if not isinstance(value, str) or not ({":", "."} & set(value)):
         return value
-    module, _, name = value.partition(":")
+    module, sep, name = value.partition(":")
+    if not sep:
+        module, _, name = value.rpartition(".")
     try:
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as error:
@@ -292,6 +179,17 @@ def resolve_schedule(key: str, value: Any) -> float | Callable[[float], float]:
     raise ValueError(f"{key} must be a number or 'lin_<number>', got {value!r}")
 
 
+def action_noise(hyperparams: dict[str, Any], action_space: gym.Space) -> Any:
+    """The zoo's ``noise_type`` / ``noise_std`` as an SB3 action noise (None without)."""
+    if "noise_type" not in hyperparams:
+        return None
+    size = int(np.prod(action_space.shape))
+    sigma = float(hyperparams["noise_std"]) * np.ones(size)
+    if hyperparams["noise_type"] == "normal":
+        return NormalActionNoise(np.zeros(size), sigma)
+    return OrnsteinUhlenbeckActionNoise(np.zeros(size), sigma)
+
+
 # ----------------------------------------------------------------------------------- run setup
 def episode_info_keywords(env_id: str) -> tuple[str, ...]:
     """The episode-end ``info`` fields ``Monitor`` logs: the env's score and components."""
@@ -312,14 +210,7 @@ def env_config(env_id: str, env_kwargs: dict[str, Any]) -> dict[str, Any] | None
 def package_versions() -> dict[str, str]:
     """Versions of Python and the packages a run depends on."""
     versions = {"python": platform.python_version()}
-    for package in (
-        "mec-gym",
-        "gymnasium",
-        "stable-baselines3",
-        "sb3-contrib",
-        "torch",
-        "numpy",
-    ):
+    for package in ("mec-gym", "gymnasium", "stable-baselines3", "sb3-contrib", "torch", "numpy"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -355,111 +246,23 @@ def tensorboard_logger(folder: Path) -> Logger:
 
 
 def record_result(logger: Logger, result: EvalResult, step: int) -> None:
-    """Write ``eval/mean_<score>``, ``eval/ci95`` and ``eval/<component>`` at ``step``."""
+    """Write ``eval/score``, ``eval/score_ci95`` and ``eval/<component>`` at ``step``."""
     mean, half = result.mean_ci()
-    logger.record(f"eval/mean_{result.protocol.score}", mean)
-    logger.record("eval/ci95", half)
+    logger.record("eval/score", mean)
+    if np.isfinite(half):
+        logger.record("eval/score_ci95", half)
     for key in result.protocol.components:
         logger.record(f"eval/{key}", float(np.mean(result.episode_components[key])))
     logger.dump(step)
 
 
-# ------------------------------------------------------------------------------------ callbacks
-class EpisodeInfoCallback(BaseCallback):
-    """Log the mean of each Monitor info keyword over the episodes finished in each rollout,
-    as ``episode/<key>``."""
-
-    def __init__(self, keywords: Sequence[str]) -> None:
-        super().__init__()
-        self.keywords = tuple(keywords)
-        self._values: dict[str, list[float]] = {key: [] for key in self.keywords}
-
-    def _on_step(self) -> bool:
-        for info in self.locals["infos"]:
-            episode = info.get("episode")
-            if episode is not None:
-                for key in self.keywords:
-                    self._values[key].append(float(episode[key]))
-        return True
-
-    def _on_rollout_end(self) -> None:
-        for key, values in self._values.items():
-            if values:
-                self.logger.record(f"episode/{key}", float(np.mean(values)))
-            values.clear()
+def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """``write(temporary path)``, then move it onto ``path`` (never a half-written file)."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    write(temporary)
+    os.replace(temporary, path)
 
 
-class PeriodicEvalCallback(BaseCallback):
-    """Every ``eval_freq`` timesteps, evaluate the agent deterministically on the validation
-    seeds and log it, beside each baseline's constant validation score in its own folder; keep
-    the best policy so far as ``best_path`` (the checkpoint the final test table uses).
-
-    Evaluations happen at the start of a rollout, right after a policy update, so that no two
-    of them see the same policy however ``eval_freq`` compares with the rollout size.
-    """
-
-    def __init__(
-        self,
-        env_id: str,
-        env_kwargs: dict[str, Any],
-        seeds: Sequence[int],
-        eval_freq: int,
-        baselines: dict[str, tuple[EvalResult, Logger]],
-        best_path: Path,
-    ) -> None:
-        super().__init__()
-        self.env_id = env_id
-        self.env_kwargs = env_kwargs
-        self.seeds = tuple(seeds)
-        self.eval_freq = eval_freq
-        self.baselines = baselines
-        self.best_path = best_path
-        self.best_step: int | None = None
-        self.best_score = -np.inf
-        self.evaluated_steps: list[int] = []
-        self._next_eval = eval_freq
-
-    def _on_rollout_start(self) -> None:
-        if self.num_timesteps >= self._next_eval:
-            self._next_eval = (self.num_timesteps // self.eval_freq + 1) * self.eval_freq
-            self.evaluate(self.num_timesteps)
-
-    def _on_step(self) -> bool:
-        return True
-
-    def evaluate(self, step: int) -> None:
-        """Evaluate the current policy on the validation seeds, log it, keep it if best."""
-        result = evaluate_policy(
-            self.model, self.env_id, self.env_kwargs, self.seeds, name="agent", hindsight=False
-        )
-        self.log_evaluation(result, step)
-        sign = 1.0 if result.protocol.higher_is_better else -1.0
-        score = sign * result.mean_ci()[0]
-        if score > self.best_score:
-            self.best_score, self.best_step = score, step
-            self.model.save(self.best_path)
-
-    def log_evaluation(self, result: EvalResult, step: int) -> None:
-        """Log the agent's ``result`` and every baseline's score at ``step``; print a summary."""
-        record_result(self.logger, result, step)
-        for baseline, logger in self.baselines.values():
-            record_result(logger, baseline, step)
-        self.evaluated_steps.append(step)
-        mean, half = result.mean_ci()
-        sign = 1.0 if result.protocol.higher_is_better else -1.0
-        best = max(
-            ((name, b.mean_ci()[0]) for name, (b, _) in self.baselines.items()),
-            key=lambda item: sign * item[1],
-            default=None,
-        )
-        against = f" (best baseline {best[0]}: {best[1]:.4f})" if best else ""
-        print(
-            f"step {step}: agent {result.protocol.score} {mean:.4f} ± {half:.4f} on the "
-            f"validation seeds{against}"
-        )
-
-
-# ----------------------------------------------------------------------------------------- main
 def build_model(
     algo: str,
     env_id: str,
@@ -467,15 +270,23 @@ def build_model(
     hyperparams: dict[str, Any],
     n_envs: int,
     seed: int,
+    monitor_dir: Path | None = None,
+    append: bool = False,
 ) -> tuple[BaseAlgorithm, VecEnv]:
-    """The untrained ``algo`` model on ``n_envs`` Monitor-wrapped copies of the env, and that
-    vector env (which the caller closes)."""
+    """The untrained ``algo`` model on ``n_envs`` Monitor-wrapped copies of the env (their
+    episodes in ``monitor_dir/<i>.monitor.csv`` if given; ``append``: after the episodes the
+    files hold), and that vector env (which the caller closes)."""
+    monitor_kwargs: dict[str, Any] = {"info_keywords": episode_info_keywords(env_id)}
+    if monitor_dir is not None:
+        monitor_kwargs["override_existing"] = not append
     env: VecEnv = make_vec_env(
         env_id,
         n_envs=n_envs,
         seed=seed,
         env_kwargs=env_kwargs,
-        monitor_kwargs={"info_keywords": episode_info_keywords(env_id)},
+        monitor_dir=None if monitor_dir is None else str(monitor_dir),
+        monitor_kwargs=monitor_kwargs,
+        vec_env_cls=DummyVecEnv,
     )
     space, masks = env.action_space, is_masking_supported(env)
     fitting = fitting_algos(space, masks)
@@ -487,108 +298,507 @@ def build_model(
             f"{', and it ' + reason if reason else ''}); algorithms that fit: "
             f"{', '.join(f'train/{name}.py' for name in fitting)}"
         )
-    algo_kwargs = {k: v for k, v in hyperparams.items() if k not in (*RUN_KEYS, ENV_KWARGS_KEY)}
+    skipped = (*HARNESS_KEYS, "noise_type", "noise_std")
+    algo_kwargs = {k: v for k, v in hyperparams.items() if k not in skipped}
     algo_kwargs["policy"] = resolve_policy(algo_kwargs["policy"])
     algo_kwargs["policy_kwargs"] = resolve_policy_kwargs(algo_kwargs.get("policy_kwargs"))
     for key in SCHEDULE_KEYS:
         if key in algo_kwargs:
             algo_kwargs[key] = resolve_schedule(key, algo_kwargs[key])
-    return ALGOS[algo](env=env, seed=seed, verbose=0, **algo_kwargs), env
+    noise = action_noise(hyperparams, space)
+    if noise is not None:
+        algo_kwargs["action_noise"] = noise
+    return ALGOS[algo](env=env, seed=seed, verbose=0, device="cpu", **algo_kwargs), env
 
 
-def main(algo: str, argv: Sequence[str] | None = None) -> Path:
-    """Train ``algo`` as the command line ``argv`` says; return the run folder."""
-    args = parse_args(algo, argv)
-    env_id = args.env
-    hyperparams = load_hyperparams(algo, env_id, args.hyperparams)
-    env_kwargs = {**hyperparams.get(ENV_KWARGS_KEY, {}), **args.env_kwargs}
-    timesteps = args.timesteps or int(hyperparams["n_timesteps"])
-    n_envs = args.n_envs or int(hyperparams["n_envs"])
-    eval_freq = args.eval_freq or max(timesteps // EVALUATIONS_PER_RUN, 1)
-    eval_episodes = args.eval_episodes or int(hyperparams["eval_episodes"])
-    if not 1 <= eval_episodes <= len(EVAL_SEEDS):
-        raise ValueError(f"eval_episodes must be in [1, {len(EVAL_SEEDS)}], got {eval_episodes}")
-    seeds = EVAL_SEEDS[:eval_episodes]
-    validation_seeds = VALIDATION_SEEDS[:eval_episodes]
-    torch.set_num_threads(args.threads)
+# ----------------------------------------------------------------------------------- checkpoints
+MONITOR_FIELDS = ("rewards", "needs_reset", "episode_returns", "episode_lengths", "episode_times")
+"""Monitor attributes that a checkpoint keeps (its episode in progress and its history)."""
 
-    run_dir = make_run_dir(args.logdir, env_id, algo, args.seed)
-    config = {
+
+class Checkpoint:
+    """The last checkpoint of a run folder: ``save`` writes one (atomically: a new folder
+    swapped in), ``load`` restores a model, its training envs and the random generators."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.folder = run_dir / CHECKPOINT
+
+    def exists(self) -> bool:
+        """Whether the run has a complete checkpoint (recovering one a crash left renamed)."""
+        previous = self.run_dir / f"{CHECKPOINT}.old"
+        if not self.folder.exists() and previous.exists():
+            previous.rename(self.folder)
+        return (self.folder / "state.yaml").is_file()
+
+    def save(self, model: BaseAlgorithm, state: dict[str, Any]) -> None:
+        """Write the model, the replay buffer (off-policy), every training env (the inner env
+        of each Monitor and the Monitor's counters), the random generators and ``state`` (the
+        run's callbacks, a YAML-able dict)."""
+        temporary = self.run_dir / f"{CHECKPOINT}.tmp"
+        shutil.rmtree(temporary, ignore_errors=True)
+        temporary.mkdir()
+        model.save(temporary / "model.zip")
+        if isinstance(model, OffPolicyAlgorithm) and model.replay_buffer is not None:
+            model.save_replay_buffer(temporary / "replay_buffer.pkl")
+        monitors = monitors_of(model.get_env())
+        envs = [
+            {"env": monitor.env, **{name: getattr(monitor, name) for name in MONITOR_FIELDS}}
+            for monitor in monitors
+        ]
+        generators = {
+            "torch": torch.get_rng_state(),
+            "numpy": np.random.get_state(),  # noqa: NPY002  (SB3's buffers draw from it)
+            "random": random.getstate(),
+            "action_space": model.action_space.np_random.bit_generator.state,
+        }
+        with (temporary / "envs.pkl").open("wb") as file:
+            pickle.dump({"envs": envs, "generators": generators}, file)
+        state = {**state, "num_timesteps": int(model.num_timesteps)}
+        state["episodes_per_env"] = [len(monitor.episode_returns) for monitor in monitors]
+        (temporary / "state.yaml").write_text(yaml.safe_dump(state, sort_keys=False))
+        previous = self.run_dir / f"{CHECKPOINT}.old"
+        if self.folder.exists():
+            self.folder.rename(previous)
+        temporary.rename(self.folder)
+        shutil.rmtree(previous, ignore_errors=True)
+
+    def state(self) -> dict[str, Any]:
+        """The ``state`` of the last ``save`` (with ``num_timesteps``, ``episodes_per_env``)."""
+        return yaml.safe_load((self.folder / "state.yaml").read_text())
+
+    def load(self, algo: str, env: VecEnv) -> BaseAlgorithm:
+        """The checkpoint's model on ``env`` (fresh training envs whose states are replaced by
+        the checkpoint's), with the random generators as they were."""
+        path = self.folder / "model.zip"
+        model = ALGOS[algo].load(path, env=env, device="cpu", force_reset=False)
+        buffer = self.folder / "replay_buffer.pkl"
+        if buffer.is_file() and isinstance(model, OffPolicyAlgorithm):
+            model.load_replay_buffer(buffer)
+        with (self.folder / "envs.pkl").open("rb") as file:
+            saved = pickle.load(file)
+        monitors = monitors_of(env)
+        if len(monitors) != len(saved["envs"]):
+            raise ValueError(f"the checkpoint has {len(saved['envs'])} envs, not {len(monitors)}")
+        for monitor, fields in zip(monitors, saved["envs"], strict=True):
+            monitor.env.close()
+            monitor.env = fields.pop("env")
+            for name, value in fields.items():
+                setattr(monitor, name, value)
+        generators = saved["generators"]
+        torch.set_rng_state(generators["torch"])
+        np.random.set_state(generators["numpy"])  # noqa: NPY002
+        random.setstate(generators["random"])
+        model.action_space.np_random.bit_generator.state = generators["action_space"]
+        return model
+
+
+def monitors_of(env: VecEnv | None) -> list[Monitor]:
+    """The Monitor of each env of a ``DummyVecEnv`` built by ``build_model``."""
+    if not isinstance(env, DummyVecEnv) or not all(isinstance(e, Monitor) for e in env.envs):
+        raise TypeError("checkpoints need the DummyVecEnv of Monitor envs that build_model makes")
+    return list(env.envs)  # type: ignore[arg-type]
+
+
+def prune_events(folder: Path, last_step: int) -> int:
+    """Drop the TensorBoard events after ``last_step`` from the event files under ``folder``
+    (rewritten atomically); the number of events dropped."""
+    from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
+    from tensorboard.compat.proto import event_pb2
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    dropped = 0
+    for path in sorted(folder.rglob("events.out.tfevents.*")):
+        records = list(RawEventFileLoader(str(path)).Load())
+        kept = [r for r in records if event_pb2.Event.FromString(r).step <= last_step]
+        if len(kept) == len(records):
+            continue
+        dropped += len(records) - len(kept)
+
+        def write(temporary: Path, kept: list[bytes] = kept) -> None:
+            with temporary.open("wb") as file:
+                writer = RecordWriter(file)
+                for record in kept:
+                    writer.write(record)
+
+        write_atomically(path, write)
+    return dropped
+
+
+def truncate_monitor_files(run_dir: Path, episodes_per_env: Sequence[int]) -> None:
+    """Keep the first ``episodes_per_env[i]`` episodes of ``<i>.monitor.csv`` (its two header
+    lines and those rows): the episodes finished by the checkpoint."""
+    for index, episodes in enumerate(episodes_per_env):
+        path = run_dir / f"{index}.monitor.csv"
+        if path.is_file():
+            lines = path.read_text().splitlines(keepends=True)
+            if len(lines) > 2 + episodes:
+                write_atomically(path, lambda p, k=lines[: 2 + episodes]: p.write_text("".join(k)))
+
+
+# ------------------------------------------------------------------------------------ callbacks
+class EpisodeInfoCallback(BaseCallback):
+    """Log the mean of each Monitor info keyword over the episodes finished in each rollout, as
+    ``episode/score`` (the env's score) and ``episode/<component>``."""
+
+    def __init__(self, keywords: Sequence[str]) -> None:
+        super().__init__()
+        self.keywords = tuple(keywords)
+        self.tags = ("episode/score", *(f"episode/{key}" for key in self.keywords[1:]))
+        self.values: dict[str, list[float]] = {key: [] for key in self.keywords}
+
+    def _on_step(self) -> bool:
+        for info in self.locals["infos"]:
+            episode = info.get("episode")
+            if episode is not None:
+                for key in self.keywords:
+                    self.values[key].append(float(episode[key]))
+        return True
+
+    def _on_rollout_end(self) -> None:
+        for tag, values in zip(self.tags, self.values.values(), strict=True):
+            if values:
+                self.logger.record(tag, float(np.mean(values)))
+            values.clear()
+
+
+class RunCallback(BaseCallback):
+    """Every ``eval_freq`` timesteps, evaluate the agent deterministically on the validation
+    seeds and log it beside each baseline's constant validation score; keep the best policy so
+    far as ``best_model.zip``; every ``checkpoint_freq`` timesteps, write a checkpoint; stop at
+    the next step once ``interrupted`` is set (Ctrl-C).
+
+    Evaluations and checkpoints happen at the start of a rollout, right after a policy update,
+    so that no two evaluations see the same policy and a checkpoint holds no partial rollout.
+    """
+
+    def __init__(
+        self,
+        run_dir: Path,
+        env_id: str,
+        env_kwargs: dict[str, Any],
+        seeds: Sequence[int],
+        eval_freq: int,
+        checkpoint_freq: int,
+        baselines: dict[str, tuple[EvalResult, Logger]],
+        state: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.run_dir = run_dir
+        self.checkpoint = Checkpoint(run_dir)
+        self.env_id = env_id
+        self.env_kwargs = env_kwargs
+        self.seeds = tuple(seeds)
+        self.eval_freq = eval_freq
+        self.checkpoint_freq = checkpoint_freq
+        self.baselines = baselines
+        self.eval_logger = tensorboard_logger(run_dir / "agent")
+        """The agent's evaluations: a logger of their own, so that their dumps do not flush
+        the values SB3 records between its own dumps."""
+        self.interrupted = False
+        state = state or {}
+        self.best_step: int | None = state.get("best_step")
+        self.best_score: float = state.get("best_score", -np.inf)
+        self.history: dict[str, list] = state.get("history", {"steps": [], "scores": []})
+        """Validation evaluations so far: their steps and per-episode scores."""
+        self.next_eval: int = state.get("next_eval", eval_freq)
+        self.next_checkpoint: int = state.get("next_checkpoint", checkpoint_freq)
+
+    def state(self) -> dict[str, Any]:
+        """What a checkpoint keeps of this callback (YAML-able)."""
+        return {
+            "best_step": self.best_step,
+            "best_score": float(self.best_score),
+            "history": self.history,
+            "next_eval": self.next_eval,
+            "next_checkpoint": self.next_checkpoint,
+        }
+
+    def _on_rollout_start(self) -> None:
+        step = self.num_timesteps
+        if step >= self.next_eval:
+            self.evaluate(step)
+        if step >= self.next_checkpoint:
+            self.save_checkpoint()
+
+    def _on_step(self) -> bool:
+        return not self.interrupted
+
+    def save_checkpoint(self) -> None:
+        """Write a checkpoint of the model and this run's state now (the next one is due a
+        ``checkpoint_freq`` multiple later)."""
+        step = self.num_timesteps
+        self.next_checkpoint = (step // self.checkpoint_freq + 1) * self.checkpoint_freq
+        self.checkpoint.save(self.model, self.state())
+
+    def evaluate(self, step: int) -> None:
+        """Evaluate the current policy on the validation seeds, log it, keep it if best (the
+        next evaluation is due an ``eval_freq`` multiple later)."""
+        self.next_eval = (step // self.eval_freq + 1) * self.eval_freq
+        result = evaluate_policy(
+            self.model, self.env_id, self.env_kwargs, self.seeds, name="agent", hindsight=False
+        )
+        self.log_evaluation(result, step)
+        self.history["steps"].append(int(step))
+        self.history["scores"].append([float(s) for s in result.episode_score])
+        sign = 1.0 if result.protocol.higher_is_better else -1.0
+        score = sign * result.mean_ci()[0]
+        if score > self.best_score:
+            self.best_score, self.best_step = score, int(step)
+            self.model.save(self.run_dir / "best_model.zip")
+        write_evaluations(self.run_dir, self.history)
+
+    def log_evaluation(self, result: EvalResult, step: int) -> None:
+        """Log the agent's ``result`` and every baseline's score at ``step``; print a summary."""
+        record_result(self.eval_logger, result, step)
+        for baseline, logger in self.baselines.values():
+            record_result(logger, baseline, step)
+        sign = 1.0 if result.protocol.higher_is_better else -1.0
+        best = max(
+            ((name, b.mean_ci()[0]) for name, (b, _) in self.baselines.items()),
+            key=lambda item: sign * item[1],
+            default=None,
+        )
+        against = f" (best baseline {best[0]}: {best[1]:.4f})" if best else ""
+        print(
+            f"step {step}: agent {result.protocol.score} {format_mean_ci(*result.mean_ci())} "
+            f"on the validation seeds{against}"
+        )
+
+
+def write_evaluations(run_dir: Path, history: dict[str, list]) -> None:
+    """``evaluations.npz`` in SB3's EvalCallback format: ``timesteps`` and ``results`` (one row
+    of episode scores per evaluation), ``ep_lengths`` (0: not recorded)."""
+    steps = np.asarray(history["steps"], dtype=np.int64)
+    results = np.asarray(history["scores"], dtype=float)
+
+    def write(temporary: Path) -> None:
+        with temporary.open("wb") as file:
+            np.savez(file, timesteps=steps, results=results, ep_lengths=np.zeros_like(results))
+
+    write_atomically(run_dir / "evaluations.npz", write)
+
+
+def plot_learning_curve(
+    run_dir: Path, history: dict[str, list], baselines: Sequence[EvalResult], score: str
+) -> None:
+    """``learning_curve.png``: the agent's validation score (mean and 95% CI band) against the
+    steps, each baseline's validation score as a horizontal line with its CI band."""
+    from mec_gym.eval.evaluation import mean_ci
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if history["steps"]:
+        steps = np.asarray(history["steps"])
+        stats = np.array([mean_ci(np.asarray(s)) for s in history["scores"]])
+        ax.plot(steps, stats[:, 0], marker="o", color="black", label="agent")
+        ax.fill_between(steps, *(stats[:, 0] + np.array([[-1], [1]]) * stats[:, 1]), alpha=0.2)
+    colors = plt.get_cmap("tab10")
+    for index, baseline in enumerate(baselines):
+        mean, half = baseline.mean_ci()
+        color = colors(index % 10)
+        ax.axhline(mean, color=color, linestyle="--", linewidth=1, label=baseline.name)
+        if np.isfinite(half):
+            ax.axhspan(mean - half, mean + half, color=color, alpha=0.08)
+    ax.set_xlabel("training steps")
+    ax.set_ylabel(f"validation {score} (95% CI)")
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    write_atomically(run_dir / "learning_curve.png", lambda p: fig.savefig(p, format="png"))
+    plt.close(fig)
+
+
+@contextmanager
+def stop_on_interrupt(callback: RunCallback) -> Iterator[None]:
+    """While training, Ctrl-C (SIGINT) asks ``callback`` to stop after the current step."""
+    if threading_main():
+        previous = signal.getsignal(signal.SIGINT)
+
+        def handler(signum: int, frame: Any) -> None:
+            if callback.interrupted:  # a second Ctrl-C: stop at once
+                signal.signal(signal.SIGINT, previous)
+                raise KeyboardInterrupt
+            print("\nCtrl-C: stopping after this step to write a checkpoint ...", flush=True)
+            callback.interrupted = True
+
+        signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    else:
+        yield
+
+
+def threading_main() -> bool:
+    """Whether this is the main thread (the only one that may set signal handlers)."""
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+# ----------------------------------------------------------------------------------------- main
+def run_config(algo: str, args: argparse.Namespace) -> dict[str, Any]:
+    """What ``config.yaml`` holds: the settings ``--resume`` restores, and for the record the
+    env's full configuration, its score and the package versions."""
+    protocol = protocol_for(args.env)
+    return {
         "algo": algo,
-        "env_id": env_id,
-        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "timesteps": timesteps,
-        "eval_episodes": eval_episodes,
-        "n_envs": n_envs,
-        "eval_freq": eval_freq,
-        "eval_seeds": list(seeds),
-        "validation_seeds": list(validation_seeds),
-        "hyperparams": hyperparams,
-        "env_kwargs": env_kwargs,
-        "env_config": env_config(env_id, env_kwargs),
+        "env_id": args.env,
+        "seed": args.seed,
+        "timesteps": args.timesteps,
+        "n_envs": args.n_envs,
+        "eval_episodes": args.eval_episodes,
+        "eval_freq": args.eval_freq,
+        "checkpoint_freq": args.checkpoint_freq,
+        "no_baselines": bool(args.no_baselines),
+        "eval_seeds": list(EVAL_SEEDS[: args.eval_episodes]),
+        "validation_seeds": list(VALIDATION_SEEDS[: args.eval_episodes]),
+        "score": protocol.score,
+        "higher_is_better": protocol.higher_is_better,
+        "hyperparams": args.hyperparams,
+        "env_kwargs": args.env_kwargs,
+        "env_config": env_config(args.env, args.env_kwargs),
         "versions": package_versions(),
     }
+
+
+def evaluate_baselines(
+    args: argparse.Namespace, run_dir: Path
+) -> tuple[dict[str, tuple[EvalResult, Logger]], list[EvalResult]]:
+    """Each baseline's validation result (with its TensorBoard logger) and test result."""
+    baselines: dict[str, tuple[EvalResult, Logger]] = {}
+    tests: list[EvalResult] = []
+    if args.no_baselines:
+        return baselines, tests
+    env_id, env_kwargs = args.env, args.env_kwargs
+    seeds = EVAL_SEEDS[: args.eval_episodes]
+    validation_seeds = VALIDATION_SEEDS[: args.eval_episodes]
+    print(f"Building and evaluating the baselines of {env_id} on {len(seeds)} seeds ...")
+    for name, policy in build_baselines(env_id, env_kwargs, seed=args.seed).items():
+        result = evaluate_policy(policy, env_id, env_kwargs, seeds, name=name, hindsight=True)
+        tests.append(result)
+        validation = evaluate_policy(
+            policy, env_id, env_kwargs, validation_seeds, name=name, hindsight=False
+        )
+        folder = run_dir / f"baseline_{name.replace('/', '_')}"  # share_1/2: one folder
+        baselines[name] = (validation, tensorboard_logger(folder))
+        print(f"  {name}: {result.protocol.score} {format_mean_ci(*result.mean_ci())}")
+    return baselines, tests
+
+
+def train(algo: str, args: argparse.Namespace) -> Path:
+    """Run the training that ``mec_gym.train.cli.parse_args`` checked (see the module
+    docstring); return the run folder. A new run that fails before its first checkpoint
+    leaves no folder; Ctrl-C writes a checkpoint and exits with status 130."""
+    torch.set_num_threads(args.threads)
+    resuming = args.resume_config is not None
+    run_dir = args.resume if resuming else make_run_dir(args.logdir, args.env, algo, args.seed)
+    try:
+        return run_training(algo, args, run_dir, resuming)
+    except BaseException:
+        if not resuming and not Checkpoint(run_dir).exists():
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
+def run_training(algo: str, args: argparse.Namespace, run_dir: Path, resuming: bool) -> Path:
+    """The body of :func:`train` in ``run_dir``."""
+    env_id, env_kwargs = args.env, args.env_kwargs
+    checkpoint = Checkpoint(run_dir)
+    state: dict[str, Any] | None = None
+    if resuming:
+        if not checkpoint.exists():
+            raise ValueError(f"--resume: {run_dir} has no checkpoint to continue from")
+        state = checkpoint.state()
+        step = int(state["num_timesteps"])
+        if args.timesteps <= step:
+            raise ValueError(f"--timesteps {args.timesteps}: the checkpoint is at step {step}")
+        dropped = prune_events(run_dir, step)
+        truncate_monitor_files(run_dir, state["episodes_per_env"])
+        config = {**args.resume_config, "timesteps": args.timesteps}
+        print(
+            f"Resuming {run_dir} at step {step} of {args.timesteps} ({dropped} TensorBoard "
+            "events after the checkpoint dropped)"
+        )
+    else:
+        config = run_config(algo, args)
     (run_dir / "config.yaml").write_text(
         yaml.dump(config, Dumper=_PlainDumper, sort_keys=False, default_flow_style=None)
     )
     print(f"Run folder: {run_dir}")
 
-    baselines: dict[str, tuple[EvalResult, Logger]] = {}  # validation scores, for the logs
-    baseline_tests: list[EvalResult] = []  # test scores, for the final table
-    if not args.no_baselines:
-        print(f"Building and evaluating the baselines of {env_id} on {len(seeds)} seeds ...")
-        for name, policy in build_baselines(env_id, env_kwargs, seed=args.seed).items():
-            result = evaluate_policy(policy, env_id, env_kwargs, seeds, name=name, hindsight=True)
-            baseline_tests.append(result)
-            validation = evaluate_policy(
-                policy, env_id, env_kwargs, validation_seeds, name=name, hindsight=False
-            )
-            folder = run_dir / f"baseline_{name.replace('/', '_')}"  # share_1/2: one folder
-            baselines[name] = (validation, tensorboard_logger(folder))
-            mean, half = result.mean_ci()
-            print(f"  {name}: {result.protocol.score} {mean:.4f} ± {half:.4f}")
-
-    keywords = episode_info_keywords(env_id)
-    model, env = build_model(algo, env_id, env_kwargs, hyperparams, n_envs, args.seed)
-    model.set_logger(tensorboard_logger(run_dir / "agent"))
-    evaluation = PeriodicEvalCallback(
-        env_id, env_kwargs, validation_seeds, eval_freq, baselines, run_dir / "best_model.zip"
+    baselines, baseline_tests = evaluate_baselines(args, run_dir)
+    model, env = build_model(
+        algo, env_id, env_kwargs, args.hyperparams, args.n_envs, args.seed, run_dir, resuming
     )
+    if resuming:
+        model = checkpoint.load(algo, env)
+    model.set_logger(tensorboard_logger(run_dir / "agent"))
+    validation_seeds = VALIDATION_SEEDS[: args.eval_episodes]
+    run = RunCallback(
+        run_dir,
+        env_id,
+        env_kwargs,
+        validation_seeds,
+        args.eval_freq,
+        args.checkpoint_freq,
+        baselines,
+        state,
+    )
+    protocol = protocol_for(env_id)
     try:
-        with warnings.catch_warnings():  # SB3's progress bar uses tqdm.rich, "experimental"
-            warnings.simplefilter("ignore", TqdmExperimentalWarning)
+        with warnings.catch_warnings(), stop_on_interrupt(run):
+            warnings.simplefilter("ignore", TqdmExperimentalWarning)  # SB3's rich progress bar
             model.learn(
-                total_timesteps=timesteps,
-                callback=[EpisodeInfoCallback(keywords), evaluation],
+                total_timesteps=args.timesteps - model.num_timesteps,
+                callback=[EpisodeInfoCallback(episode_info_keywords(env_id)), run],
                 progress_bar=True,
+                reset_num_timesteps=False,
             )
+        if run.interrupted:
+            run.save_checkpoint()
+            plot_learning_curve(
+                run_dir, run.history, [b for b, _ in baselines.values()], protocol.score
+            )
+            script = f"train/{algo}.py"
+            print(
+                f"Interrupted at step {model.num_timesteps}: checkpoint written; continue "
+                f"with: python {script} --resume {run_dir}"
+            )
+            raise SystemExit(130)
         model.save(run_dir / "model.zip")
-        if not evaluation.evaluated_steps or evaluation.evaluated_steps[-1] != model.num_timesteps:
-            evaluation.evaluate(model.num_timesteps)
-        chosen = ALGOS[algo].load(run_dir / "best_model.zip", device="cpu")
-        final = evaluate_policy(chosen, env_id, env_kwargs, seeds, name=algo, hindsight=True)
-        results = [final]
-        if evaluation.best_step != model.num_timesteps:  # the last policy, if another one
-            results.append(
-                evaluate_policy(model, env_id, env_kwargs, seeds, f"{algo}_last", hindsight=False)
-            )
-        print(
-            f"Checkpoint: step {evaluation.best_step} of {model.num_timesteps} (best on the "
-            f"validation seeds); the table scores it ({algo}), and the last policy "
-            f"({algo}_last) if another one, on the test seeds."
-        )
+        if not run.history["steps"] or run.history["steps"][-1] != model.num_timesteps:
+            run.evaluate(model.num_timesteps)
+        run.save_checkpoint()
     finally:
         env.close()
         model.logger.close()
+        run.eval_logger.close()
         for _, logger in baselines.values():
             logger.close()
 
+    plot_learning_curve(run_dir, run.history, [b for b, _ in baselines.values()], protocol.score)
+    seeds = EVAL_SEEDS[: args.eval_episodes]
+    chosen = ALGOS[algo].load(run_dir / "best_model.zip", device="cpu")
+    results = [evaluate_policy(chosen, env_id, env_kwargs, seeds, name=algo, hindsight=True)]
+    if run.best_step != model.num_timesteps:  # the last policy, if another one
+        results.append(
+            evaluate_policy(model, env_id, env_kwargs, seeds, f"{algo}_last", hindsight=False)
+        )
+    print(
+        f"Checkpoint: step {run.best_step} of {model.num_timesteps} (best on the validation "
+        f"seeds); the table scores it ({algo}), and the last policy ({algo}_last) if another "
+        "one, on the test seeds."
+    )
     markdown = write_comparison([*results, *baseline_tests], run_dir)
     print_markdown(markdown)
     tensorboard = Path(sys.executable).parent / "tensorboard"
     command = str(tensorboard) if tensorboard.exists() else "tensorboard"
     print(f"Run folder: {run_dir}")
-    print(f"TensorBoard: {command} --logdir {args.logdir}  (then open http://localhost:6006)")
+    print(
+        f"TensorBoard: {command} --logdir {run_dir.parent.parent}  (then open "
+        "http://localhost:6006)"
+    )
     return run_dir
 
 

@@ -34,12 +34,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from mec_gym.eval.evaluation import VALIDATION_SEEDS, evaluate_policy
 from mec_gym.registration import ENVS, canonical_id
-from mec_gym.train.common import (
-    ALGOS,
-    add_key_value_argument,
-    build_model,
-    load_hyperparams,
-)
+from mec_gym.train.cli import add_key_value_argument, load_hyperparams
+from mec_gym.train.common import ALGOS, build_model
 
 __all__ = ["sample_ppo_params", "ValidationPruningCallback", "run_study", "write_trials", "main"]
 
@@ -139,7 +135,7 @@ def run_study(
     def objective(trial: optuna.Trial) -> float:
         hyperparams = load_hyperparams(algo, env_id, sample_ppo_params(trial))
         model, env = build_model(
-            algo, env_id, env_kwargs, hyperparams, int(hyperparams["n_envs"]), seed
+            algo, env_id, env_kwargs, hyperparams, int(hyperparams.get("n_envs", 1)), seed
         )
         callback = ValidationPruningCallback(trial, env_id, env_kwargs, seeds, eval_freq)
         try:
