@@ -30,6 +30,7 @@ __all__ = [
     "write_comparison",
     "mean_ci",
     "format_mean_ci",
+    "accepts_action_masks",
     "paired_advantage",
     "VALIDATION_SEEDS",
 ]
@@ -122,7 +123,8 @@ class EvalResult:
         return mean_ci(self.episode_score)
 
 
-def _accepts_action_masks(policy: Any) -> bool:
+def accepts_action_masks(policy: Any) -> bool:
+    """Whether ``policy.predict`` takes ``action_masks`` (MaskablePPO)."""
     try:
         return "action_masks" in inspect.signature(policy.predict).parameters
     except (TypeError, ValueError):
@@ -147,7 +149,7 @@ def evaluate_policy(
     protocol = protocol_for(env_id)
     hindsight = hindsight and protocol.hindsight
     env = gym.make(env_id, **(env_kwargs or {}))
-    use_masks = _accepts_action_masks(policy)
+    use_masks = accepts_action_masks(policy)
     scores, oracle = [], []
     oracle_choices: dict[int, int] = {}
     components: dict[str, list[float]] = {key: [] for key in protocol.components}

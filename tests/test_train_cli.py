@@ -28,6 +28,7 @@ from mec_gym.train.cli import (
     mec_gym_env_ids,
     parse_args,
 )
+from tests.training import tiny_argv
 
 ENV_ID = "MultiStepOffload-v1"
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,39 +136,6 @@ def test_every_entry_is_complete_in_the_zoo_format(algo):
 
 
 # ------------------------------------------------------------------------------- tiny runs
-TINY_HYPERPARAMS = {
-    "ppo": ["n_steps=32", "batch_size=32", "n_epochs=1"],
-    "maskable_ppo": ["n_steps=32", "batch_size=32", "n_epochs=1"],
-    "a2c": ["n_steps=8"],
-    "sac": ["learning_starts=16", "batch_size=16", "buffer_size=1000"],
-    "td3": ["learning_starts=16", "batch_size=16", "buffer_size=1000"],
-    "dqn": ["learning_starts=16", "batch_size=16", "buffer_size=1000"],
-}
-"""Small settings of each algorithm for the tiny runs."""
-
-
-def tiny_argv(algo: str, env_id: str, logdir: Path, timesteps: int = 64) -> list[str]:
-    """A tiny run of ``algo`` on ``env_id`` with short episodes, without baselines."""
-    small = [f"{key}={value}" for key, value in env_entry(env_id).small_kwargs.items()]
-    return [
-        "--env",
-        env_id,
-        "--timesteps",
-        str(timesteps),
-        "--n-envs",
-        "1",
-        "--eval-episodes",
-        "1",
-        "--no-baselines",
-        "--logdir",
-        str(logdir),
-        "--env-kwargs",
-        *small,
-        "--hyperparams",
-        *TINY_HYPERPARAMS[algo],
-    ]
-
-
 def pair_fits(algo: str, env_id: str) -> bool:
     """Whether ``algo`` fits ``env_id`` as its YAML entry poses it."""
     import gymnasium as gym

@@ -49,41 +49,39 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import yaml  # noqa: E402
-from sb3_contrib.common.maskable.utils import is_masking_supported  # noqa: E402
-from stable_baselines3.common.base_class import BaseAlgorithm  # noqa: E402
-from stable_baselines3.common.callbacks import BaseCallback  # noqa: E402
-from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
-from stable_baselines3.common.logger import Logger, make_output_format  # noqa: E402
-from stable_baselines3.common.monitor import Monitor  # noqa: E402
-from stable_baselines3.common.noise import (  # noqa: E402
+import numpy as np
+import torch
+import yaml
+from sb3_contrib.common.maskable.utils import is_masking_supported
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.logger import Logger, make_output_format
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.noise import (
     NormalActionNoise,
     OrnsteinUhlenbeckActionNoise,
 )
-from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm  # noqa: E402
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv  # noqa: E402
-from torch import nn  # noqa: E402
-from tqdm import TqdmExperimentalWarning  # noqa: E402
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+from torch import nn
+from tqdm import TqdmExperimentalWarning
 
-import mec_gym  # noqa: E402, F401  (registers the environments)
-from mec_gym.agents import build_baselines  # noqa: E402
-from mec_gym.eval.evaluation import (  # noqa: E402
+import mec_gym  # noqa: F401  (registers the environments)
+from mec_gym.agents import build_baselines
+from mec_gym.eval import output
+from mec_gym.eval.evaluation import (
     EVAL_SEEDS,
     VALIDATION_SEEDS,
     EvalResult,
     evaluate_policy,
     format_mean_ci,
+    mean_ci,
     protocol_for,
     write_comparison,
 )
-from mec_gym.train.cli import ALGOS as ALGO_PATHS  # noqa: E402
-from mec_gym.train.cli import (  # noqa: E402
+from mec_gym.train.cli import ALGOS as ALGO_PATHS
+from mec_gym.train.cli import (
     HARNESS_KEYS,
     SCHEDULE_KEYS,
     fitting_algos,
@@ -258,7 +256,7 @@ def record_result(logger: Logger, result: EvalResult, step: int) -> None:
 
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
     """``write(temporary path)``, then move it onto ``path`` (never a half-written file)."""
-    temporary = path.with_name(f".{path.name}.tmp")
+    temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")  # the suffix names the format
     write(temporary)
     os.replace(temporary, path)
 
@@ -584,27 +582,22 @@ def plot_learning_curve(
 ) -> None:
     """``learning_curve.png``: the agent's validation score (mean and 95% CI band) against the
     steps, each baseline's validation score as a horizontal line with its CI band."""
-    from mec_gym.eval.evaluation import mean_ci
-
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = output.subplots(figsize=(7, 4))
     if history["steps"]:
         steps = np.asarray(history["steps"])
         stats = np.array([mean_ci(np.asarray(s)) for s in history["scores"]])
         ax.plot(steps, stats[:, 0], marker="o", color="black", label="agent")
         ax.fill_between(steps, *(stats[:, 0] + np.array([[-1], [1]]) * stats[:, 1]), alpha=0.2)
-    colors = plt.get_cmap("tab10")
     for index, baseline in enumerate(baselines):
         mean, half = baseline.mean_ci()
-        color = colors(index % 10)
+        color = f"C{index % 10}"
         ax.axhline(mean, color=color, linestyle="--", linewidth=1, label=baseline.name)
         if np.isfinite(half):
             ax.axhspan(mean - half, mean + half, color=color, alpha=0.08)
     ax.set_xlabel("training steps")
     ax.set_ylabel(f"validation {score} (95% CI)")
     ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
-    fig.tight_layout()
-    write_atomically(run_dir / "learning_curve.png", lambda p: fig.savefig(p, format="png"))
-    plt.close(fig)
+    write_atomically(run_dir / "learning_curve.png", lambda path: output.save_figure(fig, path))
 
 
 @contextmanager

@@ -1,0 +1,116 @@
+"""eval/benchmark.py: cells stored atomically, a killed benchmark resumes without replaying a
+cell, agents from run folders, the table; on Ray (slow) the same table as in-process."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mec_gym.eval import benchmark
+from tests.training import tiny_argv
+
+ENV_ID = "BandwidthSplit-v0"
+ARGV = [
+    "--env",
+    ENV_ID,
+    "--env-kwargs",
+    "periods_per_episode=5",
+    "--episodes",
+    "3",
+    "--no-tensorboard",
+]
+
+
+def played_cells(monkeypatch) -> list[tuple[str, int]]:
+    """Record every (policy, seed) cell played from now on."""
+    played: list[tuple[str, int]] = []
+    original = benchmark.play_cells
+
+    def recording(source, seeds):
+        for cell in original(source, seeds):
+            played.append((source.name, cell["seed"]))
+            yield cell
+
+    monkeypatch.setattr(benchmark, "play_cells", recording)
+    return played
+
+
+def test_a_killed_benchmark_resumes_without_replaying_a_cell(tmp_path, monkeypatch):
+    out = tmp_path / "bench"
+    played = played_cells(monkeypatch)
+    original_write = benchmark.write_cell
+
+    def killed_after_five(folder, source, cell):
+        if len(played) > 5:
+            raise KeyboardInterrupt  # the benchmark is killed while playing the sixth cell
+        original_write(folder, source, cell)
+
+    monkeypatch.setattr(benchmark, "write_cell", killed_after_five)
+    with pytest.raises(KeyboardInterrupt):
+        benchmark.main([*ARGV, "--out", str(out)])
+    stored = sorted(out.glob("cells/**/*.json"))
+    assert len(stored) == 5
+    assert not list(out.glob("cells/**/.*"))  # no half-written file
+    for path in stored:
+        json.loads(path.read_text())
+    first = set(played[:5])
+
+    monkeypatch.setattr(benchmark, "write_cell", original_write)
+    played.clear()
+    benchmark.main([*ARGV, "--out", str(out)])
+    assert not first & set(played)  # no stored cell played again
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert len(played) == 3 * len(rows) - len(stored)  # the rest, and only the rest
+    assert all(int(row["episodes"]) == 3 for row in rows)
+    played.clear()
+    benchmark.main([*ARGV, "--out", str(out)])  # everything stored: nothing to play
+    assert played == []
+    text = (out / "results.md").read_text()
+    assert "paired difference to the best baseline" in text and "python eval/benchmark.py" in text
+    assert (out / f"{ENV_ID}_scores.png").is_file() and (out / f"{ENV_ID}_tradeoff.png").is_file()
+
+
+def test_agents_come_from_run_folders_and_are_tabulated_beside_the_baselines(tmp_path):
+    from mec_gym.train.cli import main as train
+
+    run_dir = train("ppo", tiny_argv("ppo", ENV_ID, tmp_path / "runs"))
+    out = benchmark.main([*ARGV, "--agents", str(run_dir), "--out", str(tmp_path / "bench")])
+    rows = {row["policy"]: row for row in csv.DictReader((out / "results.csv").open())}
+    assert rows["ppo_s0"]["kind"] == "agent" and "paired_diff" in rows["ppo_s0"]
+    assert (out / f"{ENV_ID}_learning.png").is_file()
+
+
+def test_a_bad_agent_path_is_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        benchmark.main([*ARGV, "--agents", str(tmp_path)])
+    assert "expected a run folder" in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_ray_cluster_runs_the_same_cells_and_table(tmp_path):
+    pytest.importorskip("ray")
+    ray_bin = Path(sys.executable).parent / "ray"
+    subprocess.run(
+        [str(ray_bin), "start", "--head", "--num-cpus", "2", "--disable-usage-stats"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        on_ray = benchmark.main([*ARGV, "--address", "auto", "--out", str(tmp_path / "ray")])
+    finally:
+        subprocess.run([str(ray_bin), "stop", "--force"], check=True, capture_output=True)
+    here = benchmark.main([*ARGV, "--out", str(tmp_path / "here")])
+    timing = {"ms_per_decision"}
+
+    def table(folder: Path) -> list[dict[str, str]]:
+        rows = list(csv.DictReader((folder / "results.csv").open()))
+        return [{k: v for k, v in row.items() if k not in timing} for row in rows]
+
+    assert table(on_ray) == table(here)
+    cells = sorted(p.relative_to(on_ray) for p in on_ray.glob("cells/**/*.json"))
+    assert cells == sorted(p.relative_to(here) for p in here.glob("cells/**/*.json"))
