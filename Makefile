@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # CPU build of torch; the pin must match pyproject.toml (an unpinned torch pulls the CUDA build)
 TORCH := torch==2.13.0
 
-.PHONY: venv demo test test-slow lint bench clean distclean
+.PHONY: venv demo test test-slow lint bench benchmark clean distclean
 
 venv: $(STAMP)
 
@@ -37,6 +37,13 @@ lint: venv
 
 bench: venv
 	$(BIN)/python eval/bench_envs.py
+
+# docs/RESULTS.md from scratch: every env x every algorithm that fits it (3 training seeds) x
+# every baseline, the trainings and cells on Ray over this machine's cores; resumable (a killed
+# run, started again, keeps every finished training run and benchmark cell)
+benchmark: venv
+	$(BIN)/pip install -e ".[ray]"
+	$(BIN)/python eval/results.py --address local --logdir runs/results --out docs
 
 # caches and build output; keeps .venv and the runs/ of past trainings
 clean:

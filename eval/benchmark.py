@@ -6,9 +6,9 @@ test seeds, in one table and one set of plots.
 
 A *cell* is one episode of one policy on one environment from one test seed
 (``mec_gym.eval.evaluation.EVAL_SEEDS``); its result (score, cost components, decisions, decision
-time) is written atomically to ``<out>/cells/<env>/<policy>/<seed>.json`` as soon as it is known,
-and a cell whose file exists is never run again: a killed benchmark, started again with the same
-``--out``, resumes where it stopped.
+time) is written atomically to ``<cells>/<env>/<policy>/<seed>.json`` as soon as it is known
+(``--cells``, by default ``<out>/cells``), and a cell whose file exists is never run again: a
+killed benchmark, started again with the same folders, resumes where it stopped.
 
 Policies: the env's baselines (``mec_gym.agents.build_baselines``, with ``--env-kwargs``) and the
 agents of ``--agents``: a training run folder (its ``best_model.zip``, the checkpoint chosen on
@@ -139,8 +139,8 @@ def agent_source(path: Path) -> PolicySource:
 
 # ----------------------------------------------------------------------------------- cells
 def cell_path(folder: Path, source: PolicySource, seed: int) -> Path:
-    """Where the cell of ``source`` and ``seed`` is stored under ``folder``."""
-    return folder / "cells" / source.env_id / source.slug / f"{seed}.json"
+    """Where the cell of ``source`` and ``seed`` is stored under the cell folder ``folder``."""
+    return folder / source.env_id / source.slug / f"{seed}.json"
 
 
 def pending_seeds(folder: Path, source: PolicySource, seeds: Sequence[int]) -> list[int]:
@@ -222,13 +222,53 @@ def load_cells(folder: Path, source: PolicySource, seeds: Sequence[int]) -> list
 
 
 # ---------------------------------------------------------------------------------- tables
+def seed_groups(
+    cells: dict[PolicySource, list[dict[str, Any]]],
+) -> dict[PolicySource, list[PolicySource]]:
+    """The agents of one algorithm trained with several seeds, as one policy ``<algo> (<n>
+    seeds)`` (kind ``"agents"``) -> its members."""
+    members: dict[str, list[PolicySource]] = {}
+    for source in cells:
+        if source.kind == "agent":
+            members.setdefault(source.algo, []).append(source)
+    return {
+        PolicySource(group[0].env_id, f"{algo} ({len(group)} seeds)", "agents", algo=algo): group
+        for algo, group in members.items()
+        if len(group) >= 2
+    }
+
+
+def group_cells(members: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per test seed, the mean over the members of the score and of each component (decisions
+    and decision time summed)."""
+    grouped = []
+    for per_seed in zip(*members, strict=True):
+        keys = per_seed[0]["components"]
+        grouped.append(
+            {
+                "seed": per_seed[0]["seed"],
+                "score": float(np.mean([c["score"] for c in per_seed])),
+                "components": {
+                    k: float(np.mean([c["components"][k] for c in per_seed])) for k in keys
+                },
+                "decisions": sum(c["decisions"] for c in per_seed),
+                "seconds_in_predict": sum(c["seconds_in_predict"] for c in per_seed),
+            }
+        )
+    return grouped
+
+
 def summary_rows(
     protocol: EvalProtocol, cells: dict[PolicySource, list[dict[str, Any]]]
 ) -> list[dict[str, Any]]:
     """One row per policy, best mean first: mean score and CI, the paired difference to the best
     baseline (positive: better; the best baseline against the runner-up baseline), the mean
-    components and the decision time."""
+    components and the decision time. Agents of one algorithm with several training seeds also
+    get a row of their mean (per test seed, over the training seeds) with the spread of the
+    seeds' means (``seeds_min``, ``seeds_max``)."""
     sign = 1.0 if protocol.higher_is_better else -1.0
+    groups = seed_groups(cells)
+    cells = {**cells, **{g: group_cells([cells[m] for m in ms]) for g, ms in groups.items()}}
     scores = {s: np.array([c["score"] for c in cells[s]]) for s in cells}
     baselines = sorted(
         (s for s in cells if s.kind == "baseline"), key=lambda s: -sign * scores[s].mean()
@@ -244,6 +284,10 @@ def summary_rows(
             "score": mean,
             "score_ci95": half,
         }
+        if source in groups:
+            seed_means = [scores[member].mean() for member in groups[source]]
+            row["seeds_min"], row["seeds_max"] = min(seed_means), max(seed_means)
+        row["group"] = next((g.name for g, ms in groups.items() if source in ms), "")
         reference = next((b for b in baselines if b != source), None)
         if reference is not None:
             row["reference"] = reference.name
@@ -266,6 +310,9 @@ def markdown_section(env_id: str, protocol: EvalProtocol, rows: list[dict[str, A
         f"{protocol.score} (95% CI, {better} is better)": lambda r: format_mean_ci(
             r["score"], r["score_ci95"]
         ),
+        "training seeds' means": lambda r: (
+            f"{r['seeds_min']:.4f} to {r['seeds_max']:.4f}" if "seeds_min" in r else "–"
+        ),
         "paired difference to the best baseline (95% CI, positive: better)": lambda r: (
             f"{format_mean_ci(r['paired_diff'], r['paired_diff_ci95'], sign='+')} vs "
             f"{r['reference']}"
@@ -280,21 +327,34 @@ def markdown_section(env_id: str, protocol: EvalProtocol, rows: list[dict[str, A
         },
         "ms/decision": "{ms_per_decision:.3f}",
     }
+    shown = [row for row in rows if not row["group"]]
+    note = (
+        [
+            "",
+            "Agents trained with several seeds appear as their mean; each seed's row is in "
+            "`results.csv`.",
+        ]
+        if len(shown) < len(rows)
+        else []
+    )
     slug = env_id
     plots = f"![scores]({slug}_scores.png) ![trade-off]({slug}_tradeoff.png)"
     if any(r["kind"] == "agent" for r in rows):
         plots += f" ![learning curves]({slug}_learning.png)"
-    return "\n".join([f"## {env_id}", "", *output.markdown_table(rows, columns), "", plots, ""])
+    table = output.markdown_table(shown, columns)
+    return "\n".join([f"## {env_id}", "", *table, *note, "", plots, ""])
 
 
 # ----------------------------------------------------------------------------------- plots
 def plot_scores(path: Path, protocol: EvalProtocol, rows: list[dict[str, Any]]) -> None:
-    """Bars of the mean scores with their 95% CIs, agents in black."""
+    """Bars of the mean scores with their 95% CIs: baselines blue, single agents grey, an
+    algorithm's mean over its training seeds black."""
     fig, ax = output.subplots(figsize=(7, 0.4 * len(rows) + 1.2))
     names = [r["policy"] for r in rows][::-1]
     means = [r["score"] for r in rows][::-1]
     halves = [r["score_ci95"] if np.isfinite(r["score_ci95"]) else 0.0 for r in rows][::-1]
-    colors = ["black" if r["kind"] == "agent" else "tab:blue" for r in rows][::-1]
+    kind_colors = {"baseline": "tab:blue", "agent": "tab:gray", "agents": "black"}
+    colors = [kind_colors[r["kind"]] for r in rows][::-1]
     ax.barh(names, means, xerr=halves, color=colors, capsize=3)
     better = "higher" if protocol.higher_is_better else "lower"
     ax.set_xlabel(f"{protocol.score} (95% CI, {better} is better)")
@@ -401,6 +461,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
     )
     parser.add_argument("--address", help="run the cells on Ray: local, auto or ray://HOST:PORT")
     parser.add_argument("--no-tensorboard", action="store_true", help="skip the TensorBoard runs")
+    parser.add_argument("--cells", type=Path, help="stored cells (default: <out>/cells)")
     output.add_out_argument(parser, "benchmark")
     args = parser.parse_args(argv)
     if args.episodes is not None and not 1 <= args.episodes <= len(EVAL_SEEDS):
@@ -424,7 +485,9 @@ def main(argv: Sequence[str] | None = None) -> Path:
             parser.error("--address needs Ray: pip install mec-gym[ray]")
 
     folder = output.output_folder(args.out, "benchmark")
-    print(f"Output: {folder}  (a killed run resumes with --out {folder})")
+    cells_folder = args.cells or folder / "cells"
+    resume = f"--out {folder}" + (f" --cells {args.cells}" if args.cells else "")
+    print(f"Output: {folder}  (a killed run resumes with {resume})")
     plan: dict[str, tuple[list[PolicySource], list[int]]] = {}
     for env_id in env_ids:
         seeds = list(EVAL_SEEDS[: args.episodes or env_entry(env_id).eval_episodes])
@@ -435,7 +498,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
         (source, pending)
         for sources, seeds in plan.values()
         for source in sources
-        if (pending := pending_seeds(folder, source, seeds))
+        if (pending := pending_seeds(cells_folder, source, seeds))
     ]
     total = sum(len(seeds) for sources, seeds in plan.values() for _ in sources)
     todo = sum(len(seeds) for _, seeds in work)
@@ -443,12 +506,12 @@ def main(argv: Sequence[str] | None = None) -> Path:
     from tqdm import tqdm
 
     with tqdm(total=todo, unit="cell") as bar:
-        run_cells(folder, work, args.address, bar.update)
+        run_cells(cells_folder, work, args.address, bar.update)
 
     sections, all_rows = [], []
     for env_id, (sources, seeds) in plan.items():
         protocol = protocol_for(env_id)
-        cells = {source: load_cells(folder, source, seeds) for source in sources}
+        cells = {source: load_cells(cells_folder, source, seeds) for source in sources}
         rows = summary_rows(protocol, cells)
         all_rows += rows
         sections.append(markdown_section(env_id, protocol, rows))

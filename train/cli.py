@@ -45,6 +45,7 @@ __all__ = [
     "add_key_value_argument",
     "mec_gym_env_ids",
     "fitting_algos",
+    "env_problem",
     "load_hyperparams",
     "check_schedule",
     "build_parser",
@@ -403,28 +404,37 @@ def restore_args(parser: argparse.ArgumentParser, args: argparse.Namespace, algo
         args.timesteps = config["timesteps"]
 
 
-def check_env(
-    parser: argparse.ArgumentParser, algo: str, env_id: str, env_kwargs: dict[str, Any]
-) -> None:
-    """Build the env once: a bad ``--env-kwargs`` entry or an algorithm that does not fit its
-    actions is a one-line error."""
+def env_problem(algo: str, env_id: str, env_kwargs: dict[str, Any]) -> str | None:
+    """Why ``algo`` cannot train on ``env_id`` made with ``env_kwargs`` (a bad keyword argument,
+    or actions the algorithm cannot take: the message lists the algorithms that can), or None."""
     try:
         env = gym.make(env_id, **env_kwargs)
     except (TypeError, ValueError) as error:
-        parser.error(f"--env-kwargs: {error}")
+        return f"--env-kwargs: {error}"
     try:
         space = env.action_space
         masks = callable(getattr(env.unwrapped, "action_masks", None))
     finally:
         env.close()
     fitting = fitting_algos(space, masks)
-    if algo not in fitting:
-        name = ALGOS[algo].partition(":")[2]
-        reason = ", and it has no action_masks()" if algo == "maskable_ppo" and not masks else ""
-        parser.error(
-            f"{name} cannot train on {env_id} (its actions: {type(space).__name__}{reason}); "
-            f"algorithms that fit: {', '.join(f'train/{n}.py' for n in fitting)}"
-        )
+    if algo in fitting:
+        return None
+    name = ALGOS[algo].partition(":")[2]
+    reason = ", and it has no action_masks()" if algo == "maskable_ppo" and not masks else ""
+    return (
+        f"{name} cannot train on {env_id} (its actions: {type(space).__name__}{reason}); "
+        f"algorithms that fit: {', '.join(f'train/{n}.py' for n in fitting)}"
+    )
+
+
+def check_env(
+    parser: argparse.ArgumentParser, algo: str, env_id: str, env_kwargs: dict[str, Any]
+) -> None:
+    """Build the env once: a bad ``--env-kwargs`` entry or an algorithm that does not fit its
+    actions is a one-line error (:func:`env_problem`)."""
+    problem = env_problem(algo, env_id, env_kwargs)
+    if problem is not None:
+        parser.error(problem)
 
 
 def main(algo: str, argv: Sequence[str] | None = None) -> Path:

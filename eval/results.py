@@ -1,0 +1,133 @@
+"""Reproduce the results page: every environment × every algorithm that fits it (≥ 3 training
+seeds) × every baseline, on the fixed test seeds.
+
+    python eval/results.py [--env ID ...] [--algo NAME ...] [--seeds 0 1 2] [--timesteps N]
+        [--episodes N] [--logdir runs/results] [--address local|auto|ray://HOST:PORT]
+        [--out FOLDER] [-- TRAIN ARGS]
+
+``make benchmark`` runs it with ``--address local --out docs``: it writes ``docs/RESULTS.md`` and
+its plots in ``docs/results/``. Step 1 trains, for every (algorithm, env) pair whose YAML entry
+poses actions the algorithm can take, one run per seed with the YAML's budget (``--timesteps``:
+another, for quick checks) into ``--logdir`` (``train/sweep.py``: finished runs are kept,
+unfinished ones resumed). Step 2 benchmarks every baseline and every trained agent (its
+checkpoint chosen on the validation seeds) on the test seeds (``eval/benchmark.py``, cells stored
+in ``<logdir>/benchmark_cells``, out of the docs). Both steps resume where a killed run stopped.
+The page states the command, the machine and the date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import mec_gym  # noqa: F401  (registers the environments)
+from mec_gym.eval import benchmark, output
+from mec_gym.registration import ENVS, canonical_id
+from mec_gym.train.cli import ALGOS, env_problem, load_hyperparams
+from mec_gym.train.sweep import latest_run, run_trainings, sweep_jobs
+
+__all__ = ["fitting_pairs", "main"]
+
+
+def fitting_pairs(algos: Sequence[str], env_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """The (algorithm, env) pairs whose YAML entry poses actions the algorithm can take."""
+    return [
+        (algo, env_id)
+        for env_id in env_ids
+        for algo in algos
+        if env_problem(algo, env_id, load_hyperparams(algo, env_id, {}).get("env_kwargs", {}))
+        is None
+    ]
+
+
+def machine() -> str:
+    """The machine a page was computed on."""
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()} on {platform.system()}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> Path:
+    argv = output.arguments(argv)
+    extra: list[str] = []
+    if "--" in argv:
+        extra = argv[argv.index("--") + 1 :]
+        argv = argv[: argv.index("--")]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    output.add_env_argument(parser, ENVS, "env ID (repeatable; default: all)", repeatable=True)
+    parser.add_argument("--algo", nargs="+", choices=sorted(ALGOS), default=sorted(ALGOS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--timesteps", type=int, help="per training run (default: the YAML's)")
+    parser.add_argument("--episodes", type=int, help="test seeds per policy (default: the env's)")
+    parser.add_argument("--logdir", type=Path, default=Path("runs/results"))
+    parser.add_argument("--address", help="run on Ray: local, auto or ray://HOST:PORT")
+    output.add_out_argument(parser, "results")
+    args = parser.parse_args(argv)
+    if len(args.seeds) < 3:
+        parser.error(f"--seeds: at least 3 training seeds, got {args.seeds}")
+    env_ids = [canonical_id(e) for e in args.env] if args.env else sorted(ENVS)
+    start = time.monotonic()
+
+    pairs = fitting_pairs(args.algo, env_ids)
+    print(f"{len(pairs)} (algorithm, env) pairs × {len(args.seeds)} seeds")
+    jobs = [
+        job
+        for algo, env_id in pairs
+        for job in sweep_jobs(algo, env_id, args.seeds, args.logdir, args.timesteps, extra)
+    ]
+    print(f"{len(jobs)} training runs to start or resume")
+    run_trainings(jobs, args.address)
+    runs = [
+        run
+        for algo, env_id in pairs
+        for seed in args.seeds
+        if (run := latest_run(args.logdir, env_id, algo, seed)) is not None
+    ]
+
+    folder = output.output_folder(args.out, "results")
+    bench_argv = [
+        "--env",
+        *env_ids,
+        "--agents",
+        *map(str, runs),
+        "--out",
+        str(folder / "results"),
+        "--cells",
+        str(args.logdir / "benchmark_cells"),
+        "--no-tensorboard",
+    ]
+    if args.episodes:
+        bench_argv += ["--episodes", str(args.episodes)]
+    if args.address:
+        bench_argv += ["--address", args.address]
+    bench = benchmark.main(bench_argv)
+    sections = (bench / "results.md").read_text().split("\n## ", 1)[1]
+    sections = sections.replace("](", "](results/")
+    hours = (time.monotonic() - start) / 3600
+    page = [
+        "# Results",
+        "",
+        "Every environment × every algorithm whose actions fit it "
+        f"({len(args.seeds)} training seeds, each scored by its checkpoint chosen on the "
+        "validation seeds) × every baseline, on the fixed test seeds; paired differences to the "
+        "best baseline on the same seeds. Generated by",
+        "",
+        f"    {output.command_line(__file__, argv + (['--', *extra] if extra else []))}",
+        "",
+        f"on {time.strftime('%Y-%m-%d')}, {machine()}; this invocation took {hours:.1f} h (runs "
+        f"already finished in {args.logdir} were reused). Training runs: {args.logdir}.",
+        "",
+        "## " + sections,
+    ]
+    output.write_markdown(folder / "RESULTS.md", page)
+    print(f"wrote {folder / 'RESULTS.md'}")
+    return folder
+
+
+if __name__ == "__main__":
+    main()
