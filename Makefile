@@ -40,10 +40,11 @@ bench: venv
 
 # docs/RESULTS.md from scratch: every env x every algorithm that fits it (3 training seeds) x
 # every baseline, the trainings and cells on Ray over this machine's cores; resumable (a killed
-# run, started again, keeps every finished training run and benchmark cell)
+# run, started again, keeps every finished training run and benchmark cell); the training runs
+# skip their own baseline evaluation (the benchmark compares every agent with every baseline)
 benchmark: venv
 	$(BIN)/pip install -e ".[ray]"
-	$(BIN)/python eval/results.py --address local --logdir runs/results --out docs
+	$(BIN)/python eval/results.py --address local --logdir runs/results --out docs -- --no-baselines
 
 # caches and build output; keeps .venv and the runs/ of past trainings
 clean:
