@@ -1,0 +1,115 @@
+"""stable-baselines3 training on mec_gym's native batched vector envs.
+
+:class:`NativeVecEnv` presents a Gymnasium ``VectorEnv`` built by ``gymnasium.make_vec(ID,
+num_envs, vectorization_mode="vector_entry_point")`` as an SB3 ``VecEnv``, so that SB3 steps all
+sub-envs in one call of the env's array code instead of one Python call per sub-env::
+
+    env = VecMonitor(NativeVecEnv(gymnasium.make_vec("mec_gym:TwoTimescale-v0", 8,
+                                                     vectorization_mode="vector_entry_point")))
+    PPO("MlpPolicy", env).learn(100_000)
+
+Autoresets: SB3 expects a sub-env whose episode ends to return the first observation of the
+next one at once (the last one in ``info["terminal_observation"]``); Gymnasium's native envs
+reset on the step after (``AutoresetMode.NEXT_STEP``). The adapter hands SB3 the final
+observations and resets the vector env (every sub-env continues its own generator, as SB3's
+``DummyVecEnv`` resets its envs), which needs the sub-envs to end their episodes together: true
+of mec_gym's batched envs, whose episodes have one fixed length; a step where only some end
+raises RuntimeError. ``seed(s)`` seeds sub-env i with ``s + i`` at the next reset, as
+``DummyVecEnv`` does, so that both give the same episodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
+
+__all__ = ["NativeVecEnv"]
+
+
+class NativeVecEnv(VecEnv):
+    """An SB3 ``VecEnv`` over a Gymnasium vector env whose sub-envs end together (see the
+    module docstring)."""
+
+    def __init__(self, vector_env: gym.vector.VectorEnv) -> None:
+        if not isinstance(vector_env, gym.vector.VectorEnv):
+            raise TypeError(f"expected a gymnasium VectorEnv, got {type(vector_env).__name__}")
+        self.vector_env = vector_env
+        super().__init__(
+            vector_env.num_envs,
+            vector_env.single_observation_space,
+            vector_env.single_action_space,
+        )
+        self.actions: np.ndarray | None = None
+        self.next_seed: int | None = None
+
+    def reset(self) -> np.ndarray:
+        observations, _ = self.vector_env.reset(seed=self.next_seed)
+        self.next_seed = None
+        self.reset_infos = [{} for _ in range(self.num_envs)]
+        return observations
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self.actions = np.asarray(actions)
+
+    def step_wait(self) -> VecEnvStepReturn:
+        observations, rewards, terminated, truncated, info = self.vector_env.step(self.actions)
+        dones = np.logical_or(terminated, truncated)
+        infos = self.split_infos(info)
+        if dones.any():
+            if not dones.all():
+                raise RuntimeError(
+                    "NativeVecEnv needs sub-envs that end their episodes together; sub-envs "
+                    f"{np.flatnonzero(dones).tolist()} of {self.num_envs} ended alone"
+                )
+            for i, entry in enumerate(infos):
+                entry["terminal_observation"] = observations[i]
+                entry["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
+            observations = self.reset()
+        return observations, np.asarray(rewards, dtype=np.float32), dones, infos
+
+    def split_infos(self, info: dict[str, Any]) -> list[dict[str, Any]]:
+        """Gymnasium's batched ``info`` (arrays with ``_key`` masks) as one dict per sub-env."""
+        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        for key, values in info.items():
+            if key.startswith("_"):
+                continue
+            mask = info.get(f"_{key}", np.ones(self.num_envs, dtype=bool))
+            for i in np.flatnonzero(mask):
+                value = values[i]
+                infos[i][key] = value.item() if isinstance(value, np.generic) else value
+        return infos
+
+    def seed(self, seed: int | None = None) -> Sequence[int | None]:
+        """Seed sub-env i with ``seed + i`` at the next reset."""
+        self.next_seed = seed
+        return [None if seed is None else seed + i for i in range(self.num_envs)]
+
+    def close(self) -> None:
+        self.vector_env.close()
+
+    def get_images(self) -> Sequence[np.ndarray | None]:
+        return [None] * self.num_envs
+
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        """The vector env's attribute, once per sub-env asked for."""
+        return [getattr(self.vector_env, attr_name)] * len(self._get_indices(indices))
+
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        setattr(self.vector_env, attr_name, value)
+
+    def env_method(
+        self,
+        method_name: str,
+        *method_args: Any,
+        indices: VecEnvIndices = None,
+        **method_kwargs: Any,
+    ) -> list[Any]:
+        result = getattr(self.vector_env, method_name)(*method_args, **method_kwargs)
+        return [result] * len(self._get_indices(indices))
+
+    def env_is_wrapped(self, wrapper_class: type, indices: VecEnvIndices = None) -> list[bool]:
+        return [False] * len(self._get_indices(indices))

@@ -1,0 +1,59 @@
+"""NativeVecEnv: SB3 trains on a native batched env exactly as on SyncVectorEnv-like copies of
+the scalar env (SB3's DummyVecEnv), autoresets included."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import VecMonitor
+
+from mec_gym.agents.sb3_vec_env import NativeVecEnv
+from mec_gym.registration import ENVS
+
+NATIVE = sorted(env_id for env_id, entry in ENVS.items() if entry.vector_entry_point)
+SMALL = {
+    "BandwidthSplit-v0": {"periods_per_episode": 5},
+    "BandwidthSplitMulti-v0": {"periods_per_episode": 5},
+    "TwoTimescale-v0": {"frames_per_episode": 2, "slots_per_frame": 4, "slot_action": "ratio"},
+}
+
+
+def trained_parameters(env, seed: int = 3) -> dict[str, torch.Tensor]:
+    model = PPO("MlpPolicy", env, n_steps=16, batch_size=32, n_epochs=2, seed=seed, device="cpu")
+    model.learn(64)  # two rollouts of 16 steps x 2 envs, episodes of 5 to 8 steps: autoresets
+    return model.policy.state_dict()
+
+
+@pytest.mark.parametrize("env_id", NATIVE)
+def test_ppo_on_the_native_env_equals_ppo_on_copies_of_the_scalar_env(env_id):
+    kwargs = SMALL[env_id]
+    native = NativeVecEnv(
+        gym.make_vec(env_id, 2, vectorization_mode="vector_entry_point", **kwargs)
+    )
+    copies = make_vec_env(env_id, n_envs=2, env_kwargs=kwargs)
+    a, b = trained_parameters(native), trained_parameters(copies)
+    assert all(torch.equal(a[key], b[key]) for key in a)
+
+
+def test_episodes_end_with_the_terminal_observation_and_a_fresh_start():
+    vector = gym.make_vec(
+        "TwoTimescale-v0", 3, vectorization_mode="vector_entry_point", **SMALL["TwoTimescale-v0"]
+    )
+    env = VecMonitor(NativeVecEnv(vector), info_keywords=("cost",))
+    env.seed(7)
+    first = env.reset()
+    actions = np.full((3, vector.single_action_space.shape[0]), 0.5)
+    for _ in range(7):
+        _, _, dones, _ = env.step(actions)
+        assert not dones.any()
+    observations, _, dones, infos = env.step(actions)
+    assert dones.all()
+    assert all("terminal_observation" in info and "episode" in info for info in infos)
+    assert all(info["episode"]["l"] == 8 and "cost" in info["episode"] for info in infos)
+    assert not np.array_equal(observations, first)  # the next episodes, from the continued rngs
+    env.seed(7)
+    np.testing.assert_array_equal(env.reset(), first)
