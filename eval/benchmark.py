@@ -6,9 +6,11 @@ test seeds, in one table and one set of plots.
 
 A *cell* is one episode of one policy on one environment from one test seed
 (``mec_gym.eval.evaluation.EVAL_SEEDS``); its result (score, cost components, decisions, decision
-time) is written atomically to ``<cells>/<env>/<policy>/<seed>.json`` as soon as it is known
-(``--cells``, by default ``<out>/cells``), and a cell whose file exists is never run again: a
-killed benchmark, started again with the same folders, resumes where it stopped.
+time) is written atomically to ``<cells>/<env>/<policy>-<digest>/<seed>.json`` as soon as it is
+known (``--cells``, by default ``<out>/cells``; the digest is that of the env kwargs and of the
+model file's bytes, so that a cell is reused only for the same ones), and a cell whose file
+exists is never run again: a killed benchmark, started again with the same folders, resumes
+where it stopped.
 
 Policies: the env's baselines (``mec_gym.agents.build_baselines``, with ``--env-kwargs``) and the
 agents of ``--agents``: a training run folder (its ``best_model.zip``, the checkpoint chosen on
@@ -33,6 +35,7 @@ start --head`` (other machines join it with ``ray start --address HEAD:6379``), 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -86,11 +89,19 @@ class PolicySource:
     """An agent's algorithm (``mec_gym.train.cli.ALGOS``)."""
     evaluations: str = ""
     """An agent's ``evaluations.npz`` (its validation curve), if any."""
+    model_digest: str = ""
+    """SHA-256 of an agent's model file (part of the cells' key)."""
 
     @property
     def slug(self) -> str:
-        """The policy's folder name (``/`` is not allowed in one)."""
-        return self.name.replace("/", "_")
+        """The policy's folder of cells: its name (``/`` replaced) and a digest of what its
+        cells depend on (env kwargs, model file), so that no cell is reused under another
+        configuration (or model)."""
+        identity = json.dumps(
+            [self.kind, self.name, self.env_kwargs, self.model_digest], sort_keys=True, default=str
+        )
+        digest = hashlib.sha256(identity.encode()).hexdigest()[:10]
+        return f"{self.name.replace('/', '_')}-{digest}"
 
     def build(self) -> Any:
         """The policy, with the SB3 ``predict`` call shape."""
@@ -134,6 +145,7 @@ def agent_source(path: Path) -> PolicySource:
         model=str(model),
         algo=config["algo"],
         evaluations=str(evaluations) if evaluations.is_file() else "",
+        model_digest=hashlib.sha256(model.read_bytes()).hexdigest(),
     )
 
 

@@ -114,3 +114,13 @@ def test_ray_cluster_runs_the_same_cells_and_table(tmp_path):
     assert table(on_ray) == table(here)
     cells = sorted(p.relative_to(on_ray) for p in on_ray.glob("cells/**/*.json"))
     assert cells == sorted(p.relative_to(here) for p in here.glob("cells/**/*.json"))
+
+
+def test_cells_are_not_reused_under_other_env_kwargs(tmp_path, monkeypatch):
+    out = str(tmp_path / "bench")
+    benchmark.main([*ARGV, "--out", out])
+    played = played_cells(monkeypatch)
+    other = [*ARGV]
+    other[other.index("periods_per_episode=5")] = "periods_per_episode=6"
+    benchmark.main([*other, "--out", out])
+    assert len(played) == 18  # six baselines x three seeds, all played again
