@@ -327,3 +327,37 @@ def test_a_killed_or_interrupted_run_resumes_to_the_same_model(tmp_path, kill):
         once = main("ppo", [*tiny_argv("ppo", ENV_ID, tmp_path / "once", total), *RESUME_ARGS])
         a, b = policy_parameters(run_dir / "model.zip"), policy_parameters(once / "model.zip")
         assert all(torch.equal(a[key], b[key]) for key in a)
+
+
+NATIVE_ENV = "TwoTimescale-v0"
+
+
+def test_native_vector_training_equals_dummy_and_resumes_exactly(tmp_path):
+    """--vec-env native trains the same model as SB3's DummyVecEnv, and resumes exactly."""
+    from mec_gym.train.cli import main
+
+    base = [
+        *RESUME_ARGS,
+        "--env-kwargs",
+        "frames_per_episode=2",
+        "slots_per_frame=10",
+        "slot_action=ratio",
+    ]
+
+    def argv(folder: str, timesteps: int, vec_env: str) -> list[str]:
+        args = tiny_argv("ppo", NATIVE_ENV, tmp_path / folder, timesteps)
+        cut = args.index("--env-kwargs")  # replace the small kwargs by the ratio-action ones
+        return [*args[:cut], *args[cut + 3 :], *base, "--vec-env", vec_env]
+
+    dummy = main("ppo", argv("dummy", 512, "dummy"))
+    half = main("ppo", argv("native", 256, "native"))
+    main("ppo", ["--resume", str(half), "--timesteps", "512"])
+    a, b = policy_parameters(dummy / "model.zip"), policy_parameters(half / "model.zip")
+    assert all(torch.equal(a[key], b[key]) for key in a)
+    rows = (half / "monitor.csv").read_text().splitlines()
+    assert rows[0].startswith("#{") and len(rows) == 2 + 2 * (256 // 20)  # 2 envs, 20 slots
+
+
+def test_native_vector_env_needs_an_env_that_has_one(capsys):
+    line = error_of(capsys, "ppo", ["--env", ENV_ID, "--vec-env", "native"])
+    assert f"{ENV_ID} has no native vector env" in line and "TwoTimescale-v0" in line

@@ -57,18 +57,19 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.logger import Logger, make_output_format
-from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.monitor import Monitor, ResultsWriter
 from stable_baselines3.common.noise import (
     NormalActionNoise,
     OrnsteinUhlenbeckActionNoise,
 )
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
 from torch import nn
 from tqdm import TqdmExperimentalWarning
 
 import mec_gym  # noqa: F401  (registers the environments)
 from mec_gym.agents import build_baselines
+from mec_gym.agents.sb3_vec_env import NativeVecEnv
 from mec_gym.eval import output
 from mec_gym.eval.evaluation import (
     EVAL_SEEDS,
@@ -270,22 +271,39 @@ def build_model(
     seed: int,
     monitor_dir: Path | None = None,
     append: bool = False,
+    vec_env: str = "dummy",
 ) -> tuple[BaseAlgorithm, VecEnv]:
-    """The untrained ``algo`` model on ``n_envs`` Monitor-wrapped copies of the env (their
-    episodes in ``monitor_dir/<i>.monitor.csv`` if given; ``append``: after the episodes the
-    files hold), and that vector env (which the caller closes)."""
-    monitor_kwargs: dict[str, Any] = {"info_keywords": episode_info_keywords(env_id)}
-    if monitor_dir is not None:
-        monitor_kwargs["override_existing"] = not append
-    env: VecEnv = make_vec_env(
-        env_id,
-        n_envs=n_envs,
-        seed=seed,
-        env_kwargs=env_kwargs,
-        monitor_dir=None if monitor_dir is None else str(monitor_dir),
-        monitor_kwargs=monitor_kwargs,
-        vec_env_cls=DummyVecEnv,
-    )
+    """The untrained ``algo`` model on ``n_envs`` copies of the env, and that vector env (which
+    the caller closes): ``vec_env="dummy"``, SB3's ``DummyVecEnv`` of Monitor-wrapped scalar
+    envs (episodes in ``monitor_dir/<i>.monitor.csv`` if given); ``"native"``, the env's native
+    batched vector env through :class:`~mec_gym.agents.sb3_vec_env.NativeVecEnv` with a
+    ``VecMonitor`` (episodes in ``monitor_dir/monitor.csv``). ``append``: after the episodes
+    the monitor files hold. Both give the same training, bit for bit."""
+    keywords = episode_info_keywords(env_id)
+    env: VecEnv
+    if vec_env == "native":
+        vector = gym.make_vec(env_id, n_envs, vectorization_mode="vector_entry_point", **env_kwargs)
+        env = VecMonitor(NativeVecEnv(vector), info_keywords=keywords)
+        if monitor_dir is not None:
+            env.results_writer = ResultsWriter(
+                str(monitor_dir / "monitor.csv"),
+                header={"t_start": env.t_start, "env_id": env_id},
+                extra_keys=keywords,
+                override_existing=not append,
+            )
+    else:
+        monitor_kwargs: dict[str, Any] = {"info_keywords": keywords}
+        if monitor_dir is not None:
+            monitor_kwargs["override_existing"] = not append
+        env = make_vec_env(
+            env_id,
+            n_envs=n_envs,
+            seed=seed,
+            env_kwargs=env_kwargs,
+            monitor_dir=None if monitor_dir is None else str(monitor_dir),
+            monitor_kwargs=monitor_kwargs,
+            vec_env_cls=DummyVecEnv,
+        )
     space, masks = env.action_space, is_masking_supported(env)
     fitting = fitting_algos(space, masks)
     if algo not in fitting:
@@ -312,6 +330,8 @@ def build_model(
 # ----------------------------------------------------------------------------------- checkpoints
 MONITOR_FIELDS = ("rewards", "needs_reset", "episode_returns", "episode_lengths", "episode_times")
 """Monitor attributes that a checkpoint keeps (its episode in progress and its history)."""
+VEC_MONITOR_FIELDS = ("episode_returns", "episode_lengths", "episode_count")
+"""VecMonitor attributes that a checkpoint keeps (the episodes in progress, the count)."""
 
 
 class Checkpoint:
@@ -330,30 +350,26 @@ class Checkpoint:
         return (self.folder / "state.yaml").is_file()
 
     def save(self, model: BaseAlgorithm, state: dict[str, Any]) -> None:
-        """Write the model, the replay buffer (off-policy), every training env (the inner env
-        of each Monitor and the Monitor's counters), the random generators and ``state`` (the
-        run's callbacks, a YAML-able dict)."""
+        """Write the model, the replay buffer (off-policy), the training envs
+        (:func:`training_env_state`), the random generators and ``state`` (the run's
+        callbacks, a YAML-able dict)."""
         temporary = self.run_dir / f"{CHECKPOINT}.tmp"
         shutil.rmtree(temporary, ignore_errors=True)
         temporary.mkdir()
         model.save(temporary / "model.zip")
         if isinstance(model, OffPolicyAlgorithm) and model.replay_buffer is not None:
             model.save_replay_buffer(temporary / "replay_buffer.pkl")
-        monitors = monitors_of(model.get_env())
-        envs = [
-            {"env": monitor.env, **{name: getattr(monitor, name) for name in MONITOR_FIELDS}}
-            for monitor in monitors
-        ]
         generators = {
             "torch": torch.get_rng_state(),
             "numpy": np.random.get_state(),  # noqa: NPY002  (SB3's buffers draw from it)
             "random": random.getstate(),
             "action_space": model.action_space.np_random.bit_generator.state,
         }
+        envs, episodes_per_file = training_env_state(model.get_env())
         with (temporary / "envs.pkl").open("wb") as file:
             pickle.dump({"envs": envs, "generators": generators}, file)
         state = {**state, "num_timesteps": int(model.num_timesteps)}
-        state["episodes_per_env"] = [len(monitor.episode_returns) for monitor in monitors]
+        state["episodes_per_file"] = episodes_per_file
         (temporary / "state.yaml").write_text(yaml.safe_dump(state, sort_keys=False))
         previous = self.run_dir / f"{CHECKPOINT}.old"
         if self.folder.exists():
@@ -362,7 +378,8 @@ class Checkpoint:
         shutil.rmtree(previous, ignore_errors=True)
 
     def state(self) -> dict[str, Any]:
-        """The ``state`` of the last ``save`` (with ``num_timesteps``, ``episodes_per_env``)."""
+        """The ``state`` of the last ``save`` (with ``num_timesteps``, ``episodes_per_file``:
+        the episodes each monitor file held)."""
         return yaml.safe_load((self.folder / "state.yaml").read_text())
 
     def load(self, algo: str, env: VecEnv) -> BaseAlgorithm:
@@ -375,14 +392,7 @@ class Checkpoint:
             model.load_replay_buffer(buffer)
         with (self.folder / "envs.pkl").open("rb") as file:
             saved = pickle.load(file)
-        monitors = monitors_of(env)
-        if len(monitors) != len(saved["envs"]):
-            raise ValueError(f"the checkpoint has {len(saved['envs'])} envs, not {len(monitors)}")
-        for monitor, fields in zip(monitors, saved["envs"], strict=True):
-            monitor.env.close()
-            monitor.env = fields.pop("env")
-            for name, value in fields.items():
-                setattr(monitor, name, value)
+        restore_training_env(env, saved["envs"])
         generators = saved["generators"]
         torch.set_rng_state(generators["torch"])
         np.random.set_state(generators["numpy"])  # noqa: NPY002
@@ -391,10 +401,47 @@ class Checkpoint:
         return model
 
 
+def training_env_state(env: VecEnv | None) -> tuple[Any, list[int]]:
+    """What a checkpoint keeps of the training envs that ``build_model`` makes (picklable),
+    and the episodes each monitor file holds: for a ``DummyVecEnv``, each Monitor's inner env
+    and counters; for a native vector env, the vector env and the ``VecMonitor``'s counters."""
+    if isinstance(env, VecMonitor) and isinstance(env.venv, NativeVecEnv):
+        fields = {name: getattr(env, name) for name in VEC_MONITOR_FIELDS}
+        native = {"vector_env": env.venv.vector_env, "next_seed": env.venv.next_seed}
+        return {**native, **fields}, [int(env.episode_count)]
+    monitors = monitors_of(env)
+    envs = [
+        {"env": monitor.env, **{name: getattr(monitor, name) for name in MONITOR_FIELDS}}
+        for monitor in monitors
+    ]
+    return envs, [len(monitor.episode_returns) for monitor in monitors]
+
+
+def restore_training_env(env: VecEnv, saved: Any) -> None:
+    """Put the state :func:`training_env_state` kept into the fresh training envs ``env``."""
+    if isinstance(env, VecMonitor) and isinstance(env.venv, NativeVecEnv):
+        if not isinstance(saved, dict) or "vector_env" not in saved:
+            raise ValueError("the checkpoint holds scalar envs, the run a native vector env")
+        env.venv.vector_env.close()
+        env.venv.vector_env = saved.pop("vector_env")
+        env.venv.next_seed = saved.pop("next_seed")  # not the seed the model's load set
+        for name, value in saved.items():
+            setattr(env, name, value)
+        return
+    monitors = monitors_of(env)
+    if not isinstance(saved, list) or len(monitors) != len(saved):
+        raise ValueError("the checkpoint's training envs do not match the run's")
+    for monitor, fields in zip(monitors, saved, strict=True):
+        monitor.env.close()
+        monitor.env = fields.pop("env")
+        for name, value in fields.items():
+            setattr(monitor, name, value)
+
+
 def monitors_of(env: VecEnv | None) -> list[Monitor]:
     """The Monitor of each env of a ``DummyVecEnv`` built by ``build_model``."""
     if not isinstance(env, DummyVecEnv) or not all(isinstance(e, Monitor) for e in env.envs):
-        raise TypeError("checkpoints need the DummyVecEnv of Monitor envs that build_model makes")
+        raise TypeError("checkpoints need the training envs that build_model makes")
     return list(env.envs)  # type: ignore[arg-type]
 
 
@@ -423,15 +470,21 @@ def prune_events(folder: Path, last_step: int) -> int:
     return dropped
 
 
-def truncate_monitor_files(run_dir: Path, episodes_per_env: Sequence[int]) -> None:
-    """Keep the first ``episodes_per_env[i]`` episodes of ``<i>.monitor.csv`` (its two header
+def truncate_monitor_files(run_dir: Path, episodes_per_file: Sequence[int]) -> None:
+    """Keep the first ``episodes_per_file[i]`` episodes of the i-th monitor file (its two header
     lines and those rows): the episodes finished by the checkpoint."""
-    for index, episodes in enumerate(episodes_per_env):
-        path = run_dir / f"{index}.monitor.csv"
-        if path.is_file():
-            lines = path.read_text().splitlines(keepends=True)
-            if len(lines) > 2 + episodes:
-                write_atomically(path, lambda p, k=lines[: 2 + episodes]: p.write_text("".join(k)))
+    for path, episodes in zip(monitor_files(run_dir), episodes_per_file, strict=False):
+        lines = path.read_text().splitlines(keepends=True)
+        if len(lines) > 2 + episodes:
+            write_atomically(path, lambda p, k=lines[: 2 + episodes]: p.write_text("".join(k)))
+
+
+def monitor_files(run_dir: Path) -> list[Path]:
+    """The run's monitor files: ``monitor.csv`` (native vector env) or ``<i>.monitor.csv``."""
+    native = run_dir / "monitor.csv"
+    if native.is_file():
+        return [native]
+    return sorted(run_dir.glob("*.monitor.csv"), key=lambda p: int(p.name.split(".")[0]))
 
 
 # ------------------------------------------------------------------------------------ callbacks
@@ -644,6 +697,7 @@ def run_config(algo: str, args: argparse.Namespace) -> dict[str, Any]:
         "eval_freq": args.eval_freq,
         "checkpoint_freq": args.checkpoint_freq,
         "no_baselines": bool(args.no_baselines),
+        "vec_env": args.vec_env,
         "eval_seeds": list(EVAL_SEEDS[: args.eval_episodes]),
         "validation_seeds": list(VALIDATION_SEEDS[: args.eval_episodes]),
         "score": protocol.score,
@@ -707,7 +761,7 @@ def run_training(algo: str, args: argparse.Namespace, run_dir: Path, resuming: b
         if args.timesteps <= step:
             raise ValueError(f"--timesteps {args.timesteps}: the checkpoint is at step {step}")
         dropped = prune_events(run_dir, step)
-        truncate_monitor_files(run_dir, state["episodes_per_env"])
+        truncate_monitor_files(run_dir, state["episodes_per_file"])
         config = {**args.resume_config, "timesteps": args.timesteps}
         print(
             f"Resuming {run_dir} at step {step} of {args.timesteps} ({dropped} TensorBoard "
@@ -722,7 +776,15 @@ def run_training(algo: str, args: argparse.Namespace, run_dir: Path, resuming: b
 
     baselines, baseline_tests = evaluate_baselines(args, run_dir)
     model, env = build_model(
-        algo, env_id, env_kwargs, args.hyperparams, args.n_envs, args.seed, run_dir, resuming
+        algo,
+        env_id,
+        env_kwargs,
+        args.hyperparams,
+        args.n_envs,
+        args.seed,
+        run_dir,
+        resuming,
+        args.vec_env,
     )
     if resuming:
         model = checkpoint.load(algo, env)
