@@ -47,9 +47,9 @@ class NativeVecEnv(VecEnv):
         self.next_seed: int | None = None
 
     def reset(self) -> np.ndarray:
-        observations, _ = self.vector_env.reset(seed=self.next_seed)
+        observations, info = self.vector_env.reset(seed=self.next_seed)
         self.next_seed = None
-        self.reset_infos = [{} for _ in range(self.num_envs)]
+        self.reset_infos = self.split_infos(info)
         return observations
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -95,8 +95,8 @@ class NativeVecEnv(VecEnv):
         return [None] * self.num_envs
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
-        """The vector env's attribute, once per sub-env asked for."""
-        return [getattr(self.vector_env, attr_name)] * len(self._get_indices(indices))
+        """The vector env's attribute per sub-env asked for (:meth:`per_env`)."""
+        return self.per_env(getattr(self.vector_env, attr_name), indices)
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
         setattr(self.vector_env, attr_name, value)
@@ -108,8 +108,15 @@ class NativeVecEnv(VecEnv):
         indices: VecEnvIndices = None,
         **method_kwargs: Any,
     ) -> list[Any]:
+        """The vector env's method, called once, its result per sub-env asked for."""
         result = getattr(self.vector_env, method_name)(*method_args, **method_kwargs)
-        return [result] * len(self._get_indices(indices))
+        return self.per_env(result, indices)
+
+    def per_env(self, value: Any, indices: VecEnvIndices) -> list[Any]:
+        """``value`` of the whole batch as one entry per sub-env in ``indices``: row i of an
+        array (or list) with one row per sub-env, else the value itself."""
+        batched = isinstance(value, (np.ndarray, list)) and len(value) == self.num_envs
+        return [value[i] if batched else value for i in self._get_indices(indices)]
 
     def env_is_wrapped(self, wrapper_class: type, indices: VecEnvIndices = None) -> list[bool]:
-        return [False] * len(self._get_indices(indices))
+        return [False] * len(list(self._get_indices(indices)))

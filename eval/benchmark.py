@@ -6,16 +6,19 @@ test seeds, in one table and one set of plots.
 
 A *cell* is one episode of one policy on one environment from one test seed
 (``mec_gym.eval.evaluation.EVAL_SEEDS``); its result (score, cost components, decisions, decision
-time) is written atomically to ``<cells>/<env>/<policy>-<digest>/<seed>.json`` as soon as it is
-known (``--cells``, by default ``<out>/cells``; the digest is that of the env kwargs and of the
-model file's bytes, so that a cell is reused only for the same ones), and a cell whose file
-exists is never run again: a killed benchmark, started again with the same folders, resumes
-where it stopped.
+time) is written atomically to ``<cells>/<code>/<env>/<policy>-<digest>/<seed>.json`` as soon as
+it is known (``--cells``, by default ``<out>/cells``; ``<code>`` digests mec_gym's source and data
+files, ``<digest>`` the env kwargs and the model file's bytes, so that a cell is reused only
+for the same ones), and a cell whose file exists is never run again: a killed benchmark, started
+again with the same folders, resumes where it stopped. With ``--address`` a Ray task plays all
+the seeds of one (env, policy) and its cells are stored when it returns.
 
 Policies: the env's baselines (``mec_gym.agents.build_baselines``, with ``--env-kwargs``) and the
 agents of ``--agents``: a training run folder (its ``best_model.zip``, the checkpoint chosen on
 the validation seeds, with the run's ``env_kwargs``) or a model file beside the ``config.yaml``
-of its run, named ``<algo>_s<seed>`` (a run folder's model) in the table.
+of its run, named ``<algo>_s<seed>`` (a run folder's model) in the table. An agent trained on
+another problem than ``--env-kwargs`` poses (other values of fields beside the env's
+formulation fields, ``EnvEntry.formulation_kwargs`` such as an action mode) is refused.
 
 Writes into ``--out`` (default: a fresh ``runs/benchmark/<date-time>/``): ``results.md`` and
 ``results.csv`` (per env and policy: mean score and 95% CI, the paired difference to the best
@@ -35,7 +38,9 @@ start --head`` (other machines join it with ``ray start --address HEAD:6379``), 
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib
 import json
 import os
 import time
@@ -63,6 +68,7 @@ from mec_gym.registration import ENVS, canonical_id, env_entry
 __all__ = [
     "PolicySource",
     "agent_source",
+    "problem_kwargs",
     "baseline_sources",
     "pending_seeds",
     "run_cells",
@@ -117,6 +123,13 @@ class PolicySource:
         return ALGOS[self.algo].load(self.model, device="cpu")
 
 
+def problem_kwargs(env_id: str, env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``env_kwargs`` without the env's formulation fields (``EnvEntry.formulation_kwargs``):
+    what makes the problem itself."""
+    formulation = env_entry(env_id).formulation_kwargs
+    return {key: value for key, value in env_kwargs.items() if key not in formulation}
+
+
 def baseline_sources(env_id: str, env_kwargs: dict[str, Any]) -> list[PolicySource]:
     """The baselines of ``env_id`` as sources (built once here to read their names)."""
     from mec_gym.agents import build_baselines
@@ -150,9 +163,26 @@ def agent_source(path: Path) -> PolicySource:
 
 
 # ----------------------------------------------------------------------------------- cells
+CODE_PACKAGES = ("mec_gym", "mec_gym.agents", "mec_gym.eval")
+"""The packages whose code a cell's result depends on (envs, solvers, baselines, evaluation)."""
+
+
+@functools.cache
+def code_digest() -> str:
+    """A digest of the source and data files of ``CODE_PACKAGES``: cells are stored under it, so
+    that an edit to the code never reuses a cell computed before it."""
+    digest = hashlib.sha256()
+    for package in CODE_PACKAGES:
+        root = Path(importlib.import_module(package).__file__).parent
+        for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".json")):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def cell_path(folder: Path, source: PolicySource, seed: int) -> Path:
     """Where the cell of ``source`` and ``seed`` is stored under the cell folder ``folder``."""
-    return folder / source.env_id / source.slug / f"{seed}.json"
+    return folder / code_digest() / source.env_id / source.slug / f"{seed}.json"
 
 
 def pending_seeds(folder: Path, source: PolicySource, seeds: Sequence[int]) -> list[int]:
@@ -278,7 +308,7 @@ def summary_rows(
     components and the decision time. Agents of one algorithm with several training seeds also
     get a row of their mean (per test seed, over the training seeds) with the spread of the
     seeds' means (``seeds_min``, ``seeds_max``)."""
-    sign = 1.0 if protocol.higher_is_better else -1.0
+    sign = protocol.sign
     groups = seed_groups(cells)
     cells = {**cells, **{g: group_cells([cells[m] for m in ms]) for g, ms in groups.items()}}
     scores = {s: np.array([c["score"] for c in cells[s]]) for s in cells}
@@ -483,6 +513,14 @@ def main(argv: Sequence[str] | None = None) -> Path:
         agents = [agent_source(path) for path in args.agents]
     except ValueError as error:
         parser.error(str(error))
+    for agent in agents:
+        problem = problem_kwargs(agent.env_id, agent.env_kwargs)
+        if problem != problem_kwargs(agent.env_id, env_kwargs):
+            parser.error(
+                f"--agents: {agent.model} was trained on {agent.env_id} with {problem}, the "
+                f"baselines run with {problem_kwargs(agent.env_id, env_kwargs)}: pass the same "
+                "--env-kwargs to score both on one problem"
+            )
     env_ids = (
         [canonical_id(e) for e in args.env]
         if args.env
@@ -512,6 +550,8 @@ def main(argv: Sequence[str] | None = None) -> Path:
         for source in sources
         if (pending := pending_seeds(cells_folder, source, seeds))
     ]
+    for stale in (cells_folder / code_digest()).glob("**/.*.tmp"):  # a killed run's partial cell
+        stale.unlink()
     total = sum(len(seeds) for sources, seeds in plan.values() for _ in sources)
     todo = sum(len(seeds) for _, seeds in work)
     print(f"{total} cells, {total - todo} already stored, {todo} to play")

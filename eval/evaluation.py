@@ -57,6 +57,11 @@ class EvalProtocol:
     hindsight: bool = False
     """Whether DT #1 can replay finished episodes (the hindsight oracle column)."""
 
+    @property
+    def sign(self) -> float:
+        """+1 if a higher score is better, -1 if lower: ``sign * score`` is to be maximised."""
+        return 1.0 if self.higher_is_better else -1.0
+
 
 def protocol_for(env_id: str) -> EvalProtocol:
     """The evaluation protocol of a registered environment ID: its class's
@@ -97,8 +102,8 @@ def paired_advantage(
         )
     if result.protocol != reference.protocol:
         raise ValueError("paired differences need one evaluation protocol")
-    sign = 1.0 if result.protocol.higher_is_better else -1.0
-    return mean_ci(sign * (result.episode_score - reference.episode_score), confidence)
+    difference = result.protocol.sign * (result.episode_score - reference.episode_score)
+    return mean_ci(difference, confidence)
 
 
 @dataclass
@@ -192,8 +197,7 @@ def comparison_rows(results: Sequence[EvalResult]) -> list[dict[str, Any]]:
     if len(protocols) != 1:
         raise ValueError(f"results of different protocols cannot share a table: {protocols}")
     protocol = protocols.pop()
-    sign = -1.0 if protocol.higher_is_better else 1.0
-    ranked = sorted(results, key=lambda r: sign * r.mean_ci()[0])
+    ranked = sorted(results, key=lambda r: -protocol.sign * r.mean_ci()[0])
     rows = []
     for result in ranked:
         mean, half = result.mean_ci()

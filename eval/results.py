@@ -28,7 +28,7 @@ import mec_gym  # noqa: F401  (registers the environments)
 from mec_gym.eval import benchmark, output
 from mec_gym.registration import ENVS, canonical_id
 from mec_gym.train.cli import ALGOS, env_problem, load_hyperparams
-from mec_gym.train.sweep import latest_run, run_trainings, sweep_jobs
+from mec_gym.train.sweep import Sweep, run_trainings
 
 __all__ = ["fitting_pairs", "main"]
 
@@ -42,6 +42,15 @@ def fitting_pairs(algos: Sequence[str], env_ids: Sequence[str]) -> list[tuple[st
         if env_problem(algo, env_id, load_hyperparams(algo, env_id, {}).get("env_kwargs", {}))
         is None
     ]
+
+
+def training_env_kwargs(extra: Sequence[str]) -> list[str]:
+    """``--env-kwargs`` and its ``KEY=VALUE`` entries among the training arguments, if any."""
+    if "--env-kwargs" not in extra:
+        return []
+    entries = list(extra[extra.index("--env-kwargs") + 1 :])
+    end = next((i for i, item in enumerate(entries) if item.startswith("--")), len(entries))
+    return ["--env-kwargs", *entries[:end]]
 
 
 def machine() -> str:
@@ -75,19 +84,14 @@ def main(argv: Sequence[str] | None = None) -> Path:
 
     pairs = fitting_pairs(args.algo, env_ids)
     print(f"{len(pairs)} (algorithm, env) pairs × {len(args.seeds)} seeds")
-    jobs = [
-        job
+    sweeps = [
+        Sweep(algo, env_id, tuple(args.seeds), args.logdir, args.timesteps, tuple(extra))
         for algo, env_id in pairs
-        for job in sweep_jobs(algo, env_id, args.seeds, args.logdir, args.timesteps, extra)
     ]
+    jobs = [job for sweep in sweeps for job in sweep.jobs()]
     print(f"{len(jobs)} training runs to start or resume")
-    run_trainings(jobs, args.address)
-    runs = [
-        run
-        for algo, env_id in pairs
-        for seed in args.seeds
-        if (run := latest_run(args.logdir, env_id, algo, seed)) is not None
-    ]
+    run_trainings(jobs, args.address)  # all sweeps' runs at once: Ray spreads them
+    runs = [run for sweep in sweeps for run in sweep.runs()]
 
     folder = output.output_folder(args.out, "results")
     bench_argv = [
@@ -103,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
     ]
     if args.episodes:
         bench_argv += ["--episodes", str(args.episodes)]
+    bench_argv += training_env_kwargs(extra)  # the baselines on the agents' problem
     if args.address:
         bench_argv += ["--address", args.address]
     bench = benchmark.main(bench_argv)

@@ -47,7 +47,7 @@ def seed_row(run: Path, agent: str, baseline: str) -> dict[str, Any]:
             raise ValueError(f"{run}: no policy {name!r} in its tables (has {sorted(summary)})")
     protocol = protocol_for(yaml.safe_load((run / "config.yaml").read_text())["env_id"])
     score = protocol.score
-    sign = 1.0 if protocol.higher_is_better else -1.0
+    sign = protocol.sign
     difference = [sign * (float(e[agent]) - float(e[baseline])) for e in episodes]
     advantage, half = mean_ci(np.array(difference))
     return {

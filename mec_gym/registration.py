@@ -31,6 +31,9 @@ class EnvEntry:
     """Overrides giving short episodes, for the test suite and quick runs."""
     step_ratio_target: float = 5.0
     """Step cost target, in CartPole-v1 steps (``eval/bench_envs.py``)."""
+    formulation_kwargs: tuple[str, ...] = ()
+    """Config fields that only pose the actions or observations differently, not the system: an
+    agent trained with other values of them is scored on the same problem as the baselines."""
     eval_episodes: int = 20
     """Episodes of an evaluation of a trained agent (fixed test and validation seeds), what
     ``train/<algo>.py`` uses unless told otherwise."""
@@ -57,6 +60,7 @@ def _joint_offload(preset: str | None = None) -> EnvEntry:
         kwargs={"preset": preset} if preset else {},
         small_kwargs={"rounds_per_episode": 30},
         step_ratio_target=10.0,
+        formulation_kwargs=("action_mode",),
         eval_episodes=5,  # 100 rounds each; the analytic solvers take up to ~0.1 s per round
     )
 
@@ -91,6 +95,7 @@ ENVS: dict[str, EnvEntry] = {
         # guard only: episodes terminate after `tasks_per_episode` decisions (200 by default)
         max_episode_steps=10_000,
         small_kwargs={"num_devices": 5, "tasks_per_episode": 40},
+        formulation_kwargs=("action_mode",),
     ),
     "BandwidthSplit-v0": _bandwidth_split(),
     # no spec target for the multi-device variant: its step is numpy on arrays of 4 devices
@@ -102,6 +107,7 @@ ENVS: dict[str, EnvEntry] = {
         baselines="mec_gym.agents.two_timescale:two_timescale_baselines",
         small_kwargs={"frames_per_episode": 2, "slots_per_frame": 10},
         step_ratio_target=6.0,
+        formulation_kwargs=("slot_action", "frame_action"),
         eval_episodes=10,  # 1,000 slots each
     ),
     # no spec target for the frame level: a step plays slots_per_frame = 50 slots, each with
@@ -111,6 +117,7 @@ ENVS: dict[str, EnvEntry] = {
         baselines="mec_gym.agents.two_timescale:two_timescale_frame_baselines",
         small_kwargs={"frames_per_episode": 12, "slots_per_frame": 3},
         step_ratio_target=300.0,
+        formulation_kwargs=("slot_action", "frame_action"),
         eval_episodes=10,
     ),
 }

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from mec_gym.eval import results
-from mec_gym.train.sweep import latest_run, seed_argv, sweep
+from mec_gym.train.cli import parse_args
+from mec_gym.train.sweep import COMPARED_SETTINGS, Sweep, latest_run, matching_run
 
 ENV_ID = "BandwidthSplit-v0"
 TINY = [
@@ -24,43 +27,47 @@ TINY = [
 ]
 
 
-def fake_run(logdir: Path, seed: int, stamp: str, *files: str) -> Path:
+def sweep_of(logdir: Path, timesteps: int = 64) -> Sweep:
+    return Sweep("ppo", ENV_ID, (0, 1, 2), logdir, timesteps, tuple(TINY))
+
+
+def fake_run(logdir: Path, seed: int, stamp: str, *files: str, timesteps: int = 64) -> Path:
+    """A run folder with the config.yaml of ``seed``'s settings and empty ``files``."""
+    args = parse_args("ppo", sweep_of(logdir, timesteps).new_run_argv(seed))
+    config = {name: getattr(args, name) for name in COMPARED_SETTINGS}
     run = logdir / ENV_ID / f"ppo_s{seed}_{stamp}"
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text(yaml.safe_dump({**config, "algo": "ppo"}))
     for name in files:
         (run / name).parent.mkdir(parents=True, exist_ok=True)
         (run / name).write_text("")
-    run.mkdir(parents=True, exist_ok=True)
     return run
 
 
-def test_a_seed_is_skipped_when_finished_resumed_with_a_checkpoint_started_otherwise(tmp_path):
+def test_a_seed_counts_only_runs_with_its_settings(tmp_path):
+    """Finished: skipped; checkpointed: resumed; else, or made with other settings (another
+    budget), a new run."""
     fake_run(tmp_path, 0, "20260101-000000", "comparison.md")
     stopped = fake_run(tmp_path, 1, "20260101-000000", "checkpoint/state.yaml")
     fake_run(tmp_path, 2, "20260101-000000")  # killed before its first checkpoint
-    assert seed_argv("ppo", ENV_ID, 0, tmp_path, None, []) is None
-    assert seed_argv("ppo", ENV_ID, 1, tmp_path, 99, []) == [
-        "--resume",
-        str(stopped),
-        "--timesteps",
-        "99",
-    ]
-    assert seed_argv("ppo", ENV_ID, 2, tmp_path, None, ["--n-envs", "1"])[:6] == [
-        "--env",
-        ENV_ID,
-        "--seed",
-        "2",
-        "--logdir",
-        str(tmp_path),
-    ]
-    newer = fake_run(tmp_path, 0, "20260101-000001")
+    sweep = sweep_of(tmp_path)
+    assert sweep.seed_argv(0) is None
+    assert sweep.seed_argv(1) == ["--resume", str(stopped)]
+    assert sweep.seed_argv(2) == sweep.new_run_argv(2)
+    longer = sweep_of(tmp_path, 128)  # a finished 64-step run does not count for 128 steps
+    assert longer.seed_argv(0) == longer.new_run_argv(0)
+    newer = fake_run(tmp_path, 0, "20260101-000001", timesteps=128)
     assert latest_run(tmp_path, ENV_ID, "ppo", 0) == newer
+    assert matching_run(tmp_path, ENV_ID, "ppo", sweep.new_run_argv(0)) != newer
+    assert sweep.jobs() == [("ppo", ["--resume", str(stopped)]), ("ppo", sweep.new_run_argv(2))]
 
 
 def test_a_sweep_trains_each_seed_once(tmp_path):
-    runs = sweep("ppo", ENV_ID, [0, 1, 2], tmp_path, 64, TINY)
+    sweep = sweep_of(tmp_path)
+    runs = sweep.run()
     assert [run.name.split("_")[1] for run in runs] == ["s0", "s1", "s2"]
     assert all((run / "comparison.md").is_file() for run in runs)
-    assert sweep("ppo", ENV_ID, [0, 1, 2], tmp_path, 64, TINY) == runs
+    assert sweep.run() == runs
     assert len(list((tmp_path / ENV_ID).iterdir())) == 3
 
 

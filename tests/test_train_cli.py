@@ -303,30 +303,68 @@ def start_run(tmp_path: Path, timesteps: int) -> tuple[subprocess.Popen, Path]:
     raise AssertionError("no checkpoint within 120 s")
 
 
-@pytest.mark.parametrize("kill", [signal.SIGKILL, signal.SIGINT])
-def test_a_killed_or_interrupted_run_resumes_to_the_same_model(tmp_path, kill):
-    """Killed (events after its checkpoint are dropped) or stopped with Ctrl-C (a checkpoint is
-    written first, status 130), a run resumed to its total ends as the uninterrupted run."""
+KILL_TOTAL = 1024
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> dict[str, torch.Tensor]:
+    """The model of the run the killed and interrupted ones must end as."""
     from mec_gym.train.cli import main
 
-    total = 1024
-    process, run_dir = start_run(tmp_path / "killed", total)
+    folder = tmp_path_factory.mktemp("once")
+    run = main("ppo", [*tiny_argv("ppo", ENV_ID, folder, KILL_TOTAL), *RESUME_ARGS])
+    return policy_parameters(run / "model.zip")
+
+
+@pytest.mark.parametrize("kill", [signal.SIGKILL, signal.SIGINT])
+def test_a_killed_or_interrupted_run_resumes_to_the_same_model(tmp_path, kill, uninterrupted):
+    """Killed (what was written after its checkpoint is dropped) or stopped with Ctrl-C (a
+    checkpoint at the next rollout start, status 130), a run resumed to its total ends exactly
+    as the uninterrupted run, with no duplicate or missing evaluation."""
+    from mec_gym.train.cli import main
+
+    process, run_dir = start_run(tmp_path / "killed", KILL_TOTAL)
     process.send_signal(kill)
     status = process.wait(60)
     assert status == (130 if kill == signal.SIGINT else -signal.SIGKILL)
     stopped_at = yaml.safe_load((run_dir / "checkpoint" / "state.yaml").read_text())
-    assert 0 < stopped_at["num_timesteps"] < total
+    assert 0 < stopped_at["num_timesteps"] < KILL_TOTAL
+    assert stopped_at["num_timesteps"] % 64 == 0  # a rollout start (32 steps x 2 envs)
     main("ppo", ["--resume", str(run_dir)])
-    steps = scalars(run_dir / "agent")["eval/score"]
-    assert len(set(steps)) == len(steps)  # no duplicate
-    if kill == signal.SIGINT:  # stopped mid-rollout: later rollouts (64 steps) start off-grid
-        assert np.diff(steps).min() >= 128
-        assert total <= steps[-1] < total + 64
-    else:  # checkpoints at rollout starts: exactly the one-go run
-        assert steps == list(range(128, total + 1, 128))
-        once = main("ppo", [*tiny_argv("ppo", ENV_ID, tmp_path / "once", total), *RESUME_ARGS])
-        a, b = policy_parameters(run_dir / "model.zip"), policy_parameters(once / "model.zip")
-        assert all(torch.equal(a[key], b[key]) for key in a)
+    assert scalars(run_dir / "agent")["eval/score"] == list(range(128, KILL_TOTAL + 1, 128))
+    final = policy_parameters(run_dir / "model.zip")
+    assert all(torch.equal(final[key], uninterrupted[key]) for key in final)
+
+
+def test_an_off_policy_run_resumes_exactly(tmp_path):
+    """SAC: the replay buffer, the envs and the generators come back with the checkpoint."""
+    from stable_baselines3 import SAC
+
+    from mec_gym.train.cli import main
+
+    env_id = "BandwidthSplit-v0"
+    half = main("sac", [*tiny_argv("sac", env_id, tmp_path / "a", 128), "--eval-freq", "64"])
+    main("sac", ["--resume", str(half), "--timesteps", "256"])
+    once = main("sac", [*tiny_argv("sac", env_id, tmp_path / "b", 256), "--eval-freq", "64"])
+    a = SAC.load(half / "model.zip", device="cpu").policy.state_dict()
+    b = SAC.load(once / "model.zip", device="cpu").policy.state_dict()
+    assert all(torch.equal(a[key], b[key]) for key in a)
+
+
+def test_a_crash_inside_a_checkpoint_save_is_recovered(tmp_path):
+    """Both the new checkpoint and the previous one renamed aside: the complete new one wins
+    and the next save works; only the previous one: it is moved back."""
+    from mec_gym.train.common import Checkpoint
+
+    run_dir = tmp_path / "run"
+    for name in ("checkpoint", "checkpoint.old"):
+        (run_dir / name).mkdir(parents=True)
+        (run_dir / name / "state.yaml").write_text(f"num_timesteps: {len(name)}")
+    assert Checkpoint(run_dir).exists()
+    assert not (run_dir / "checkpoint.old").exists()
+    (run_dir / "checkpoint").rename(run_dir / "checkpoint.old")
+    assert Checkpoint(run_dir).exists()
+    assert Checkpoint(run_dir).state()["num_timesteps"] == len("checkpoint")
 
 
 NATIVE_ENV = "TwoTimescale-v0"

@@ -33,6 +33,7 @@ from gymnasium import spaces
 from mec_gym.registration import ENVS, canonical_id, env_entry
 
 __all__ = [
+    "SetupError",
     "ALGOS",
     "ACTION_SPACES",
     "HYPERPARAMETERS",
@@ -47,12 +48,19 @@ __all__ = [
     "native_env_ids",
     "fitting_algos",
     "env_problem",
+    "unfit_message",
     "load_hyperparams",
     "check_schedule",
     "build_parser",
     "parse_args",
     "main",
 ]
+
+
+class SetupError(ValueError):
+    """A run setting that only the algorithm's classes can check (a policy that cannot be
+    imported, a resume past the requested total, ...): reported as a one-line error."""
+
 
 ALGOS: dict[str, str] = {
     "ppo": "stable_baselines3:PPO",
@@ -149,12 +157,24 @@ NOISE_TYPES = ("normal", "ornstein-uhlenbeck")
 ``noise_std``)."""
 NOISE_ALGOS = ("sac", "td3")
 """Algorithms whose entries may set ``noise_type`` and ``noise_std``."""
-SCHEDULE_KEYS = ("learning_rate", "clip_range")
+SCHEDULE_KEYS = ("learning_rate", "clip_range", "clip_range_vf")
 """Hyperparameters that may be ``lin_<initial>``: decayed linearly to 0 over training."""
 ACTIVATION_NAMES = ("tanh", "relu", "elu", "leaky_relu")
 """Names allowed for ``policy_kwargs.activation_fn``."""
 
 HYPERPARAMS_DIR = Path(__file__).parent / "hyperparams"
+RESUMED_SETTINGS = (
+    "seed",
+    "hyperparams",
+    "env_kwargs",
+    "n_envs",
+    "eval_episodes",
+    "eval_freq",
+    "checkpoint_freq",
+    "no_baselines",
+    "vec_env",
+)
+"""The settings ``--resume`` takes from the run's ``config.yaml`` (beside the env ID)."""
 VEC_ENVS = ("dummy", "native")
 """Values of ``--vec-env``."""
 EVALUATIONS_PER_RUN = 8
@@ -293,19 +313,18 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
         type=Path,
         metavar="RUN_DIR",
         help="continue the run in RUN_DIR from its last checkpoint (with --timesteps: to that "
-        "total); every other setting is the run's",
+        "total, which also stretches schedules such as lin_ rates and DQN's exploration); "
+        "every other setting is the run's",
     )
     parser.add_argument(
         "--timesteps", type=int, help="training timesteps (default: n_timesteps in the YAML)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
+    parser.add_argument("--seed", type=int, help="training seed (default: 0)")
     parser.add_argument(
         "--n-envs", type=int, help="parallel training envs (default: n_envs in the YAML)"
     )
     add_key_value_argument(parser, "--env-kwargs", "keyword arguments of gymnasium.make")
-    parser.add_argument(
-        "--logdir", type=Path, default=Path("runs"), help="root of run folders (default: runs/)"
-    )
+    parser.add_argument("--logdir", type=Path, help="root of run folders (default: runs/)")
     parser.add_argument(
         "--eval-episodes",
         type=int,
@@ -353,6 +372,9 @@ def parse_args(algo: str, argv: Sequence[str] | None) -> argparse.Namespace:
         restore_args(parser, args, algo)
     elif args.env is None:
         parser.error("the following arguments are required: --env (or --resume RUN_DIR)")
+    else:
+        args.seed = 0 if args.seed is None else args.seed
+        args.logdir = Path("runs") if args.logdir is None else args.logdir
     args.env = canonical_id(args.env)
     env_ids = mec_gym_env_ids()
     if args.env not in env_ids:
@@ -392,6 +414,8 @@ def restore_args(parser: argparse.ArgumentParser, args: argparse.Namespace, algo
         flag
         for flag, value in (
             ("--env", args.env),
+            ("--seed", args.seed is not None),
+            ("--logdir", args.logdir),
             ("--n-envs", args.n_envs),
             ("--eval-episodes", args.eval_episodes),
             ("--eval-freq", args.eval_freq),
@@ -408,20 +432,16 @@ def restore_args(parser: argparse.ArgumentParser, args: argparse.Namespace, algo
     config_path = args.resume / "config.yaml"
     if not config_path.is_file():
         parser.error(f"--resume: {config_path} does not exist (not a run folder)")
-    config = yaml.safe_load(config_path.read_text())
-    if config.get("algo") != algo:
-        parser.error(f"--resume: {args.resume} is a {config.get('algo')} run, not {algo}")
+    try:
+        config = yaml.safe_load(config_path.read_text())
+        if config.get("algo") != algo:
+            parser.error(f"--resume: {args.resume} is a {config.get('algo')} run, not {algo}")
+        for name in RESUMED_SETTINGS:
+            setattr(args, name, config[name])
+        args.env = config["env_id"]
+    except (yaml.YAMLError, AttributeError, KeyError) as error:
+        parser.error(f"--resume: {config_path} is not a complete run configuration ({error!r})")
     args.resume_config = config
-    args.env = config["env_id"]
-    args.seed = config["seed"]
-    args.hyperparams = config["hyperparams"]
-    args.env_kwargs = config["env_kwargs"]
-    args.n_envs = config["n_envs"]
-    args.eval_episodes = config["eval_episodes"]
-    args.eval_freq = config["eval_freq"]
-    args.checkpoint_freq = config["checkpoint_freq"]
-    args.no_baselines = config["no_baselines"]
-    args.vec_env = config.get("vec_env", "dummy")
     args.logdir = args.resume.parent.parent
     if args.timesteps is None:
         args.timesteps = config["timesteps"]
@@ -439,6 +459,12 @@ def env_problem(algo: str, env_id: str, env_kwargs: dict[str, Any]) -> str | Non
         masks = callable(getattr(env.unwrapped, "action_masks", None))
     finally:
         env.close()
+    return unfit_message(algo, env_id, space, masks)
+
+
+def unfit_message(algo: str, env_id: str, space: gym.Space, masks: bool) -> str | None:
+    """None if ``algo`` can act in ``space`` (with action masks if ``masks``), else the one-line
+    error that names the algorithms that can."""
     fitting = fitting_algos(space, masks)
     if algo in fitting:
         return None
@@ -468,5 +494,5 @@ def main(algo: str, argv: Sequence[str] | None = None) -> Path:
 
     try:
         return train(algo, args)
-    except ValueError as error:  # a setting only the algorithm's classes can check
+    except SetupError as error:
         build_parser(algo).error(str(error).splitlines()[0])

@@ -21,11 +21,13 @@ that ``tensorboard --logdir <logdir>`` overlays them), ``episode/score`` and
 the env's (``config.yaml`` names it and its direction).
 
 Checkpoints (the model, the replay buffer of an off-policy algorithm, every training env's
-state, the random generators and the evaluation history) are written every
-``checkpoint_freq`` steps at the start of a rollout, at the end, and on Ctrl-C; ``--resume
-RUN_DIR`` continues the step counter, the TensorBoard curves (events after the checkpoint are
-dropped first) and the monitor files. A run resumed from a checkpoint at the start of a rollout
-continues exactly as an uninterrupted run would (the test suite checks it for PPO).
+state, the random generators, the evaluation history and the best policy so far) are written at
+the start of a rollout every ``checkpoint_freq`` steps, at the end of the run, and at the next
+rollout start after Ctrl-C (which then stops with status 130); ``--resume RUN_DIR`` continues
+the step counter, the TensorBoard curves and the monitor files (what was written after the
+checkpoint is dropped first). As every checkpoint is taken at a rollout start, a resumed run
+continues exactly as an uninterrupted one (the test suite checks it for PPO and SAC, killed and
+interrupted).
 """
 
 from __future__ import annotations
@@ -82,11 +84,7 @@ from mec_gym.eval.evaluation import (
     write_comparison,
 )
 from mec_gym.train.cli import ALGOS as ALGO_PATHS
-from mec_gym.train.cli import (
-    HARNESS_KEYS,
-    SCHEDULE_KEYS,
-    fitting_algos,
-)
+from mec_gym.train.cli import HARNESS_KEYS, SCHEDULE_KEYS, SetupError, unfit_message
 
 __all__ = [
     "ALGOS",
@@ -132,11 +130,11 @@ def resolve_policy_kwargs(value: dict[str, Any] | str | None) -> dict[str, Any]:
         return {}
     kwargs = ast.literal_eval(value) if isinstance(value, str) else dict(value)
     if not isinstance(kwargs, dict):
-        raise ValueError(f"policy_kwargs must be a dict, got {value!r}")
+        raise SetupError(f"policy_kwargs must be a dict, got {value!r}")
     activation = kwargs.get("activation_fn")
     if isinstance(activation, str):
         if activation not in ACTIVATIONS:
-            raise ValueError(
+            raise SetupError(
                 f"activation_fn must be one of {sorted(ACTIVATIONS)}, got {activation!r}"
             )
         kwargs["activation_fn"] = ACTIVATIONS[activation]
@@ -154,7 +152,7 @@ def resolve_policy(value: Any) -> Any:
     try:
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as error:
-        raise ValueError(f"policy {value!r} cannot be imported: {error}") from None
+        raise SetupError(f"policy {value!r} cannot be imported: {error}") from None
 
 
 def linear_schedule(initial: float) -> Callable[[float], float]:
@@ -175,7 +173,7 @@ def resolve_schedule(key: str, value: Any) -> float | Callable[[float], float]:
             pass
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    raise ValueError(f"{key} must be a number or 'lin_<number>', got {value!r}")
+    raise SetupError(f"{key} must be a number or 'lin_<number>', got {value!r}")
 
 
 def action_noise(hyperparams: dict[str, Any], action_space: gym.Space) -> Any:
@@ -304,16 +302,11 @@ def build_model(
             monitor_kwargs=monitor_kwargs,
             vec_env_cls=DummyVecEnv,
         )
-    space, masks = env.action_space, is_masking_supported(env)
-    fitting = fitting_algos(space, masks)
-    if algo not in fitting:
+    space = env.action_space
+    problem = unfit_message(algo, env_id, space, bool(is_masking_supported(env)))
+    if problem is not None:
         env.close()
-        reason = "has no action_masks()" if masks is False and algo == "maskable_ppo" else ""
-        raise ValueError(
-            f"{ALGOS[algo].__name__} cannot train on {env_id} (its actions: {space}"
-            f"{', and it ' + reason if reason else ''}); algorithms that fit: "
-            f"{', '.join(f'train/{name}.py' for name in fitting)}"
-        )
+        raise SetupError(problem)
     skipped = (*HARNESS_KEYS, "noise_type", "noise_std")
     algo_kwargs = {k: v for k, v in hyperparams.items() if k not in skipped}
     algo_kwargs["policy"] = resolve_policy(algo_kwargs["policy"])
@@ -328,10 +321,19 @@ def build_model(
 
 
 # ----------------------------------------------------------------------------------- checkpoints
-MONITOR_FIELDS = ("rewards", "needs_reset", "episode_returns", "episode_lengths", "episode_times")
-"""Monitor attributes that a checkpoint keeps (its episode in progress and its history)."""
-VEC_MONITOR_FIELDS = ("episode_returns", "episode_lengths", "episode_count")
-"""VecMonitor attributes that a checkpoint keeps (the episodes in progress, the count)."""
+MONITOR_FIELDS = (
+    "rewards",
+    "needs_reset",
+    "episode_returns",
+    "episode_lengths",
+    "episode_times",
+    "t_start",
+)
+"""Monitor attributes that a checkpoint keeps (its episode in progress, its history and its
+start time, which the times of its file's rows count from)."""
+VEC_MONITOR_FIELDS = ("episode_returns", "episode_lengths", "episode_count", "t_start")
+"""VecMonitor attributes that a checkpoint keeps (the episodes in progress, the count, the
+start time)."""
 
 
 class Checkpoint:
@@ -343,10 +345,16 @@ class Checkpoint:
         self.folder = run_dir / CHECKPOINT
 
     def exists(self) -> bool:
-        """Whether the run has a complete checkpoint (recovering one a crash left renamed)."""
+        """Whether the run has a complete checkpoint, after tidying what a crash during
+        :meth:`save` left: the previous checkpoint renamed aside is moved back if the new one
+        is missing, deleted if the new one is complete."""
         previous = self.run_dir / f"{CHECKPOINT}.old"
-        if not self.folder.exists() and previous.exists():
-            previous.rename(self.folder)
+        if previous.exists():
+            if (self.folder / "state.yaml").is_file():
+                shutil.rmtree(previous)
+            else:
+                shutil.rmtree(self.folder, ignore_errors=True)
+                previous.rename(self.folder)
         return (self.folder / "state.yaml").is_file()
 
     def save(self, model: BaseAlgorithm, state: dict[str, Any]) -> None:
@@ -357,6 +365,9 @@ class Checkpoint:
         shutil.rmtree(temporary, ignore_errors=True)
         temporary.mkdir()
         model.save(temporary / "model.zip")
+        best = self.run_dir / "best_model.zip"
+        if best.is_file():  # the best policy so far belongs to this point of the run
+            shutil.copyfile(best, temporary / "best_model.zip")
         if isinstance(model, OffPolicyAlgorithm) and model.replay_buffer is not None:
             model.save_replay_buffer(temporary / "replay_buffer.pkl")
         generators = {
@@ -372,6 +383,7 @@ class Checkpoint:
         state["episodes_per_file"] = episodes_per_file
         (temporary / "state.yaml").write_text(yaml.safe_dump(state, sort_keys=False))
         previous = self.run_dir / f"{CHECKPOINT}.old"
+        shutil.rmtree(previous, ignore_errors=True)
         if self.folder.exists():
             self.folder.rename(previous)
         temporary.rename(self.folder)
@@ -393,6 +405,11 @@ class Checkpoint:
         with (self.folder / "envs.pkl").open("rb") as file:
             saved = pickle.load(file)
         restore_training_env(env, saved["envs"])
+        best = self.folder / "best_model.zip"
+        if best.is_file():  # not a best policy of the steps after the checkpoint
+            write_atomically(
+                self.run_dir / "best_model.zip", lambda path: shutil.copyfile(best, path)
+            )
         generators = saved["generators"]
         torch.set_rng_state(generators["torch"])
         np.random.set_state(generators["numpy"])  # noqa: NPY002
@@ -516,8 +533,8 @@ class EpisodeInfoCallback(BaseCallback):
 class RunCallback(BaseCallback):
     """Every ``eval_freq`` timesteps, evaluate the agent deterministically on the validation
     seeds and log it beside each baseline's constant validation score; keep the best policy so
-    far as ``best_model.zip``; every ``checkpoint_freq`` timesteps, write a checkpoint; stop at
-    the next step once ``interrupted`` is set (Ctrl-C).
+    far as ``best_model.zip``; every ``checkpoint_freq`` timesteps, write a checkpoint; once
+    ``interrupted`` is set (Ctrl-C), write one at the next rollout start and stop there.
 
     Evaluations and checkpoints happen at the start of a rollout, right after a policy update,
     so that no two evaluations see the same policy and a checkpoint holds no partial rollout.
@@ -547,6 +564,8 @@ class RunCallback(BaseCallback):
         """The agent's evaluations: a logger of their own, so that their dumps do not flush
         the values SB3 records between its own dumps."""
         self.interrupted = False
+        """Set by Ctrl-C: checkpoint at the next rollout start, then stop."""
+        self.stopping = False
         state = state or {}
         self.best_step: int | None = state.get("best_step")
         self.best_score: float = state.get("best_score", -np.inf)
@@ -569,34 +588,33 @@ class RunCallback(BaseCallback):
         step = self.num_timesteps
         if step >= self.next_eval:
             self.evaluate(step)
-        if step >= self.next_checkpoint:
+        if step >= self.next_checkpoint or self.interrupted:
             self.save_checkpoint()
+        self.stopping = self.interrupted
 
     def _on_step(self) -> bool:
-        return not self.interrupted
+        return not self.stopping  # after an interrupted rollout start's checkpoint: stop
 
     def save_checkpoint(self) -> None:
         """Write a checkpoint of the model and this run's state now (the next one is due a
         ``checkpoint_freq`` multiple later)."""
-        step = self.num_timesteps
-        self.next_checkpoint = (step // self.checkpoint_freq + 1) * self.checkpoint_freq
+        self.next_checkpoint = next_multiple(self.num_timesteps, self.checkpoint_freq)
         self.checkpoint.save(self.model, self.state())
 
     def evaluate(self, step: int) -> None:
         """Evaluate the current policy on the validation seeds, log it, keep it if best (the
         next evaluation is due an ``eval_freq`` multiple later)."""
-        self.next_eval = (step // self.eval_freq + 1) * self.eval_freq
+        self.next_eval = next_multiple(step, self.eval_freq)
         result = evaluate_policy(
             self.model, self.env_id, self.env_kwargs, self.seeds, name="agent", hindsight=False
         )
         self.log_evaluation(result, step)
         self.history["steps"].append(int(step))
         self.history["scores"].append([float(s) for s in result.episode_score])
-        sign = 1.0 if result.protocol.higher_is_better else -1.0
-        score = sign * result.mean_ci()[0]
+        score = result.protocol.sign * result.mean_ci()[0]
         if score > self.best_score:
             self.best_score, self.best_step = score, int(step)
-            self.model.save(self.run_dir / "best_model.zip")
+            write_atomically(self.run_dir / "best_model.zip", self.model.save)
         write_evaluations(self.run_dir, self.history)
 
     def log_evaluation(self, result: EvalResult, step: int) -> None:
@@ -604,10 +622,9 @@ class RunCallback(BaseCallback):
         record_result(self.eval_logger, result, step)
         for baseline, logger in self.baselines.values():
             record_result(logger, baseline, step)
-        sign = 1.0 if result.protocol.higher_is_better else -1.0
         best = max(
             ((name, b.mean_ci()[0]) for name, (b, _) in self.baselines.items()),
-            key=lambda item: sign * item[1],
+            key=lambda item: result.protocol.sign * item[1],
             default=None,
         )
         against = f" (best baseline {best[0]}: {best[1]:.4f})" if best else ""
@@ -615,6 +632,11 @@ class RunCallback(BaseCallback):
             f"step {step}: agent {result.protocol.score} {format_mean_ci(*result.mean_ci())} "
             f"on the validation seeds{against}"
         )
+
+
+def next_multiple(step: int, every: int) -> int:
+    """The first multiple of ``every`` after ``step``."""
+    return (step // every + 1) * every
 
 
 def write_evaluations(run_dir: Path, history: dict[str, list]) -> None:
@@ -655,7 +677,8 @@ def plot_learning_curve(
 
 @contextmanager
 def stop_on_interrupt(callback: RunCallback) -> Iterator[None]:
-    """While training, Ctrl-C (SIGINT) asks ``callback`` to stop after the current step."""
+    """While training, Ctrl-C (SIGINT) asks ``callback`` to checkpoint and stop at the next
+    rollout start; a second Ctrl-C stops at once."""
     if threading_main():
         previous = signal.getsignal(signal.SIGINT)
 
@@ -663,7 +686,7 @@ def stop_on_interrupt(callback: RunCallback) -> Iterator[None]:
             if callback.interrupted:  # a second Ctrl-C: stop at once
                 signal.signal(signal.SIGINT, previous)
                 raise KeyboardInterrupt
-            print("\nCtrl-C: stopping after this step to write a checkpoint ...", flush=True)
+            print("\nCtrl-C: stopping after this rollout, with a checkpoint ...", flush=True)
             callback.interrupted = True
 
         signal.signal(signal.SIGINT, handler)
@@ -755,11 +778,11 @@ def run_training(algo: str, args: argparse.Namespace, run_dir: Path, resuming: b
     state: dict[str, Any] | None = None
     if resuming:
         if not checkpoint.exists():
-            raise ValueError(f"--resume: {run_dir} has no checkpoint to continue from")
+            raise SetupError(f"--resume: {run_dir} has no checkpoint to continue from")
         state = checkpoint.state()
         step = int(state["num_timesteps"])
         if args.timesteps <= step:
-            raise ValueError(f"--timesteps {args.timesteps}: the checkpoint is at step {step}")
+            raise SetupError(f"--timesteps {args.timesteps}: the checkpoint is at step {step}")
         dropped = prune_events(run_dir, step)
         truncate_monitor_files(run_dir, state["episodes_per_file"])
         config = {**args.resume_config, "timesteps": args.timesteps}
@@ -769,9 +792,8 @@ def run_training(algo: str, args: argparse.Namespace, run_dir: Path, resuming: b
         )
     else:
         config = run_config(algo, args)
-    (run_dir / "config.yaml").write_text(
-        yaml.dump(config, Dumper=_PlainDumper, sort_keys=False, default_flow_style=None)
-    )
+    text = yaml.dump(config, Dumper=_PlainDumper, sort_keys=False, default_flow_style=None)
+    write_atomically(run_dir / "config.yaml", lambda path: path.write_text(text))
     print(f"Run folder: {run_dir}")
 
     baselines, baseline_tests = evaluate_baselines(args, run_dir)
@@ -810,8 +832,7 @@ def run_training(algo: str, args: argparse.Namespace, run_dir: Path, resuming: b
                 progress_bar=True,
                 reset_num_timesteps=False,
             )
-        if run.interrupted:
-            run.save_checkpoint()
+        if run.stopping:  # the checkpoint was written at the rollout start after Ctrl-C
             plot_learning_curve(
                 run_dir, run.history, [b for b, _ in baselines.values()], protocol.score
             )

@@ -3,10 +3,12 @@
     python train/sweep.py --algo ppo --env MultiStepOffload-v1 [--seeds 0 1 2]
         [--timesteps N] [--logdir runs] [--address local|auto|ray://HOST:PORT] [-- TRAIN ARGS]
 
-Each seed is a run of ``train/<algo>.py`` (arguments after ``--`` go to every run). A seed whose
-latest run folder under ``<logdir>/<env>/`` is finished (it has ``comparison.md``) is skipped, one
-with a checkpoint is resumed (``--resume``), any other starts afresh: a killed sweep, started
-again, loses at most the steps since each run's last checkpoint. Without ``--address`` the runs
+Each seed is a run of ``train/<algo>.py`` (arguments after ``--`` go to every run). A seed with
+a run folder under ``<logdir>/<env>/`` made with the same settings (budget, hyperparameters,
+env kwargs, evaluation; its ``config.yaml``) is skipped if that run is finished (it has
+``comparison.md``) and resumed (``--resume``) if it has a checkpoint; otherwise a new run
+starts: a killed sweep, started again, loses at most the steps since each run's last checkpoint,
+and a sweep with other settings never counts runs made with these. Without ``--address`` the runs
 go one after the other in this process; with it each is a Ray task of one CPU (``local``: Ray on
 this machine's cores; ``auto`` or ``ray://HOST:PORT``: a cluster started with ``ray start
 --head``, whose machines must share ``--logdir``, e.g. on NFS). Prints the run folders.
@@ -17,12 +19,23 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from mec_gym.registration import ENVS, canonical_id
-from mec_gym.train.cli import ALGOS
+import yaml
 
-__all__ = ["latest_run", "seed_argv", "train_seed", "run_trainings", "sweep_jobs", "sweep", "main"]
+from mec_gym.registration import ENVS, canonical_id
+from mec_gym.train.cli import ALGOS, RESUMED_SETTINGS, parse_args
+
+__all__ = [
+    "COMPARED_SETTINGS",
+    "Sweep",
+    "latest_run",
+    "matching_run",
+    "train_seed",
+    "run_trainings",
+    "main",
+]
 
 
 def latest_run(logdir: Path, env_id: str, algo: str, seed: int) -> Path | None:
@@ -31,18 +44,22 @@ def latest_run(logdir: Path, env_id: str, algo: str, seed: int) -> Path | None:
     return runs[-1] if runs else None
 
 
-def seed_argv(
-    algo: str, env_id: str, seed: int, logdir: Path, timesteps: int | None, extra: Sequence[str]
-) -> list[str] | None:
-    """The command line of ``train/<algo>.py`` for ``seed``: None if its latest run is finished,
-    ``--resume`` if it has a checkpoint, a new run otherwise."""
-    run = latest_run(logdir, env_id, algo, seed)
-    budget = ["--timesteps", str(timesteps)] if timesteps else []
-    if run is not None and (run / "comparison.md").is_file():
-        return None
-    if run is not None and (run / "checkpoint" / "state.yaml").is_file():
-        return ["--resume", str(run), *budget]
-    return ["--env", env_id, "--seed", str(seed), "--logdir", str(logdir), *budget, *extra]
+COMPARED_SETTINGS = (*RESUMED_SETTINGS, "timesteps")
+"""The settings a finished or stopped run must share with a sweep's to count for it."""
+
+
+def matching_run(logdir: Path, env_id: str, algo: str, argv: list[str]) -> Path | None:
+    """The newest run folder under ``logdir`` made with the settings ``argv`` (a new run's
+    command line) asks for (see ``COMPARED_SETTINGS``), if any."""
+    requested = parse_args(algo, argv)
+    for run in sorted((logdir / env_id).glob(f"{algo}_s{requested.seed}_*"), reverse=True):
+        try:
+            config = yaml.safe_load((run / "config.yaml").read_text())
+            if all(config[name] == getattr(requested, name) for name in COMPARED_SETTINGS):
+                return run
+        except (OSError, yaml.YAMLError, KeyError, TypeError):
+            continue  # not a complete run folder
+    return None
 
 
 def train_seed(algo: str, argv: list[str]) -> str:
@@ -69,44 +86,78 @@ def run_trainings(jobs: Sequence[tuple[str, list[str]]], address: str | None = N
     import ray
 
     ray.init(address=None if address == "local" else address, log_to_driver=True)
+    failed = []
     try:
         remote = ray.remote(num_cpus=1)(train_seed)
-        ray.get([remote.remote(algo, argv) for algo, argv in jobs])
+        pending = {remote.remote(algo, argv): (algo, argv) for algo, argv in jobs}
+        while pending:  # every run goes on to its end whatever the others do
+            done, _ = ray.wait(list(pending), num_returns=1)
+            algo, argv = pending.pop(done[0])
+            try:
+                print(f"finished: {ray.get(done[0])}", flush=True)
+            except ray.exceptions.RayError as error:
+                failed.append(f"train/{algo}.py {' '.join(argv)}: {str(error).splitlines()[-1]}")
     finally:
         ray.shutdown()
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(jobs)} runs failed:\n" + "\n".join(failed))
 
 
-def sweep_jobs(
-    algo: str,
-    env_id: str,
-    seeds: Sequence[int],
-    logdir: Path,
-    timesteps: int | None = None,
-    extra: Sequence[str] = (),
-) -> list[tuple[str, list[str]]]:
-    """The ``(algo, argv)`` of every seed not finished yet (see the module docstring)."""
-    jobs = []
-    for seed in seeds:
-        argv = seed_argv(algo, env_id, seed, logdir, timesteps, extra)
-        if argv is not None:
-            jobs.append((algo, argv))
-    return jobs
+@dataclass(frozen=True)
+class Sweep:
+    """Runs of ``algo`` on ``env_id``, one per seed, with the same budget and extra
+    ``train/<algo>.py`` arguments, under ``logdir`` (see the module docstring)."""
 
+    algo: str
+    env_id: str
+    seeds: tuple[int, ...]
+    logdir: Path
+    timesteps: int | None = None
+    """Training steps of each run (None: the YAML's)."""
+    extra: tuple[str, ...] = ()
+    """Further arguments of every run."""
 
-def sweep(
-    algo: str,
-    env_id: str,
-    seeds: Sequence[int],
-    logdir: Path,
-    timesteps: int | None = None,
-    extra: Sequence[str] = (),
-    address: str | None = None,
-) -> list[Path]:
-    """Train ``algo`` on ``env_id`` with every seed not finished yet; the run folders of all
-    ``seeds``."""
-    run_trainings(sweep_jobs(algo, env_id, seeds, logdir, timesteps, extra), address)
-    runs = [latest_run(logdir, env_id, algo, seed) for seed in seeds]
-    return [run for run in runs if run is not None]
+    def new_run_argv(self, seed: int) -> list[str]:
+        """The command line of a new run of ``seed``."""
+        budget = ["--timesteps", str(self.timesteps)] if self.timesteps else []
+        return [
+            "--env",
+            self.env_id,
+            "--seed",
+            str(seed),
+            "--logdir",
+            str(self.logdir),
+            *budget,
+            *self.extra,
+        ]
+
+    def seed_argv(self, seed: int) -> list[str] | None:
+        """The command line for ``seed``: None if a run with the sweep's settings is finished,
+        ``--resume`` if one has a checkpoint, a new run otherwise."""
+        fresh = self.new_run_argv(seed)
+        run = matching_run(self.logdir, self.env_id, self.algo, fresh)
+        if run is not None and (run / "comparison.md").is_file():
+            return None
+        if run is not None and (run / "checkpoint" / "state.yaml").is_file():
+            return ["--resume", str(run)]
+        return fresh
+
+    def jobs(self) -> list[tuple[str, list[str]]]:
+        """The ``(algo, argv)`` of every seed not finished yet."""
+        return [(self.algo, argv) for seed in self.seeds if (argv := self.seed_argv(seed))]
+
+    def runs(self) -> list[Path]:
+        """The run folder made with the sweep's settings of every seed that has one."""
+        found = (
+            matching_run(self.logdir, self.env_id, self.algo, self.new_run_argv(seed))
+            for seed in self.seeds
+        )
+        return [run for run in found if run is not None]
+
+    def run(self, address: str | None = None) -> list[Path]:
+        """Train every seed not finished yet (:func:`run_trainings`); the run folders."""
+        run_trainings(self.jobs(), address)
+        return self.runs()
 
 
 def main(argv: Sequence[str] | None = None) -> list[Path]:
@@ -128,7 +179,8 @@ def main(argv: Sequence[str] | None = None) -> list[Path]:
         parser.error(f"unknown environment {args.env!r}; registered mec_gym IDs: {sorted(ENVS)}")
     if args.timesteps is not None and args.timesteps < 1:
         parser.error(f"--timesteps must be >= 1, got {args.timesteps}")
-    runs = sweep(args.algo, env_id, args.seeds, args.logdir, args.timesteps, extra, args.address)
+    sweep = Sweep(args.algo, env_id, tuple(args.seeds), args.logdir, args.timesteps, tuple(extra))
+    runs = sweep.run(args.address)
     for run in runs:
         print(run)
     return runs

@@ -96,7 +96,7 @@ class ValidationPruningCallback(BaseCallback):
         result = evaluate_policy(
             self.model, self.env_id, self.env_kwargs, self.seeds, name="trial", hindsight=False
         )
-        sign = 1.0 if result.protocol.higher_is_better else -1.0
+        sign = result.protocol.sign
         score = sign * result.mean_ci()[0]
         self.best = max(self.best, score)
         self.trial.report(score, self._report)

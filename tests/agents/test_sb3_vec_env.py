@@ -57,3 +57,13 @@ def test_episodes_end_with_the_terminal_observation_and_a_fresh_start():
     assert not np.array_equal(observations, first)  # the next episodes, from the continued rngs
     env.seed(7)
     np.testing.assert_array_equal(env.reset(), first)
+
+
+def test_batched_attributes_and_methods_come_back_per_sub_env():
+    vector = gym.make_vec("BandwidthSplit-v0", 3, vectorization_mode="vector_entry_point")
+    env = NativeVecEnv(vector)
+    env.reset()
+    assert env.get_attr("num_envs") == [3, 3, 3]
+    rngs = env.get_attr("rngs", indices=[0, 2])
+    assert rngs == [vector.rngs[0], vector.rngs[2]]  # one row per sub-env asked for
+    assert env.env_is_wrapped(object) == [False] * 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -41,29 +42,36 @@ def played_cells(monkeypatch) -> list[tuple[str, int]]:
 
 
 def test_a_killed_benchmark_resumes_without_replaying_a_cell(tmp_path, monkeypatch):
+    """Killed inside the sixth cell's write (its temporary file written, not yet renamed): five
+    complete cells, no partial one; started again, it plays only the missing cells and removes
+    the temporary file."""
     out = tmp_path / "bench"
     played = played_cells(monkeypatch)
-    original_write = benchmark.write_cell
+    real_replace = os.replace
+    renamed = []
 
-    def killed_after_five(folder, source, cell):
-        if len(played) > 5:
-            raise KeyboardInterrupt  # the benchmark is killed while playing the sixth cell
-        original_write(folder, source, cell)
+    def killed_at_the_sixth_rename(source, target):
+        if str(target).endswith(".json"):
+            if len(renamed) == 5:
+                raise KeyboardInterrupt
+            renamed.append(target)
+        real_replace(source, target)
 
-    monkeypatch.setattr(benchmark, "write_cell", killed_after_five)
+    monkeypatch.setattr(os, "replace", killed_at_the_sixth_rename)
     with pytest.raises(KeyboardInterrupt):
         benchmark.main([*ARGV, "--out", str(out)])
+    monkeypatch.setattr(os, "replace", real_replace)
     stored = sorted(out.glob("cells/**/*.json"))
     assert len(stored) == 5
-    assert not list(out.glob("cells/**/.*"))  # no half-written file
     for path in stored:
         json.loads(path.read_text())
+    assert len(list(out.glob("cells/**/.*.tmp"))) == 1  # the sixth, never renamed
     first = set(played[:5])
 
-    monkeypatch.setattr(benchmark, "write_cell", original_write)
     played.clear()
     benchmark.main([*ARGV, "--out", str(out)])
     assert not first & set(played)  # no stored cell played again
+    assert not list(out.glob("cells/**/.*.tmp"))
     rows = list(csv.DictReader((out / "results.csv").open()))
     assert len(played) == 3 * len(rows) - len(stored)  # the rest, and only the rest
     assert all(int(row["episodes"]) == 3 for row in rows)
@@ -78,11 +86,23 @@ def test_a_killed_benchmark_resumes_without_replaying_a_cell(tmp_path, monkeypat
 def test_agents_come_from_run_folders_and_are_tabulated_beside_the_baselines(tmp_path):
     from mec_gym.train.cli import main as train
 
-    run_dir = train("ppo", tiny_argv("ppo", ENV_ID, tmp_path / "runs"))
+    argv = tiny_argv("ppo", ENV_ID, tmp_path / "runs")
+    argv[argv.index("--env-kwargs") + 1] = "periods_per_episode=5"  # the baselines' problem
+    run_dir = train("ppo", argv)
     out = benchmark.main([*ARGV, "--agents", str(run_dir), "--out", str(tmp_path / "bench")])
     rows = {row["policy"]: row for row in csv.DictReader((out / "results.csv").open())}
     assert rows["ppo_s0"]["kind"] == "agent" and "paired_diff" in rows["ppo_s0"]
     assert (out / f"{ENV_ID}_learning.png").is_file()
+
+
+def test_an_agent_trained_on_another_problem_is_refused(tmp_path, capsys):
+    from mec_gym.train.cli import main as train
+
+    run_dir = train("ppo", tiny_argv("ppo", ENV_ID, tmp_path / "runs"))  # 20 periods, not 5
+    with pytest.raises(SystemExit):
+        benchmark.main([*ARGV, "--agents", str(run_dir), "--out", str(tmp_path / "bench")])
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "'periods_per_episode': 20" in line and "pass the same --env-kwargs" in line
 
 
 def test_a_bad_agent_path_is_one_line(tmp_path, capsys):
