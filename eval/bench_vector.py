@@ -1,0 +1,197 @@
+"""Batched-env benchmark: native vector envs against Gymnasium's ``SyncVectorEnv``, and SB3 PPO
+end to end on each.
+
+For every ID with a native vector env (``EnvEntry.vector_entry_point``) and every batch size of
+``--num-envs``: env-steps/s of ``gymnasium.make_vec(ID, n, vectorization_mode=
+"vector_entry_point")`` and of ``SyncVectorEnv`` over n scalar envs, both measured in this
+process in turn (``--repeats`` times ``--seconds`` each, actions sampled before the timed loop,
+autoresets included; the median of each), and their ratio; the spec's targets at 256 envs are
+≥ 50× ``SyncVectorEnv`` and ≥ 1M env-steps/s. Then SB3 PPO (``n_steps`` 256, one torch thread)
+trained for ``--ppo-steps`` steps with 8 envs on SB3's ``DummyVecEnv`` and on
+:class:`~mec_gym.agents.sb3_vec_env.NativeVecEnv`: steps/s and the share of the wall time spent
+in the env's ``step``. Prints a table and writes ``<out>/bench_vector.md`` and ``.csv``.
+
+    python eval/bench_vector.py [--env ID ...] [--num-envs 1 16 256 1024] [--seconds 1]
+        [--repeats 3] [--ppo-steps 16384] [--out docs]
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from argparse import ArgumentParser
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import mec_gym  # noqa: F401
+from mec_gym.eval import output
+from mec_gym.registration import ENVS
+
+COLUMNS = {
+    "env": "{env}",
+    "envs": "{num_envs}",
+    "native (env-steps/s)": "{native:,.0f}",
+    "SyncVectorEnv (env-steps/s)": "{sync:,.0f}",
+    "native / Sync": "{speedup:.1f}×",
+    "target at 256 envs": "{target}",
+    "": "{verdict}",
+}
+"""Markdown columns of the throughput table."""
+PPO_COLUMNS = {
+    "env": "{env}",
+    "training envs": "{vec_env}",
+    "PPO steps/s": "{steps_per_s:,.0f}",
+    "share of the time in env.step": "{env_share:.0%}",
+}
+"""Markdown columns of the SB3 PPO table."""
+SPEEDUP_TARGET = 50.0
+THROUGHPUT_TARGET = 1_000_000.0
+ACTIONS_SAMPLED = 64
+"""Batched actions sampled before a timed loop and replayed in turn."""
+
+
+def native_ids() -> list[str]:
+    """The IDs with a native vector env."""
+    return sorted(env_id for env_id, entry in ENVS.items() if entry.vector_entry_point)
+
+
+def env_steps_per_second(env: gym.vector.VectorEnv, seconds: float) -> float:
+    """Env-steps/s (batched steps times the batch size) of ``env`` over about ``seconds`` s."""
+    env.action_space.seed(0)
+    actions = [env.action_space.sample() for _ in range(ACTIONS_SAMPLED)]
+    env.reset(seed=0)
+    steps = 0
+    start = time.perf_counter()
+    while True:
+        for action in actions:
+            env.step(action)
+        steps += len(actions)
+        now = time.perf_counter()
+        if now - start >= seconds:
+            return steps * env.num_envs / (now - start)
+
+
+def throughput_row(env_id: str, num_envs: int, seconds: float, repeats: int) -> dict[str, Any]:
+    """The native and the Sync throughput of ``num_envs`` envs of ``env_id``."""
+    native = gym.make_vec(env_id, num_envs, vectorization_mode="vector_entry_point")
+    sync = gym.make_vec(env_id, num_envs, vectorization_mode="sync")
+    pairs = [
+        (env_steps_per_second(native, seconds), env_steps_per_second(sync, seconds))
+        for _ in range(repeats)
+    ]
+    native.close()
+    sync.close()
+    native_rate = float(np.median([n for n, _ in pairs]))
+    sync_rate = float(np.median([s for _, s in pairs]))
+    speedup = native_rate / sync_rate
+    row = {"env": env_id, "num_envs": num_envs, "native": native_rate, "sync": sync_rate}
+    row.update(speedup=speedup, target="", verdict="")
+    if num_envs == 256:
+        row["target"] = f"≥ {SPEEDUP_TARGET:g}× and ≥ {THROUGHPUT_TARGET:,.0f}/s"
+        passed = speedup >= SPEEDUP_TARGET and native_rate >= THROUGHPUT_TARGET
+        row["verdict"] = "PASS" if passed else "FAIL"
+    return row
+
+
+class StepTimer:
+    """Wraps an SB3 ``VecEnv``'s ``step_wait`` to add up the seconds spent in it."""
+
+    def __init__(self, env: Any) -> None:
+        self.seconds = 0.0
+        self.step_wait = env.step_wait
+        env.step_wait = self.timed
+
+    def timed(self) -> Any:
+        start = time.perf_counter()
+        result = self.step_wait()
+        self.seconds += time.perf_counter() - start
+        return result
+
+
+def ppo_rows(env_id: str, steps: int) -> list[dict[str, Any]]:
+    """SB3 PPO for ``steps`` steps with 8 envs on DummyVecEnv and on NativeVecEnv."""
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from mec_gym.agents.sb3_vec_env import NativeVecEnv
+
+    torch.set_num_threads(1)
+    rows = []
+    for name in ("DummyVecEnv", "NativeVecEnv"):
+        if name == "DummyVecEnv":
+            env = make_vec_env(env_id, n_envs=8)
+        else:
+            env = NativeVecEnv(gym.make_vec(env_id, 8, vectorization_mode="vector_entry_point"))
+        timer = StepTimer(env)
+        model = PPO("MlpPolicy", env, n_steps=256, batch_size=256, n_epochs=2, seed=0)
+        start = time.perf_counter()
+        model.learn(steps)
+        wall = time.perf_counter() - start
+        env.close()
+        rows.append(
+            {
+                "env": env_id,
+                "vec_env": name,
+                "steps_per_s": model.num_timesteps / wall,  # whole rollouts: >= steps
+                "env_share": timer.seconds / wall,
+            }
+        )
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    argv = output.arguments(argv)
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
+    output.add_env_argument(
+        parser, native_ids(), "env ID with a native vector env (repeatable)", repeatable=True
+    )
+    parser.add_argument("--num-envs", type=int, nargs="+", default=[1, 16, 256, 1024])
+    parser.add_argument("--seconds", type=float, default=1.0, help="per measurement, s")
+    parser.add_argument("--repeats", type=int, default=3, help="measurements per pair")
+    parser.add_argument("--ppo-steps", type=int, default=16_384, help="0: skip the PPO table")
+    output.add_out_argument(parser, "bench_vector")
+    args = parser.parse_args(argv)
+    if min(args.num_envs) < 1 or args.seconds <= 0 or args.repeats < 1 or args.ppo_steps < 0:
+        parser.error("--num-envs and --repeats must be >= 1, --seconds > 0, --ppo-steps >= 0")
+    env_ids = args.env or native_ids()
+    rows = [
+        throughput_row(env_id, n, args.seconds, args.repeats)
+        for env_id in env_ids
+        for n in args.num_envs
+    ]
+    training = (
+        [r for env_id in env_ids for r in ppo_rows(env_id, args.ppo_steps)]
+        if (args.ppo_steps)
+        else []
+    )
+    out = output.output_folder(args.out, "bench_vector")
+    page = [
+        "# Batched environments",
+        "",
+        f"Generated by `{output.command_line(__file__, argv)}` on "
+        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, "
+        f"gymnasium {gym.__version__}; load averages (1, 5, 15 min) {output.load_average()}. "
+        f"Each pair measured {args.repeats} × {args.seconds:g} s in turn in one process; "
+        "medians.",
+        "",
+        *output.markdown_table(rows, COLUMNS),
+    ]
+    if training:
+        page += [
+            "",
+            f"SB3 PPO, {args.ppo_steps:,} steps, 8 training envs, `n_steps` 256, one torch thread:",
+            "",
+            *output.markdown_table(training, PPO_COLUMNS),
+        ]
+    text = output.write_markdown(out / "bench_vector.md", page)
+    output.write_csv(out / "bench_vector.csv", rows + training)
+    print(text)
+    print(f"wrote {out}/bench_vector.md and .csv")
+
+
+if __name__ == "__main__":
+    main()
