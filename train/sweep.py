@@ -11,7 +11,10 @@ starts: a killed sweep, started again, loses at most the steps since each run's 
 and a sweep with other settings never counts runs made with these. Without ``--address`` the runs
 go one after the other in this process; with it each is a Ray task of one CPU (``local``: Ray on
 this machine's cores; ``auto`` or ``ray://HOST:PORT``: a cluster started with ``ray start
---head``, whose machines must share ``--logdir``, e.g. on NFS). Prints the run folders.
+--head``, whose machines must share ``--logdir``, e.g. on NFS; stopping the sweep stops the
+Ray tasks too, which then lose the steps since their last periodic checkpoint). A run that
+fails does not stop the others; the sweep reports every failure once all have ended. Prints the
+run folders.
 """
 
 from __future__ import annotations
