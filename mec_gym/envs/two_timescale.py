@@ -41,6 +41,7 @@ from mec_gym.solvers.two_timescale import (
     closed_form_split,
     closed_form_weights,
     equal_split,
+    equal_weights,
 )
 from mec_gym.solvers.two_timescale.frame import FRAME_POLICIES, FramePolicy, dt_frame_policy
 
@@ -54,6 +55,7 @@ __all__ = [
     "WEIGHT_FLOOR",
     "SPECTRAL_HALF",
     "SLOT_RULES",
+    "SLOT_WEIGHTS",
     "SLOT_BASELINES",
     "slot_action_space",
     "slot_observation_space",
@@ -92,6 +94,12 @@ SLOT_RULES: dict[str, Callable[[SlotProblem], ComputeShares]] = {
     "equal": equal_split,
 }
 """Slot-level compute splits by name."""
+SLOT_WEIGHTS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
+    "closed_form": closed_form_weights,
+    "equal": equal_weights,
+}
+"""The per-job weights behind each split of ``SLOT_RULES`` (``weights(Q, W)``; each BS's
+capacity split in proportion to them is the split)."""
 
 SLOT_BASELINES: dict[str, tuple[str, str]] = {
     "closed_form": ("closed_form", "one"),
@@ -310,14 +318,23 @@ def baseline_ratios(config: TwoTimescaleEnvConfig, name: str, accuracy: np.ndarr
 
 
 def slot_rule_decision(
-    config: TwoTimescaleEnvConfig, name: str, simulator: TwoTimescaleSimulator
+    config: TwoTimescaleEnvConfig,
+    name: str,
+    simulator: TwoTimescaleSimulator,
+    frame_problem: SlotProblem | None = None,
 ) -> SlotDecision:
     """The decision of the baseline ``name`` of ``SLOT_BASELINES`` on the simulator's exact
     slot (what :class:`SlotRuleAction` decides from an observation, without its float32
-    rounding)."""
-    ratio = baseline_ratios(config, name, simulator.state.accuracy)
+    rounding): the split's weights (``SLOT_WEIGHTS``) of the slot's batches and retraining work
+    shared out over ``frame_problem``'s BSs (the frame's association and capacities; default:
+    the simulator's current slot problem)."""
+    state = simulator.state
+    ratio = baseline_ratios(config, name, state.accuracy)
     split, _ = SLOT_BASELINES[name]
-    return SlotDecision(SLOT_RULES[split](simulator.slot_problem(ratio)), ratio)
+    batch = state.batch_bits
+    work = config.retrain_cost * retraining_bits(state.retrain, ratio, batch)
+    problem = simulator.slot_problem() if frame_problem is None else frame_problem
+    return SlotDecision(shares_from_weights(problem, *SLOT_WEIGHTS[split](batch, work)), ratio)
 
 
 class TwoTimescaleEnvBase(MecEnv[TwoTimescaleEnvConfig]):

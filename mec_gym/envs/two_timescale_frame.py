@@ -264,13 +264,13 @@ class TwoTimescaleFrameEnv(TwoTimescaleEnvBase):
         simulator = self.simulator
         simulator.begin_frame(frame_decision_from_action(simulator.frame_view(), action))
         policy = self.slot_policy
+        frame_problem = simulator.slot_problem()  # the frame's association and capacities
         if not isinstance(policy, str):
             self.observer.begin_frame(simulator)
-            frame_problem = simulator.slot_problem()
         totals = np.zeros(len(COMPONENTS) + 1)
         for _ in range(cfg.slots_per_frame):
             if isinstance(policy, str):
-                decision = slot_rule_decision(cfg, policy, simulator)
+                decision = slot_rule_decision(cfg, policy, simulator, frame_problem)
             else:
                 slot_action = policy(self.observer.observe(simulator))
                 shares, ratio = decision_from_action(
@@ -278,7 +278,7 @@ class TwoTimescaleFrameEnv(TwoTimescaleEnvBase):
                 )
                 decision = SlotDecision(shares, ratio)
             outcome = simulator.step_slot(decision, check=False)
-            values = outcome.summary.T
+            values = outcome.summary
             totals += values
             self.cost_history.append(float(values[0]))
         means = totals / cfg.slots_per_frame

@@ -18,6 +18,7 @@ from mec_gym.solvers.two_timescale.compute_split import (
     closed_form_split,
     closed_form_weights,
     equal_split,
+    equal_weights,
 )
 from mec_gym.solvers.two_timescale.cvx import cvxpy_split
 
@@ -25,6 +26,7 @@ __all__ = [
     "closed_form_weights",
     "closed_form_split",
     "closed_form_cost",
+    "equal_weights",
     "equal_split",
     "accuracy_target_ratio",
     "cvxpy_split",

@@ -26,6 +26,7 @@ __all__ = [
     "closed_form_weights",
     "closed_form_split",
     "closed_form_cost",
+    "equal_weights",
     "equal_split",
     "accuracy_target_ratio",
 ]
@@ -52,11 +53,18 @@ def closed_form_cost(problem: SlotProblem) -> np.ndarray:
     return np.sum(problem.per_bs_sum(roots) ** 2 / problem.capacity, axis=-1)
 
 
+def equal_weights(
+    batch_bits: np.ndarray, retrain_work: np.ndarray, retrain_weight: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The weights of the equal split, 1 for every job with work (a batch, a retraining), 0
+    otherwise, (..., N) each (``retrain_weight`` unused: the signature of
+    :func:`closed_form_weights`)."""
+    return (np.asarray(batch_bits) > 0).astype(float), (np.asarray(retrain_work) > 0).astype(float)
+
+
 def equal_split(problem: SlotProblem) -> ComputeShares:
     """The naive baseline: each BS's capacity split equally over its jobs (batches, retrainings)."""
-    return shares_from_weights(
-        problem, (problem.batch_bits > 0).astype(float), (problem.retrain_work > 0).astype(float)
-    )
+    return shares_from_weights(problem, *equal_weights(problem.batch_bits, problem.retrain_work))
 
 
 def accuracy_target_ratio(accuracy: np.ndarray, config: TwoTimescaleConfig) -> np.ndarray:
