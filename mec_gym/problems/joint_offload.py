@@ -360,6 +360,8 @@ class JointOffloadProblem:
         cache = vars(other)  # where functools.cached_property keeps its values
         for name in CONFIG_TABLES:
             cache[name] = getattr(self, name)
+        if other.num_devices == self.num_devices:  # b_n depends on the config and N only
+            cache["tx_weight"] = self.tx_weight
         if rate is not None:
             rate = np.asarray(rate, dtype=float)
             if rate.shape != other.gain_db.shape:
@@ -411,12 +413,14 @@ class JointOffloadProblem:
         table.setflags(write=False)
         return table
 
-    @property
+    @cached_property
     def tx_weight(self) -> np.ndarray:
         """b_n of Theorem 2: w1*D ("airtime") or (w1 + w2*p)*D ("slot"), cost/(s*bit/s)."""
         c = self.config
         b = c.delay_weight + (c.energy_weight * c.transmit_power if c.tx_energy == "slot" else 0)
-        return np.full(self.num_devices, b * c.frame_bits)
+        weight = np.full(self.num_devices, b * c.frame_bits)
+        weight.setflags(write=False)
+        return weight
 
 
 # ------------------------------------------------------------------------------- allocation
@@ -549,7 +553,7 @@ def evaluate_allocation(problem: JointOffloadProblem, allocation: Allocation) ->
             f"allocation has {allocation.num_devices} devices, the problem {problem.num_devices}"
         )
     frames = allocation.frames
-    if np.any(frames < 1) or np.any(frames > c.max_frames):
+    if frames.min() < 1 or frames.max() > c.max_frames:
         raise ValueError(f"frames must be integers in [1, {c.max_frames}], got {frames}")
     macs = problem.macs[frames]
     x = allocation.offload

@@ -262,3 +262,14 @@ def test_compose_allocation_is_feasible(tx: str) -> None:
                 allocation.local_frequency[~offload], local.frequency[~offload]
             )
             assert np.isfinite(evaluate_allocation(problem, allocation).total)
+
+
+def test_edge_shares_are_zero_when_nobody_offloads_and_with_gains_keeps_each_size_s_weights():
+    problem = JointOffloadProblem.sample(JointOffloadConfig(), np.random.default_rng(3), 6)
+    frames = np.full(6, problem.config.min_frames)
+    time_share, edge_frequency = edge_shares(problem, np.zeros(6, dtype=bool), frames)
+    assert not time_share.any() and not edge_frequency.any()
+    same = problem.with_gains(problem.gain_db - 3.0)
+    other = problem.with_gains(np.zeros(4))
+    assert same.tx_weight is problem.tx_weight  # shared: the config and N only
+    assert other.tx_weight.shape == (4,) and other.rate.shape == (4,)

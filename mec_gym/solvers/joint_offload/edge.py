@@ -44,14 +44,13 @@ def edge_shares(
     """
     offload = np.asarray(offload, dtype=bool)
     frames = np.asarray(frames, dtype=np.int64)
-    time_share = np.zeros(problem.num_devices)
-    edge_frequency = np.zeros(problem.num_devices)
-    if offload.any():
-        tx = np.sqrt(problem.tx_weight[offload] * frames[offload] / problem.rate[offload])
-        cpu = np.sqrt(problem.macs[frames[offload]])
-        time_share[offload] = tx / tx.sum()
-        edge_frequency[offload] = problem.config.edge_capacity * cpu / cpu.sum()
-    return time_share, edge_frequency
+    # every device's weight, zeroed for the local ones (no boolean indexing: one pass each)
+    tx = np.sqrt(problem.tx_weight * frames / problem.rate) * offload
+    cpu = np.sqrt(problem.macs[frames]) * offload
+    tx_total = tx.sum()
+    if tx_total <= 0:  # nobody offloads
+        return np.zeros(problem.num_devices), np.zeros(problem.num_devices)
+    return tx / tx_total, problem.config.edge_capacity * cpu / cpu.sum()
 
 
 def edge_cost_batch(
