@@ -335,7 +335,7 @@ class JointOffloadProblem:
     ) -> JointOffloadProblem:
         """An instance with the given per-device gains (dB); N is ``len(gain_db)``."""
         gains = np.array(gain_db, dtype=float).reshape(-1)
-        if gains.size == 0 or not np.all(np.isfinite(gains)):
+        if gains.size == 0 or not np.isfinite(gains).all():
             raise ValueError(f"gain_db must be a non-empty array of finite values, got {gain_db}")
         gains.setflags(write=False)
         return cls(config, gains)
@@ -444,11 +444,10 @@ class Allocation:
     """f_n^l, local CPU frequency, cycle/s."""
 
     def __post_init__(self) -> None:
-        shapes = {
-            name: np.shape(getattr(self, name))
-            for name in ("offload", "frames", "time_share", "edge_frequency", "local_frequency")
-        }
-        if len(set(shapes.values())) != 1 or len(next(iter(shapes.values()))) != 1:
+        names = ("offload", "frames", "time_share", "edge_frequency", "local_frequency")
+        shape = np.shape(self.offload)
+        if len(shape) != 1 or any(np.shape(getattr(self, name)) != shape for name in names):
+            shapes = {name: np.shape(getattr(self, name)) for name in names}
             raise ValueError(f"allocation arrays must all have shape (N,), got {shapes}")
         object.__setattr__(self, "offload", np.asarray(self.offload, dtype=bool))
         object.__setattr__(self, "frames", np.asarray(self.frames, dtype=np.int64))
