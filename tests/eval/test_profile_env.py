@@ -1,0 +1,12 @@
+"""eval/profile_env.py profiles an env's steps and counts calls per step."""
+
+from __future__ import annotations
+
+from mec_gym.eval import profile_env
+
+
+def test_the_profile_counts_calls_per_step(capsys):
+    stats = profile_env.main(["--env", "BandwidthSplit-v0", "--steps", "50", "--top", "3"])
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("BandwidthSplit-v0: ") and "function calls per step" in first
+    assert stats.total_calls > 50  # every step calls the env's step and more
