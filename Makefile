@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # CPU build of torch; the pin must match pyproject.toml (an unpinned torch pulls the CUDA build)
 TORCH := torch==2.13.0
 
-.PHONY: venv demo test test-slow lint bench benchmark clean distclean
+.PHONY: venv demo test test-slow lint bench performance benchmark clean distclean
 
 venv: $(STAMP)
 
@@ -37,6 +37,11 @@ lint: venv
 
 bench: venv
 	$(BIN)/python eval/bench_envs.py
+
+# docs/PERFORMANCE.md: every speed target of the spec (step costs, batched envs, solvers) and
+# the profiles; run it on an otherwise idle machine (ratios are measured in one process)
+performance: venv
+	$(BIN)/python eval/performance.py --out docs
 
 # docs/RESULTS.md from scratch: every env x every algorithm that fits it (3 training seeds) x
 # every baseline, the trainings and cells on Ray over this machine's cores; resumable (a killed

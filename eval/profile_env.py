@@ -15,6 +15,8 @@ import io
 import pstats
 from argparse import ArgumentParser
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import gymnasium as gym
 
@@ -46,7 +48,42 @@ def profile_steps(env_id: str, steps: int) -> pstats.Stats:
     return pstats.Stats(profiler)
 
 
-def main(argv: Sequence[str] | None = None) -> pstats.Stats:
+@dataclass(frozen=True)
+class StepProfile:
+    """Where one env's step time goes (from :func:`profile_steps`)."""
+
+    env_id: str
+    calls_per_step: float
+    """Python-level function calls per step (C functions called from Python included)."""
+    numpy_calls_per_step: float
+    """numpy array constructions and ufunc reductions per step (:data:`NUMPY_CALLS`)."""
+    top: list[tuple[str, float]]
+    """(function, share of the profiled time spent in its own code), largest first."""
+
+
+def step_profile(env_id: str, steps: int, top: int = 5) -> tuple[StepProfile, pstats.Stats]:
+    """The :class:`StepProfile` of ``steps`` steps of ``env_id`` with its raw statistics."""
+    stats = profile_steps(env_id, steps)
+    entries = stats.stats  # type: ignore[attr-defined]  # (file, line, name) -> counts, times
+    calls = sum(entry[1] for entry in entries.values())
+    numpy_calls = sum(
+        entry[1]
+        for (_, _, name), entry in entries.items()
+        if any(pattern in name for pattern in NUMPY_CALLS)
+    )
+    total = sum(entry[2] for entry in entries.values()) or 1.0
+    ranked = sorted(entries.items(), key=lambda item: -item[1][2])[:top]
+    functions = [(function_name(key), entry[2] / total) for key, entry in ranked]
+    return StepProfile(env_id, calls / steps, numpy_calls / steps, functions), stats
+
+
+def function_name(key: tuple[str, int, str]) -> str:
+    """``module.py:line(name)`` of a profile entry, or the built-in's name."""
+    file, line, name = key
+    return name if file == "~" else f"{Path(file).name}:{line}({name})"
+
+
+def main(argv: Sequence[str] | None = None) -> StepProfile:
     argv = output.arguments(argv)
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     output.add_env_argument(parser, ENVS, "env ID", default="MultiStepOffload-v1")
@@ -55,23 +92,16 @@ def main(argv: Sequence[str] | None = None) -> pstats.Stats:
     args = parser.parse_args(argv)
     if args.steps < 1 or args.top < 1:
         parser.error("--steps and --top must be >= 1")
-    stats = profile_steps(args.env, args.steps)
-    entries = stats.stats  # type: ignore[attr-defined]  # (file, line, name) -> counts, times
-    calls = sum(entry[1] for entry in entries.values())
-    numpy_calls = sum(
-        entry[1]
-        for (_, _, name), entry in entries.items()
-        if any(pattern in name for pattern in NUMPY_CALLS)
-    )
+    profile, stats = step_profile(args.env, args.steps, args.top)
     print(
-        f"{args.env}: {calls / args.steps:.1f} function calls per step, of which "
-        f"{numpy_calls / args.steps:.1f} numpy array constructions and ufunc reductions"
+        f"{args.env}: {profile.calls_per_step:.1f} function calls per step, of which "
+        f"{profile.numpy_calls_per_step:.1f} numpy array constructions and ufunc reductions"
     )
     text = io.StringIO()
     stats.stream = text  # pstats prints to its stream
     stats.sort_stats("tottime").print_stats(args.top)
     print(text.getvalue())
-    return stats
+    return profile
 
 
 if __name__ == "__main__":

@@ -42,12 +42,19 @@ class SystemConfig:
         low_inclusive: bool = True,
         high_inclusive: bool = True,
         integer: bool = False,
+        low_field: str | None = None,
+        high_field: str | None = None,
     ) -> None:
+        """``name`` must be a finite number (an int if ``integer``) in the range; a bound that
+        is another field's value (or a function of it) names that field (``low_field``,
+        ``high_field``), and the error then says which fields to change."""
         value = self._value(name)
         kind = "an integer" if integer else "a number"
         left = "[" if low_inclusive else "("
         right = "]" if high_inclusive else ")"
-        allowed = f"{kind} in {left}{low}, {high}{right}"
+        low_text = f"{low_field} = {low}" if low_field else f"{low}"
+        high_text = f"{high_field} = {high}" if high_field else f"{high}"
+        allowed = f"{kind} in {left}{low_text}, {high_text}{right}"
         ok_type = (
             isinstance(value, int) if integer else isinstance(value, (int, float))
         ) and not isinstance(value, bool)
@@ -56,7 +63,11 @@ class SystemConfig:
         above = value >= low if low_inclusive else value > low
         below = value <= high if high_inclusive else value < high
         if not (above and below):
-            raise ValueError(f"{type(self).__name__}.{name} must be {allowed}, got {value!r}")
+            others = [field for field in (low_field, high_field) if field]
+            change = f" (change {' or '.join([name, *others])})" if others else ""
+            raise ValueError(
+                f"{type(self).__name__}.{name} must be {allowed}, got {value!r}{change}"
+            )
 
     def _require_positive(self, name: str, *, integer: bool = False) -> None:
         self._require_number(name, 0, low_inclusive=False, integer=integer)

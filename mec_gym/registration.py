@@ -29,8 +29,9 @@ class EnvEntry:
     """Gymnasium's ``TimeLimit``; None where the env ends its episodes itself."""
     small_kwargs: dict[str, Any] = field(default_factory=dict)
     """Overrides giving short episodes, for the test suite and quick runs."""
-    step_ratio_target: float = 5.0
-    """Step cost target, in CartPole-v1 steps (``eval/bench_envs.py``)."""
+    step_ratio_target: float = 3.0
+    """Step cost target, in CartPole-v1 steps (``eval/bench_envs.py``; the spec's where it sets
+    one)."""
     formulation_kwargs: tuple[str, ...] = ()
     """Config fields that only pose the actions or observations differently, not the system: an
     agent trained with other values of them is scored on the same problem as the baselines."""
@@ -52,14 +53,16 @@ class EnvEntry:
 
 
 def _joint_offload(preset: str | None = None) -> EnvEntry:
-    """An ID of JointOffloadEnv; a preset (``mec_gym.problems.joint_offload.PRESETS``) is
-    resolved by the env, so that registering does not import the physics."""
+    """An ID of JointOffloadEnv, with its vector env; a preset
+    (``mec_gym.problems.joint_offload.PRESETS``) is resolved by the env, so that registering does
+    not import the physics."""
     return EnvEntry(
         entry_point="mec_gym.envs.joint_offload:JointOffloadEnv",
+        vector_entry_point="mec_gym.envs.joint_offload_vector:JointOffloadVectorEnv",
         baselines="mec_gym.agents.joint_offload:joint_offload_baselines",
         kwargs={"preset": preset} if preset else {},
         small_kwargs={"rounds_per_episode": 30},
-        step_ratio_target=10.0,
+        step_ratio_target=6.0,
         formulation_kwargs=("action_mode",),
         eval_episodes=5,  # 100 rounds each; the analytic solvers take up to ~0.1 s per round
     )
@@ -91,6 +94,7 @@ ENVS: dict[str, EnvEntry] = {
     "JointOffload-N8-v1": _joint_offload("N8"),
     "PerTaskOffload-v1": EnvEntry(
         entry_point="mec_gym.envs.per_task_offload:PerTaskOffloadEnv",
+        vector_entry_point="mec_gym.envs.per_task_offload_vector:PerTaskOffloadVectorEnv",
         baselines="mec_gym.agents.joint_offload:per_task_baselines",
         # guard only: episodes terminate after `tasks_per_episode` decisions (200 by default)
         max_episode_steps=10_000,

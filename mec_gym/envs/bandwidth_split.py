@@ -298,6 +298,9 @@ class BandwidthSplitEnv(MecEnv[BandwidthSplitEnvConfig]):
     period's ``SplitOutcome``.
 
     ## Version History
+    - v0, 2026-11-26 (API only): configs without a usable link (mean SNR outside [-30, 150] dB
+      over the walk), with shadowing above 30 dB or with episodes too large for memory are
+      refused naming the fields.
     - v0: initial version.
 
     ## System model and source

@@ -245,3 +245,46 @@ class MecVectorEnv(VectorEnv):
         for i, value in enumerate(seeds):
             if value is not None or self.rngs[i] is None:
                 self.rngs[i], _ = seeding.np_random(value)
+
+
+class LockstepVectorEnv(MecVectorEnv):
+    """A native vector env whose sub-envs' episodes have one length, so they all end at the
+    same step: the shared reset and autoreset step. Subclasses set ``self.autoreset`` when the
+    episodes end and implement ``_start`` (new episodes for every sub-env from their own
+    generators: the observations and the reset ``info``) and ``_step_all`` (one step of every
+    sub-env, the ``step`` return)."""
+
+    ready = False
+    """Whether ``reset`` has been called."""
+    autoreset = False
+    """Whether the last step ended the episodes (the next step resets them)."""
+
+    def reset(
+        self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Reset every sub-env: sub-env i with ``seed + i`` (an int), ``seed[i]`` (a list) or
+        its own generator continued (None)."""
+        self.reseed(seed)
+        self.ready = True
+        return self._start()
+
+    def step(
+        self, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """One step of every sub-env; the step after the episodes end starts new ones (its
+        action is ignored; reward 0, both flags False)."""
+        if not self.ready:
+            raise RuntimeError("call reset() before step()")
+        if self.autoreset:
+            observations, infos = self._start()
+            flags = np.zeros(self.num_envs, dtype=bool)
+            return observations, np.zeros(self.num_envs), flags, flags.copy(), infos
+        return self._step_all(actions)
+
+    def _start(self) -> tuple[np.ndarray, dict[str, Any]]:
+        raise NotImplementedError
+
+    def _step_all(
+        self, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        raise NotImplementedError

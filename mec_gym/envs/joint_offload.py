@@ -45,7 +45,12 @@ __all__ = [
     "JointOffloadSystemEnv",
     "JointOffloadEnvConfig",
     "GainScale",
+    "RoundObserver",
     "gain_range_db",
+    "decisions_allocation",
+    "offload_decisions",
+    "offload_frames",
+    "full_allocation",
     "SHARE_WEIGHT_FLOOR",
     "LOCAL_FRACTION_FLOOR",
     "BANDWIDTH_SCALE",
@@ -113,6 +118,102 @@ class GainScale:
     def decode(self, observed: np.ndarray | float) -> np.ndarray | float:
         """Gain in dB of an observed value."""
         return self.low + (observed + 1.0) * 0.5 * (self.high - self.low)
+
+
+class RoundObserver:
+    """The observation of a round (see ``JointOffloadEnv``'s Observation Space), on arrays with
+    any leading axes (rounds of a chunk, sub-envs of a batch)."""
+
+    def __init__(self, config: JointOffloadConfig) -> None:
+        self.gain_scale = GainScale(config)
+        self.max_distance = config.area_side / np.sqrt(2.0)
+        """Farthest distance from the BS in the cell, m (observed as +1)."""
+        self.distance_scale = 2.0 / self.max_distance
+        self.static = np.array(
+            [
+                config.device_max_frequency / FREQUENCY_SCALE,
+                config.bandwidth / BANDWIDTH_SCALE,
+                config.edge_capacity / EDGE_CAPACITY_SCALE,
+            ]
+        ).clip(-1.0, 1.0)
+
+    def encode(self, gain_db: np.ndarray, distance: np.ndarray) -> np.ndarray:
+        """Observations (float32, (..., 3N + 2)) of gains (dB) and distances (m), (..., N)."""
+        lead, n = gain_db.shape[:-1], gain_db.shape[-1]
+        features = np.empty((*lead, n, 3))
+        features[..., 0] = self.gain_scale.encode(gain_db)
+        features[..., 1] = distance * self.distance_scale - 1.0
+        features[..., 2] = self.static[0]
+        cell = np.broadcast_to(self.static[1:], (*lead, 2))
+        observations = np.concatenate((features.reshape(*lead, 3 * n), cell), axis=-1)
+        return np.clip(observations, -1.0, 1.0).astype(np.float32)
+
+
+def decisions_allocation(
+    problem: JointOffloadProblem, values: np.ndarray, local_frequency: np.ndarray
+) -> Allocation:
+    """Decisions mode: the allocation of (offload, frames index) pairs ``values`` (..., N, 2) on
+    ``problem`` (one instance, or a batch with the same leading axes): Theorem 2's shares for the
+    offloading devices, ``local_frequency`` (cycle/s, (N,)) for the local ones. ValueError
+    unless the entries are integers in range."""
+    frame_range = problem.frame_range
+    if values.dtype.kind == "f":
+        if not np.isfinite(values).all():
+            raise ValueError("action must be finite")
+        if not np.array_equal(values, np.rint(values)):
+            raise ValueError("decisions-mode action entries must be integers")
+    elif values.dtype.kind not in "iub":
+        raise ValueError(f"action must be integers, got dtype {values.dtype}")
+    if not ((values >= 0) & (values < (2, frame_range.size))).all():
+        raise ValueError(
+            f"action entries must be offload in {{0, 1}} and frames index in "
+            f"[0, {frame_range.size - 1}]"
+        )
+    offload = values[..., 0].astype(bool)
+    frames = values[..., 1].astype(np.int64) + int(frame_range[0])
+    return allocation_with_shares(problem, offload, frames, local_frequency)
+
+
+def offload_decisions(values: np.ndarray) -> np.ndarray:
+    """Offload mode: the offloading masks of 0/1 entries ``values`` (any shape); ValueError for
+    other entries."""
+    if values.dtype.kind not in "iubf" or not np.isin(values, (0, 1)).all():
+        raise ValueError("offload-mode action entries must be 0 or 1")
+    return values.astype(bool)
+
+
+def offload_frames(
+    problem: JointOffloadProblem, offload: np.ndarray, local_frames: np.ndarray
+) -> np.ndarray:
+    """Offload mode: the frames (N,) of one instance's devices: the exact frames minimising
+    Theorem 2's edge cost for the offloading set ``offload`` (N,), ``local_frames`` (Theorem 1's,
+    (N,)) for the others."""
+    devices = np.flatnonzero(offload)
+    frames = local_frames.copy()
+    frames[devices] = exact_edge_frames(problem, devices).frames
+    return frames
+
+
+def full_allocation(config: JointOffloadConfig, min_frames: int, values: np.ndarray) -> Allocation:
+    """Full mode: the allocation of ``values`` (..., N, 5), finite (see ``JointOffloadEnv``'s
+    Action Space): offload iff the score > 0, frames in [``min_frames``, F_max], shares of the
+    offloading devices in proportion to their weights (both budgets used in full), local CPU
+    at least ``LOCAL_FRACTION_FLOOR`` of f^max (cycle/s)."""
+    offload = values[..., 0] > 0.0
+    unit = (np.minimum(np.maximum(values, -1.0), 1.0) + 1.0) * 0.5
+    span = config.max_frames - min_frames
+    frames = np.rint(min_frames + unit[..., 1] * span).astype(np.int64)
+    weights = (unit[..., 2:4] + SHARE_WEIGHT_FLOOR) * offload[..., None]
+    total = weights.sum(axis=-2, keepdims=True)
+    shares = weights / np.where(total > 0, total, 1.0)
+    local = np.maximum(unit[..., 4], LOCAL_FRACTION_FLOOR) * config.device_max_frequency
+    return Allocation(
+        offload=offload,
+        frames=frames,
+        time_share=shares[..., 0],
+        edge_frequency=shares[..., 1] * config.edge_capacity,
+        local_frequency=np.where(offload, 0.0, local),
+    )
 
 
 class JointOffloadSystemEnv(MecEnv[ConfigT]):
@@ -267,21 +368,12 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         # Theorem 1's decision depends on the config only, not on the gains or the frames
         local = local_optimum(template)
         self.local_frequency = local.frequency
-        self._local_frames = local.frames
-        self.gain_scale = GainScale(cfg)
-        self._max_distance = cfg.area_side / np.sqrt(2.0)
-        self._static_obs = np.array(
-            [
-                cfg.device_max_frequency / FREQUENCY_SCALE,
-                cfg.bandwidth / BANDWIDTH_SCALE,
-                cfg.edge_capacity / EDGE_CAPACITY_SCALE,
-            ]
-        ).clip(-1.0, 1.0)
-        self._distance_scale = 2.0 / self._max_distance
+        self.local_frames = local.frames
+        self.observer = RoundObserver(cfg)
+        self.gain_scale = self.observer.gain_scale
         self.observation_space = spaces.Box(-1.0, 1.0, (3 * n + 2,), np.float32)
-        self._nvec = np.tile([2, self.num_frame_choices], (n, 1))
         if self.action_mode == "decisions":
-            self.action_space = spaces.MultiDiscrete(self._nvec.reshape(-1))
+            self.action_space = spaces.MultiDiscrete([2, self.num_frame_choices] * n)
         elif self.action_mode == "offload":
             self.action_space = spaces.MultiBinary(n)
         else:
@@ -371,60 +463,26 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         values = np.asarray(action)
         if values.size != 2 * n:
             raise ValueError(f"action must have {2 * n} entries (offload, frames index) per device")
-        values = values.reshape(n, 2)
-        if values.dtype.kind == "f":
-            if not np.isfinite(values).all():
-                raise ValueError(f"action must be finite, got {action!r}")
-            if not np.array_equal(values, np.rint(values)):
-                raise ValueError("decisions-mode action entries must be integers")
-        elif values.dtype.kind not in "iub":
-            raise ValueError(f"action must be integers, got dtype {values.dtype}")
-        if not ((values >= 0) & (values < self._nvec)).all():
-            raise ValueError(
-                f"action entries must be offload in {{0, 1}} and frames index in "
-                f"[0, {self.num_frame_choices - 1}]"
-            )
-        offload = values[:, 0].astype(bool)
-        frames = values[:, 1].astype(np.int64) + self.min_frames
-        return allocation_with_shares(self.problem, offload, frames, self.local_frequency)
+        return decisions_allocation(self.problem, values.reshape(n, 2), self.local_frequency)
 
     def _offload_allocation(self, action: Any) -> Allocation:
         n = self.config.num_devices
         values = np.asarray(action)
         if values.size != n:
             raise ValueError(f"action must have {n} entries (offload 0/1 per device)")
-        if values.dtype.kind not in "iubf" or not np.isin(values, (0, 1)).all():
-            raise ValueError(f"offload-mode action entries must be 0 or 1, got {action!r}")
-        offload = values.reshape(n).astype(bool)
+        offload = offload_decisions(values.reshape(n))
         problem = self.problem
-        devices = np.flatnonzero(offload)
-        frames = self._local_frames.copy()
-        frames[devices] = exact_edge_frames(problem, devices).frames
+        frames = offload_frames(problem, offload, self.local_frames)
         return allocation_with_shares(problem, offload, frames, self.local_frequency)
 
     def _full_allocation(self, action: Any) -> Allocation:
-        cfg = self.config
-        n = cfg.num_devices
+        n = self.config.num_devices
         values = np.asarray(action, dtype=float)
         if values.size != 5 * n:
             raise ValueError(f"action must have {5 * n} entries (5 per device), got {values.size}")
         if not np.isfinite(values).all():
             raise ValueError(f"action must be finite, got {action!r}")
-        values = values.reshape(n, 5)
-        offload = values[:, 0] > 0.0
-        unit = (np.minimum(np.maximum(values, -1.0), 1.0) + 1.0) * 0.5
-        frames = np.rint(self.min_frames + unit[:, 1] * self._frame_span).astype(np.int64)
-        weights = (unit[:, 2:4] + SHARE_WEIGHT_FLOOR) * offload[:, None]
-        total = weights.sum(axis=0)
-        shares = weights / np.where(total > 0, total, 1.0)
-        local = np.maximum(unit[:, 4], LOCAL_FRACTION_FLOOR) * cfg.device_max_frequency
-        return Allocation(
-            offload=offload,
-            frames=frames,
-            time_share=shares[:, 0],
-            edge_frequency=shares[:, 1] * cfg.edge_capacity,
-            local_frequency=np.where(offload, 0.0, local),
-        )
+        return full_allocation(self.config, self.min_frames, values.reshape(n, 5))
 
     def action_from_allocation(self, allocation: Allocation) -> np.ndarray:
         """The action (current mode) reproducing ``allocation`` as exactly as the mode allows.
@@ -468,21 +526,9 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
     def _observation(self) -> np.ndarray:
         st = self.simulator.state
         if st.chunk is not self._observed_chunk:  # observations are encoded a chunk at a time
-            self._chunk_observations = self._encode_chunk(st.chunk)
+            self._chunk_observations = self.observer.encode(st.chunk.gain_db, st.chunk.distance)
             self._observed_chunk = st.chunk
         return self._chunk_observations[st.slot].copy()
-
-    def _encode_chunk(self, chunk: Any) -> np.ndarray:
-        """Observations of every round of a drawn chunk (see the Observation Space)."""
-        cfg = self.config
-        size = chunk.gain_db.shape[0]
-        features = np.empty((size, cfg.num_devices, 3))
-        features[..., 0] = self.gain_scale.encode(chunk.gain_db)
-        features[..., 1] = chunk.distance * self._distance_scale - 1.0
-        features[..., 2] = self._static_obs[0]
-        cell = np.broadcast_to(self._static_obs[1:], (size, 2))
-        observations = np.concatenate((features.reshape(size, -1), cell), axis=1)
-        return np.clip(observations, -1.0, 1.0).astype(np.float32)
 
     def decode_observation(self, observation: np.ndarray) -> dict[str, np.ndarray | float]:
         """Physical values behind an observation: ``gain_db`` (dB), ``distance`` (m),
@@ -492,7 +538,7 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         per_device = obs[:-2].reshape(-1, 3)
         return {
             "gain_db": self.gain_scale.decode(per_device[:, 0]),
-            "distance": (per_device[:, 1] + 1.0) * 0.5 * self._max_distance,
+            "distance": (per_device[:, 1] + 1.0) * 0.5 * self.observer.max_distance,
             "max_frequency": per_device[:, 2] * FREQUENCY_SCALE,
             "bandwidth": float(obs[-2] * BANDWIDTH_SCALE),
             "edge_capacity": float(obs[-1] * EDGE_CAPACITY_SCALE),

@@ -40,6 +40,8 @@ DYNAMIC_FEATURES: tuple[tuple[str, float], ...] = (
     ("edge_arrival_rate", 1.0),
 )
 """Names and squashing scales (x -> x / (x + scale)) of the state-dependent features."""
+INTEGER_ACTIONS = (int, bool, np.int64, np.int32)
+"""Action types taken without conversion when 0 or 1 (anything else goes through the checks)."""
 
 
 class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
@@ -102,6 +104,11 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
     ``action_mask``.
 
     ## Version History
+    - v1, 2026-11-26 (API only: the same numbers for every config that ran before): configs
+      whose traces would not fit in memory are refused naming the fields (the arrivals' span in
+      fading blocks, the background arrivals, the largest upload, ``num_devices <= 1000``);
+      ``background_rates=(0, 0)`` runs (its arrival-rate feature is 0); the uplink trace grows
+      in place (linear in simulated time).
     - v1: the observation ends with the fraction of the episode's tasks still pending (for an
       undiscounted critic); ``status="polling"`` counts a status message per block boundary a
       task reaches (the spec's polling), no longer per decision point; dynamics and rewards
@@ -162,14 +169,20 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
         static[:, depth + 2] = remaining_local_s / local_total
         static[:, depth + 3] = system.edge_work / system.profile.total_macs
         static[:, depth + 4] = remaining_local_s / (remaining_local_s + 0.25)
-        self._static_obs = static
-        self._device_onehot = np.eye(cfg.num_devices, dtype=np.float32)
         self._dynamic_scales = np.array(
             [scale or system.nominal_rate for _, scale in DYNAMIC_FEATURES]
         )
         self._dynamic_offset = cfg.num_devices + static.shape[1]
         # the dynamic features, then the fraction of the episode's tasks still pending
         self.observation_size = self._dynamic_offset + len(DYNAMIC_FEATURES) + 1
+        # per (device, boundary): the one-hot device and the boundary's static features
+        rows = np.zeros((cfg.num_devices, depth + 1, self.observation_size), dtype=np.float32)
+        rows[:, :, : cfg.num_devices] = np.eye(cfg.num_devices)[:, None, :]
+        rows[:, :, cfg.num_devices : self._dynamic_offset] = static
+        self._observation_rows = rows
+        self._scale_list = self._dynamic_scales.tolist()
+        # mean background arrivals per rate window (0 without background load: feature 0)
+        self._background_per_window = system.mean_background_rate * cfg.rate_window
         self._masks = [np.array([True, bool(allowed)]) for allowed in system.offload_allowed]
 
     def encode_observation(self, context: DecisionContext) -> np.ndarray:
@@ -181,24 +194,23 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
         upload_s = sim.upload_bits[boundary] / rate if rate > 0 else 1e6
         offload_delay = upload_s + backlog_s + sim.edge_work[boundary] / cfg.edge_speed
         device_recent, background_recent = sim.recent_arrivals(context.device, time_s)
-        dynamic = np.array(
-            (
-                time_s - context.arrival_s,
-                context.queue_length,
-                backlog_s,
-                rate,
-                upload_s,
-                offload_delay,
-                device_recent / (cfg.arrival_rate * cfg.rate_window),
-                background_recent / (self.system.mean_background_rate * cfg.rate_window),
-            ),
-            dtype=np.float64,
+        dynamic = (
+            time_s - context.arrival_s,
+            context.queue_length,
+            backlog_s,
+            rate,
+            upload_s,
+            offload_delay,
+            device_recent / (cfg.arrival_rate * cfg.rate_window),
+            background_recent / self._background_per_window if background_recent else 0.0,
         )
-        dynamic = (dynamic / (dynamic + self._dynamic_scales)).astype(np.float32)
-        pending = np.array([context.tasks_pending / cfg.tasks_per_episode], np.float32)
-        return np.concatenate(
-            (self._device_onehot[context.device], self._static_obs[boundary], dynamic, pending)
-        )
+        observation = self._observation_rows[context.device, boundary].copy()
+        # value / (value + scale) in float64, stored as float32
+        observation[self._dynamic_offset : -1] = [
+            value / (value + scale) for value, scale in zip(dynamic, self._scale_list, strict=True)
+        ]
+        observation[-1] = context.tasks_pending / cfg.tasks_per_episode
+        return observation
 
     def decode_observation(self, observation: np.ndarray) -> dict[str, float]:
         """Physical values behind an observation: device, boundary, and the dynamic features in
@@ -244,6 +256,8 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
         return self._masks[self.simulator.pending_boundary()].copy()
 
     def _parse_action(self, action: Any) -> bool:
+        if type(action) in INTEGER_ACTIONS and (action == 0 or action == 1):
+            return bool(action)  # what Discrete(2).sample() and SB3's predict give
         value = np.asarray(action)
         if value.size != 1:
             raise ValueError(f"action must be a single 0/1 value, got shape {value.shape}")

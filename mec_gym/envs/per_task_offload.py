@@ -52,6 +52,9 @@ __all__ = [
     "RELEASE_SCALE_S",
     "RATE_WINDOW_ARRIVALS",
     "OFFLOAD_SHARES",
+    "share_fraction",
+    "option_shares",
+    "option_masks",
 ]
 
 SHARE_FRACTION_FLOOR = 0.01
@@ -72,6 +75,35 @@ RATE_WINDOW_ARRIVALS = 10.0
 OFFLOAD_SHARES = (0.125, 0.25, 0.5, 1.0)
 """Options mode: reservation sizes of the edge options, as fractions of the whole uplink and of
 F^E (each capped at ``1 - SHARE_FRACTION_FLOOR`` of what is free)."""
+
+
+def share_fraction(unit: Any) -> Any:
+    """Continuous mode: the fraction of what is free that an action's unit value (in [0, 1])
+    reserves, ``q(u)`` (floats or arrays alike)."""
+    return SHARE_FRACTION_FLOOR + (1.0 - 2.0 * SHARE_FRACTION_FLOOR) * unit
+
+
+def option_shares(free_uplink: Any, free_edge: Any) -> np.ndarray:
+    """Options mode: the (time share, edge share) each edge option reserves when
+    ``free_uplink`` and ``free_edge`` (fractions, floats or (...,) arrays) are free,
+    (..., len(OFFLOAD_SHARES), 2)."""
+    largest = 1.0 - SHARE_FRACTION_FLOOR
+    wanted = np.asarray(OFFLOAD_SHARES)[:, None]
+    caps = largest * np.stack((free_uplink, free_edge), axis=-1)[..., None, :]
+    return np.maximum(np.minimum(wanted, caps), MIN_ABSOLUTE_SHARE)
+
+
+def option_masks(shares: np.ndarray, costs: np.ndarray, harm_bound: float) -> np.ndarray:
+    """Options mode: which options are valid (see ``PerTaskOffloadEnv``'s Action Space), from
+    the edge options' reservations ``shares`` (..., K, 2), every option's immediate cost
+    ``costs`` (..., 1 + K), the local one first, and the bound ``harm_bound`` on what a local
+    job costs the later tasks; (..., 1 + K) booleans, the local option always valid."""
+    first = np.ones((*shares.shape[:-2], 1), dtype=bool)
+    distinct = np.concatenate(
+        (first, np.any(shares[..., 1:, :] != shares[..., :-1, :], axis=-1)), axis=-1
+    )
+    worth_it = costs[..., 1:] <= costs[..., :1] + harm_bound
+    return np.concatenate((first, distinct & worth_it), axis=-1)
 
 
 class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
@@ -213,12 +245,17 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
         self.min_frames = int(self.simulator.template.frame_range[0])
         self._frame_span = cfg.max_frames - self.min_frames
         self.gain_scale = GainScale(cfg)
-        self._rate_window = RATE_WINDOW_ARRIVALS / (cfg.num_devices * cfg.arrival_rate)
+        self.rate_window = RATE_WINDOW_ARRIVALS / (cfg.num_devices * cfg.arrival_rate)
+        """Observation: the window of the recent arrival rate, s."""
         self.action_mode = cfg.action_mode
         self._obs_size = 5 + 4 * RELEASES_OBSERVED + 2
         local = local_optimum(self.simulator.template)
-        self._local = TaskDecision(False, int(local.frames[0]), 0.0, 0.0, local.frequency[0])
-        self._local_cost = float(local.cost[0])
+        self.local_decision = TaskDecision(
+            False, int(local.frames[0]), 0.0, 0.0, local.frequency[0]
+        )
+        """Options mode: the local option (Theorem 1's frames and frequency)."""
+        self.local_cost = float(local.cost[0])
+        """Options mode: the local option's cost without waiting."""
         template = self.simulator.template
         self.local_delay: float = float(  # s, the local option's compute time
             local_delay_energy(cfg, template.macs[local.frames[0]], local.frequency[0])[0]
@@ -280,8 +317,8 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
         frames = round(self.min_frames + unit[1] * self._frame_span)
         time_share = edge_share = local_frequency = 0.0
         if offload:
-            time_share = max(self._fraction(unit[2]) * st.free_uplink_share, MIN_ABSOLUTE_SHARE)
-            edge_share = max(self._fraction(unit[3]) * st.free_edge_share, MIN_ABSOLUTE_SHARE)
+            time_share = max(share_fraction(unit[2]) * st.free_uplink_share, MIN_ABSOLUTE_SHARE)
+            edge_share = max(share_fraction(unit[3]) * st.free_edge_share, MIN_ABSOLUTE_SHARE)
         else:
             local_frequency = max(unit[4], LOCAL_FRACTION_FLOOR) * cfg.device_max_frequency
         return TaskDecision(offload, frames, time_share, edge_share, local_frequency)
@@ -296,18 +333,11 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
             raise ValueError(f"action must be finite, got {action!r}")
         return [(min(max(value, -1.0), 1.0) + 1.0) * 0.5 for value in values]
 
-    @staticmethod
-    def _fraction(unit: float) -> float:
-        return SHARE_FRACTION_FLOOR + (1.0 - 2.0 * SHARE_FRACTION_FLOOR) * unit
-
     # ------------------------------------------------------------------ options mode
     def option_shares(self, free_uplink: float, free_edge: float) -> np.ndarray:
         """Options mode: the (time share, edge share) each edge option reserves when
         ``free_uplink`` and ``free_edge`` are free, (len(OFFLOAD_SHARES), 2)."""
-        largest = 1.0 - SHARE_FRACTION_FLOOR
-        wanted = np.asarray(OFFLOAD_SHARES)[:, None]
-        caps = largest * np.array([free_uplink, free_edge])
-        return np.maximum(np.minimum(wanted, caps), MIN_ABSOLUTE_SHARE)
+        return option_shares(free_uplink, free_edge)
 
     def option_decisions(self) -> list[tuple[TaskDecision, float]]:
         """Options mode: (decision, immediate cost) of every option at the current task, the
@@ -316,7 +346,7 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
         if self._options is not None and self._options[0] == st.task:
             return self._options[1]
         backlog = self.simulator.local_backlog()
-        options = [(self._local, self._local_cost + self.config.delay_weight * backlog)]
+        options = [(self.local_decision, self.local_cost + self.config.delay_weight * backlog)]
         problem = self.simulator.task_problem()
         for time_share, edge_share in self.option_shares(
             st.free_uplink_share, st.free_edge_share
@@ -334,12 +364,10 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
         if self.simulator.done:
             return np.concatenate(([True], np.zeros(len(OFFLOAD_SHARES), dtype=bool)))
         shares = self.option_shares(st.free_uplink_share, st.free_edge_share)
-        distinct = np.concatenate(([True], np.any(shares[1:] != shares[:-1], axis=1)))
         costs = np.array([cost for _, cost in self.option_decisions()])
         later_tasks = self.config.tasks_per_episode - st.task - 1
         harm_bound = self.config.delay_weight * self.local_delay * later_tasks
-        worth_it = costs[1:] <= costs[0] + harm_bound
-        return np.concatenate(([True], distinct & worth_it))
+        return option_masks(shares, costs, harm_bound)
 
     # ------------------------------------------------------------------ for fixed policies
     def action_from_allocation(self, allocation: Allocation) -> np.ndarray:
@@ -442,7 +470,7 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
                 wait = end - now
                 features += (wait / (wait + RELEASE_SCALE_S), share)
             features += (0.0, 0.0) * (RELEASES_OBSERVED - len(upcoming))
-        ratio = self.simulator.recent_arrivals(self._rate_window) / RATE_WINDOW_ARRIVALS
+        ratio = self.simulator.recent_arrivals(self.rate_window) / RATE_WINDOW_ARRIVALS
         features.append(ratio / (ratio + 1.0))
         if self.action_mode == "options":
             features += [cost / (1.0 + abs(cost)) for _, cost in self.option_decisions()]

@@ -462,6 +462,8 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
     holds the last slot's ``SlotOutcome``.
 
     ## Version History
+    - v0, 2026-11-26 (API only): configs without a usable link (mean SNR outside [-30, 150] dB
+      over the area) or with episodes too large for memory are refused naming the fields.
     - v0: initial version.
 
     ## Frame level

@@ -71,7 +71,8 @@ def frame_observation(view: FrameView) -> np.ndarray:
         (
             spectral / (spectral + SPECTRAL_HALF),
             view.distances / _distance_scale(cfg),
-            view.statistics.accuracy_end_of_frame[..., None],
+            # the DT's estimate acc (1 + eps) may pass 1 near acc_max: clipped to the space
+            np.minimum(view.statistics.accuracy_end_of_frame, 1.0)[..., None],
         ),
         axis=-1,
     )
@@ -227,6 +228,8 @@ class TwoTimescaleFrameEnv(TwoTimescaleEnvBase):
     (frames played).
 
     ## Version History
+    - v0, 2026-11-26: the DT's accuracy estimate is clipped to 1 in the observation (it left
+      the space where ``acc_max (1 + dt_error_max) > 1``; unchanged otherwise).
     - v0: initial version.
 
     ## System model and source

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from mec_gym.envs.base import MecVectorEnv
+from mec_gym.envs.base import LockstepVectorEnv
 from mec_gym.envs.two_timescale import (
     FramePolicy,
     SlotObserver,
@@ -41,7 +41,7 @@ from mec_gym.simulators.two_timescale import (
 __all__ = ["TwoTimescaleVectorEnv"]
 
 
-class TwoTimescaleVectorEnv(MecVectorEnv):
+class TwoTimescaleVectorEnv(LockstepVectorEnv):
     """``num_envs`` TwoTimescale environments stepped as one batch (see the module docstring).
 
     Spaces, rewards, flags and the per-sub-env ``info`` values are those of
@@ -72,30 +72,12 @@ class TwoTimescaleVectorEnv(MecVectorEnv):
         self.set_single_spaces(slot_action_space(cfg), slot_observation_space(cfg))
         self.frame_problem: SlotProblem | None = None
         self.totals = np.zeros((num_envs, len(self.keys)))
-        self.autoreset = False
-        self.ready = False
 
     # ------------------------------------------------------------------ gym API
-    def reset(
-        self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Reset every sub-env: sub-env i with ``seed + i`` (an int), ``seed[i]`` (a list) or
-        its own generator continued (None)."""
-        self.reseed(seed)
-        self.ready = True
-        return self._start(), {}
-
-    def step(
+    def _step_all(
         self, actions: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        if not self.ready:
-            raise RuntimeError("call reset() before step()")
-        n = self.num_envs
-        if self.autoreset:
-            observations = self._start()
-            flags = np.zeros(n, dtype=bool)
-            return observations, np.zeros(n), flags, flags.copy(), {}
-        cfg = self.config
+        n, cfg = self.num_envs, self.config
         simulator = self.simulator
         shares, ratio = decision_from_action(cfg, self.frame_problem, simulator.state, actions)
         outcome = simulator.step_slot(SlotDecision(shares, ratio), check=False)
@@ -121,13 +103,14 @@ class TwoTimescaleVectorEnv(MecVectorEnv):
         )
 
     # ------------------------------------------------------------------ internals
-    def _start(self) -> np.ndarray:
-        """New episodes for every sub-env (from their own generators); their observations."""
+    def _start(self) -> tuple[np.ndarray, dict[str, Any]]:
+        """New episodes for every sub-env (from their own generators); their observations and
+        reset ``info`` (none)."""
         self.simulator.reset(self.rngs)
         self._begin_frame()
         self.totals[:] = 0.0
         self.autoreset = False
-        return self.observer.observe(self.simulator)
+        return self.observer.observe(self.simulator), {}
 
     def _begin_frame(self) -> None:
         simulator = self.simulator

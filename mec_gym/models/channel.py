@@ -6,6 +6,8 @@ rates in bit/s, distances in m; dB appears only in names that say so.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 import numpy as np
 from scipy.signal import lfilter
 
@@ -14,6 +16,10 @@ __all__ = [
     "linear_to_db",
     "dbm_to_watt",
     "path_loss_db",
+    "MIN_MEAN_SNR_DB",
+    "MAX_MEAN_SNR_DB",
+    "MAX_SHADOWING_STD_DB",
+    "mean_snr_db",
     "shannon_rate",
     "snr_rate",
     "rayleigh_power_gains",
@@ -41,6 +47,31 @@ def path_loss_db(
 ) -> np.ndarray | float:
     """3GPP-style path loss ``intercept + slope * log10(d / 1 km)`` in dB for a distance in m."""
     return intercept_db + slope_db * np.log10(np.asarray(distance_m, dtype=float) / 1000.0)
+
+
+MIN_MEAN_SNR_DB = -30.0
+"""Lowest mean SNR (before fading and shadowing) a config may give a link anywhere in its area,
+dB: at -30 dB a link carries ~1.4 kbit/s per MHz, so anything below is no link at all (and
+its fades underflow the rate to 0, an infinite delay)."""
+
+
+MAX_MEAN_SNR_DB = 150.0
+"""Highest mean SNR a config may give a link anywhere in its area, dB: real links stay below
+~100 dB; far above, the linear SNR overflows to inf."""
+MAX_SHADOWING_STD_DB = 30.0
+"""Largest shadowing standard deviation a config may set, dB: measured spreads are 4-12 dB; 30 dB
+leaves room for stress tests while a few-sigma fade stays far above the rate's underflow."""
+
+
+def mean_snr_db(
+    tx_power_w: float, loss_db: float, noise_dbm_per_hz: float, bandwidth_hz: float
+) -> float:
+    """Mean SNR ``p / (PL N0 B)`` of a link, dB, computed in dB (no underflow): transmit power
+    ``tx_power_w`` W, path loss ``loss_db`` dB, noise ``noise_dbm_per_hz`` dBm/Hz over
+    ``bandwidth_hz`` Hz."""
+    return float(
+        10.0 * np.log10(tx_power_w * 1e3) - loss_db - noise_dbm_per_hz - 10 * np.log10(bandwidth_hz)
+    )
 
 
 def snr_rate(bandwidth_hz: np.ndarray | float, snr: np.ndarray | float) -> np.ndarray | float:
@@ -110,6 +141,7 @@ class BlockFadingUplinks:
         shadowing_std_db: float,
         shadowing_correlation_s: float,
         chunk_blocks: int = 4096,
+        max_blocks: int | None = None,
     ) -> None:
         self._rng = rng
         self.num_devices = num_devices
@@ -119,14 +151,25 @@ class BlockFadingUplinks:
         self.shadowing_std_db = shadowing_std_db
         self.shadowing_correlation_s = shadowing_correlation_s
         self._chunk = chunk_blocks
-        self._rates = np.empty((num_devices, 0))
-        self._cumulative_bits = np.zeros((num_devices, 1))
+        self._max_blocks = max_blocks
+        self._blocks = 0
+        # per device: the rate of every block drawn, and the bits sent from time 0 to the start
+        # of every block (one more entry); Python lists, extended in place chunk by chunk
+        self._rate_lists: list[list[float]] = [[] for _ in range(num_devices)]
+        self._bits_lists: list[list[float]] = [[0.0] for _ in range(num_devices)]
         self._last_shadowing: list[float | None] = [None] * num_devices
         self._extend()
 
     def _extend(self) -> None:
-        """Draw the next chunk of fading blocks for every device."""
+        """Draw the next chunk of fading blocks for every device (RuntimeError past
+        ``max_blocks``: a query that far is a bug or a config the caller should refuse)."""
         n = self._chunk
+        if self._max_blocks is not None and self._blocks + n > self._max_blocks:
+            raise RuntimeError(
+                f"the uplink trace would pass its {self._max_blocks:,} blocks "
+                f"({self._max_blocks * self.block_s:.3g} s): a transmission or a query beyond "
+                "the horizon the config allows"
+            )
         fading = rayleigh_power_gains(self._rng, (self.num_devices, n))
         shadowing = np.empty((self.num_devices, n))
         for k in range(self.num_devices):
@@ -141,23 +184,29 @@ class BlockFadingUplinks:
             self._last_shadowing[k] = float(shadowing[k, -1])
         snr = self.mean_snr * db_to_linear(shadowing) * fading
         rates = snr_rate(self.bandwidth_hz, snr)
-        bits = np.cumsum(rates * self.block_s, axis=1) + self._cumulative_bits[:, -1:]
-        self._rates = np.concatenate([self._rates, rates], axis=1)
-        self._cumulative_bits = np.concatenate([self._cumulative_bits, bits], axis=1)
-        self._rate_lists = self._rates.tolist()
-        self._bits_lists = self._cumulative_bits.tolist()
+        sent = np.array([bits[-1] for bits in self._bits_lists])[:, None]
+        bits = np.cumsum(rates * self.block_s, axis=1) + sent
+        for k, (rate_row, bits_row) in enumerate(zip(rates.tolist(), bits.tolist(), strict=True)):
+            self._rate_lists[k].extend(rate_row)
+            self._bits_lists[k].extend(bits_row)
+        self._blocks += n
+
+    @property
+    def blocks_drawn(self) -> int:
+        """Fading blocks drawn so far per device (the trace covers ``blocks_drawn * block_s`` s)."""
+        return self._blocks
 
     def rate(self, device: int, time_s: float) -> float:
         """Rate of ``device`` at ``time_s``, in bit/s."""
         block = int(time_s / self.block_s)
-        while block >= self._rates.shape[1]:
+        while block >= self._blocks:
             self._extend()
         return self._rate_lists[device][block]
 
     def delivered_bits(self, device: int, time_s: float) -> float:
         """Bits that ``device`` could have sent from time 0 to ``time_s`` at full rate."""
         block = int(time_s / self.block_s)
-        while block >= self._rates.shape[1]:
+        while block >= self._blocks:
             self._extend()
         return self._bits_lists[device][block] + self._rate_lists[device][block] * (
             time_s - block * self.block_s
@@ -168,9 +217,9 @@ class BlockFadingUplinks:
         if bits <= 0.0:
             return start_s
         target = self.delivered_bits(device, start_s) + bits
-        while target > self._bits_lists[device][-1]:
+        while target >= self._bits_lists[device][-1]:  # a block to end in
             self._extend()
-        block = int(np.searchsorted(self._cumulative_bits[device], target, side="right")) - 1
+        block = bisect_right(self._bits_lists[device], target) - 1
         rate = self._rate_lists[device][block]
         return max(
             start_s, block * self.block_s + (target - self._bits_lists[device][block]) / rate

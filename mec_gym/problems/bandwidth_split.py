@@ -146,7 +146,7 @@ class BandwidthSplitConfig(SystemConfig):
         self._require_number("path_loss_intercept_db")
         self._require_positive("path_loss_slope_db")
         self._require_number("noise_dbm_per_hz", -250, 0)
-        self._require_number("max_model_size", self.min_model_size)
+        self._require_number("max_model_size", self.min_model_size, low_field="min_model_size")
         sizes = self.model_sizes
         if (
             not isinstance(sizes, tuple)
@@ -166,9 +166,11 @@ class BandwidthSplitConfig(SystemConfig):
         worst = float(detection_map(self, 0.0, self.min_model_size))
         if worst < 0:
             raise ValueError(
-                f"{type(self).__name__}.map_c: mAP(0, M_min) = a - b M_min^(-g) - c must be "
-                f">= 0, got {worst:.4f} (map_a={self.map_a}, map_b={self.map_b}, "
-                f"map_c={self.map_c})"
+                f"{type(self).__name__}.map_c (with map_a, map_b, map_g, min_model_size): "
+                f"mAP(0, M_min) = a - b M_min^(-g) - c must be >= 0, got {worst:.4f} "
+                f"(map_a={self.map_a}, map_b={self.map_b}, map_c={self.map_c}, "
+                f"min_model_size={self.min_model_size}); raise map_a or min_model_size, or lower "
+                "map_b or map_c"
             )
 
     @property

@@ -42,6 +42,7 @@ __all__ = [
     "FixedDrop",
     "checked_positions",
     "shadowed_gains_db",
+    "shadowing_db",
     "channel_gains_db",
     "PRESETS",
     "BALANCED_SCENARIO",
@@ -296,9 +297,16 @@ def shadowed_gains_db(
 ) -> np.ndarray:
     """Gains in dB at ``distance_m`` with one i.i.d. N(0, ``shadowing_std_db``^2) dB shadowing
     draw per entry (no draw without shadowing)."""
+    return channel_gains_db(config, distance_m, shadowing_db(config, rng, np.shape(distance_m)))
+
+
+def shadowing_db(
+    config: JointOffloadConfig, rng: np.random.Generator, shape: tuple[int, ...]
+) -> np.ndarray | float:
+    """I.i.d. N(0, ``shadowing_std_db``^2) shadowing terms (dB) of ``shape``; 0.0 (no draw)
+    without shadowing."""
     std = config.shadowing_std_db
-    shadowing = rng.normal(0.0, std, np.shape(distance_m)) if std > 0 else 0.0
-    return channel_gains_db(config, distance_m, shadowing)
+    return rng.normal(0.0, std, shape) if std > 0 else 0.0
 
 
 def channel_gains_db(
@@ -322,7 +330,9 @@ CONFIG_TABLES = ("macs", "accuracy", "frame_range", "linear_complexity")
 class JointOffloadProblem:
     """One round of the system: the configuration and each device's channel.
 
-    Everything a solver needs; build with :meth:`from_gains`. Arrays are per device (N,).
+    Everything a solver needs; build with :meth:`from_gains`. Arrays are per device (N,), or
+    (..., N) for a batch of instances of one config (:meth:`with_gains` with (..., N) gains; what
+    :func:`evaluate_allocation` and Theorem 2's shares broadcast over in the batched vector envs).
     """
 
     config: JointOffloadConfig
@@ -355,8 +365,16 @@ class JointOffloadProblem:
         """An instance of the same config with other gains (dB) that shares this instance's
         config-only tables (C(F), A(F), the frame range, the linear fit) instead of recomputing
         them. ``rate``, if given, must be the full-band rates (bit/s) of ``gain_db``, computed in
-        bulk by the caller (an environment drawing many rounds at once)."""
-        other = JointOffloadProblem.from_gains(self.config, gain_db)
+        bulk by the caller (an environment drawing many rounds at once). Gains of shape (..., N)
+        give a batch of instances (N devices each) instead of one instance."""
+        gains = np.array(gain_db, dtype=float)
+        if gains.ndim < 2:
+            other = JointOffloadProblem.from_gains(self.config, gains)
+        elif gains.shape[-1] == 0 or not np.isfinite(gains).all():
+            raise ValueError(f"gain_db must be non-empty and finite, got shape {gains.shape}")
+        else:
+            gains.setflags(write=False)
+            other = JointOffloadProblem(self.config, gains)
         cache = vars(other)  # where functools.cached_property keeps its values
         for name in CONFIG_TABLES:
             cache[name] = getattr(self, name)
@@ -371,7 +389,14 @@ class JointOffloadProblem:
 
     @property
     def num_devices(self) -> int:
-        return int(self.gain_db.size)
+        """N, devices per instance."""
+        return int(self.gain_db.shape[-1])
+
+    @property
+    def can_offload(self) -> np.ndarray:
+        """Whether each device has an uplink at all (R_n > 0; a rate that underflows to 0 would
+        take forever to upload), bool (N,). The solvers keep the others local."""
+        return self.rate > 0
 
     @cached_property
     def rate(self) -> np.ndarray:
@@ -426,7 +451,7 @@ class JointOffloadProblem:
 # ------------------------------------------------------------------------------- allocation
 @dataclass(frozen=True, eq=False)
 class Allocation:
-    """Decisions for every device (arrays of shape (N,)).
+    """Decisions for every device (arrays of shape (N,), or (..., N) for a batch of instances).
 
     ``time_share`` and ``edge_frequency`` matter for offloading devices only, ``local_frequency``
     for local devices only; solvers set the unused ones to 0.
@@ -446,9 +471,9 @@ class Allocation:
     def __post_init__(self) -> None:
         names = ("offload", "frames", "time_share", "edge_frequency", "local_frequency")
         shape = np.shape(self.offload)
-        if len(shape) != 1 or any(np.shape(getattr(self, name)) != shape for name in names):
+        if not shape or any(np.shape(getattr(self, name)) != shape for name in names):
             shapes = {name: np.shape(getattr(self, name)) for name in names}
-            raise ValueError(f"allocation arrays must all have shape (N,), got {shapes}")
+            raise ValueError(f"allocation arrays must all have one shape (..., N), got {shapes}")
         object.__setattr__(self, "offload", np.asarray(self.offload, dtype=bool))
         object.__setattr__(self, "frames", np.asarray(self.frames, dtype=np.int64))
         for name in ("time_share", "edge_frequency", "local_frequency"):
@@ -456,7 +481,8 @@ class Allocation:
 
     @property
     def num_devices(self) -> int:
-        return int(self.offload.size)
+        """N, devices per instance."""
+        return int(self.offload.shape[-1])
 
 
 @dataclass(frozen=True)
@@ -543,8 +569,9 @@ def weighted_cost(config: JointOffloadConfig, delay: Any, energy: Any, accuracy:
 def evaluate_allocation(problem: JointOffloadProblem, allocation: Allocation) -> CostBreakdown:
     """Delay, energy, accuracy and cost of every device under ``allocation``.
 
-    Shares of 0 give infinite delay (and cost); the allocation is not checked for feasibility
-    (see :func:`feasibility_violations`).
+    Elementwise: a batch of instances and allocations (arrays (..., N)) gives (..., N) arrays,
+    each row what its own instance gives. Shares of 0 give infinite delay (and cost); the
+    allocation is not checked for feasibility (see :func:`feasibility_violations`).
     """
     c = problem.config
     if allocation.num_devices != problem.num_devices:

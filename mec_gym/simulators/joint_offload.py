@@ -16,6 +16,7 @@ N(0, std^2) dB term, redrawn every round. Neither depends on the allocations, so
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,8 +26,9 @@ from mec_gym.problems.joint_offload import (
     JointOffloadConfig,
     JointOffloadProblem,
     UniformDrops,
+    channel_gains_db,
     checked_positions,
-    shadowed_gains_db,
+    shadowing_db,
 )
 
 __all__ = [
@@ -37,6 +39,8 @@ __all__ = [
     "JointOffloadRoundsSimulator",
     "reflect_into",
     "random_steps",
+    "step_angles",
+    "step_vectors",
     "walk_in_cell",
 ]
 
@@ -71,7 +75,16 @@ def reflect_into(values: np.ndarray, low: float, high: float) -> np.ndarray:
 
 def random_steps(rng: np.random.Generator, rounds: int, n: int, step_m: float) -> np.ndarray:
     """Random-walk steps (m, shape (rounds, n, 2)): ``step_m`` m in uniform random directions."""
-    angle = rng.uniform(0.0, 2.0 * np.pi, (rounds, n, 1))
+    return step_vectors(step_angles(rng, rounds, n), step_m)
+
+
+def step_angles(rng: np.random.Generator, rounds: int, n: int) -> np.ndarray:
+    """Uniform random step directions, rad, shape (rounds, n, 1)."""
+    return rng.uniform(0.0, 2.0 * np.pi, (rounds, n, 1))
+
+
+def step_vectors(angle: np.ndarray, step_m: float) -> np.ndarray:
+    """Steps of ``step_m`` m in the directions ``angle`` (rad, (..., 1)), shape (..., 2)."""
     # (cos, sin) of the angle in one call: sin(a) = cos(a - pi/2)
     return step_m * np.cos(angle - np.array([0.0, np.pi / 2.0]))
 
@@ -169,9 +182,7 @@ class JointOffloadRoundsSimulator:
         """Start an episode: a drop, then its first chunk of rounds (``rng`` is kept for the
         next chunks)."""
         self.rng = rng
-        n = self.config.num_devices
-        origin = checked_positions(self.config, self.drops(self.config, rng, n), n)
-        chunk = self._draw_chunk(origin, include_start=True)
+        chunk = self.first_chunk(rng)
         walk_end = chunk.positions[-1].copy()
         self.state = RoundsState(0, chunk, 0, walk_end, self._round_problem(chunk, 0))
 
@@ -181,7 +192,7 @@ class JointOffloadRoundsSimulator:
         st.round += 1
         st.slot += 1
         if st.slot == self.chunk_rounds:
-            st.chunk = self._draw_chunk(st.walk_end, include_start=False)
+            st.chunk = self.draw_chunk(self.rng, st.walk_end, include_start=False)
             st.walk_end = st.chunk.positions[-1].copy()
             st.slot = 0
         st.problem = self._round_problem(st.chunk, st.slot)
@@ -190,23 +201,64 @@ class JointOffloadRoundsSimulator:
         # config tables shared with the template, rates computed for the whole chunk
         return self.template.with_gains(chunk.gain_db[slot], rate=chunk.rate[slot])
 
-    def _draw_chunk(self, origin: np.ndarray, include_start: bool) -> RoundChunk:
-        """The next ``chunk_rounds`` rounds from ``origin``: positions, distances, gains (with
-        fresh shadowing) and full-band rates, from one ``JointOffloadProblem`` holding the whole
-        chunk (the same code as every round's instance)."""
-        cfg, rng, size = self.config, self.rng, self.chunk_rounds
-        origin_distance = np.hypot(origin[:, 0], origin[:, 1])
+    def first_chunk(self, rng: np.random.Generator) -> RoundChunk:
+        """An episode's drop (``drops``) and its first ``chunk_rounds`` rounds, from ``rng``."""
+        return _single(self.first_chunks([rng]))
+
+    def draw_chunk(
+        self, rng: np.random.Generator, origin: np.ndarray, include_start: bool
+    ) -> RoundChunk:
+        """The next ``chunk_rounds`` rounds from ``origin`` (m, (N, 2)), drawn from ``rng``;
+        ``include_start``: the first round is at ``origin`` (an episode's start)."""
+        return _single(self.draw_chunks([rng], origin[None], include_start))
+
+    def first_chunks(self, rngs: Sequence[np.random.Generator]) -> RoundChunk:
+        """The drops and first chunks of ``len(rngs)`` episodes, episode e from ``rngs[e]`` as
+        :meth:`first_chunk` draws one (arrays with a leading episode axis)."""
+        n = self.config.num_devices
+        origins = np.stack(
+            [checked_positions(self.config, self.drops(self.config, rng, n), n) for rng in rngs]
+        )
+        return self.draw_chunks(rngs, origins, include_start=True)
+
+    def draw_chunks(
+        self, rngs: Sequence[np.random.Generator], origins: np.ndarray, include_start: bool
+    ) -> RoundChunk:
+        """The next ``chunk_rounds`` rounds of ``len(rngs)`` episodes from ``origins`` (m, (E,
+        N, 2)), episode e's random steps and shadowing drawn from ``rngs[e]``: positions,
+        distances, gains (with fresh shadowing) and full-band rates (arrays (E, rounds, N...)),
+        from one ``JointOffloadProblem`` holding every round (the same code as every round's
+        instance). Every device walks independently, so the episodes' devices walk as one set.
+        ``include_start``: the first round is at the origin (an episode's start)."""
+        cfg, size, step_m = self.config, self.chunk_rounds, self.step_m
+        episodes, n = origins.shape[:2]
         fresh = size - 1 if include_start else size
-        if self.step_m > 0:
-            steps = random_steps(rng, fresh, cfg.num_devices, self.step_m)
-            positions, distance = walk_in_cell(origin, steps, cfg)
+        angles, shadowing = [], []
+        for rng in rngs:  # each episode's draws in order: its steps, then its shadowing
+            if step_m > 0:
+                angles.append(step_angles(rng, fresh, n))
+            shadowing.append(shadowing_db(cfg, rng, (size, n)))
+        origin_distance = np.hypot(origins[..., 0], origins[..., 1])
+        if step_m > 0:
+            steps = step_vectors(np.stack(angles, axis=1), step_m)  # (fresh, E, N, 2)
+            walked, radius = walk_in_cell(origins.reshape(-1, 2), steps.reshape(fresh, -1, 2), cfg)
+            positions = walked.reshape(fresh, episodes, n, 2).transpose(1, 0, 2, 3)
+            distance = radius.reshape(fresh, episodes, n).transpose(1, 0, 2)
         else:
-            positions = np.repeat(origin[None], fresh, axis=0)
-            distance = np.repeat(origin_distance[None], fresh, axis=0)
+            positions = np.repeat(origins[:, None], fresh, axis=1)
+            distance = np.repeat(origin_distance[:, None], fresh, axis=1)
         if include_start:
-            positions = np.concatenate((origin[None], positions))
-            distance = np.concatenate((origin_distance[None], distance))
-        gains = shadowed_gains_db(cfg, rng, distance)
+            positions = np.concatenate((origins[:, None], positions), axis=1)
+            distance = np.concatenate((origin_distance[:, None], distance), axis=1)
+        else:
+            positions, distance = np.ascontiguousarray(positions), np.ascontiguousarray(distance)
+        shadowing_array = np.stack([np.broadcast_to(term, (size, n)) for term in shadowing])
+        gains = channel_gains_db(cfg, distance, shadowing_array)
         rates = JointOffloadProblem.from_gains(cfg, gains.reshape(-1)).rate.reshape(gains.shape)
         rates.setflags(write=False)
         return RoundChunk(positions, distance, gains, rates)
+
+
+def _single(chunks: RoundChunk) -> RoundChunk:
+    """The only episode of a batch of chunks of one episode."""
+    return RoundChunk(*(getattr(chunks, name)[0] for name in RoundChunk.__dataclass_fields__))

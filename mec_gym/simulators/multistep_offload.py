@@ -22,7 +22,12 @@ import numpy as np
 
 from mec_gym.config import SystemConfig
 from mec_gym.models.arrivals import mmpp_arrival_times, poisson_arrival_times
-from mec_gym.models.channel import BlockFadingUplinks, db_to_linear, snr_rate
+from mec_gym.models.channel import (
+    MAX_SHADOWING_STD_DB,
+    BlockFadingUplinks,
+    db_to_linear,
+    snr_rate,
+)
 from mec_gym.models.dnn_profiles import PROFILE_BUILDERS, DNNProfile, exit_head_macs, get_profile
 from mec_gym.models.layered_inference import candidate_boundaries, offload_upload_start
 from mec_gym.models.queueing import FifoServer
@@ -60,6 +65,16 @@ PHASE_NAMES = {IDLE: "idle", COMPUTING: "computing", FINISHING: "finishing", UPL
 
 _INF = float("inf")
 BACKGROUND_CHUNK_S = 30.0
+MAX_TRACE_BLOCKS = 100_000
+"""Most fading blocks per device an episode may be expected to span (the uplink trace is kept
+whole for replays: ~64 B per block and device)."""
+MAX_DEVICES = 1000
+"""Most devices K (the observation one-hot encodes the device; per-device tables grow as K^2)."""
+TRACE_BLOCK_LIMIT = 10 * MAX_TRACE_BLOCKS
+"""Blocks past which the uplink trace refuses to grow (RuntimeError): a valid config's episode
+stays far below it (its arrivals span at most ``MAX_TRACE_BLOCKS``)."""
+MAX_BACKGROUND_ARRIVALS = 1_000_000
+"""Most background arrivals an episode may be expected to draw at the busy rate (each kept)."""
 """Background arrivals are drawn this many seconds at a time, as the simulation reaches them."""
 
 
@@ -137,6 +152,7 @@ class MultiStepOffloadConfig(SystemConfig):
     def validate(self) -> None:
         for name in ("num_devices", "tasks_per_episode", "num_classes", "device_blocks"):
             self._require_positive(name, integer=True)
+        self._require_number("num_devices", 1, MAX_DEVICES, integer=True)
         for name in (
             "arrival_rate",
             "device_speed",
@@ -151,7 +167,7 @@ class MultiStepOffloadConfig(SystemConfig):
             self._require_positive(name)
         self._require_number("compute_noise", 0.0, 1.0, high_inclusive=False)
         self._require_number("uplink_mean_snr_db", -50.0, 80.0)
-        self._require_number("shadowing_std_db", 0.0, 30.0)
+        self._require_number("shadowing_std_db", 0.0, MAX_SHADOWING_STD_DB)
         for name in ("accuracy_full", "accuracy_shallow"):
             self._require_number(name, 0.0, 1.0)
         for name in ("compute_power", "tx_power", "weight_accuracy", "weight_delay"):
@@ -175,6 +191,45 @@ class MultiStepOffloadConfig(SystemConfig):
             raise ValueError(
                 f"{type(self).__name__}.device_blocks must be an integer in [1, {blocks}] for "
                 f"{self.dnn}, got {self.device_blocks}"
+            )
+        self._check_horizon()
+
+    def _check_horizon(self) -> None:
+        """Refuse episodes whose traces would not fit in memory: the time the arrivals take,
+        ``tasks_per_episode / (num_devices * arrival_rate)`` s, in fading blocks and in
+        background arrivals at the busy rate, and the largest upload at the mean rate in
+        fading blocks."""
+        name = type(self).__name__
+        span_s = self.tasks_per_episode / (self.num_devices * self.arrival_rate)
+        blocks = span_s / self.fading_block
+        if blocks > MAX_TRACE_BLOCKS:
+            least_rate = self.arrival_rate * blocks / MAX_TRACE_BLOCKS
+            raise ValueError(
+                f"{name}.arrival_rate, tasks_per_episode, num_devices, fading_block: the "
+                f"arrivals of an episode span about {span_s:.3g} s, {blocks:.3g} fading blocks "
+                f"of {self.fading_block:g} s per device (at most {MAX_TRACE_BLOCKS:,}); raise "
+                f"arrival_rate to >= {least_rate:.3g}, "
+                "raise fading_block or lower tasks_per_episode"
+            )
+        profile = get_profile(self.dnn, self.num_classes)
+        largest_bits = (
+            max(profile.output_elements[: self.device_blocks + 1]) * self.bits_per_element
+        )
+        mean_rate = snr_rate(self.uplink_bandwidth, db_to_linear(self.uplink_mean_snr_db))
+        upload_blocks = largest_bits / mean_rate / self.fading_block
+        if upload_blocks > MAX_TRACE_BLOCKS:
+            raise ValueError(
+                f"{name}.bits_per_element, uplink_bandwidth, uplink_mean_snr_db: the largest "
+                f"upload ({largest_bits:.3g} bit) takes {upload_blocks:.3g} fading blocks at the "
+                f"mean rate (at most {MAX_TRACE_BLOCKS:,}); raise uplink_bandwidth or "
+                "uplink_mean_snr_db, or lower bits_per_element"
+            )
+        arrivals = max(self.background_rates) * span_s
+        if arrivals > MAX_BACKGROUND_ARRIVALS:
+            raise ValueError(
+                f"{name}.background_rates: about {arrivals:.3g} background arrivals in the "
+                f"{span_s:.3g} s of an episode (at most {MAX_BACKGROUND_ARRIVALS:,}); lower the "
+                "busy rate or tasks_per_episode"
             )
 
 
@@ -525,6 +580,7 @@ class MultiStepSimulator:
                 cfg.fading_block,
                 cfg.shadowing_std_db,
                 cfg.shadowing_correlation,
+                max_blocks=TRACE_BLOCK_LIMIT,
             ),
             edge=FifoServer(cfg.edge_speed),
             background=BackgroundLoad(background_rng, cfg),

@@ -18,7 +18,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -47,6 +47,7 @@ __all__ = [
     "PerTaskState",
     "PerTaskSimulator",
     "ACTION_MODES",
+    "EpisodeDraw",
     "edge_option",
 ]
 
@@ -73,24 +74,27 @@ class PerTaskOffloadConfig(JointOffloadConfig):
         self._require_choice("action_mode", ACTION_MODES)
 
 
-def edge_option(
-    problem: JointOffloadProblem, time_share: float, edge_share: float
-) -> tuple[int, float]:
+def edge_option(problem: JointOffloadProblem, time_share: Any, edge_share: Any) -> tuple[Any, Any]:
     """(frames, cost) of offloading a task of ``problem``'s single device with the reserved
     ``time_share`` of the TDMA frame and ``edge_share`` of F^E: the frames in [F_min, F_max]
-    minimising its cost ``w1 T + w2 E - w3 A(F)`` (no waiting: the reservation is exclusive)."""
+    minimising its cost ``w1 T + w2 E - w3 A(F)`` (no waiting: the reservation is exclusive).
+
+    On a batch of one-device instances (``problem`` with (..., 1) gains) and shares of shape
+    (..., 1), the (...,) arrays of each instance's frames and cost."""
     config = problem.config
     frames = problem.frame_range
     delay, energy = offload_delay_energy(
         config,
         problem.macs[frames],
         frames,
-        float(problem.rate[0]),
+        problem.rate[..., :1] if problem.gain_db.ndim > 1 else float(problem.rate[0]),
         time_share,
         edge_share * config.edge_capacity,
     )
     costs = weighted_cost(config, delay, energy, problem.accuracy[frames])
-    best = int(np.argmin(costs))
+    best = np.argmin(costs, axis=-1)
+    if costs.ndim > 1:
+        return frames[best], np.take_along_axis(costs, best[..., None], axis=-1)[..., 0]
     return int(frames[best]), float(costs[best])
 
 
@@ -143,6 +147,21 @@ def checked_arrivals(
     if devices.dtype.kind not in "iu" or np.any((devices < 0) | (devices >= config.num_devices)):
         raise ValueError(f"arrival devices must be integers in [0, {config.num_devices - 1}]")
     return times, devices
+
+
+class EpisodeDraw(NamedTuple):
+    """The random parts of an episode (SI units)."""
+
+    positions: np.ndarray
+    """Device positions, m, (N, 2), BS at the origin."""
+    distance: np.ndarray
+    """Device-BS distances, m, (N,)."""
+    gain_db: np.ndarray
+    """Channel gains with the episode's shadowing, dB, (N,)."""
+    arrival_times: np.ndarray
+    """Arrival time of each task, s."""
+    task_device: np.ndarray
+    """Device of each task."""
 
 
 @dataclass(slots=True)
@@ -241,14 +260,23 @@ class PerTaskSimulator:
         self.accuracy = self.template.accuracy.tolist()
         self.state: PerTaskState | None = None
 
-    def reset(self, rng: np.random.Generator) -> None:
-        """Draw an episode: the drop (with one shadowing draw per device), then the tasks."""
+    def draw_episode(self, rng: np.random.Generator) -> EpisodeDraw:
+        """An episode's random parts, from ``rng``: the drop (with one shadowing draw per
+        device), then the tasks."""
         cfg = self.config
         n = cfg.num_devices
         positions = checked_positions(cfg, self.drops(cfg, rng, n), n)
         distance = np.hypot(positions[:, 0], positions[:, 1])
-        problem = self.template.with_gains(shadowed_gains_db(cfg, rng, distance))
-        arrival_times, task_device = checked_arrivals(cfg, *self.arrivals(cfg, rng))
+        gain_db = shadowed_gains_db(cfg, rng, distance)
+        return EpisodeDraw(
+            positions, distance, gain_db, *checked_arrivals(cfg, *self.arrivals(cfg, rng))
+        )
+
+    def reset(self, rng: np.random.Generator) -> None:
+        """Draw an episode (:meth:`draw_episode`) and move to its first task."""
+        n = self.config.num_devices
+        positions, distance, gain_db, arrival_times, task_device = self.draw_episode(rng)
+        problem = self.template.with_gains(gain_db)
         self.rates = problem.rate.tolist()
         self.arrival_list = arrival_times.tolist()
         self.device_list = task_device.tolist()

@@ -107,6 +107,9 @@ SLOT_ACTIONS = ("full", "ratio")
 """Values of ``TwoTimescaleEnvConfig.slot_action``."""
 FRAME_ACTIONS = ("full", "retrain")
 """Values of ``TwoTimescaleEnvConfig.frame_action``."""
+MAX_EPISODE_ENTRIES = 5_000_000
+"""Most entries of an episode's largest table, slots x MUs x max(classes, BSs) (an episode is
+drawn whole at reset: ~40 MB per table at this size)."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,14 @@ class TwoTimescaleEnvConfig(TwoTimescaleConfig):
         self._require_number("accuracy_penalty", 0)
         self._require_choice("slot_action", SLOT_ACTIONS)
         self._require_choice("frame_action", FRAME_ACTIONS)
+        entries = self.slots_per_episode * self.num_mus * max(self.num_classes, self.num_bs)
+        if entries > MAX_EPISODE_ENTRIES:
+            raise ValueError(
+                f"{type(self).__name__}.frames_per_episode, slots_per_frame, num_mus, "
+                f"num_classes, num_bs: an episode's tables would hold {entries:,} entries "
+                f"(slots x MUs x max(classes, BSs); at most {MAX_EPISODE_ENTRIES:,}): lower "
+                "frames_per_episode, slots_per_frame, num_mus or num_classes"
+            )
 
     @property
     def slots_per_episode(self) -> int:

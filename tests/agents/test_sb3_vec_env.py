@@ -19,6 +19,10 @@ SMALL = {
     "BandwidthSplit-v0": {"periods_per_episode": 5},
     "BandwidthSplitMulti-v0": {"periods_per_episode": 5},
     "TwoTimescale-v0": {"frames_per_episode": 2, "slots_per_frame": 4, "slot_action": "ratio"},
+    "JointOffload-v1": {"rounds_per_episode": 5},
+    "JointOffload-pan2023-v1": {"rounds_per_episode": 6, "action_mode": "full"},
+    "JointOffload-N8-v1": {"rounds_per_episode": 7},
+    "PerTaskOffload-v1": {"num_devices": 5, "tasks_per_episode": 6},
 }
 
 

@@ -41,6 +41,7 @@ def make(env_id: str = "BandwidthSplit-v0", **kwargs) -> BandwidthSplitEnv:
         ("max_distance_m", 10.0),
         ("device_speed_mps", -1.0),
         ("shadowing_std_db", -0.1),
+        ("shadowing_std_db", 31.0),  # beyond MAX_SHADOWING_STD_DB
         ("shadowing_correlation_s", 0.0),
         ("freshness_decay", 1.0),
         ("freshness_decay", -0.1),
@@ -365,3 +366,16 @@ def test_the_env_copies_and_continues_identically():
         a, b = env.step([beta]), clone.step([beta])
         np.testing.assert_array_equal(a[0], b[0])
         assert a[1:4] == b[1:4]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"periods_per_episode": 400_000, "num_devices": 4}, "periods_per_episode, num_devices"),
+        ({"path_loss_intercept_db": 300.0}, "upload_power_w, .* below -30 dB"),
+        ({"upload_power_w": 1e18}, "upload_power_w, .* above 150 dB"),
+    ],
+)
+def test_episodes_that_cannot_run_are_refused_naming_the_fields(overrides, match):
+    with pytest.raises(ValueError, match=f"BandwidthSplitEnvConfig.{match}"):
+        BandwidthSplitEnvConfig(**overrides)

@@ -31,6 +31,7 @@ def run_episode(env: gym.Env, seed: int, policy=None) -> tuple[float, list[dict]
     [
         ("num_devices", 0),
         ("num_devices", 2.5),
+        ("num_devices", 1001),
         ("arrival_rate", -1.0),
         ("edge_speed", 0.0),
         ("uplink_bandwidth", -3e6),
@@ -219,3 +220,29 @@ def test_the_observation_ends_with_the_fraction_of_tasks_pending():
 def test_v0_is_deprecated():
     with pytest.raises(gym.error.DeprecatedEnv, match="MultiStepOffload-v1"):
         gym.make("MultiStepOffload-v0")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fields"),
+    [
+        ({"arrival_rate": 0.002}, "arrival_rate, tasks_per_episode, num_devices, fading_block"),
+        ({"fading_block": 1e-5}, "arrival_rate, tasks_per_episode, num_devices, fading_block"),
+        ({"background_rates": (2.0, 1e7)}, "background_rates"),
+        ({"bits_per_element": 1e300}, "bits_per_element, uplink_bandwidth, uplink_mean_snr_db"),
+        ({"uplink_bandwidth": 1.0}, "bits_per_element, uplink_bandwidth, uplink_mean_snr_db"),
+    ],
+)
+def test_configs_whose_traces_would_not_fit_are_refused(overrides, fields):
+    with pytest.raises(ValueError, match=f"MultiStepOffloadConfig.{fields}: .*; (raise|lower) "):
+        MultiStepOffloadConfig(**overrides)
+
+
+def test_no_background_load_runs_with_the_feature_at_zero():
+    env = gym.make("MultiStepOffload-v1", background_rates=(0.0, 0.0), tasks_per_episode=20)
+    observation, _ = env.reset(seed=0)
+    terminated = False
+    while not terminated:
+        assert np.isfinite(observation).all()
+        assert env.unwrapped.decode_observation(observation)["edge_arrival_rate"] == 0.0
+        observation, reward, terminated, _, _ = env.step(1)
+        assert np.isfinite(reward)

@@ -196,3 +196,18 @@ def test_vector_env_smoke(env_id):
         assert rewards.shape == (2,)
         assert set(evaluated_keys(envs)) <= set(infos)
     envs.close()
+
+
+@pytest.mark.parametrize("env_id", [e for e in ENV_IDS if ENVS[e].vector_entry_point])
+def test_native_vector_env_seeds_each_sub_env_and_continues_its_generator(env_id):
+    """Sub-env i after ``reset(seed=[...])`` is the scalar env reset with the i-th seed; a reset
+    without seed continues each sub-env's generator as the scalar env's continues."""
+    kwargs = ENVS[env_id].small_kwargs
+    envs = gym.make_vec(env_id, 2, vectorization_mode="vector_entry_point", **kwargs)
+    first, _ = envs.reset(seed=[4, 9])
+    np.testing.assert_array_equal(first, envs.reset(seed=[4, 9])[0])
+    scalar = make(env_id)
+    np.testing.assert_array_equal(first[1], scalar.reset(seed=9)[0])
+    np.testing.assert_array_equal(envs.reset()[0][1], scalar.reset()[0])
+    with pytest.raises(ValueError, match="2 entries"):
+        envs.reset(seed=[1, 2, 3])

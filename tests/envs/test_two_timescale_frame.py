@@ -202,3 +202,11 @@ def test_vector_env_equals_sync_vector_env_step_by_step():
             vectorization_mode="vector_entry_point",
             render_mode="rgb_array",
         )
+
+
+def test_a_large_dt_error_keeps_the_observation_in_its_space():
+    """The DT's accuracy estimate acc (1 + eps) can pass 1: the observation clips it."""
+    env = gym.make("TwoTimescaleFrame-v0", dt_error_max=0.5, acc_max=0.99, acc_min=0.5)
+    for seed in range(5):
+        observation, _ = env.reset(seed=seed)
+        assert env.observation_space.contains(observation)

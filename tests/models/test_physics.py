@@ -62,6 +62,31 @@ def test_uplink_trace_does_not_depend_on_query_order():
     assert b.rate(0, 0.05) == early and b.rate(0, 5.0) == late
 
 
+def test_uplink_trace_is_drawn_only_as_far_as_needed():
+    """The trace grows by whole chunks up to the block queried and keeps what it drew: a far
+    query draws the chunks before it once, earlier blocks keep their rates."""
+    uplinks = BlockFadingUplinks(np.random.default_rng(4), 2, 1e6, 10.0, 0.01, 4.0, 1.0, 16)
+    assert uplinks.blocks_drawn == 16
+    first = [uplinks.rate(1, 0.01 * block) for block in range(16)]
+    uplinks.rate(0, 0.01 * 1000 + 0.005)  # block 1000: chunks up to 1008 blocks
+    assert uplinks.blocks_drawn == 1008
+    assert [uplinks.rate(1, 0.01 * block) for block in range(16)] == first
+    end = uplinks.finish_time(0, 10.0, 1e9)  # a long upload draws the blocks it needs
+    assert uplinks.blocks_drawn * 0.01 >= end > 10.0
+    assert uplinks.blocks_drawn * 0.01 - end < 0.16 + 1e-9  # at most one chunk beyond
+
+
+def test_uplink_trace_refuses_to_grow_past_its_limit():
+    uplinks = BlockFadingUplinks(
+        np.random.default_rng(5), 1, 1e6, 10.0, 0.01, 4.0, 1.0, 16, max_blocks=64
+    )
+    assert uplinks.rate(0, 0.63) > 0  # block 63: the fourth chunk, at the limit
+    with pytest.raises(RuntimeError, match="64 blocks"):
+        uplinks.rate(0, 0.64)
+    with pytest.raises(RuntimeError, match="beyond the horizon"):
+        uplinks.finish_time(0, 0.0, 1e12)
+
+
 def test_poisson_and_mmpp_rates():
     rng = np.random.default_rng(3)
     times = poisson_arrival_times(rng, 4.0, 40_000)

@@ -79,6 +79,39 @@ def test_bad_values_name_the_field(changes, field):
         CONFIG.replace(**changes)
 
 
+@pytest.mark.parametrize(
+    ("changes", "fields"),
+    [
+        (
+            {"batch_min_bits": 9e6},
+            "batch_max_bits .*batch_min_bits = 9000000.0.*change batch_max_bits or batch_min_bits",
+        ),
+        ({"acc_max": 0.3}, "acc_min .*acc_max = 0.3.*change acc_min or acc_max"),
+        ({"num_classes": 3, "dt_top_k": 5}, "dt_top_k .*num_classes = 3"),
+    ],
+)
+def test_cross_field_errors_name_both_fields(changes, fields):
+    with pytest.raises(ValueError, match=rf"TwoTimescaleConfig\.{fields}"):
+        CONFIG.replace(**changes)
+
+
+@pytest.mark.parametrize(
+    ("changes", "bound"),
+    [
+        ({"tx_power_w": 1e-300}, "below -30 dB"),
+        ({"area_m": 1.2e8}, "below -30 dB"),
+        ({"path_loss_intercept_db": 400.0}, "below -30 dB"),
+        ({"path_loss_intercept_db": -1e300}, "above 150 dB"),
+        ({"tx_power_w": 1e20}, "above 150 dB"),
+    ],
+)
+def test_configs_without_a_sane_link_are_refused(changes, bound):
+    """The mean SNR must lie in [-30, 150] dB from min_distance_m across the area; the error
+    names every field of the link budget."""
+    with pytest.raises(ValueError, match=rf"tx_power_w, path_loss_intercept_db, .* {bound}"):
+        CONFIG.replace(**changes)
+
+
 def test_user_cap_that_fits_is_accepted():
     assert CONFIG.replace(max_users_per_bs=5).max_users_per_bs == 5
 

@@ -275,3 +275,8 @@ def test_mobility_layout_and_custom_generator():
 def test_config_rejects_bad_values(field):
     with pytest.raises(ValueError, match=f"TwoTimescaleEnvConfig.{field}"):
         TwoTimescaleEnvConfig(**{field: -1})
+
+
+def test_episodes_too_large_for_memory_are_refused():
+    with pytest.raises(ValueError, match=r"frames_per_episode, slots_per_frame, .* entries"):
+        TwoTimescaleEnvConfig(frames_per_episode=20_000)

@@ -13,11 +13,7 @@ from mec_gym.problems.joint_offload import (
     evaluate_allocation,
     feasibility_violations,
 )
-from mec_gym.solvers.joint_offload.bound import (
-    MAX_BOUND_DEVICES,
-    exact_edge_frames,
-    exact_optimum,
-)
+from mec_gym.solvers.joint_offload.bound import exact_edge_frames, exact_optimum
 from mec_gym.solvers.joint_offload.edge import compose_allocation, edge_cost, search_frames
 from mec_gym.solvers.joint_offload.local import local_optimum
 
@@ -88,6 +84,33 @@ def test_bound_equals_algorithm1_on_every_set(case: str, n: int) -> None:
     assert result.cost == pytest.approx(best, rel=1e-12, abs=1e-12)
 
 
+@pytest.mark.parametrize("case", ["default", "edge-rich"])
+def test_twins_are_searched_once_and_the_optimum_is_kept(case: str) -> None:
+    """Devices with identical channels are interchangeable: the bound searches one set per
+    number of twins offloading, and still finds the optimum over all 2^N sets (N = 9: runs of
+    4 and 3 twins and two distinct devices)."""
+    config = JointOffloadConfig(**CASES[case], **SMALL_FRAMES)
+    gains = np.array([-95.0] * 4 + [-100.0] * 3 + [-90.0, -105.0])
+    problem = JointOffloadProblem.from_gains(config, gains)
+    local = local_optimum(problem).cost
+    best = min(
+        local[~offload].sum() + exact_edge_frames(problem, np.flatnonzero(offload)).cost
+        for offload in _masks(gains.size)
+    )
+    result = exact_optimum(problem)
+    assert result.optimal
+    assert result.cost == pytest.approx(best, rel=1e-12, abs=1e-12)
+    assert result.sets_evaluated <= 5 * 4 * 2 * 2  # prefixes of each run, each distinct in/out
+
+
+def test_identical_channels_do_not_blow_up_the_search() -> None:
+    config = JointOffloadConfig(num_devices=40)
+    problem = JointOffloadProblem.from_gains(config, np.full(40, -100.0))
+    result = exact_optimum(problem, time_limit=30.0)
+    assert result.optimal
+    assert result.sets_evaluated <= 41  # one set per number of devices offloading, at most
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_bound_is_feasible_and_below_the_simple_allocations(case: str) -> None:
     problem = _drop(case, 3, 12)
@@ -112,15 +135,33 @@ def test_bound_is_feasible_and_below_the_simple_allocations(case: str) -> None:
         assert result.cost <= moved + 1e-12
 
 
-def test_time_limit_returns_a_feasible_allocation() -> None:
+def test_time_limit_returns_a_feasible_allocation_and_a_lower_bound() -> None:
     problem = _drop("default", 4, 10)
+    optimum = exact_optimum(problem)
+    assert optimum.optimal and optimum.lower_bound == pytest.approx(optimum.cost, rel=1e-12)
     hurried = exact_optimum(problem, time_limit=0.0)
     assert not hurried.optimal
     assert feasibility_violations(problem, hurried.allocation) == []
-    assert hurried.cost >= exact_optimum(problem).cost - 1e-12
+    assert hurried.cost >= optimum.cost - 1e-12
+    assert hurried.lower_bound <= optimum.cost + 1e-12
+    assert hurried.lower_bound > -np.inf
 
 
-def test_too_many_devices_is_refused() -> None:
-    problem = _drop("default", 5, MAX_BOUND_DEVICES + 1)
-    with pytest.raises(ValueError, match="N <= "):
-        exact_optimum(problem)
+@pytest.mark.parametrize("time_limit", [-1.0, float("nan")])
+def test_a_negative_time_limit_is_refused(time_limit: float) -> None:
+    with pytest.raises(ValueError, match="time_limit"):
+        exact_optimum(_drop("default", 4, 3), time_limit=time_limit)
+
+
+def test_large_n_is_solved_to_optimality() -> None:
+    """No N limit: the pruning proves the optimum at N = 60 of the default configuration, and
+    the optimum is no costlier than the heuristics' allocations."""
+    problem = _drop("default", 7, 60)
+    result = exact_optimum(problem, time_limit=60.0)
+    assert result.optimal
+    assert result.lower_bound == pytest.approx(result.cost, rel=1e-12)
+    assert feasibility_violations(problem, result.allocation) == []
+    everyone = np.ones(60, dtype=bool)
+    for offload in (everyone, ~everyone, np.arange(60) % 2 == 0):
+        simple = evaluate_allocation(problem, compose_allocation(problem, offload)).total
+        assert result.cost <= simple + 1e-12

@@ -124,3 +124,34 @@ def test_cccp_allocation_and_validation():
     )
     with pytest.raises(ValueError, match="penalty"):
         cccp(problem, initial_penalty=0.0)
+
+
+def test_the_result_does_not_depend_on_what_was_solved_before():
+    """A pure function of its instance: the relaxation and the allocation are identical bit for
+    bit whether other instances (of the same and of other sizes) were solved in between."""
+    problems = [sample("default", seed, n) for seed, n in [(0, 12), (1, 12), (2, 7), (3, 12)]]
+    first = [solve_relaxation(offload_relaxation(p)) for p in problems]
+    reversed_order = [solve_relaxation(offload_relaxation(p)) for p in problems[::-1]][::-1]
+    for a, b in zip(first, reversed_order, strict=True):
+        np.testing.assert_array_equal(a, b)
+    once = cccp(problems[0]).allocation
+    for other in problems[1:]:
+        cccp(other)
+    again = cccp(problems[0]).allocation
+    for field in ("offload", "frames", "time_share", "edge_frequency"):
+        np.testing.assert_array_equal(getattr(once, field), getattr(again, field))
+
+
+def test_devices_without_uplink_stay_local():
+    """A device whose rate underflows to 0 (-300 dB) is kept local; the others are solved as if
+    it were not there."""
+    problem = sample("default", 4, 8)
+    weak = JointOffloadProblem.from_gains(problem.config, np.r_[problem.gain_db[:7], -300.0])
+    result = cccp(weak)
+    assert not result.allocation.offload[7]
+    assert feasibility_violations(weak, result.allocation) == []
+    assert np.isfinite(result.cost) and result.relaxed_cost <= result.cost + 1e-9
+    nobody = JointOffloadProblem.from_gains(problem.config, np.full(8, -300.0))
+    alone = cccp(nobody)
+    assert not alone.allocation.offload.any()
+    assert alone.cost == pytest.approx(local_optimum(nobody).cost.sum())

@@ -72,12 +72,11 @@ def test_monomial_fit_errors_are_the_extreme_residuals(form, constants):
 
 # ------------------------------------------------------------------------ compiled program
 def test_program_is_dpp_and_compiled_once_per_shape():
-    first, other = make("default", 0, 4), make("default", 1, 4)
-    program = edge_geometric_program(first, 3)
-    assert program.problem.is_dgp(dpp=True)
-    assert edge_geometric_program(other, 3) is program
-    assert edge_geometric_program(first, 2) is not program
-    assert edge_geometric_program(make("slot", 0, 4), 3) is not program  # no airtime term
+    program = edge_geometric_program(3, 0.5)
+    assert program.problem.is_dcp(dpp=True)
+    assert edge_geometric_program(3, 0.5) is program
+    assert edge_geometric_program(2, 0.5) is not program
+    assert edge_geometric_program(3, 0.6) is not program
 
 
 # ------------------------------------------------------------------------- relaxed solution

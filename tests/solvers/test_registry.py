@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
-from mec_gym.problems.joint_offload import evaluate_allocation, feasibility_violations
+from mec_gym.problems.joint_offload import (
+    JointOffloadProblem,
+    evaluate_allocation,
+    feasibility_violations,
+)
+from mec_gym.solvers.joint_offload import registry
 from mec_gym.solvers.joint_offload.registry import SOLVERS, solve, solver_applies
 from tests.solvers.instances import CONFIGS, sample
 
@@ -28,7 +35,32 @@ def test_unknown_solver_lists_the_available_ones():
         solve("simplex", sample("default", 0, 3))
 
 
-def test_exponential_solvers_do_not_apply_at_large_n():
+def test_only_the_exhaustive_search_is_limited_in_n():
     assert not solver_applies("search_heuristic", 25)
-    assert solver_applies("bound", 25) and not solver_applies("bound", 1000)
+    assert solver_applies("bound", 25) and solver_applies("bound", 1000)
     assert solver_applies("admm", 1000)
+
+
+def test_the_bound_warns_when_its_time_limit_stops_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "BOUND_TIME_LIMIT", 0.0)
+    problem = sample("default", 0, 10)
+    with pytest.warns(UserWarning, match=r"0 s limit at N = 10: .* within [0-9.]+% of the optimum"):
+        allocation = solve("bound", problem)
+    assert feasibility_violations(problem, allocation) == []
+
+
+@pytest.mark.parametrize("solver", sorted(SOLVERS))
+def test_devices_without_uplink_stay_local_without_warnings(solver):
+    """A device whose rate underflows to 0 (-400 dB) is kept local by every solver, the others
+    are solved as usual; with every device so, all compute locally. No numpy warning."""
+    problem = sample("default", 5, 4)
+    dead = JointOffloadProblem.from_gains(problem.config, np.r_[problem.gain_db[:3], -400.0])
+    nobody = JointOffloadProblem.from_gains(problem.config, np.full(4, -400.0))
+    assert dead.can_offload.tolist() == [True, True, True, False]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for instance in (dead, nobody):
+            allocation = solve(solver, instance, np.random.default_rng(0))
+            assert feasibility_violations(instance, allocation) == []
+            assert not allocation.offload[~instance.can_offload].any()
+            assert np.isfinite(evaluate_allocation(instance, allocation).total)

@@ -62,11 +62,9 @@ def check(measured: dict[str, tuple[float, float]]) -> None:
 
 
 def test_the_exact_optimum_reproduces_table_i():
-    """The bound (fast) equals GP+Heuristic on these drops (the slow test checks the latter)."""
     check(table_i("bound"))
 
 
-@pytest.mark.slow
 def test_gp_heuristic_reproduces_table_i():
     check(table_i("gp_heuristic"))
 

@@ -66,16 +66,20 @@ completion reaches the incumbent:
   of the incumbent. It is nearly tight (the per-device cost curves are almost convex), which is
   why the search usually solves few sets beyond the first dive.
 
+*Twins.* Devices with the same tables and local cost (identical channels) are interchangeable:
+swapping two of them maps every allocation to one of the same cost. Twins are adjacent in the
+order, and only the sets holding a prefix of each run of twins are searched (once a twin is
+excluded, the twins after it are too), so N identical devices cost N + 1 sets instead of 2^N.
+
 ``Phi*`` of an include-child is searched with the cut-off the first bound leaves, so a child
 that cannot beat the incumbent is discarded without being solved. Both searches are exact up to
 floating-point rounding: a node is cut when its bound is not below the incumbent, so an optimum
 tied with the incumbent may be missed but never a better one.
 
-Measured on 2 shared cores, 20 drops each (seeds 10000..10019), default configuration: N = 4:
-10 ms (max 16 ms), N = 8: 12 ms (max 19 ms), N = 12: 15 ms (max 27 ms), N = 25: 12 ms (max
-20 ms), with 5 to 10 offloading sets solved (of 2^N); ``pan2023``: 16 ms at N = 12, 18 ms at
-N = 25. Richer edges (F^E = 100 GHz, B = 20 MHz, 12 to 14 devices offloading) and weaker devices
-stay below 0.1 s up to N = 100 (with ``MAX_BOUND_DEVICES`` raised).
+The search is exponential in N in the worst case but prunes well on the spec's configurations:
+``eval/bench_solvers.py`` times it per N (``docs/bench_solvers.md``). A ``time_limit`` stops it
+with the best allocation found (the incumbent) and a proven lower bound on the optimum (the
+Lagrangian bound at the root), so ``cost - lower_bound`` bounds the incumbent's gap.
 """
 
 from __future__ import annotations
@@ -90,12 +94,7 @@ from mec_gym.problems.joint_offload import Allocation, JointOffloadProblem, eval
 from mec_gym.solvers.joint_offload.edge import compose_allocation
 from mec_gym.solvers.joint_offload.local import local_optimum
 
-__all__ = ["BoundResult", "EdgeFrames", "exact_edge_frames", "exact_optimum", "MAX_BOUND_DEVICES"]
-
-MAX_BOUND_DEVICES = 30
-"""Largest N :func:`exact_optimum` accepts: the spec's sweeps (N = 2..30). The search is
-exponential in N in the worst case, though fast on every configuration tried (module docstring);
-pass a ``time_limit`` when exploring unusual configurations."""
+__all__ = ["BoundResult", "EdgeFrames", "exact_edge_frames", "exact_optimum"]
 
 _TIE_TOLERANCE = 1e-9
 """Relative tolerance under which two costs count as equal in the best-response rule."""
@@ -106,9 +105,11 @@ class BoundResult:
     """The exact optimum of an instance (or the best allocation found within the time limit)."""
 
     allocation: Allocation
-    """The optimal (feasible) allocation."""
+    """The optimal (feasible) allocation, or the best one found within the time limit."""
     cost: float
     """Its total cost sum_n U_n (``evaluate_allocation(...).total``)."""
+    lower_bound: float
+    """A proven lower bound on the optimal total cost: ``cost`` itself when ``optimal``."""
     sets_evaluated: int
     """Offloading sets whose edge subproblem was searched (out of 2^N)."""
     optimal: bool
@@ -151,7 +152,8 @@ def _tables(problem: JointOffloadProblem) -> _Tables:
     """Phi's tables for all devices of ``problem``."""
     c = problem.config
     frames = problem.frame_range.astype(float)
-    per_frame = problem.tx_weight / problem.rate
+    with np.errstate(divide="ignore"):  # no uplink (rate 0): inf, the device stays local
+        per_frame = problem.tx_weight / problem.rate
     tx = np.sqrt(per_frame[:, None] * frames[None, :])
     cpu = np.sqrt(c.delay_weight * c.cycles_per_mac * problem.macs[problem.frame_range])
     cpu = cpu / np.sqrt(c.edge_capacity)
@@ -159,11 +161,20 @@ def _tables(problem: JointOffloadProblem) -> _Tables:
         -c.accuracy_weight * problem.accuracy[problem.frame_range], tx.shape
     ).copy()
     if c.tx_energy == "airtime":
-        energy_per_frame = c.energy_weight * c.transmit_power * c.frame_bits / problem.rate
-        separable += energy_per_frame[:, None] * frames[None, :]
+        with np.errstate(divide="ignore"):
+            energy_per_frame = c.energy_weight * c.transmit_power * c.frame_bits / problem.rate
+        separable += _scaled(energy_per_frame[:, None], frames[None, :])
     if np.any(np.diff(cpu) < 0):
         raise ValueError("the bound needs C(F) non-decreasing in F")
     return _Tables(tx, cpu, separable)
+
+
+def _scaled(values: np.ndarray, factor: np.ndarray | float) -> np.ndarray:
+    """``factor * values`` with the infinite entries (devices without uplink) kept infinite,
+    also where the factor is 0 (where ``0 * inf`` would give NaN)."""
+    values, factor = np.broadcast_arrays(values, factor)
+    finite = np.isfinite(values)
+    return np.multiply(factor, values, out=np.full(values.shape, np.inf), where=finite)
 
 
 def _phi(tables: _Tables, index: np.ndarray) -> float:
@@ -312,7 +323,7 @@ def _increments(tables: _Tables, members: np.ndarray, candidates: np.ndarray) ->
     cpu_floor = members.size * tables.cpu[0]
     cost = (
         tables.own[candidates]
-        + 2 * tx_floor * tables.tx[candidates]
+        + _scaled(tables.tx[candidates], 2 * tx_floor)
         + 2 * cpu_floor * tables.cpu[None, :]
     )
     return cost.min(axis=1)
@@ -353,7 +364,7 @@ class _DualPrices:
 
 def _dual_prices(tables: _Tables, local: np.ndarray, y: np.ndarray) -> _DualPrices:
     """The Lagrangian bound's ingredients at ``y = (y_1, y_2)`` (sqrt(cost) each)."""
-    edge = (2 * y[0] * tables.tx + 2 * y[1] * tables.cpu + tables.separable).min(axis=1)
+    edge = (_scaled(tables.tx, 2 * y[0]) + 2 * y[1] * tables.cpu + tables.separable).min(axis=1)
     return _DualPrices(-float(y @ y), edge, np.minimum(local, edge))
 
 
@@ -381,6 +392,15 @@ class _SetSearch:
         everyone = np.arange(n)
         gain = self.local - _increments(self.tables, everyone[:0], everyone)
         self.candidates = everyone[gain > 0][np.argsort(-gain[gain > 0], kind="stable")]
+        # twins: a candidate with the same tables and local cost as the one before it
+        tx, separable = self.tables.tx[self.candidates], self.tables.separable[self.candidates]
+        local = self.local[self.candidates]
+        self.twin_of_previous = np.r_[
+            False,
+            (tx[1:] == tx[:-1]).all(axis=1)
+            & (separable[1:] == separable[:-1]).all(axis=1)
+            & (local[1:] == local[:-1]),
+        ]
         self.sets_evaluated = 1
         self.finished = True
         self.root_dual = _root_dual(self.tables, self.local)
@@ -397,11 +417,22 @@ class _SetSearch:
 
     def run(self) -> None:
         empty = self.candidates[:0]
-        self._visit(empty, empty, 0.0, 0)
+        self._visit(empty, empty, 0.0, 0, False)
 
-    def _visit(self, members: np.ndarray, index: np.ndarray, phi: float, position: int) -> None:
+    def lower_bound(self) -> float:
+        """A lower bound on the optimum: the incumbent's cost once the search has finished, the
+        Lagrangian bound of the whole problem otherwise."""
+        if self.finished:
+            return self.cost
+        everyone = np.arange(self.local.size)
+        return min(self.cost, self._dual_bound(everyone[:0], everyone))
+
+    def _visit(
+        self, members: np.ndarray, index: np.ndarray, phi: float, position: int, skipped: bool
+    ) -> None:
         """Explore the sets holding ``members`` (frame indices ``index``, Phi* = ``phi``) whose
-        other devices are among ``candidates[position:]``."""
+        other devices are among ``candidates[position:]``; ``skipped``: the candidate before
+        ``position`` was left out."""
         rest = self.candidates[position:]
         if rest.size == 0 or not self.finished or time.perf_counter() > self.deadline:
             self.finished = self.finished and rest.size == 0
@@ -413,7 +444,13 @@ class _SetSearch:
         grown = grown[np.argsort(self.rank[grown], kind="stable")]
         cutoff = self.cost - outside - _undecided_floor(tables, local, grown, later)
         increment = _increments(tables, members, rest[:1])[0]
-        if outside + self._dual_bound(grown, later) < self.cost and phi + increment < cutoff:
+        # twins are interchangeable: only sets holding a prefix of each run of twins are searched
+        symmetric = skipped and self.twin_of_previous[position]
+        if (
+            not symmetric
+            and outside + self._dual_bound(grown, later) < self.cost
+            and phi + increment < cutoff
+        ):
             start = np.zeros(grown.size, dtype=np.int64)
             start[np.isin(grown, members)] = index
             found, grown_phi, finished = _search_frames(
@@ -425,26 +462,23 @@ class _SetSearch:
                 total = outside + local[later].sum() + grown_phi
                 if total < self.cost:
                     self._update(total, grown, found)
-                self._visit(grown, found, grown_phi, position + 1)
+                self._visit(grown, found, grown_phi, position + 1, False)
         outside += local[device]
         floor = phi + _undecided_floor(tables, local, members, later)
         if outside + max(floor, self._dual_bound(members, later)) < self.cost:
-            self._visit(members, index, phi, position + 1)
+            self._visit(members, index, phi, position + 1, True)
 
 
 def exact_optimum(problem: JointOffloadProblem, time_limit: float | None = None) -> BoundResult:
     """The optimal allocation of ``problem`` (all offloading sets, exact integer frames).
 
     Branch and bound over offloading sets around :func:`exact_edge_frames` (module docstring).
-    Raises ``ValueError`` above ``MAX_BOUND_DEVICES`` devices. ``time_limit`` (s) returns the
-    best allocation found so far with ``optimal=False`` if the proof is not complete by then.
+    ``time_limit`` (s) returns the best allocation found so far with ``optimal=False`` and a
+    proven ``lower_bound`` if the proof is not complete by then.
     """
+    if time_limit is not None and not time_limit >= 0:
+        raise ValueError(f"time_limit must be >= 0 s (or None: no limit), got {time_limit}")
     n = problem.num_devices
-    if n > MAX_BOUND_DEVICES:
-        raise ValueError(
-            f"the exact bound is exponential in N and limited to N <= {MAX_BOUND_DEVICES}, "
-            f"got N = {n}; use a heuristic solver (GP+Heuristic, ADMM) instead"
-        )
     deadline = time.perf_counter() + (np.inf if time_limit is None else time_limit)
     search = _SetSearch(problem, deadline)
     search.run()
@@ -456,6 +490,7 @@ def exact_optimum(problem: JointOffloadProblem, time_limit: float | None = None)
     return BoundResult(
         allocation=allocation,
         cost=float(evaluate_allocation(problem, allocation).total),
+        lower_bound=search.lower_bound(),
         sets_evaluated=search.sets_evaluated,
         optimal=search.finished,
     )

@@ -97,6 +97,12 @@ class OffloadRelaxation:
         z[np.arange(self.shape[0]), column] = 1.0
         return z
 
+    def rows(self, devices: np.ndarray) -> OffloadRelaxation:
+        """The relaxation of the ``devices`` (indices or a boolean mask) alone."""
+        return OffloadRelaxation(
+            self.linear[devices], self.tx_root[devices], self.cpu_root[devices], self.frames
+        )
+
     def decode(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(offload (N,) bool, frames (N,), 0 for local devices) of each row's largest entry."""
         column = np.argmax(z, axis=1)
@@ -105,8 +111,10 @@ class OffloadRelaxation:
 
 
 def offload_relaxation(problem: JointOffloadProblem) -> OffloadRelaxation:
-    """:class:`OffloadRelaxation` of ``problem`` (Theorem 1 for column 0)."""
-    terms = edge_terms(problem)
+    """:class:`OffloadRelaxation` of ``problem`` (Theorem 1 for column 0); a device whose uplink
+    rate underflows to 0 gets infinite edge options."""
+    with np.errstate(divide="ignore"):
+        terms = edge_terms(problem)
     zeros = np.zeros((problem.num_devices, 1))
     return OffloadRelaxation(
         linear=np.hstack([local_optimum(problem).cost[:, None], terms.constant]),
@@ -153,7 +161,9 @@ def solve_relaxation(relaxation: OffloadRelaxation, linear: np.ndarray | None = 
     program.linear.value = relaxation.linear if linear is None else linear
     program.tx_root.value = relaxation.tx_root
     program.cpu_root.value = relaxation.cpu_root
-    program.problem.solve(solver=cp.CLARABEL)
+    # no warm start: a solver kept from the previous solve would carry its scaling over, and
+    # the result would depend on what was solved before
+    program.problem.solve(solver=cp.CLARABEL, warm_start=False)
     if program.problem.status not in SOLVED:
         raise RuntimeError(f"the CCCP relaxation failed: {program.problem.status}")
     z = np.maximum(program.z.value, 0.0)
@@ -198,7 +208,12 @@ def cccp(
             f"{penalty_growth}"
         )
     solve = resolve_edge_solver(edge_solver)
-    relaxation = offload_relaxation(problem)
+    full = offload_relaxation(problem)
+    # a device whose edge options are not finite (no uplink) stays local, out of the relaxation
+    usable = np.isfinite(full.linear).all(axis=1) & np.isfinite(full.tx_root).all(axis=1)
+    relaxation = full.rows(usable)
+    if not usable.any():
+        return _result(problem, np.zeros(problem.num_devices, dtype=bool), None, 0.0, 0, True)
     z = solve_relaxation(relaxation)
     relaxed_cost = float(relaxation.cost(z))
     spread = np.ptp(relaxation.linear, axis=1).mean()
@@ -209,19 +224,30 @@ def cccp(
         penalty *= penalty_growth
         iterations += 1
     binary = bool(np.all(np.minimum(z, 1.0 - z) <= binary_tol))
-    offload, frames = relaxation.decode(z)
+    offload = np.zeros(problem.num_devices, dtype=bool)
+    frames = np.zeros(problem.num_devices, dtype=np.int64)
+    offload[usable], frames[usable] = relaxation.decode(z)
     devices = np.flatnonzero(offload)
     solved = solve(problem, devices)
     if edge_cost(problem, devices, solved) <= edge_cost(problem, devices, frames[devices]):
         frames[devices] = solved
+    relaxed_cost += float(full.linear[~usable, 0].sum())  # the local cost of the others
+    return _result(problem, offload, frames, relaxed_cost, iterations, binary)
+
+
+def _result(
+    problem: JointOffloadProblem,
+    offload: np.ndarray,
+    frames: np.ndarray | None,
+    relaxed_cost: float,
+    iterations: int,
+    binary: bool,
+) -> CccpResult:
     allocation = compose_allocation(problem, offload, frames)
-    return CccpResult(
-        allocation=allocation,
-        cost=evaluate_allocation(problem, allocation).total,
-        relaxed_cost=relaxed_cost,
-        iterations=iterations,
-        binary=binary,
-    )
+    cost = evaluate_allocation(problem, allocation).total
+    if not offload.any():  # nobody can offload: the relaxation is the local cost itself
+        relaxed_cost = cost
+    return CccpResult(allocation, cost, relaxed_cost, iterations, binary)
 
 
 def cccp_allocation(problem: JointOffloadProblem, **kwargs: Any) -> Allocation:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from mec_gym.problems.joint_offload import Allocation, JointOffloadProblem
-from mec_gym.solvers.joint_offload.local import local_optimum
+from mec_gym.solvers.joint_offload.local import LocalSolution, local_optimum
 
 __all__ = [
     "edge_shares",
@@ -27,6 +27,7 @@ __all__ = [
     "edge_cost_batch",
     "search_frames",
     "compose_allocation",
+    "compose_allocations",
     "allocation_with_shares",
     "MAX_SEARCH_POINTS",
 ]
@@ -36,21 +37,35 @@ MAX_SEARCH_POINTS = 50_000_000
 
 
 def edge_shares(
-    problem: JointOffloadProblem, offload: np.ndarray, frames: np.ndarray
+    problem: JointOffloadProblem,
+    offload: np.ndarray,
+    frames: np.ndarray,
+    rate: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Theorem 2: (time share tau, edge frequency f^e in cycle/s) per device, 0 if local.
 
-    ``offload`` is a boolean mask (N,), ``frames`` the integer frames of every device (N,).
+    ``offload`` is a boolean mask (..., N), ``frames`` the integer frames of every device
+    (..., N); leading axes are instances of ``problem``'s config with full-band rates ``rate``
+    (bit/s, (..., N); default ``problem.rate``). An instance where nobody offloads gets zeros.
     """
     offload = np.asarray(offload, dtype=bool)
     frames = np.asarray(frames, dtype=np.int64)
-    # every device's weight, zeroed for the local ones (no boolean indexing: one pass each)
-    tx = np.sqrt(problem.tx_weight * frames / problem.rate) * offload
+    rate = problem.rate if rate is None else rate
+    # every device's weight, zeroed for the local ones (no boolean indexing: one pass each; a
+    # local device's rate is replaced, so that a zero rate gives no inf * 0)
+    tx = np.sqrt(problem.tx_weight * frames / np.where(offload, rate, 1.0)) * offload
     cpu = np.sqrt(problem.macs[frames]) * offload
-    tx_total = tx.sum()
-    if tx_total <= 0:  # nobody offloads
-        return np.zeros(problem.num_devices), np.zeros(problem.num_devices)
-    return tx / tx_total, problem.config.edge_capacity * cpu / cpu.sum()
+    if tx.ndim == 1:  # one instance (an environment's step): scalar totals
+        tx_total = tx.sum()
+        if tx_total <= 0:  # nobody offloads
+            return np.zeros(tx.shape), np.zeros(tx.shape)
+        return tx / tx_total, problem.config.edge_capacity * cpu / cpu.sum()
+    tx_total = tx.sum(axis=-1, keepdims=True)
+    anyone = tx_total > 0
+    time_share = np.divide(tx, tx_total, out=np.zeros(tx.shape), where=anyone)
+    edge_cpu = problem.config.edge_capacity * cpu
+    cpu_total = cpu.sum(axis=-1, keepdims=True)
+    return time_share, np.divide(edge_cpu, cpu_total, out=np.zeros(tx.shape), where=anyone)
 
 
 def edge_cost_batch(
@@ -128,6 +143,28 @@ def compose_allocation(
     else:
         frames[offload] = np.asarray(edge_frames, dtype=np.int64)[offload]
     return allocation_with_shares(problem, offload, frames, local.frequency)
+
+
+def compose_allocations(
+    problem: JointOffloadProblem,
+    offload: np.ndarray,
+    edge_frames: np.ndarray,
+    rate: np.ndarray,
+    local: LocalSolution | None = None,
+) -> list[Allocation]:
+    """:func:`compose_allocation` for a batch of instances of ``problem``'s config and N with
+    full-band rates ``rate`` (bit/s, (B, N)): decisions ``offload`` and frames ``edge_frames``
+    (B, N), Theorem 1 (the same for every instance; ``local`` if already computed) for the
+    local devices."""
+    offload = np.asarray(offload, dtype=bool)
+    local = local_optimum(problem) if local is None else local
+    frames = np.where(offload, edge_frames, local.frames)
+    time_share, edge_frequency = edge_shares(problem, offload, frames, rate)
+    local_frequency = np.where(offload, 0.0, local.frequency)
+    return [
+        Allocation(*row)
+        for row in zip(offload, frames, time_share, edge_frequency, local_frequency, strict=True)
+    ]
 
 
 def allocation_with_shares(

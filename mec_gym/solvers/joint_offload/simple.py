@@ -24,8 +24,9 @@ def local_only(problem: JointOffloadProblem) -> Allocation:
 def edge_only(
     problem: JointOffloadProblem, edge_solver: str | EdgeFrameSolver = "gp"
 ) -> Allocation:
-    """Every device offloads; frames by ``edge_solver`` (Algorithm 2), shares by Theorem 2."""
-    return gp_edge_allocation(problem, np.ones(problem.num_devices, dtype=bool), edge_solver)
+    """Every device with an uplink offloads (``problem.can_offload``); frames by
+    ``edge_solver`` (Algorithm 2), shares by Theorem 2."""
+    return gp_edge_allocation(problem, problem.can_offload, edge_solver)
 
 
 def random_offloading(
@@ -35,9 +36,11 @@ def random_offloading(
     edge_solver: str | EdgeFrameSolver = "gp",
 ) -> Allocation:
     """Each device offloads independently with ``probability`` (x ~ Bernoulli), drawn from
-    ``rng`` (a Generator or a seed; None: fresh entropy). Theorem 1 for the local devices,
-    ``edge_solver`` (Algorithm 2) frames and Theorem 2 shares for the offloading ones."""
+    ``rng`` (a Generator or a seed; None: fresh entropy); a device without uplink
+    (``problem.can_offload``) stays local. Theorem 1 for the local devices, ``edge_solver``
+    (Algorithm 2) frames and Theorem 2 shares for the offloading ones."""
     if not 0 <= probability <= 1:
         raise ValueError(f"probability must be in [0, 1], got {probability}")
-    offload = np.random.default_rng(rng).random(problem.num_devices) < probability
+    draws = np.random.default_rng(rng).random(problem.num_devices)
+    offload = (draws < probability) & problem.can_offload
     return gp_edge_allocation(problem, offload, edge_solver)

@@ -1,0 +1,156 @@
+"""The native vector env of PerTaskOffload-v1 against SyncVectorEnv over the scalar env, step
+by step, autoresets included, in both action modes; its reservation heaps against heapq."""
+
+from __future__ import annotations
+
+import heapq
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.vector import AutoresetMode
+
+import mec_gym  # noqa: F401
+from mec_gym.envs.per_task_offload_vector import PerTaskOffloadVectorEnv, ReservationHeaps
+
+
+def assert_same_steps(num_envs: int, seed: int, steps: int, **kwargs) -> PerTaskOffloadVectorEnv:
+    """Step the native env and SyncVectorEnv over the scalar env with the same sampled actions
+    and check every output (reset included) bit for bit; the native env."""
+    native = gym.make_vec(
+        "mec_gym:PerTaskOffload-v1", num_envs, vectorization_mode="vector_entry_point", **kwargs
+    )
+    sync = gym.make_vec("PerTaskOffload-v1", num_envs, vectorization_mode="sync", **kwargs)
+    assert isinstance(native, PerTaskOffloadVectorEnv)
+    assert native.single_action_space == sync.single_action_space
+    assert native.single_observation_space == sync.single_observation_space
+    obs_native, info_native = native.reset(seed=seed)
+    obs_sync, info_sync = sync.reset(seed=seed)
+    outputs = [((obs_native, info_native), (obs_sync, info_sync))]
+    native.action_space.seed(seed)
+    deepest = 0
+    options = native.config.action_mode == "options"
+    for _ in range(steps):
+        if options:  # MaskablePPO's masks, as the scalar envs give them
+            masks = np.stack(sync.call("action_masks"))
+            np.testing.assert_array_equal(native.action_masks(), masks)
+        actions = native.action_space.sample()
+        outputs.append((native.step(actions), sync.step(actions)))
+        deepest = max(deepest, native.uploads.size.max(), native.edge_jobs.size.max())
+    ends = 0
+    for step, (out_native, out_sync) in enumerate(outputs):
+        for a, b in zip(out_native[:-1], out_sync[:-1], strict=True):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b, err_msg=f"step {step}")
+        info_native, info_sync = out_native[-1], out_sync[-1]
+        assert set(info_native) == set(info_sync), step
+        for key, value in info_sync.items():
+            assert info_native[key].dtype == value.dtype, key
+            np.testing.assert_array_equal(info_native[key], value, err_msg=f"{step} {key}")
+        ends += len(out_native) == 5 and bool(out_native[2].all() or out_native[3].all())
+    assert ends >= 2  # at least two episode ends and the autoresets after them
+    assert deepest >= 4  # heaps of several levels were sifted
+    sync.close()
+    return native
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+@pytest.mark.parametrize(
+    ("num_envs", "steps", "kwargs"),
+    [
+        (3, 250, {"num_devices": 5, "tasks_per_episode": 60, "arrival_rate": 2.0}),
+        (1, 250, {"tasks_per_episode": 100, "arrival_rate": 1.0}),
+        (4, 420, {"tasks_per_episode": 200, "arrival_rate": 3.0, "preset": "pan2023"}),
+        (
+            2,
+            250,
+            {
+                "num_devices": 5,
+                "tasks_per_episode": 80,
+                "arrival_rate": 2.0,
+                "action_mode": "options",
+            },
+        ),
+        (3, 330, {"tasks_per_episode": 150, "arrival_rate": 4.0, "action_mode": "options"}),
+        # the registered TimeLimit guard cutting episodes short
+        (
+            2,
+            60,
+            {
+                "num_devices": 5,
+                "tasks_per_episode": 40,
+                "arrival_rate": 4.0,
+                "max_episode_steps": 25,
+            },
+        ),
+    ],
+)
+def test_the_vector_env_equals_the_scalar_env_step_by_step(num_envs, steps, kwargs, seed):
+    native = assert_same_steps(num_envs, seed, steps, **kwargs)
+    assert native.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
+    native.close()
+
+
+def test_the_heaps_keep_heapq_s_layout():
+    rng = np.random.default_rng(3)
+    heaps = ReservationHeaps(3, capacity=2)
+    lists: list[list[tuple[float, float]]] = [[], [], []]
+    for now in np.cumsum(rng.uniform(0.0, 0.4, 300)):
+        envs = np.flatnonzero(rng.random(3) < 0.8)
+        keys = now + rng.exponential(1.5, envs.size).round(1)  # ties in the release times
+        shares = rng.choice([0.1, 0.2, 0.3], envs.size)
+        heaps.push(envs, keys, shares)
+        for env, key, share in zip(envs, keys, shares, strict=True):
+            heapq.heappush(lists[env], (key, share))
+        heaps.pop_released(np.full(3, now))
+        for heap in lists:
+            while heap and heap[0][0] <= now:
+                heapq.heappop(heap)
+        for env, heap in enumerate(lists):
+            size = heaps.size[env]
+            pairs = zip(heaps.key[env, :size], heaps.share[env, :size], strict=True)
+            assert list(pairs) == heap
+        expected = [max(1.0 - sum(share for _, share in heap), 0.0) for heap in lists]
+        np.testing.assert_array_equal(heaps.free(), expected)
+        keys, shares, valid = heaps.smallest(3)
+        for env, heap in enumerate(lists):
+            smallest = sorted(heap)[:3]
+            assert valid[env].sum() == len(smallest)
+            pairs = zip(keys[env][valid[env]], shares[env][valid[env]], strict=True)
+            assert list(pairs) == smallest
+    assert heaps.key.shape[1] > 2  # grown
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "actions", "message"),
+    [
+        ({}, np.zeros((2, 4)), r"shape \(2, 5\)"),
+        ({}, np.full((2, 5), np.inf), "finite"),
+        ({"action_mode": "options"}, np.zeros(3, dtype=np.int64), "option indices"),
+        ({"action_mode": "options"}, np.array([0.5, 1.0]), "integers"),
+        ({"action_mode": "options"}, np.array([0, 5]), r"\[0, 4\]"),
+    ],
+)
+def test_bad_actions_raise_one_line_value_errors(kwargs, actions, message):
+    envs = PerTaskOffloadVectorEnv(num_envs=2, **kwargs)
+    envs.reset(seed=0)
+    with pytest.raises(ValueError, match=message) as error:
+        envs.step(actions)
+    assert "\n" not in str(error.value)
+
+
+def test_bad_arguments_raise_clear_errors():
+    with pytest.raises(ValueError, match="options"):
+        PerTaskOffloadVectorEnv(num_envs=2).action_masks()
+    with pytest.raises(RuntimeError, match="reset"):
+        PerTaskOffloadVectorEnv(num_envs=2).step(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="render_mode"):
+        gym.make_vec(
+            "PerTaskOffload-v1", 2, vectorization_mode="vector_entry_point", render_mode="ansi"
+        )
+    with pytest.raises(ValueError, match="num_envs"):
+        PerTaskOffloadVectorEnv(num_envs=0)
+    with pytest.raises(ValueError, match="preset"):
+        PerTaskOffloadVectorEnv(num_envs=2, preset="nowhere")
+    with pytest.raises(ValueError, match="unknown"):
+        PerTaskOffloadVectorEnv(num_envs=2, rounds_per_episode=3)

@@ -1,0 +1,224 @@
+"""Algorithm 4 over a batch of instances: equal to one instance at a time, and the helpers
+(Theorem 2's shares and edge cost, ADMM's terms and start) over a leading batch axis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mec_gym.problems.joint_offload import (
+    PRESETS,
+    JointOffloadConfig,
+    JointOffloadProblem,
+    evaluate_allocation,
+)
+from mec_gym.solvers.joint_offload import admm as admm_module
+from mec_gym.solvers.joint_offload.admm import (
+    AdmmResult,
+    admm,
+    admm_batch,
+    admm_start,
+    decision_cost,
+    edge_terms,
+    local_step,
+    share_cubic_root,
+    total_costs,
+)
+from mec_gym.solvers.joint_offload.edge import (
+    compose_allocation,
+    compose_allocations,
+    edge_cost,
+    edge_shares,
+)
+from mec_gym.solvers.joint_offload.local import local_optimum
+
+CONFIGS = {
+    "spec": JointOffloadConfig(),
+    "pan2023": JointOffloadConfig(**PRESETS["pan2023"]),
+    "balanced": JointOffloadConfig(**PRESETS["balanced"]),
+}
+"""The spec's table (the benchmark's drops), the paper's preset and the environments' scenario."""
+
+
+def drops(name: str, n: int, count: int) -> list[JointOffloadProblem]:
+    """The evaluation drops (seeds 10_000 + i) of ``n`` devices under ``CONFIGS[name]``."""
+    return [
+        JointOffloadProblem.sample(CONFIGS[name], np.random.default_rng(10_000 + i), n)
+        for i in range(count)
+    ]
+
+
+def assert_same_result(batched: AdmmResult, alone: AdmmResult) -> None:
+    """Everything :func:`admm` returns, bit for bit."""
+    assert batched.iterations == alone.iterations
+    assert batched.converged == alone.converged
+    assert batched.cost == alone.cost and batched.raw_cost == alone.raw_cost
+    np.testing.assert_array_equal(batched.cost_trace, alone.cost_trace)
+    np.testing.assert_array_equal(batched.raw_trace, alone.raw_trace)
+    for name in ("offload", "frames", "time_share", "edge_frequency", "local_frequency"):
+        np.testing.assert_array_equal(
+            getattr(batched.allocation, name), getattr(alone.allocation, name), err_msg=name
+        )
+
+
+@pytest.mark.parametrize(
+    ("name", "n", "kwargs"),
+    [
+        ("spec", 5, {}),
+        ("spec", 25, {}),
+        ("spec", 50, {}),
+        ("pan2023", 25, {}),
+        ("balanced", 25, {}),
+        ("spec", 25, {"rho": 1e-3, "max_iterations": 20}),  # zero global shares, no convergence
+        ("spec", 8, {"min_iterations": 4, "tol": 1e-6}),
+    ],
+)
+def test_batch_equals_one_instance_at_a_time(name, n, kwargs):
+    problems = drops(name, n, 30)
+    results = admm_batch(problems, **kwargs)
+    assert len(results) == len(problems)
+    for problem, result in zip(problems, results, strict=True):
+        assert_same_result(result, admm(problem, **kwargs))
+
+
+def test_instances_stop_by_their_own_rule():
+    """The batch mixes iteration counts; each instance's trace ends at its own stop."""
+    problems = drops("spec", 25, 30)
+    results = admm_batch(problems)
+    counts = {result.iterations for result in results}
+    assert len(counts) >= 3, counts
+    assert all(result.converged for result in results)
+    # order does not matter: the reversed batch gives the reversed results
+    for forward, backward in zip(results, admm_batch(problems[::-1])[::-1], strict=True):
+        assert_same_result(backward, forward)
+
+
+def test_results_of_the_previous_implementation_are_kept():
+    """Iterations, cost and decisions of the one-instance implementation before the batched one
+    (the same code for the cost trace up to rounding), N = 25, seeds 10_000.."""
+    expected = {
+        "spec": [
+            (9, -11.754265421893352, [0, 3, 16, 18, 19], [6, 6, 6, 6, 6]),
+            (9, -11.74315206543184, [0, 1, 9, 13], [6, 6, 6, 7]),
+            (7, -11.742465694449393, [3, 7, 9, 11], [6, 6, 6, 6]),
+            (8, -11.755720446139815, [2, 6, 12, 15], [6, 6, 7, 7]),
+        ],
+        "pan2023": [
+            (2, -9.027699737808069, [0, 1, 3, 6, 7, 8, 12, 16, 17, 18, 19, 20, 23], [4] * 13),
+            (2, -8.9363104502404, [0, 1, 2, 4, 5, 7, 9, 11, 13, 16, 18, 22, 24], [4] * 13),
+        ],
+    }
+    for name, rows in expected.items():
+        results = admm_batch(drops(name, 25, len(rows)))
+        for result, (iterations, cost, devices, frames) in zip(results, rows, strict=True):
+            assert result.iterations == iterations and result.converged
+            assert result.cost == cost
+            assert np.flatnonzero(result.allocation.offload).tolist() == devices
+            assert result.allocation.frames[result.allocation.offload].tolist() == frames
+
+
+def test_costs_are_those_of_evaluate_allocation():
+    problems = drops("balanced", 10, 8)
+    results = admm_batch(problems)
+    for problem, result in zip(problems, results, strict=True):
+        assert result.cost == evaluate_allocation(problem, result.allocation).total
+    rate = np.stack([p.rate for p in problems])
+    costs = total_costs(problems[0], [r.allocation for r in results], rate)
+    np.testing.assert_array_equal(costs, [r.cost for r in results])
+
+
+@pytest.mark.parametrize("chunk", [300, 8192])
+def test_local_step_is_the_full_cubic_array_bit_for_bit(chunk, monkeypatch):
+    """Solving the CPU share once per distinct linear term, in chunks, changes nothing: the
+    best F, its value and shares equal those of the plain (2, L, N, nF) array."""
+    monkeypatch.setattr(admm_module, "CHUNK_ELEMENTS", chunk)
+    problems = drops("spec", 7, 5)
+    rate = np.stack([p.rate for p in problems])
+    terms = edge_terms(problems[0], rate)
+    rng = np.random.default_rng(5)
+    linear = rng.normal(0.0, 0.02, (2, 5, 7))
+    linear[1, :, 3:] = linear[1, :, :1]  # local devices share the price
+    penalty = 10 ** rng.uniform(-3, -1, (2, 5, 1))
+    cpu = terms.cpu[0, 0]
+    best, value, shares = local_step(terms.tx, cpu, terms.constant, linear, penalty)
+    coefficients = np.stack([terms.tx, terms.cpu])
+    roots = share_cubic_root(coefficients, linear[..., None], penalty[..., None])
+    full = terms.constant + np.sum(
+        coefficients / roots + roots * (linear[..., None] + 0.5 * penalty[..., None] * roots),
+        axis=0,
+    )
+    np.testing.assert_array_equal(best, full.argmin(axis=-1))
+    index = best[..., None]
+    np.testing.assert_array_equal(value, np.take_along_axis(full, index, axis=-1)[..., 0])
+    np.testing.assert_array_equal(
+        shares, np.take_along_axis(roots, np.stack([index, index]), axis=-1)[..., 0]
+    )
+
+
+def test_batch_needs_one_config_and_one_size():
+    with pytest.raises(ValueError, match="at least one"):
+        admm_batch([])
+    with pytest.raises(ValueError, match="one config"):
+        admm_batch(drops("spec", 5, 1) + drops("spec", 6, 1))
+    with pytest.raises(ValueError, match="one config"):
+        admm_batch(drops("spec", 5, 1) + drops("pan2023", 5, 1))
+    with pytest.raises(ValueError, match="rho"):
+        admm_batch(drops("spec", 5, 2), rho=-1.0)
+
+
+# --------------------------------------------------------------------------------- helpers
+@pytest.mark.parametrize("name", ["spec", "pan2023"])
+def test_helpers_broadcast_over_instances(name):
+    problems = drops(name, 12, 6)
+    problem = problems[0]
+    rate = np.stack([p.rate for p in problems])
+    rng = np.random.default_rng(3)
+    offload = rng.random(rate.shape) < 0.4
+    offload[0] = False  # an instance where nobody offloads
+    frames = rng.integers(problem.frame_range[0], problem.frame_range[-1] + 1, rate.shape)
+    terms = edge_terms(problem, rate)
+    local = local_optimum(problem)
+    start_offload, start_shares = admm_start(rate, terms, local.cost)
+    time_share, edge_frequency = edge_shares(problem, offload, frames, rate)
+    column = frames - problem.frame_range[0]
+    costs = decision_cost(
+        offload,
+        np.take_along_axis(terms.tx, column[..., None], axis=-1)[..., 0],
+        terms.cpu[0, 0, column],
+        np.take_along_axis(terms.constant, column[..., None], axis=-1)[..., 0],
+        local.cost,
+    )
+    allocations = compose_allocations(problem, offload, frames, rate)
+    for i, instance in enumerate(problems):
+        alone = edge_terms(instance)
+        for field in ("tx", "cpu", "constant"):
+            np.testing.assert_array_equal(getattr(terms, field)[i], getattr(alone, field))
+        mask, shares = admm_start(instance.rate, alone, local.cost)
+        np.testing.assert_array_equal(start_offload[i], mask)
+        np.testing.assert_array_equal(start_shares[:, i], shares)
+        tau, f_edge = edge_shares(instance, offload[i], frames[i])
+        np.testing.assert_array_equal(time_share[i], tau)
+        np.testing.assert_array_equal(edge_frequency[i], f_edge)
+        devices = np.flatnonzero(offload[i])
+        single = compose_allocation(instance, offload[i], frames[i])
+        total = edge_cost(instance, devices, frames[i][devices]) + local.cost[~offload[i]].sum()
+        assert costs[i] == pytest.approx(total, rel=1e-13)
+        assert costs[i] == pytest.approx(evaluate_allocation(instance, single).total, rel=1e-12)
+        for field in ("offload", "frames", "time_share", "edge_frequency", "local_frequency"):
+            np.testing.assert_array_equal(getattr(allocations[i], field), getattr(single, field))
+    assert costs[0] == local.cost.sum() and not time_share[0].any()
+    assert not edge_frequency[0].any()
+
+
+def test_a_local_device_without_uplink_leaves_the_shares_finite():
+    """A local device whose rate underflows to 0 (-300 dB) takes no share and makes no NaN, for
+    one instance and for a batch."""
+    problem = drops("spec", 6, 1)[0]
+    weak = JointOffloadProblem.from_gains(problem.config, np.r_[problem.gain_db[:5], -300.0])
+    offload = np.array([True, False, True, True, False, False])
+    frames = np.full(6, problem.frame_range[0])
+    tau, f_edge = edge_shares(weak, offload, frames)
+    assert np.isfinite(tau).all() and tau.sum() == pytest.approx(1.0) and tau[5] == 0.0
+    batch_tau, batch_f_edge = edge_shares(weak, offload[None], frames[None], weak.rate[None])
+    np.testing.assert_array_equal(batch_tau[0], tau)
+    np.testing.assert_array_equal(batch_f_edge[0], f_edge)
