@@ -47,7 +47,8 @@ class SystemConfig:
     ) -> None:
         """``name`` must be a finite number (an int if ``integer``) in the range; a bound that
         is another field's value (or a function of it) names that field (``low_field``,
-        ``high_field``), and the error then says which fields to change."""
+        ``high_field``: the field, or an expression starting with it such as "area_side / 2"),
+        and the error then says which fields to change."""
         value = self._value(name)
         kind = "an integer" if integer else "a number"
         left = "[" if low_inclusive else "("
@@ -63,7 +64,8 @@ class SystemConfig:
         above = value >= low if low_inclusive else value > low
         below = value <= high if high_inclusive else value < high
         if not (above and below):
-            others = [field for field in (low_field, high_field) if field]
+            # a bound given as an expression ("area_side / 2") names its field first
+            others = [field.split()[0] for field in (low_field, high_field) if field]
             change = f" (change {' or '.join([name, *others])})" if others else ""
             raise ValueError(
                 f"{type(self).__name__}.{name} must be {allowed}, got {value!r}{change}"

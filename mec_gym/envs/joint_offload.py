@@ -448,10 +448,18 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
     def allocation_from_action(self, action: Any) -> Allocation:
         """The feasible allocation an action stands for on the current ``problem``.
 
-        Raises ``ValueError`` for a non-finite action, a wrong size, or (decisions mode) values
+        Raises ``ValueError`` for a non-finite or non-real action, a shape other than the action
+        space's or one row per device, or (decisions mode) values
         that are not integers inside the MultiDiscrete ranges; (offload mode) entries that are
         not 0 or 1.
         """
+        flat = self.action_space.shape
+        rows = (self.config.num_devices, flat[0] // self.config.num_devices)
+        if np.shape(action) not in (flat, rows):
+            raise ValueError(
+                f"action must have shape {flat} (or {rows}, a row per device), got "
+                f"{np.shape(action)}"
+            )
         if self.action_mode == "decisions":
             return self._decisions_allocation(action)
         if self.action_mode == "offload":
@@ -477,6 +485,8 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
 
     def _full_allocation(self, action: Any) -> Allocation:
         n = self.config.num_devices
+        if np.asarray(action).dtype.kind not in "iubf":
+            raise ValueError(f"action must be real numbers, got dtype {np.asarray(action).dtype}")
         values = np.asarray(action, dtype=float)
         if values.size != 5 * n:
             raise ValueError(f"action must have {5 * n} entries (5 per device), got {values.size}")

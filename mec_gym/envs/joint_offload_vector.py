@@ -100,9 +100,10 @@ class JointOffloadVectorEnv(LockstepVectorEnv):
         n, cfg = self.num_envs, self.config
         devices = cfg.num_devices
         values = np.asarray(actions)
-        if values.size != n * devices * self.width:
+        if values.shape not in ((n, devices * self.width), (n, devices, self.width)):
             raise ValueError(
-                f"actions must have shape ({n}, {devices * self.width}), got {values.shape}"
+                f"actions must have shape ({n}, {devices * self.width}) (or ({n}, {devices}, "
+                f"{self.width}), a row per device), got {values.shape}"
             )
         values = values.reshape(n, devices, self.width)
         slot = self.slot

@@ -20,6 +20,7 @@ __all__ = [
     "MAX_MEAN_SNR_DB",
     "MAX_SHADOWING_STD_DB",
     "mean_snr_db",
+    "check_link_budget",
     "shannon_rate",
     "snr_rate",
     "rayleigh_power_gains",
@@ -72,6 +73,43 @@ def mean_snr_db(
     return float(
         10.0 * np.log10(tx_power_w * 1e3) - loss_db - noise_dbm_per_hz - 10 * np.log10(bandwidth_hz)
     )
+
+
+def check_link_budget(
+    fields: str,
+    power_w: tuple[float, float],
+    intercept_db: float,
+    slope_db: float,
+    noise_dbm_per_hz: float,
+    bandwidth_hz: float,
+    distance_m: tuple[float, float],
+) -> None:
+    """ValueError, naming the config ``fields`` (e.g. ``"Config.tx_power_w, ..."``), unless the
+    mean SNR stays in [MIN_MEAN_SNR_DB, MAX_MEAN_SNR_DB]: the weaker of ``power_w`` (W) at the
+    farther of ``distance_m`` (m) and the stronger at the nearer, under the path loss
+    ``intercept_db + slope_db log10(d / 1 km)`` and the noise over ``bandwidth_hz``."""
+    nearest, farthest = min(distance_m), max(distance_m)
+    weakest, strongest = (
+        mean_snr_db(
+            power,
+            path_loss_db(distance, intercept_db, slope_db),
+            noise_dbm_per_hz,
+            bandwidth_hz,
+        )
+        for power, distance in ((min(power_w), farthest), (max(power_w), nearest))
+    )
+    if weakest < MIN_MEAN_SNR_DB:
+        raise ValueError(
+            f"{fields}: the mean SNR at {farthest:.3g} m is {weakest:.1f} dB, below "
+            f"{MIN_MEAN_SNR_DB:g} dB (no link): raise the transmit power, or lower the path loss, "
+            "the distances, the noise or the bandwidth"
+        )
+    if strongest > MAX_MEAN_SNR_DB:
+        raise ValueError(
+            f"{fields}: the mean SNR at {nearest:.3g} m is {strongest:.1f} dB, above "
+            f"{MAX_MEAN_SNR_DB:g} dB: lower the transmit power, or raise the path loss, the "
+            "nearest distance or the noise"
+        )
 
 
 def snr_rate(bandwidth_hz: np.ndarray | float, snr: np.ndarray | float) -> np.ndarray | float:

@@ -22,7 +22,14 @@ import numpy as np
 
 from mec_gym.config import SystemConfig
 from mec_gym.models.accuracy import ACCURACY_FORMS, AccuracyModel
-from mec_gym.models.channel import db_to_linear, dbm_to_watt, path_loss_db, shannon_rate
+from mec_gym.models.channel import (
+    MAX_SHADOWING_STD_DB,
+    check_link_budget,
+    db_to_linear,
+    dbm_to_watt,
+    path_loss_db,
+    shannon_rate,
+)
 from mec_gym.models.utility import weighted_cost as cost_of
 from mec_gym.models.video_complexity import VIDEO_NETWORKS, frame_complexity
 
@@ -53,6 +60,13 @@ COMPLEXITY_MODELS = ("linear", "exact")
 LOCAL_ENERGY_MODELS = ("cycles", "macs")
 LOCAL_DECISION_ENERGY_MODELS = ("charged", *LOCAL_ENERGY_MODELS)
 TX_ENERGY_MODELS = ("airtime", "slot")
+MAX_DEVICES = 10_000
+"""Most devices N of a config (the solvers are benchmarked up to N = 1000)."""
+MAX_CPU_FREQUENCY = 1e12
+"""Highest device or edge CPU frequency, cycle/s (1 THz: far above any processor; the energy
+kappa cycles f^2 stays finite)."""
+MAX_FRAMES = 1024
+"""Most frames F_max (3-D CNN clips are tens of frames; per-F tables are built up to F_max)."""
 
 
 @dataclass(frozen=True)
@@ -120,24 +134,40 @@ class JointOffloadConfig(SystemConfig):
     """Transmit energy p*F*D/R, radio on in its own slot only ("airtime"), or p*T^tx ("slot")."""
 
     def validate(self) -> None:
-        self._require_positive("num_devices", integer=True)
+        self._require_number("num_devices", 1, MAX_DEVICES, integer=True)
         for name in (
             "area_side",
             "bandwidth",
             "transmit_power",
-            "edge_capacity",
-            "device_max_frequency",
             "capacitance",
             "cycles_per_mac",
             "frame_bits",
         ):
             self._require_positive(name)
-        self._require_number("min_distance", 0, self.area_side / 2, low_inclusive=False)
+        for name in ("edge_capacity", "device_max_frequency"):
+            self._require_number(name, 0, MAX_CPU_FREQUENCY, low_inclusive=False)
+        self._require_number(
+            "min_distance",
+            0,
+            self.area_side / 2,
+            low_inclusive=False,
+            high_field="area_side / 2",
+        )
         self._require_number("path_loss_intercept_db")
         self._require_positive("path_loss_slope_db")
-        self._require_number("shadowing_std_db", 0)
+        self._require_number("shadowing_std_db", 0, MAX_SHADOWING_STD_DB)
         self._require_number("noise_psd_dbm", -250, 0)
-        self._require_positive("max_frames", integer=True)
+        check_link_budget(
+            f"{type(self).__name__}.transmit_power, path_loss_intercept_db, path_loss_slope_db, "
+            "min_distance, area_side, noise_psd_dbm, bandwidth",
+            (self.transmit_power, self.transmit_power),
+            self.path_loss_intercept_db,
+            self.path_loss_slope_db,
+            self.noise_psd_dbm,
+            self.bandwidth,
+            (self.min_distance, self.area_side / np.sqrt(2.0)),  # to the cell's corners
+        )
+        self._require_number("max_frames", 1, MAX_FRAMES, integer=True)
         self._require_number("accuracy_requirement", 0, 1)
         self._require_positive("delay_weight")  # Theorem 2 prices the shares by delay
         for name in ("energy_weight", "accuracy_weight"):
@@ -155,8 +185,10 @@ class JointOffloadConfig(SystemConfig):
         if model(self.max_frames) < self.accuracy_requirement:
             raise ValueError(
                 f"{type(self).__name__}.accuracy_requirement {self.accuracy_requirement} is not "
-                f"reachable with max_frames={self.max_frames} "
-                f"(A({self.max_frames}) = {float(model(self.max_frames)):.4f})"
+                f"reachable with max_frames={self.max_frames}: A({self.max_frames}) = "
+                f"{float(model(self.max_frames)):.4f} under accuracy_form="
+                f"{self.accuracy_form!r}, accuracy_constants={self.accuracy_constants}; lower "
+                "accuracy_requirement, raise max_frames or change the accuracy model"
             )
         self._require_choice("network", tuple(VIDEO_NETWORKS))
         self._require_choice("complexity", COMPLEXITY_MODELS)
@@ -604,6 +636,11 @@ def feasibility_violations(
     problems: list[str] = []
     if allocation.num_devices != problem.num_devices:
         return [f"allocation has {allocation.num_devices} devices, problem {problem.num_devices}"]
+    for name in ("time_share", "edge_frequency", "local_frequency"):
+        if not np.isfinite(getattr(allocation, name)).all():
+            problems.append(f"{name} is not finite (NaN or inf)")
+    if problems:
+        return problems  # every comparison below is False for NaN
     f_min = c.min_frames
     bad_frames = (allocation.frames < f_min) | (allocation.frames > c.max_frames)
     if bad_frames.any():

@@ -43,11 +43,9 @@ import numpy as np
 
 from mec_gym.config import SystemConfig
 from mec_gym.models.channel import (
-    MAX_MEAN_SNR_DB,
-    MIN_MEAN_SNR_DB,
+    check_link_budget,
     db_to_linear,
     dbm_to_watt,
-    mean_snr_db,
     path_loss_db,
     shannon_rate,
 )
@@ -163,42 +161,21 @@ class TwoTimescaleConfig(SystemConfig):
             "dt_top_k", 1, self.num_classes, integer=True, high_field="num_classes"
         )
         self._require_number("max_users_per_bs", 0, integer=True)
-        self._check_link_budget()
+        check_link_budget(
+            f"{type(self).__name__}.tx_power_w, path_loss_intercept_db, path_loss_slope_db, "
+            "min_distance_m, area_m, noise_dbm_per_hz, bandwidth_hz",
+            (self.tx_power_w, self.tx_power_w),
+            self.path_loss_intercept_db,
+            self.path_loss_slope_db,
+            self.noise_dbm_per_hz,
+            self.bandwidth_hz,
+            (self.min_distance_m, self.area_m * np.sqrt(2.0)),  # to the opposite corner
+        )
         if 0 < self.max_users_per_bs * self.num_bs < self.num_mus:
             raise ValueError(
                 f"{type(self).__name__}.max_users_per_bs must be 0 (no cap) or at least "
                 f"ceil(num_mus / num_bs) = {-(-self.num_mus // self.num_bs)}, "
                 f"got {self.max_users_per_bs!r}"
-            )
-
-    def _check_link_budget(self) -> None:
-        """The mean SNR must lie in [MIN_MEAN_SNR_DB, MAX_MEAN_SNR_DB] from ``min_distance_m``
-        to the area's diagonal (a MU and a BS at opposite corners)."""
-        fields = (
-            f"{type(self).__name__}.tx_power_w, path_loss_intercept_db, path_loss_slope_db, "
-            "min_distance_m, area_m, noise_dbm_per_hz, bandwidth_hz"
-        )
-        farthest_m = self.area_m * np.sqrt(2.0)
-        snr = [
-            mean_snr_db(
-                self.tx_power_w,
-                path_loss_db(distance, self.path_loss_intercept_db, self.path_loss_slope_db),
-                self.noise_dbm_per_hz,
-                self.bandwidth_hz,
-            )
-            for distance in (farthest_m, self.min_distance_m)
-        ]
-        if snr[0] < MIN_MEAN_SNR_DB:
-            raise ValueError(
-                f"{fields}: the mean SNR across the area ({farthest_m:.3g} m) is {snr[0]:.1f} "
-                f"dB, below {MIN_MEAN_SNR_DB:g} dB (no link): raise tx_power_w, or lower the "
-                "path loss, area_m, the noise or the bandwidth"
-            )
-        if snr[1] > MAX_MEAN_SNR_DB:
-            raise ValueError(
-                f"{fields}: the mean SNR at min_distance_m ({self.min_distance_m:.3g} m) is "
-                f"{snr[1]:.1f} dB, above {MAX_MEAN_SNR_DB:g} dB: lower tx_power_w, or raise the "
-                "path loss, min_distance_m or the noise"
             )
 
     @property

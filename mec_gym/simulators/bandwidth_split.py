@@ -47,13 +47,7 @@ from typing import Any, Protocol
 import numpy as np
 from scipy.signal import lfilter
 
-from mec_gym.models.channel import (
-    MAX_MEAN_SNR_DB,
-    MAX_SHADOWING_STD_DB,
-    MIN_MEAN_SNR_DB,
-    mean_snr_db,
-    path_loss_db,
-)
+from mec_gym.models.channel import MAX_SHADOWING_STD_DB, check_link_budget
 from mec_gym.problems.bandwidth_split import (
     NUMPY_MATH,
     SCALAR_MATH,
@@ -139,43 +133,19 @@ class BandwidthSplitEnvConfig(BandwidthSplitConfig):
                 f"{entries:,} (period, device) channels at reset (at most "
                 f"{MAX_EPISODE_DRAWS:,}); lower periods_per_episode or num_devices"
             )
-        self._check_link_budget()
+        check_link_budget(
+            f"{type(self).__name__}.upload_power_w, download_power_w, path_loss_intercept_db, "
+            "path_loss_slope_db, min_distance_m, max_distance_m, noise_dbm_per_hz, bandwidth_hz",
+            (self.upload_power_w, self.download_power_w),
+            self.path_loss_intercept_db,
+            self.path_loss_slope_db,
+            self.noise_dbm_per_hz,
+            self.bandwidth_hz,
+            (self.min_distance_m, self.max_distance_m),
+        )
         self._require_positive("shadowing_correlation_s")
         self._require_number("freshness_decay", 0, 1, high_inclusive=False)
         self._require_choice("model_size", MODEL_SIZE_MODES)
-
-    def _check_link_budget(self) -> None:
-        """Both directions' mean SNR in [MIN_MEAN_SNR_DB, MAX_MEAN_SNR_DB] over the walk's
-        distances (the weaker power at ``max_distance_m``, the stronger at ``min_distance_m``)."""
-        fields = (
-            f"{type(self).__name__}.upload_power_w, download_power_w, path_loss_intercept_db, "
-            "path_loss_slope_db, min_distance_m, max_distance_m, noise_dbm_per_hz, bandwidth_hz"
-        )
-        powers = (self.upload_power_w, self.download_power_w)
-        weakest, strongest = (
-            mean_snr_db(
-                power,
-                path_loss_db(distance, self.path_loss_intercept_db, self.path_loss_slope_db),
-                self.noise_dbm_per_hz,
-                self.bandwidth_hz,
-            )
-            for power, distance in (
-                (min(powers), self.max_distance_m),
-                (max(powers), self.min_distance_m),
-            )
-        )
-        if weakest < MIN_MEAN_SNR_DB:
-            raise ValueError(
-                f"{fields}: the mean SNR at max_distance_m ({self.max_distance_m:.3g} m) is "
-                f"{weakest:.1f} dB, below {MIN_MEAN_SNR_DB:g} dB (no link): raise the powers, or "
-                "lower the path loss, max_distance_m, the noise or the bandwidth"
-            )
-        if strongest > MAX_MEAN_SNR_DB:
-            raise ValueError(
-                f"{fields}: the mean SNR at min_distance_m ({self.min_distance_m:.3g} m) is "
-                f"{strongest:.1f} dB, above {MAX_MEAN_SNR_DB:g} dB: lower the powers, or raise "
-                "the path loss, min_distance_m or the noise"
-            )
 
 
 # ------------------------------------------------------------------------- exogenous draws

@@ -50,11 +50,31 @@ def random_decisions(env: JointOffloadEnv, rng: np.random.Generator) -> tuple:
         ("rounds_per_episode", 0),
         ("device_speed", -1.0),
         ("shadowing_std_db", float("nan")),
+        ("shadowing_std_db", 31.0),
+        ("num_devices", 10_001),
+        ("max_frames", 2000),
+        ("device_max_frequency", 1e300),
+        ("edge_capacity", 2e12),
     ],
 )
 def test_invalid_config_raises_value_error_naming_the_field(field, value):
     with pytest.raises(ValueError, match=field):
         gym.make(ENV_ID, **{field: value})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"area_side": 0.02}, r"min_distance .*area_side / 2 = 0.01.*change min_distance or "),
+        ({"accuracy_form": "power"}, r"accuracy_requirement .*accuracy_form='power'.*; lower "),
+        ({"path_loss_intercept_db": 300.0}, r"transmit_power, path_loss_intercept_db, .*below"),
+        ({"path_loss_intercept_db": -300.0}, r"transmit_power, path_loss_intercept_db, .*above"),
+        ({"transmit_power": 1e-30}, r"transmit_power, .* below -30 dB"),
+    ],
+)
+def test_cross_field_errors_name_every_field_involved(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        JointOffloadConfig(**overrides)
 
 
 def test_unknown_preset_raises():
@@ -392,3 +412,18 @@ def test_render_before_and_after_a_step(mode):
     image = make(action_mode=mode, render_mode="rgb_array")
     image.reset(seed=13)
     assert image.render().ndim == 3
+
+
+@pytest.mark.parametrize(
+    ("action_mode", "bad", "match"),
+    [
+        ("full", np.zeros((5, 6)), r"shape \(30,\) \(or \(6, 5\), a row per device\)"),
+        ("decisions", np.zeros((2, 6), dtype=np.int64), r"shape \(12,\)"),
+        ("full", np.zeros(30, dtype=complex), "real numbers"),
+    ],
+)
+def test_transposed_or_complex_actions_are_refused(action_mode, bad, match):
+    env = make(num_devices=6, action_mode=action_mode)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=match):
+        env.step(bad)

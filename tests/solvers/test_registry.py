@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -64,3 +65,13 @@ def test_devices_without_uplink_stay_local_without_warnings(solver):
             assert feasibility_violations(instance, allocation) == []
             assert not allocation.offload[~instance.can_offload].any()
             assert np.isfinite(evaluate_allocation(instance, allocation).total)
+
+
+@pytest.mark.parametrize("field", ["time_share", "edge_frequency", "local_frequency"])
+def test_the_feasibility_check_catches_a_nan_solver(field):
+    problem = sample("default", 6, 5)
+    allocation = solve("gp_heuristic", problem)
+    values = getattr(allocation, field).copy()
+    values[0] = np.nan
+    broken = dataclasses.replace(allocation, **{field: values})
+    assert feasibility_violations(problem, broken) == [f"{field} is not finite (NaN or inf)"]

@@ -50,16 +50,15 @@ def optimal_local_frequency(
     config: JointOffloadConfig, max_frequency: np.ndarray | float
 ) -> np.ndarray:
     """f*, the frequency (cycle/s) minimising the decision rule's cost per MAC, capped at
-    ``max_frequency``. With no energy weight the cost falls with f, so f* = f^max.
+    ``max_frequency``. With no energy price the cost falls with f, so f* = f^max.
     """
     cap = np.asarray(max_frequency, dtype=float)
-    if config.energy_weight == 0:
+    energy_price = (
+        2.0 * config.energy_weight * config.capacitance * config.local_decision_cycles_per_mac
+    )
+    if energy_price == 0:  # no energy weight (or one so small the price underflows)
         return cap.copy()
-    interior = (
-        config.delay_weight
-        * config.cycles_per_mac
-        / (2.0 * config.energy_weight * config.capacitance * config.local_decision_cycles_per_mac)
-    ) ** (1.0 / 3.0)
+    interior = (config.delay_weight * config.cycles_per_mac / energy_price) ** (1.0 / 3.0)
     return np.minimum(interior, cap)
 
 
