@@ -29,6 +29,7 @@ __all__ = [
     "output_folder",
     "fresh_folder",
     "load_average",
+    "write_atomically",
     "write_csv",
     "markdown_table",
     "write_markdown",
@@ -120,18 +121,35 @@ def load_average() -> str:
     return ", ".join(f"{load:.2f}" for load in os.getloadavg())
 
 
+def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """``write(temporary path)`` next to ``path`` (same suffix: it names the format), then move
+    it onto ``path``: a reader never sees a half-written file, a crash leaves the old one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def write_csv(path: Path, rows: Sequence[Mapping[str, Any]], digits: int | None = None) -> None:
     """``rows`` as CSV with the union of their keys as columns (missing cells empty); floats
-    with ``digits`` significant digits, or in full (``repr``) when None."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with ``digits`` significant digits, or in full (``repr``) when None. Atomic."""
     columns = list(dict.fromkeys(key for row in rows for key in row))
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        for row in rows:
-            if digits is not None:
-                row = {k: f"{v:.{digits}g}" if isinstance(v, float) else v for k, v in row.items()}
-            writer.writerow(row)
+
+    def write(target: Path) -> None:
+        with target.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            for row in rows:
+                if digits is not None:
+                    row = {
+                        k: f"{v:.{digits}g}" if isinstance(v, float) else v for k, v in row.items()
+                    }
+                writer.writerow(row)
+
+    write_atomically(path, write)
 
 
 def markdown_table(rows: Iterable[Mapping[str, Any]], columns: Mapping[str, Cell]) -> list[str]:
@@ -147,11 +165,10 @@ def markdown_table(rows: Iterable[Mapping[str, Any]], columns: Mapping[str, Cell
 
 
 def write_markdown(path: Path, page: str | Sequence[str]) -> str:
-    """Write ``page`` (the text, or its lines) to ``path`` ending in one newline; return the
-    text written."""
+    """Write ``page`` (the text, or its lines) to ``path`` ending in one newline, atomically;
+    return the text written."""
     text = (page if isinstance(page, str) else "\n".join(page)).rstrip("\n") + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    write_atomically(path, lambda target: target.write_text(text))
     return text
 
 
@@ -169,7 +186,6 @@ def subplots(nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Figure, Any
 
 def save_figure(fig: Figure, path: Path, dpi: int = 110) -> None:
     """Lay ``fig`` out tightly and save it to ``path`` (format from the suffix), ``dpi`` dots
-    per inch."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    per inch, atomically."""
     fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
+    write_atomically(path, lambda target: fig.savefig(target, dpi=dpi))

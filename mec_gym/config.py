@@ -24,6 +24,8 @@ class SystemConfig:
             value = getattr(self, field.name)
             if isinstance(value, list):  # lists from YAML/JSON become tuples (hashable, frozen)
                 object.__setattr__(self, field.name, tuple(value))
+            elif isinstance(value, float) and value == 0.0:  # -0.0 (numpy refuses scale=-0.0)
+                object.__setattr__(self, field.name, 0.0)
         self.validate()
 
     def validate(self) -> None:

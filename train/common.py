@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib
-import os
 import pickle
 import platform
 import random
@@ -253,13 +252,6 @@ def record_result(logger: Logger, result: EvalResult, step: int) -> None:
     logger.dump(step)
 
 
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """``write(temporary path)``, then move it onto ``path`` (never a half-written file)."""
-    temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")  # the suffix names the format
-    write(temporary)
-    os.replace(temporary, path)
-
-
 def build_model(
     algo: str,
     env_id: str,
@@ -407,7 +399,7 @@ class Checkpoint:
         restore_training_env(env, saved["envs"])
         best = self.folder / "best_model.zip"
         if best.is_file():  # not a best policy of the steps after the checkpoint
-            write_atomically(
+            output.write_atomically(
                 self.run_dir / "best_model.zip", lambda path: shutil.copyfile(best, path)
             )
         generators = saved["generators"]
@@ -483,7 +475,7 @@ def prune_events(folder: Path, last_step: int) -> int:
                 for record in kept:
                     writer.write(record)
 
-        write_atomically(path, write)
+        output.write_atomically(path, write)
     return dropped
 
 
@@ -493,7 +485,9 @@ def truncate_monitor_files(run_dir: Path, episodes_per_file: Sequence[int]) -> N
     for path, episodes in zip(monitor_files(run_dir), episodes_per_file, strict=False):
         lines = path.read_text().splitlines(keepends=True)
         if len(lines) > 2 + episodes:
-            write_atomically(path, lambda p, k=lines[: 2 + episodes]: p.write_text("".join(k)))
+            output.write_atomically(
+                path, lambda p, k=lines[: 2 + episodes]: p.write_text("".join(k))
+            )
 
 
 def monitor_files(run_dir: Path) -> list[Path]:
@@ -614,7 +608,7 @@ class RunCallback(BaseCallback):
         score = result.protocol.sign * result.mean_ci()[0]
         if score > self.best_score:
             self.best_score, self.best_step = score, int(step)
-            write_atomically(self.run_dir / "best_model.zip", self.model.save)
+            output.write_atomically(self.run_dir / "best_model.zip", self.model.save)
         write_evaluations(self.run_dir, self.history)
 
     def log_evaluation(self, result: EvalResult, step: int) -> None:
@@ -649,7 +643,7 @@ def write_evaluations(run_dir: Path, history: dict[str, list]) -> None:
         with temporary.open("wb") as file:
             np.savez(file, timesteps=steps, results=results, ep_lengths=np.zeros_like(results))
 
-    write_atomically(run_dir / "evaluations.npz", write)
+    output.write_atomically(run_dir / "evaluations.npz", write)
 
 
 def plot_learning_curve(
@@ -672,7 +666,7 @@ def plot_learning_curve(
     ax.set_xlabel("training steps")
     ax.set_ylabel(f"validation {score} (95% CI)")
     ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
-    write_atomically(run_dir / "learning_curve.png", lambda path: output.save_figure(fig, path))
+    output.save_figure(fig, run_dir / "learning_curve.png")
 
 
 @contextmanager
@@ -793,7 +787,7 @@ def run_training(algo: str, args: argparse.Namespace, run_dir: Path, resuming: b
     else:
         config = run_config(algo, args)
     text = yaml.dump(config, Dumper=_PlainDumper, sort_keys=False, default_flow_style=None)
-    write_atomically(run_dir / "config.yaml", lambda path: path.write_text(text))
+    output.write_atomically(run_dir / "config.yaml", lambda path: path.write_text(text))
     print(f"Run folder: {run_dir}")
 
     baselines, baseline_tests = evaluate_baselines(args, run_dir)

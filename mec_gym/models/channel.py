@@ -19,6 +19,7 @@ __all__ = [
     "MIN_MEAN_SNR_DB",
     "MAX_MEAN_SNR_DB",
     "MAX_SHADOWING_STD_DB",
+    "PATH_LOSS_SLOPE_RANGE_DB",
     "mean_snr_db",
     "check_link_budget",
     "shannon_rate",
@@ -59,6 +60,9 @@ its fades underflow the rate to 0, an infinite delay)."""
 MAX_MEAN_SNR_DB = 150.0
 """Highest mean SNR a config may give a link anywhere in its area, dB: real links stay below
 ~100 dB; far above, the linear SNR overflows to inf."""
+PATH_LOSS_SLOPE_RANGE_DB = (10.0, 100.0)
+"""Path loss per decade of distance a config may set, dB: exponents 1 to 10 (free space is 20
+dB, dense urban ~40 dB per decade)."""
 MAX_SHADOWING_STD_DB = 30.0
 """Largest shadowing standard deviation a config may set, dB: measured spreads are 4-12 dB; 30 dB
 leaves room for stress tests while a few-sigma fade stays far above the rate's underflow."""

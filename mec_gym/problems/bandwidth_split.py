@@ -45,7 +45,12 @@ from typing import Any
 import numpy as np
 
 from mec_gym.config import SystemConfig
-from mec_gym.models.channel import db_to_linear, dbm_to_watt, path_loss_db
+from mec_gym.models.channel import (
+    PATH_LOSS_SLOPE_RANGE_DB,
+    db_to_linear,
+    dbm_to_watt,
+    path_loss_db,
+)
 
 __all__ = [
     "BandwidthSplitConfig",
@@ -144,7 +149,7 @@ class BandwidthSplitConfig(SystemConfig):
             self._require_positive(name)
         self._require_number("mean_available_samples", 0)
         self._require_number("path_loss_intercept_db")
-        self._require_positive("path_loss_slope_db")
+        self._require_number("path_loss_slope_db", *PATH_LOSS_SLOPE_RANGE_DB)
         self._require_number("noise_dbm_per_hz", -250, 0)
         self._require_number("max_model_size", self.min_model_size, low_field="min_model_size")
         sizes = self.model_sizes

@@ -24,6 +24,7 @@ from mec_gym.config import SystemConfig
 from mec_gym.models.accuracy import ACCURACY_FORMS, AccuracyModel
 from mec_gym.models.channel import (
     MAX_SHADOWING_STD_DB,
+    PATH_LOSS_SLOPE_RANGE_DB,
     check_link_budget,
     db_to_linear,
     dbm_to_watt,
@@ -65,8 +66,14 @@ MAX_DEVICES = 10_000
 MAX_CPU_FREQUENCY = 1e12
 """Highest device or edge CPU frequency, cycle/s (1 THz: far above any processor; the energy
 kappa cycles f^2 stays finite)."""
-MAX_FRAMES = 1024
-"""Most frames F_max (3-D CNN clips are tens of frames; per-F tables are built up to F_max)."""
+MAX_FRAMES = 128
+"""Most frames F_max (3-D CNN clips are tens of frames; the frame searches grow with F_max)."""
+MIN_CPU_FREQUENCY = 1e6
+"""Lowest device or edge CPU frequency, cycle/s (1 MHz)."""
+MAX_CAPACITANCE = 1e-20
+"""Largest effective switched capacitance kappa, J s^2/cycle^3 (CMOS: 1e-29 to 1e-26)."""
+MAX_CYCLES_PER_MAC = 1e3
+"""Most CPU cycles per MAC (a scalar core: a few)."""
 
 
 @dataclass(frozen=True)
@@ -139,13 +146,13 @@ class JointOffloadConfig(SystemConfig):
             "area_side",
             "bandwidth",
             "transmit_power",
-            "capacitance",
-            "cycles_per_mac",
             "frame_bits",
         ):
             self._require_positive(name)
         for name in ("edge_capacity", "device_max_frequency"):
-            self._require_number(name, 0, MAX_CPU_FREQUENCY, low_inclusive=False)
+            self._require_number(name, MIN_CPU_FREQUENCY, MAX_CPU_FREQUENCY)
+        self._require_number("capacitance", 0, MAX_CAPACITANCE, low_inclusive=False)
+        self._require_number("cycles_per_mac", 0, MAX_CYCLES_PER_MAC, low_inclusive=False)
         self._require_number(
             "min_distance",
             0,
@@ -154,7 +161,7 @@ class JointOffloadConfig(SystemConfig):
             high_field="area_side / 2",
         )
         self._require_number("path_loss_intercept_db")
-        self._require_positive("path_loss_slope_db")
+        self._require_number("path_loss_slope_db", *PATH_LOSS_SLOPE_RANGE_DB)
         self._require_number("shadowing_std_db", 0, MAX_SHADOWING_STD_DB)
         self._require_number("noise_psd_dbm", -250, 0)
         check_link_budget(

@@ -43,6 +43,7 @@ import numpy as np
 
 from mec_gym.config import SystemConfig
 from mec_gym.models.channel import (
+    PATH_LOSS_SLOPE_RANGE_DB,
     check_link_budget,
     db_to_linear,
     dbm_to_watt,
@@ -74,6 +75,11 @@ __all__ = [
     "shares_from_weights",
     "share_violations",
 ]
+
+
+MAX_DRIFT_STEP = 10.0
+"""Largest std of the class logits' Gaussian step per slot, nat (above, every slot is a fresh
+distribution anyway; far above, the walk overflows)."""
 
 
 @dataclass(frozen=True)
@@ -139,7 +145,6 @@ class TwoTimescaleConfig(SystemConfig):
             "min_distance_m",
             "bandwidth_hz",
             "tx_power_w",
-            "path_loss_slope_db",
             "slot_s",
             "batch_min_bits",
             "bs_capacity",
@@ -155,7 +160,8 @@ class TwoTimescaleConfig(SystemConfig):
         self._require_number("acc_min", 0, self.acc_max, high_field="acc_max")
         self._require_number("dt_error_max", 0, 1, high_inclusive=False)
         self._require_number("num_classes", 2, integer=True)
-        self._require_number("drift_step", 0)
+        self._require_number("path_loss_slope_db", *PATH_LOSS_SLOPE_RANGE_DB)
+        self._require_number("drift_step", 0, MAX_DRIFT_STEP)
         self._require_number("jump_prob", 0, 1)
         self._require_number(
             "dt_top_k", 1, self.num_classes, integer=True, high_field="num_classes"

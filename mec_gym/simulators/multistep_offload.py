@@ -68,13 +68,18 @@ BACKGROUND_CHUNK_S = 30.0
 MAX_TRACE_BLOCKS = 100_000
 """Most fading blocks per device an episode may be expected to span (the uplink trace is kept
 whole for replays: ~64 B per block and device)."""
+MAX_CLASSES = 100_000
+"""Most classes of the DNN's output (ImageNet-21k has ~21,000)."""
+MIN_BACKGROUND_SOJOURN_S = BACKGROUND_CHUNK_S / 10_000
+"""Shortest mean background sojourn, s: a chunk's state switches are drawn one by one."""
 MAX_DEVICES = 1000
 """Most devices K (the observation one-hot encodes the device; per-device tables grow as K^2)."""
 TRACE_BLOCK_LIMIT = 10 * MAX_TRACE_BLOCKS
 """Blocks past which the uplink trace refuses to grow (RuntimeError): a valid config's episode
 stays far below it (its arrivals span at most ``MAX_TRACE_BLOCKS``)."""
 MAX_BACKGROUND_ARRIVALS = 1_000_000
-"""Most background arrivals an episode may be expected to draw at the busy rate (each kept)."""
+"""Most background events (arrivals at the busy rate, state switches) an episode may be
+expected to draw (each arrival is kept)."""
 """Background arrivals are drawn this many seconds at a time, as the simulation reaches them."""
 
 
@@ -152,6 +157,7 @@ class MultiStepOffloadConfig(SystemConfig):
     def validate(self) -> None:
         for name in ("num_devices", "tasks_per_episode", "num_classes", "device_blocks"):
             self._require_positive(name, integer=True)
+        self._require_number("num_classes", 1, MAX_CLASSES, integer=True)
         self._require_number("num_devices", 1, MAX_DEVICES, integer=True)
         for name in (
             "arrival_rate",
@@ -161,10 +167,10 @@ class MultiStepOffloadConfig(SystemConfig):
             "uplink_bandwidth",
             "fading_block",
             "shadowing_correlation",
-            "background_mean_sojourn",
             "rate_window",
         ):
             self._require_positive(name)
+        self._require_number("background_mean_sojourn", MIN_BACKGROUND_SOJOURN_S)
         self._require_number("compute_noise", 0.0, 1.0, high_inclusive=False)
         self._require_number("uplink_mean_snr_db", -50.0, 80.0)
         self._require_number("shadowing_std_db", 0.0, MAX_SHADOWING_STD_DB)
@@ -195,26 +201,31 @@ class MultiStepOffloadConfig(SystemConfig):
         self._check_horizon()
 
     def _check_horizon(self) -> None:
-        """Refuse episodes whose traces would not fit in memory: the time the arrivals take,
-        ``tasks_per_episode / (num_devices * arrival_rate)`` s, in fading blocks and in
-        background arrivals at the busy rate, and the largest upload at the mean rate in
-        fading blocks."""
+        """Refuse episodes whose traces would not fit in memory. An episode lasts about as long
+        as a device takes to arrive at and work through its share of the tasks, locally:
+        ``tasks_per_episode / num_devices * max(1 / arrival_rate, local task time)`` s; that
+        span in fading blocks, the background events in it (arrivals at the busy rate and state
+        switches) and the largest upload at the mean rate in fading blocks are bounded."""
         name = type(self).__name__
-        span_s = self.tasks_per_episode / (self.num_devices * self.arrival_rate)
+        profile = get_profile(self.dnn, self.num_classes)
+        depth = self.device_blocks
+        local_macs = sum(profile.block_macs[1 : depth + 1])
+        local_s = (
+            local_macs + exit_head_macs(profile, depth, self.num_classes)
+        ) / self.device_speed
+        per_device = self.tasks_per_episode / self.num_devices
+        span_s = per_device * max(1.0 / self.arrival_rate, local_s)
         blocks = span_s / self.fading_block
         if blocks > MAX_TRACE_BLOCKS:
-            least_rate = self.arrival_rate * blocks / MAX_TRACE_BLOCKS
             raise ValueError(
-                f"{name}.arrival_rate, tasks_per_episode, num_devices, fading_block: the "
-                f"arrivals of an episode span about {span_s:.3g} s, {blocks:.3g} fading blocks "
-                f"of {self.fading_block:g} s per device (at most {MAX_TRACE_BLOCKS:,}); raise "
-                f"arrival_rate to >= {least_rate:.3g}, "
-                "raise fading_block or lower tasks_per_episode"
+                f"{name}.arrival_rate, device_speed, tasks_per_episode, num_devices, fading_block:"
+                f" an episode spans about {span_s:.3g} s (each device's {per_device:.3g} tasks at "
+                f"{max(1.0 / self.arrival_rate, local_s):.3g} s each, the longer of the arrival "
+                f"interval and the local task time), {blocks:.3g} fading blocks of "
+                f"{self.fading_block:g} s (at most {MAX_TRACE_BLOCKS:,}); raise arrival_rate, "
+                "device_speed or fading_block, or lower tasks_per_episode"
             )
-        profile = get_profile(self.dnn, self.num_classes)
-        largest_bits = (
-            max(profile.output_elements[: self.device_blocks + 1]) * self.bits_per_element
-        )
+        largest_bits = max(profile.output_elements[: depth + 1]) * self.bits_per_element
         mean_rate = snr_rate(self.uplink_bandwidth, db_to_linear(self.uplink_mean_snr_db))
         upload_blocks = largest_bits / mean_rate / self.fading_block
         if upload_blocks > MAX_TRACE_BLOCKS:
@@ -224,12 +235,21 @@ class MultiStepOffloadConfig(SystemConfig):
                 f"mean rate (at most {MAX_TRACE_BLOCKS:,}); raise uplink_bandwidth or "
                 "uplink_mean_snr_db, or lower bits_per_element"
             )
-        arrivals = max(self.background_rates) * span_s
-        if arrivals > MAX_BACKGROUND_ARRIVALS:
+        background_s = max(span_s, BACKGROUND_CHUNK_S)  # drawn in chunks of that length
+        events = (max(self.background_rates) + 1.0 / self.background_mean_sojourn) * background_s
+        if events > MAX_BACKGROUND_ARRIVALS:
             raise ValueError(
-                f"{name}.background_rates: about {arrivals:.3g} background arrivals in the "
-                f"{span_s:.3g} s of an episode (at most {MAX_BACKGROUND_ARRIVALS:,}); lower the "
-                "busy rate or tasks_per_episode"
+                f"{name}.background_rates, background_mean_sojourn: about {events:.3g} "
+                f"background arrivals and state switches in the {background_s:.3g} s drawn "
+                f"(at most {MAX_BACKGROUND_ARRIVALS:,}); lower the busy rate or tasks_per_episode,"
+                " or raise background_mean_sojourn"
+            )
+        load = 0.5 * sum(self.background_rates) * profile.total_macs / self.edge_speed
+        if load >= 1.0:
+            raise ValueError(
+                f"{name}.background_rates, edge_speed, dnn: the background load alone puts the "
+                f"edge at a utilisation of {load:.3g} (>= 1: its queue, and an offloaded task's "
+                "wait, grow without bound); lower the background rates or raise edge_speed"
             )
 
 

@@ -52,6 +52,8 @@ __all__ = [
 ]
 
 ACTION_MODES = ("continuous", "options")
+MAX_TASKS_PER_EPISODE = 1_000_000
+"""Most tasks per episode (their arrivals are drawn whole at reset)."""
 """Action parameterisations of ``PerTaskOffload-v1`` (see the env's Action Space)."""
 
 
@@ -70,7 +72,7 @@ class PerTaskOffloadConfig(JointOffloadConfig):
     def validate(self) -> None:
         super().validate()
         self._require_positive("arrival_rate")
-        self._require_positive("tasks_per_episode", integer=True)
+        self._require_number("tasks_per_episode", 1, MAX_TASKS_PER_EPISODE, integer=True)
         self._require_choice("action_mode", ACTION_MODES)
 
 

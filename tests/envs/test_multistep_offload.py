@@ -32,6 +32,8 @@ def run_episode(env: gym.Env, seed: int, policy=None) -> tuple[float, list[dict]
         ("num_devices", 0),
         ("num_devices", 2.5),
         ("num_devices", 1001),
+        ("num_classes", 100_001),
+        ("background_mean_sojourn", 1e-4),
         ("arrival_rate", -1.0),
         ("edge_speed", 0.0),
         ("uplink_bandwidth", -3e6),
@@ -225,9 +227,21 @@ def test_v0_is_deprecated():
 @pytest.mark.parametrize(
     ("overrides", "fields"),
     [
-        ({"arrival_rate": 0.002}, "arrival_rate, tasks_per_episode, num_devices, fading_block"),
-        ({"fading_block": 1e-5}, "arrival_rate, tasks_per_episode, num_devices, fading_block"),
-        ({"background_rates": (2.0, 1e7)}, "background_rates"),
+        (
+            {"arrival_rate": 0.002},
+            "arrival_rate, device_speed, tasks_per_episode, num_devices, fading_block",
+        ),
+        (
+            {"fading_block": 1e-5},
+            "arrival_rate, device_speed, tasks_per_episode, num_devices, fading_block",
+        ),
+        (
+            {"device_speed": 1e4},
+            "arrival_rate, device_speed, tasks_per_episode, num_devices, fading_block",
+        ),
+        ({"background_rates": (2.0, 1e7)}, "background_rates, background_mean_sojourn"),
+        ({"background_rates": (2.0, 1e5)}, "background_rates, background_mean_sojourn"),
+        ({"edge_speed": 5e9}, "background_rates, edge_speed, dnn"),
         ({"bits_per_element": 1e300}, "bits_per_element, uplink_bandwidth, uplink_mean_snr_db"),
         ({"uplink_bandwidth": 1.0}, "bits_per_element, uplink_bandwidth, uplink_mean_snr_db"),
     ],

@@ -83,3 +83,18 @@ def test_multistep_candidates_script_writes_nonnegative_losses(tmp_path):
     assert len(rows) == 200  # the default tasks_per_episode
     assert all(float(r["loss"]) >= 0 for r in rows)
     assert (tmp_path / "multistep_candidates.md").read_text().startswith("# MultiStepOffload")
+
+
+def test_a_failed_write_keeps_the_previous_file_and_no_temporary(tmp_path):
+    path = tmp_path / "table.csv"
+    output.write_csv(path, [{"a": 1}])
+    before = path.read_text()
+
+    def crash(target):
+        target.write_text("half")
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        output.write_atomically(path, crash)
+    assert path.read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["table.csv"]

@@ -75,3 +75,17 @@ def test_the_feasibility_check_catches_a_nan_solver(field):
     values[0] = np.nan
     broken = dataclasses.replace(allocation, **{field: values})
     assert feasibility_violations(problem, broken) == [f"{field} is not finite (NaN or inf)"]
+
+
+@pytest.mark.parametrize("solver", sorted(SOLVERS))
+def test_every_solver_is_a_pure_function_of_its_instance(solver):
+    """The same instance gives the same allocation, bit for bit, whatever the process solved
+    in between (other sizes and configs: compiled programs, caches, solver state)."""
+    first = sample("default", 7, 4)
+    once = solve(solver, first, np.random.default_rng(0))
+    for name, seed, n in [("pan2023", 1, 3), ("default", 2, 4), ("balanced", 3, 2)]:
+        solve(solver, sample(name, seed, n), np.random.default_rng(0))
+    fresh = JointOffloadProblem.from_gains(first.config, first.gain_db)
+    again = solve(solver, fresh, np.random.default_rng(0))
+    for field in dataclasses.fields(once):
+        np.testing.assert_array_equal(getattr(once, field.name), getattr(again, field.name))

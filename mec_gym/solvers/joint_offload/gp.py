@@ -132,14 +132,21 @@ def fit_accuracy_monomial(config: JointOffloadConfig) -> MonomialFit:
     on the accuracy itself: unweighted, the fit would chase the exponential tail (gaps of 1e-6
     at F = 32) and miss the low frame counts, where the optimum lies, by far (for the defaults
     0.49 vs 0.003 in accuracy at worst). With a single feasible frame count the fit uses F_min and
-    F_min + 1 (the frames are then fixed anyway).
+    F_min + 1 (the frames are then fixed anyway). Frame counts whose gap rounds to 0 (A(F) = a1
+    in floating point) are left out; with fewer than two others the term is a constant.
     """
     model = config.accuracy_model
     low = config.min_frames
     frames = np.arange(low, max(config.max_frames, low + 1) + 1, dtype=float)
     gap = model.a1 - np.asarray(model(frames))
-    slope, intercept = np.polyfit(np.log(frames), np.log(gap), 1, w=gap)
-    coefficient, exponent = float(np.exp(intercept)), float(-slope)
+    positive = gap > 0  # a gap below a1's float resolution rounds to 0: nothing to fit there
+    if positive.sum() >= 2:
+        slope, intercept = np.polyfit(
+            np.log(frames[positive]), np.log(gap[positive]), 1, w=gap[positive]
+        )
+        coefficient, exponent = float(np.exp(intercept)), float(-slope)
+    else:  # A(F) = a1 over (almost) the whole range: a flat, negligible term
+        coefficient, exponent = max(float(gap.max()), np.finfo(float).tiny), 0.0
     error = coefficient * frames ** (-exponent) - gap
     return MonomialFit(
         coefficient, exponent, max(float(error.max()), 0.0), max(float(-error.min()), 0.0)
