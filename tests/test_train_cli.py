@@ -399,3 +399,24 @@ def test_native_vector_training_equals_dummy_and_resumes_exactly(tmp_path):
 def test_native_vector_env_needs_an_env_that_has_one(capsys):
     line = error_of(capsys, "ppo", ["--env", ENV_ID, "--vec-env", "native"])
     assert f"{ENV_ID} has no native vector env" in line and "TwoTimescale-v0" in line
+
+
+def test_a_seeded_run_repeated_in_fresh_processes_gives_the_same_curve_and_model(tmp_path):
+    """Reproducibility: the same command in two fresh processes (one torch thread each, as the
+    scripts set) writes the same evaluation curve and the same model, bit for bit."""
+    runs = []
+    for name in ("first", "second"):
+        subprocess.run(
+            [sys.executable, "train/ppo.py", *tiny_argv("ppo", ENV_ID, tmp_path / name, 256)]
+            + ["--eval-freq", "128"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        (run,) = (tmp_path / name / ENV_ID).iterdir()
+        runs.append(run)
+    curves = [np.load(run / "evaluations.npz") for run in runs]
+    for key in ("timesteps", "results"):
+        np.testing.assert_array_equal(curves[0][key], curves[1][key])
+    models = [policy_parameters(run / "model.zip") for run in runs]
+    assert all(torch.equal(models[0][key], models[1][key]) for key in models[0])

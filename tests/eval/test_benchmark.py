@@ -144,3 +144,14 @@ def test_cells_are_not_reused_under_other_env_kwargs(tmp_path, monkeypatch):
     other[other.index("periods_per_episode=5")] = "periods_per_episode=6"
     benchmark.main([*other, "--out", out])
     assert len(played) == 18  # six baselines x three seeds, all played again
+
+
+def test_a_rerun_from_scratch_reproduces_the_table_exactly(tmp_path):
+    """The same command with empty cell folders gives the same table, bit for bit, except the
+    wall-clock decision times."""
+    tables = []
+    for name in ("first", "second"):
+        benchmark.main([*ARGV, "--out", str(tmp_path / name)])
+        rows = list(csv.DictReader((tmp_path / name / "results.csv").open()))
+        tables.append([{k: v for k, v in row.items() if k != "ms_per_decision"} for row in rows])
+    assert tables[0] == tables[1] and len(tables[0]) > 3
