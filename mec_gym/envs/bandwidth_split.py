@@ -365,9 +365,16 @@ class BandwidthSplitEnv(MecEnv[BandwidthSplitEnvConfig]):
     def split_from_action(self, action: Any) -> tuple[Any, Any, Any]:
         """(upload shares, download shares, model sizes or None) of an action (see the Action
         Space): floats with one device, arrays of shape (K,) otherwise."""
+        flat = self.action_space.shape
+        rows = (self.config.num_devices, flat[0] // self.config.num_devices)
+        if np.shape(action) not in (flat, rows) and not (flat == (1,) and np.ndim(action) == 0):
+            raise ValueError(
+                f"action must have shape {flat} (or {rows}, a row per device), got "
+                f"{np.shape(action)}"
+            )
+        if np.asarray(action).dtype.kind not in "iubf":
+            raise ValueError(f"action must be real numbers, got dtype {np.asarray(action).dtype}")
         values = np.asarray(action, dtype=float)
-        if values.size != self.action_size:
-            raise ValueError(f"action must have {self.action_size} entries, got {values.size}")
         if self.simulator.scalar:
             entries = values.reshape(-1).tolist()
             if not all(map(math.isfinite, entries)):

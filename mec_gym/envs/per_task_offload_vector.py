@@ -268,7 +268,7 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         n = self.num_envs
         values = np.asarray(actions)
         if self.options:
-            if values.size != n or values.dtype.kind not in "iuf":
+            if values.shape not in ((n,), (n, 1)) or values.dtype.kind not in "iuf":
                 raise ValueError(f"actions must be {n} option indices, got shape {values.shape}")
             index = values.reshape(n)
             count = self.single_action_space.n
@@ -285,9 +285,12 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
             edge_share = np.where(offload, self.option_reserved[self.rows, option, 1], 0.0)
             local_frequency = np.where(offload, 0.0, local.local_frequency)
             return offload, frames, time_share, edge_share, local_frequency
-        values = np.asarray(actions, dtype=float)
-        if values.size != 5 * n:
-            raise ValueError(f"actions must have shape ({n}, 5), got {values.shape}")
+        if values.shape != (n, 5) or values.dtype.kind not in "iubf":
+            raise ValueError(
+                f"actions must be real numbers of shape ({n}, 5), got {values.dtype} of shape "
+                f"{values.shape}"
+            )
+        values = values.astype(float)
         values = values.reshape(n, 5)
         if not np.isfinite(values).all():
             raise ValueError("actions must be finite")

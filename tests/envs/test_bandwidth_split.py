@@ -178,8 +178,10 @@ def test_action_spaces_of_the_model_size_options(env_id, model_size, shape):
     assert env.action_space.shape == shape and env.action_space.dtype == np.float32
     assert (env.action_space.low == 0).all() and (env.action_space.high == 1).all()
     env.reset(seed=0)
-    with pytest.raises(ValueError, match="entries"):
+    with pytest.raises(ValueError, match=rf"shape \({shape[0]},\)"):
         env.step(np.zeros(shape[0] + 1))
+    with pytest.raises(ValueError, match="row per device"):
+        env.step(np.zeros((1, shape[0])).T if shape[0] > 1 else np.zeros((2, 1)))
 
 
 def test_one_device_split_is_clipped_beta_and_its_complement():

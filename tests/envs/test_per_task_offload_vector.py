@@ -154,3 +154,14 @@ def test_bad_arguments_raise_clear_errors():
         PerTaskOffloadVectorEnv(num_envs=2, preset="nowhere")
     with pytest.raises(ValueError, match="unknown"):
         PerTaskOffloadVectorEnv(num_envs=2, rounds_per_episode=3)
+
+
+@pytest.mark.parametrize(
+    ("action_mode", "bad"),
+    [("continuous", np.zeros((5, 3))), ("continuous", np.zeros((3, 5), dtype=complex))],
+)
+def test_transposed_or_complex_actions_are_refused(action_mode, bad):
+    envs = PerTaskOffloadVectorEnv(num_envs=3, action_mode=action_mode, tasks_per_episode=5)
+    envs.reset(seed=0)
+    with pytest.raises(ValueError, match=r"real numbers of shape \(3, 5\)"):
+        envs.step(bad)
