@@ -155,3 +155,23 @@ def test_devices_without_uplink_stay_local():
     alone = cccp(nobody)
     assert not alone.allocation.offload.any()
     assert alone.cost == pytest.approx(local_optimum(nobody).cost.sum())
+
+
+def test_a_failed_relaxation_falls_back_to_algorithm_3(monkeypatch):
+    """cvxpy giving up on the relaxation: a warning, and GP+Heuristic's feasible allocation."""
+    import cvxpy as cp
+
+    from mec_gym.solvers.joint_offload import cccp as cccp_module
+    from mec_gym.solvers.joint_offload.heuristic import channel_aware_offloading
+
+    def failing(*args, **kwargs):
+        raise cp.SolverError("Solver 'CLARABEL' failed")
+
+    monkeypatch.setattr(cccp_module, "solve_relaxation", failing)
+    problem = sample("default", 8, 6)
+    with pytest.warns(UserWarning, match="Algorithm 3"):
+        result = cccp(problem)
+    assert feasibility_violations(problem, result.allocation) == []
+    heuristic = channel_aware_offloading(problem)
+    np.testing.assert_array_equal(result.allocation.offload, heuristic.offload)
+    assert result.relaxed_cost == -np.inf and not result.binary

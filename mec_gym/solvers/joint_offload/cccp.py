@@ -28,6 +28,9 @@ a QP compiled once per shape with cvxpy (parameters, Clarabel). zeta starts at
 ``initial_penalty`` times the mean spread of a row's option costs and grows by
 ``penalty_growth`` every step, until every entry is within ``binary_tol`` of 0 or 1.
 
+If the conic solver fails on a relaxation, CCCP warns and returns Algorithm 3's allocation
+(GP+Heuristic: closed forms and the Newton-solved GP, no cvxpy).
+
 **Completion.** The binary z gives the offloading set; the local devices use Theorem 1, the
 offloading ones the frames of ``edge_solver`` (Algorithm 2 by default) and Theorem 2's shares.
 *(Our choice:)* when the frames of the binary z itself have a lower edge cost Phi than the edge
@@ -37,6 +40,7 @@ solver's, those are kept.
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +51,7 @@ from mec_gym.problems.joint_offload import Allocation, JointOffloadProblem, eval
 from mec_gym.solvers.joint_offload.admm import edge_terms
 from mec_gym.solvers.joint_offload.edge import compose_allocation, edge_cost
 from mec_gym.solvers.joint_offload.gp import EdgeFrameSolver, resolve_edge_solver
+from mec_gym.solvers.joint_offload.heuristic import channel_aware_offloading
 from mec_gym.solvers.joint_offload.local import local_optimum
 
 __all__ = [
@@ -180,7 +185,7 @@ class CccpResult:
     """Total cost (sum of U_n) of ``allocation``."""
     relaxed_cost: float
     """min J over the product of simplices: a lower bound on the optimal total cost (up to the
-    solver's tolerance, ~1e-8)."""
+    solver's tolerance, ~1e-8); -inf when the relaxation failed and Algorithm 3 stood in."""
     iterations: int
     """CCCP steps (penalised solves) after the unpenalised relaxation."""
     binary: bool
@@ -214,15 +219,25 @@ def cccp(
     relaxation = full.rows(usable)
     if not usable.any():
         return _result(problem, np.zeros(problem.num_devices, dtype=bool), None, 0.0, 0, True)
-    z = solve_relaxation(relaxation)
-    relaxed_cost = float(relaxation.cost(z))
-    spread = np.ptp(relaxation.linear, axis=1).mean()
-    penalty = initial_penalty * spread
-    iterations = 0
-    while not np.all(np.minimum(z, 1.0 - z) <= binary_tol) and iterations < max_iterations:
-        z = solve_relaxation(relaxation, relaxation.linear + penalty * (1.0 - 2.0 * z))
-        penalty *= penalty_growth
-        iterations += 1
+    try:
+        z = solve_relaxation(relaxation)
+        relaxed_cost = float(relaxation.cost(z))
+        spread = np.ptp(relaxation.linear, axis=1).mean()
+        penalty = initial_penalty * spread
+        iterations = 0
+        while not np.all(np.minimum(z, 1.0 - z) <= binary_tol) and iterations < max_iterations:
+            z = solve_relaxation(relaxation, relaxation.linear + penalty * (1.0 - 2.0 * z))
+            penalty *= penalty_growth
+            iterations += 1
+    except (RuntimeError, cp.SolverError) as error:  # the conic solver gave up
+        warnings.warn(
+            f"CCCP: the relaxation was not solved ({error}); using Algorithm 3 (GP+Heuristic, "
+            "closed forms) instead",
+            stacklevel=2,
+        )
+        allocation = channel_aware_offloading(problem, edge_solver)
+        cost = evaluate_allocation(problem, allocation).total
+        return CccpResult(allocation, cost, -np.inf, 0, False)
     binary = bool(np.all(np.minimum(z, 1.0 - z) <= binary_tol))
     offload = np.zeros(problem.num_devices, dtype=bool)
     frames = np.zeros(problem.num_devices, dtype=np.int64)
