@@ -4,10 +4,13 @@ The spec's method: both are timed in the same process on ``env.unwrapped`` (no w
 ``ACTIONS_SAMPLED`` actions sampled from the action space before the timed loop and replayed
 in turn, resets included, alternating CartPole and the env ``--repeats`` times (``--seconds``
 each) and taking the ratio of the medians. Targets come from the registry
-(``step_ratio_target``). Prints a table and writes ``<out>/bench_envs.md`` and
-``<out>/bench_envs.csv`` (``--out docs``: the committed pages).
+(``step_ratio_target``). It also times rendering: the median time of an ``rgb_array`` frame
+(``render()`` after a step, ``--render-frames`` frames after ``RENDER_WARMUP`` untimed ones;
+0 skips it). Prints a table and writes ``<out>/bench_envs.md`` and ``<out>/bench_envs.csv``
+(``--out docs``: the committed pages).
 
-    python eval/bench_envs.py [--seconds 3] [--repeats 3] [--env ID ...] [--out docs]
+    python eval/bench_envs.py [--seconds 3] [--repeats 3] [--render-frames 20] [--env ID ...]
+                              [--out docs]
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from argparse import ArgumentParser
 from collections.abc import Sequence
 
 import gymnasium as gym
+import matplotlib
 import numpy as np
 
 import mec_gym  # noqa: F401
@@ -30,6 +34,9 @@ COLUMNS = {
     "step cost / CartPole-v1": "{ratio:.2f}×",
     "target": "{target}",
     "": "{pass}",
+    "render ms/frame": lambda row: (
+        f"{row['render_ms']:.1f}" if isinstance(row.get("render_ms"), float) else ""
+    ),
 }
 """Markdown columns of the table (the CSV has the rows' raw values)."""
 
@@ -38,6 +45,8 @@ ACTIONS_SAMPLED = 1024
 """Actions sampled before the timed loop and replayed in turn."""
 STEPS_PER_CLOCK_READ = 256
 """Steps between two reads of the clock."""
+RENDER_WARMUP = 3
+"""Frames rendered before the timed ones (the figure is made on the first)."""
 
 
 def steps_per_second(env: gym.Env, seconds: float) -> float:
@@ -61,11 +70,36 @@ def steps_per_second(env: gym.Env, seconds: float) -> float:
             return steps / (now - start)
 
 
+def render_ms(env_id: str, frames: int) -> float:
+    """Median time of an ``rgb_array`` frame of ``env_id``, ms: ``render()`` after each of
+    ``frames`` steps with sampled actions, after ``RENDER_WARMUP`` untimed frames."""
+    env = gym.make(env_id, render_mode="rgb_array")
+    env.action_space.seed(0)
+    env.reset(seed=0)
+    times = []
+    for index in range(RENDER_WARMUP + frames):
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        if terminated or truncated:
+            env.reset()
+        start = time.perf_counter()
+        env.render()
+        if index >= RENDER_WARMUP:
+            times.append(time.perf_counter() - start)
+    env.close()
+    return float(np.median(times)) * 1e3
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     argv = output.arguments(argv)
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="per measurement, s")
     parser.add_argument("--repeats", type=int, default=3, help="measurements per env")
+    parser.add_argument(
+        "--render-frames",
+        type=int,
+        default=20,
+        help="rgb_array frames timed per env (median; 0: no render timing)",
+    )
     output.add_env_argument(parser, ENVS, "env ID (repeatable; default all)", repeatable=True)
     output.add_out_argument(parser, "bench_envs")
     args = parser.parse_args(argv)
@@ -93,10 +127,11 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "ratio": ratio,
                 "target": f"≤ {target:g}×",
                 "pass": "PASS" if ratio <= target else "FAIL",
+                "render_ms": render_ms(env_id, args.render_frames) if args.render_frames else "",
             }
         )
     reference_row = {"env": "CartPole-v1", "steps_per_s": float(np.median(cartpole_rates))}
-    rows.insert(0, {**reference_row, "ratio": 1.0, "target": "", "pass": ""})
+    rows.insert(0, {**reference_row, "ratio": 1.0, "target": "", "pass": "", "render_ms": ""})
     out = output.output_folder(args.out, "bench_envs")
     text = output.write_markdown(
         out / "bench_envs.md",
@@ -107,7 +142,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{args.seconds:g} s per env; `env.unwrapped`, actions sampled before the timed "
             f"loop) on {platform.processor() or platform.machine()}, "
             f"Python {platform.python_version()}, gymnasium {gym.__version__}; "
-            f"load averages (1, 5, 15 min) {output.load_average()}.",
+            f"load averages (1, 5, 15 min) {output.load_average()}. Render: median "
+            f"`rgb_array` frame after {RENDER_WARMUP} untimed ones "
+            f"({args.render_frames} timed; matplotlib {matplotlib.__version__}).",
             "",
             *output.markdown_table(rows, COLUMNS),
         ],

@@ -24,8 +24,10 @@ __all__ = ["MecEnv", "MecVectorEnv", "EpisodeMeans", "RENDER_METADATA", "env_met
 
 ConfigT = TypeVar("ConfigT", bound=SystemConfig)
 
-RENDER_METADATA: dict[str, Any] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
-"""Render modes and frame rate shared by every environment (merge into ``metadata``)."""
+RENDER_METADATA: dict[str, Any] = {"render_modes": ["ansi", "rgb_array", "human"], "render_fps": 4}
+"""Render modes and frame rate shared by every environment (merge into ``metadata``): "ansi" a
+text view, "rgb_array" an image, "human" that image in a matplotlib window (``render_fps``
+frames per second at most)."""
 
 _DEFAULT = object()
 
@@ -138,6 +140,8 @@ class MecEnv(gym.Env, Generic[ConfigT]):
         self.episode_ready = False  # until the new episode is drawn (a failed draw stays unready)
         result = self._reset_episode(options)
         self.episode_ready = True
+        if self.render_mode == "human":  # Gymnasium's convention: human frames come by themselves
+            self.render()
         return result
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -145,17 +149,38 @@ class MecEnv(gym.Env, Generic[ConfigT]):
             raise RuntimeError("call reset() before step()")
         if self.episode_over:
             raise RuntimeError("the episode has terminated or been truncated; call reset()")
-        return self._step_episode(action)
+        result = self._step_episode(action)
+        if self.render_mode == "human":
+            self.render()
+        return result
 
     def render(self) -> str | np.ndarray | None:
-        """ "ansi": a text view; "rgb_array": an (H, W, 3) image; None (with a warning) without
-        a render mode. RuntimeError before ``reset()``."""
-        if self.render_mode is None:
+        """ "ansi": a text view; "rgb_array": an (H, W, 3) image; "human": that image shown in a
+        matplotlib window (one figure, made on the first call, closed by ``close()``; only drawn
+        on its canvas under a non-interactive backend such as Agg), None; None (with a warning)
+        without a render mode. RuntimeError before ``reset()``."""
+        mode = self.render_mode
+        if mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode= to make()")
             return None
         if not self.episode_ready:
             raise RuntimeError("call reset() before render()")
-        return self._render_text() if self.render_mode == "ansi" else self._render_rgb()
+        if mode == "ansi":
+            return self._render_text()
+        frame = self._render_rgb()
+        if mode == "rgb_array":
+            return frame
+        from mec_gym.envs.base_render import human_window
+
+        human_window(self).show(frame)
+        return None
+
+    def close(self) -> None:
+        """Close the ``human`` window and drop the image view, if rendered."""
+        from mec_gym.envs.base_render import close_views  # numpy only: matplotlib is not loaded
+
+        close_views(self)
+        super().close()
 
     @classmethod
     def evaluated_keys(cls) -> tuple[str, ...]:

@@ -304,4 +304,4 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
     def _render_rgb(self) -> np.ndarray:
         from mec_gym.envs.multistep_render import render_rgb
 
-        return render_rgb(self.simulator)
+        return render_rgb(self, self._step_records)

@@ -1,15 +1,29 @@
-"""Text and image views of a MultiStepOffload simulator state (matplotlib is imported only here)."""
+"""Text and image views of a MultiStepOffload state (matplotlib is imported only here)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import weakref
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from mec_gym.simulators.multistep_offload import MultiStepSimulator
+from mec_gym.envs.base_render import (
+    Bars,
+    DynamicAxis,
+    FrameView,
+    fit_range,
+    rectangles,
+    signed,
+    small_legend,
+    view_of,
+)
 
-__all__ = ["render_text", "render_rgb"]
+if TYPE_CHECKING:
+    from mec_gym.envs.multistep_offload import MultiStepOffloadEnv
+    from mec_gym.simulators.multistep_offload import MultiStepSimulator, TaskRecord
+
+__all__ = ["render_text", "render_rgb", "DevicesView"]
 
 
 def render_text(sim: MultiStepSimulator) -> str:
@@ -32,61 +46,129 @@ def render_text(sim: MultiStepSimulator) -> str:
     return "\n".join(lines)
 
 
-def render_rgb(sim: MultiStepSimulator) -> np.ndarray:
-    """RGB image (H, W, 3) of the devices' task progress, queues, uplink rates and edge backlog."""
-    import matplotlib
+_PHASE_COLOURS = {
+    "idle": "#dddddd",
+    "computing": "#4c9be8",
+    "finishing": "#7fbf7f",
+    "uploading": "#f0a030",
+}
+_TODO = "#eeeeee"
 
-    matplotlib.use("Agg", force=False)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    st, cfg = sim.state, sim.config
-    depth = cfg.device_blocks
-    views = sim.device_views()
-    figure = Figure(figsize=(7.2, 3.6), dpi=100)
-    canvas = FigureCanvasAgg(figure)
-    ax, ax_edge = figure.subplots(1, 2, gridspec_kw={"width_ratios": [5, 1]})
-    colours = {
-        "idle": "#dddddd",
-        "computing": "#4c9be8",
-        "finishing": "#7fbf7f",
-        "uploading": "#f0a030",
-    }
-    for view in views:
-        y = view.device
-        for j in range(depth):
-            done = j < view.block
-            ax.add_patch(
-                matplotlib.patches.Rectangle(
-                    (j, y - 0.35),
-                    0.95,
-                    0.7,
-                    color=colours[view.phase] if done else "#eeeeee",
-                )
-            )
-        ax.text(
-            depth + 0.1,
-            y,
-            f"q={view.queue}  {view.rate / 1e6:.1f} Mb/s  {view.phase}",
-            va="center",
-            fontsize=8,
+class DevicesView(FrameView):
+    """MultiStepOffload's image: each device's task progress over its DNN blocks (coloured by
+    its phase), queue, uplink rate and phase, the boundary being decided, the edge backlog;
+    the header gives the decision just taken and its reward (the utility of the tasks that
+    finished in the step)."""
+
+    size = (8.0, 4.2)
+
+    def build(self, env: MultiStepOffloadEnv) -> None:
+        from matplotlib.collections import PolyCollection
+        from matplotlib.patches import Patch
+
+        sim = env.simulator
+        cfg = sim.config
+        n, depth = cfg.num_devices, cfg.device_blocks
+        figure = self.figure
+        figure.subplots_adjust(left=0.08, right=0.97, bottom=0.12, top=0.80, wspace=0.25)
+        ax, ax_edge = figure.subplots(1, 2, gridspec_kw={"width_ratios": [5, 1]})
+        self.ax_edge = ax_edge
+        blocks, rows = np.meshgrid(np.arange(depth), np.arange(n))
+        self.cells = PolyCollection(
+            rectangles(blocks.ravel() + 0.025, rows.ravel() - 0.35, 0.95, 0.7), edgecolors="none"
         )
-        if view.device == st.deciding:
+        ax.add_collection(self.cells, autolim=False)
+        self.notes = [
+            self.fast_text((depth + 0.1, device), 7, axes=ax, va="center") for device in range(n)
+        ]
+        (self.boundary,) = ax.plot([], [], color="red", lw=2.5, clip_on=False)
+        for boundary in sim.system.candidates:
+            ax.axvline(boundary, color="grey", lw=0.5, ls=":")
+        ax.set_xlim(0, depth + 3.6)
+        ax.set_ylim(-0.6, n - 0.4)
+        ax.set_yticks(range(n), [f"dev {d}" for d in range(n)], fontsize=7)
+        ax.set_xticks(range(0, depth + 1))
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel("device DNN block (dotted: candidate boundaries)", fontsize=8)
+        small_legend(
+            ax,
+            [
+                *(Patch(color=c, label=name) for name, c in _PHASE_COLOURS.items()),
+                Patch(color="red", label="boundary being decided"),
+            ],
+            "lower left",
+            (0.0, 1.0),
+            ncol=5,
+        )
+        self.backlog = Bars(ax_edge, [0.0], 0.8, "#c44")
+        ax_edge.set_xlim(-0.6, 0.6)
+        ax_edge.set_xticks([])
+        ax_edge.tick_params(labelsize=7)
+        ax_edge.set_title("edge backlog (ms)", fontsize=8)
+        self.backlog_axis = DynamicAxis(self, ax_edge)
+        self.pending: tuple[Any, int, int, int, int] | None = None
+        """(weak reference to the state, decision count, device, task, boundary) of the
+        decision pending at the last frame: the next frame, one step later, tells what was
+        decided."""
+        self.records: Sequence[TaskRecord] = ()
+        """The tasks finished in the last step (its reward: the sum of their utilities)."""
+        self.last_decision = "no decision yet (reset)"
+        self.animate(self.cells, self.boundary, self.backlog.collection)
+
+    def update(self, env: MultiStepOffloadEnv) -> None:
+        sim = env.simulator
+        st, cfg = sim.state, sim.config
+        depth = cfg.device_blocks
+        views = sim.device_views()
+        colours = []
+        for view in views:
+            done = _PHASE_COLOURS[view.phase]
+            colours += [done if j < view.block else _TODO for j in range(depth)]
+            self.notes[view.device].set_text(
+                f"q={view.queue}  {view.rate / 1e6:.1f} Mb/s  {view.phase}"
+            )
+        self.cells.set_facecolors(colours)
+        pending = self.pending
+        if pending is not None and pending[0]() is not st:
+            pending = None  # another episode
+        if st.decisions <= 1 and not st.tasks_finished:
+            self.last_decision = "no decision yet (reset)"
+        elif pending is not None and (
+            st.decisions == pending[1] + 1 or (sim.done and st.decisions == pending[1])
+        ):
+            _, _, device, task, boundary = pending
+            choice = "offload" if st.offload_boundary[task] == boundary else "continue"
+            self.last_decision = self.with_reward(
+                f"last decision: dev {device} at block {boundary} -> {choice}"
+            )
+        elif pending is None or st.decisions != pending[1]:  # else no step since that frame
+            self.last_decision = self.with_reward("last decision: not rendered")
+        if sim.done:
+            self.boundary.set_data([], [])
+            self.pending = None
+        else:
             boundary = sim.pending_boundary()
-            ax.plot([boundary, boundary], [y - 0.45, y + 0.45], color="red", lw=2)
-    for boundary in sim.system.candidates:
-        ax.axvline(boundary, color="grey", lw=0.5, ls=":")
-    ax.set_xlim(0, depth + 3.2)
-    ax.set_ylim(-0.6, cfg.num_devices - 0.4)
-    ax.set_yticks(range(cfg.num_devices))
-    ax.set_xlabel("device DNN block (red: boundary being decided)")
-    ax.set_ylabel("device")
-    ax.set_title(f"t = {st.now:.2f} s, {st.tasks_finished} tasks finished", fontsize=9)
-    backlog_s = sim.edge_backlog_at(st.now) / cfg.edge_speed
-    ax_edge.bar([0], [backlog_s * 1e3], color="#c44")
-    ax_edge.set_ylim(0, max(500.0, backlog_s * 1e3 * 1.1))
-    ax_edge.set_xticks([])
-    ax_edge.set_title("edge backlog (ms)", fontsize=9)
-    figure.tight_layout()
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+            y = st.deciding
+            self.boundary.set_data([boundary, boundary], [y - 0.45, y + 0.45])
+            self.pending = (weakref.ref(st), st.decisions, y, st.current[y], boundary)
+        backlog_ms = sim.edge_backlog_at(st.now) / cfg.edge_speed * 1e3
+        self.backlog_axis.set(*fit_range(None, 0.0, backlog_ms, floor=100.0))
+        self.backlog.set([backlog_ms])
+        self.header.set_text(
+            f"t = {st.now:.3f} s  finished {st.tasks_finished}/{cfg.tasks_per_episode}  edge "
+            f"backlog {backlog_ms:.0f} ms\n{self.last_decision}"
+        )
+
+    def with_reward(self, decision: str) -> str:
+        """``decision`` and the reward of the step (the utility of the tasks it finished)."""
+        reward = sum(record.utility for record in self.records)
+        return f"{decision}   reward {signed(reward)} ({len(self.records)} tasks finished)"
+
+
+def render_rgb(env: MultiStepOffloadEnv, step_records: Sequence[TaskRecord] = ()) -> np.ndarray:
+    """RGB image (H, W, 3) of the devices (:class:`DevicesView`, made once per env) after a
+    step that finished ``step_records`` (the env's last step)."""
+    view = view_of(env, DevicesView)
+    view.records = step_records
+    return view.frame(env)

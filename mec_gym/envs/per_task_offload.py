@@ -494,4 +494,4 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
     def _render_rgb(self) -> np.ndarray:
         from mec_gym.envs.joint_offload_render import render_tasks_rgb
 
-        return render_tasks_rgb(self.simulator)
+        return render_tasks_rgb(self)

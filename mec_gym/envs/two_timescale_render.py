@@ -9,7 +9,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["render_text", "new_figure", "render_rgb"]
+from mec_gym.envs.base_render import (
+    DynamicAxis,
+    FrameView,
+    fit_range,
+    signed,
+    small_legend,
+    view_of,
+)
+
+__all__ = ["render_text", "new_figure", "render_rgb", "AreaView"]
 
 _RETRAIN, _COST, _IDLE = "#d62728", "#1f77b4", "#7f7f7f"
 
@@ -46,52 +55,134 @@ def render_text(env: Any) -> str:
     return "\n".join(lines)
 
 
-def new_figure() -> tuple[Any, Any]:
-    """(figure, canvas) of the image view, made once per env and reused."""
-    import matplotlib
+class AreaView(FrameView):
+    """The two-timescale image: the area with the BSs (squares), the MUs (dots in their BS's
+    colour, lines to their BS, a red ring when retrained in this frame; grey before the first
+    frame decision), and the objective of every slot so far; the header gives the slot and
+    frame, the decision just taken and its reward."""
 
-    matplotlib.use("Agg", force=False)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    size = (9.0, 4.4)
 
-    figure = Figure(figsize=(8.0, 4.0), dpi=100)
-    return figure, FigureCanvasAgg(figure)
+    def build(self, env: Any) -> None:
+        from matplotlib.collections import LineCollection
+        from matplotlib.lines import Line2D
+
+        cfg = env.config
+        simulator = env.simulator
+        figure = self.figure
+        grid = figure.add_gridspec(1, 2, width_ratios=[1, 1.3], left=0.07, right=0.98, wspace=0.3)
+        grid.update(bottom=0.11, top=0.83)
+        ax_map, ax_cost = figure.add_subplot(grid[0]), figure.add_subplot(grid[1])
+        self.ax_cost = ax_cost
+        self.colours = np.array([f"C{bs % 10}" for bs in range(cfg.num_bs)])
+        self.links = LineCollection([], lw=0.7, alpha=0.6)
+        ax_map.add_collection(self.links, autolim=False)
+        n = cfg.num_mus
+        self.mus = ax_map.scatter(np.zeros(n), np.zeros(n), s=18, c=_IDLE, zorder=4)
+        self.rings = ax_map.scatter(
+            [], [], s=70, facecolors="none", edgecolors=_RETRAIN, zorder=5, clip_on=False
+        )
+        self.mus.set_clip_on(False)
+        bs_xy = simulator.bs_positions
+        stations = ax_map.scatter(
+            *bs_xy.T, marker="s", s=80, c=self.colours, edgecolors="black", zorder=3
+        )
+        margin = 0.04 * cfg.area_m  # so that markers on the border are not clipped
+        ax_map.set_xlim(-margin, cfg.area_m + margin)
+        ax_map.set_ylim(-margin, cfg.area_m + margin)
+        ax_map.set_aspect("equal")
+        ax_map.tick_params(labelsize=7)
+        ax_map.set_xlabel("x (m)", fontsize=8)
+        ax_map.set_ylabel("y (m)", fontsize=8)
+        small_legend(
+            ax_map,
+            [
+                Line2D([], [], ls="", marker="s", color="grey", mec="black", label="BS"),
+                Line2D([], [], ls="", marker="o", color="grey", label="MU (BS colour)"),
+                Line2D([], [], ls="", marker="o", mfc="none", mec=_RETRAIN, label="retrained"),
+            ],
+            "lower left",
+            (0.0, 1.0),
+            ncol=3,
+            handletextpad=0.2,
+            columnspacing=0.8,
+        )
+        (self.history,) = ax_cost.plot([], [], color=_COST, lw=1.0)
+        ax_cost.set_xlim(0, cfg.slots_per_episode + 1)
+        ax_cost.tick_params(labelsize=7)
+        ax_cost.set_xlabel("slot", fontsize=8)
+        ax_cost.set_ylabel("slot objective (s)", fontsize=8)
+        self.cost_axis = DynamicAxis(self, ax_cost)
+        self.animate(self.links, self.mus, self.rings, stations, self.history)
+
+    def update(self, env: Any) -> None:
+        st = env.simulator.state
+        mu_xy = st.positions
+        bs_xy = env.simulator.bs_positions
+        self.mus.set_offsets(mu_xy)
+        if st.association is None:
+            self.mus.set_facecolors(_IDLE)
+            self.links.set_segments([])
+            self.rings.set_offsets(np.empty((0, 2)))
+        else:
+            colours = self.colours[st.association]
+            self.mus.set_facecolors(colours)
+            self.links.set_segments(np.stack((mu_xy, bs_xy[st.association]), axis=1))
+            self.links.set_colors(colours)
+            self.rings.set_offsets(mu_xy[st.retrain])
+        history = env.cost_history
+        self.cost_axis.set(*fit_range(None, 0.0, max(history, default=0.0) * 1.05))
+        self.history.set_data(np.arange(1, len(history) + 1), history)
+        self.header.set_text(_header(env))
 
 
-def render_rgb(env: Any, figure_canvas: tuple[Any, Any]) -> np.ndarray:
-    """RGB image: the area with the BSs (squares), the MUs (dots in their BS's colour, lines to
-    their BS, a red ring when retrained in this frame; grey before the first frame decision),
-    and the objective of every slot so far."""
-    figure, canvas = figure_canvas
-    figure.clear()
+def _header(env: Any) -> str:
+    """The slot and frame, the decision just taken and its reward."""
     cfg = env.config
-    simulator = env.simulator
-    st = simulator.state
-    ax_map, ax_cost = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
-    colours = [f"C{bs % 10}" for bs in range(cfg.num_bs)]
-    bs_xy = simulator.bs_positions
-    mu_xy = st.positions
-    if st.association is None:
-        ax_map.scatter(*mu_xy.T, s=18, c=_IDLE, zorder=4)
+    st = env.simulator.state
+    frame_level = hasattr(env, "slot_policy")
+    frames = cfg.frames_per_episode
+    if frame_level:  # st.frame: the frames played
+        text = (
+            f"frame {min(st.frame, frames)}/{frames} played  slot {st.slot}/{cfg.slots_per_episode}"
+        )
     else:
-        for mu, bs in enumerate(st.association):
-            segment = np.stack((mu_xy[mu], bs_xy[bs])).T
-            ax_map.plot(*segment, color=colours[bs], lw=0.7, alpha=0.6)
-        ax_map.scatter(*mu_xy.T, s=18, c=[colours[bs] for bs in st.association], zorder=4)
-        retrained = mu_xy[st.retrain]
-        ax_map.scatter(*retrained.T, s=70, facecolors="none", edgecolors=_RETRAIN, zorder=5)
-    ax_map.scatter(*bs_xy.T, marker="s", s=80, c=colours, edgecolors="black", zorder=3)
-    margin = 0.03 * cfg.area_m  # so that markers on the border are not clipped
-    ax_map.set_xlim(-margin, cfg.area_m + margin)
-    ax_map.set_ylim(-margin, cfg.area_m + margin)
-    ax_map.set_aspect("equal")
-    ax_map.set_title(f"frame {min(st.frame, cfg.frames_per_episode)} (red: retrained)", fontsize=9)
+        text = (
+            f"slot {st.slot}/{cfg.slots_per_episode}  in frame {min(st.frame + 1, frames)}/{frames}"
+        )
     history = env.cost_history
-    ax_cost.plot(np.arange(1, len(history) + 1), history, color=_COST)
-    ax_cost.set_xlim(0, cfg.slots_per_episode + 1)
-    ax_cost.set_xlabel("slot")
-    ax_cost.set_ylabel("slot objective (s)")
-    ax_cost.set_title(f"slot {st.slot}/{cfg.slots_per_episode}", fontsize=9)
-    figure.tight_layout()
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+    last = st.last_outcome
+    if not history or last is None:
+        return text + "\nno decision yet (reset)"
+    retrained = int(np.count_nonzero(st.retrain)) if st.retrain is not None else 0
+    if frame_level:
+        objectives = history[-cfg.slots_per_frame :]
+        reward = -float(np.mean(objectives)) / cfg.num_mus
+        text += (
+            f"   last decision: association (map), {retrained}/{cfg.num_mus} MUs retrained"
+            f"\nreward {signed(reward)}  (mean slot objective {np.mean(objectives):.4g} s over "
+            f"{len(objectives)} slots)"
+        )
+    else:
+        reward = -history[-1] / cfg.num_mus
+        delays = last.delays
+        text += (
+            f"   last decision: compute split + DT data {np.sum(last.retrain_bits) / 1e6:.2f}"
+            f" Mbit ({retrained}/{cfg.num_mus} MUs retraining)\nreward {signed(reward)}  "
+            f"(slot objective {history[-1]:.4g} s; mean L_tx {np.mean(delays.transmission):.3f}"
+            f" L_BS {np.mean(delays.computation):.3f} L_re {np.mean(delays.retraining):.3f} s)"
+        )
+    return text
+
+
+def new_figure() -> AreaView:
+    """The image view of an env, made once per env and reused (its figure is made on the
+    first frame)."""
+    return AreaView()
+
+
+def render_rgb(env: Any, view: Any = None) -> np.ndarray:
+    """RGB image of the env's state (:class:`AreaView`: ``view``, else one made once per env)."""
+    if not isinstance(view, AreaView):
+        view = view_of(env, AreaView)
+    return view.frame(env)
