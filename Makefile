@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # CPU build of torch; the pin must match pyproject.toml (an unpinned torch pulls the CUDA build)
 TORCH := torch==2.13.0
 
-.PHONY: venv demo test test-slow lint bench performance benchmark clean distclean
+.PHONY: venv demo test test-slow lint docs docs-frames bench performance benchmark clean distclean
 
 venv: $(STAMP)
 
@@ -35,6 +35,15 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# the documentation site in site/ (mkdocs.yml); --strict: a broken link, reference or docstring
+# fails the build
+docs: venv
+	$(BIN)/mkdocs build --strict -d site
+
+# docs/assets/frames/<ID>.png, the rendered frame of each environment's page (committed)
+docs-frames: venv
+	$(BIN)/python docs/gen_frames.py
+
 bench: venv
 	$(BIN)/python eval/bench_envs.py
 
@@ -53,7 +62,7 @@ benchmark: venv
 
 # caches and build output; keeps .venv and the runs/ of past trainings
 clean:
-	rm -rf build .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf build site .pytest_cache .ruff_cache .hypothesis *.egg-info
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
 # also the virtualenv

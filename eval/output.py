@@ -59,12 +59,14 @@ def add_env_argument(
     default: str | None = None,
 ) -> None:
     """``--env ID`` (``mec_gym:`` prefix accepted), one of ``choices`` (IDs of the registry);
-    ``repeatable`` collects a list (None when not given)."""
+    ``repeatable`` collects a list (``--env A B`` or ``--env A --env B``; None when not
+    given)."""
     parser.add_argument(
         "--env",
         type=env_id,
         choices=sorted(choices),
-        action="append" if repeatable else "store",
+        action="extend" if repeatable else "store",
+        nargs="+" if repeatable else None,
         default=default,
         help=help_text,
     )
