@@ -1,7 +1,7 @@
 """Fixed policies of the bandwidth split system (``BandwidthSplit-v0``, ``BandwidthSplitMulti-v0``).
 
 Source: D. Yang, S. Zhang, H. Zhang, L. Song, "End-Edge Model Collaboration: Bandwidth Allocation
-for Data Upload and Model Transmission", arXiv 2504.14310; spec ``shared/spec/bandwidth_split.md``.
+for Data Upload and Model Transmission", arXiv 2504.14310; model ``docs/bandwidth_split.md``.
 
 Every policy rebuilds the period's instance from the observation
 (``env.problem_from_observation``: gain, N_avail, the device's current mAP as the fallback, the

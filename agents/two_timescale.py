@@ -3,7 +3,7 @@ adapters that turn trained agents into the envs' pluggable frame and slot polici
 
 Source: J. Cong, G. Cheng, C. You, X. Huang, W. Wu, "Two-Timescale Digital Twin Assisted Model
 Interference and Retraining over Wireless Network", arXiv 2411.18329; spec
-``shared/spec/two_timescale.md`` (section 3, analytic baselines).
+``docs/two_timescale.md`` (analytic baselines).
 
 Slot level (:class:`SlotBaselinePolicy`): the baselines of ``SLOT_BASELINES``, the slot
 rebuilt from the observation, a compute split of :mod:`mec_gym.solvers.two_timescale` with

@@ -432,12 +432,12 @@ def expand_nav(nav: list[Any], expansions: dict[str, list[Any]]) -> list[Any]:
 ROLE = re.compile(
     r":(?:py:)?(?:class|func|meth|mod|attr|data|obj|exc|const):<code>(~?)([\w.\s]+?)(\(\))?</code>"
 )
-SPEC = re.compile(r"(\bspec\s+)?<code>shared/spec/(\w+)\.md</code>(?:,? section \d+)?")
+SPEC = re.compile(r"(\bmodel\s+)?<code>docs/(\w+)\.md</code>")
 
 
 def fix_html(html: str, system_url: dict[str, str]) -> str:
     """Sphinx roles as optional cross-references (plain code where the target is not
-    documented); a citation of ``shared/spec/<system>.md`` as a link to the system's page."""
+    documented); a citation of ``docs/<system>.md`` (the model page) as a link to it."""
 
     def role(match: re.Match[str]) -> str:
         tilde, target, call = match.groups()

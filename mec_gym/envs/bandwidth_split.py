@@ -2,7 +2,7 @@
 
 Source: D. Yang, S. Zhang, H. Zhang, L. Song, "End-Edge Model Collaboration: Bandwidth Allocation
 for Data Upload and Model Transmission", arXiv 2504.14310. Model as specified in
-``shared/spec/bandwidth_split.md`` (section 3 for the environment; everything numeric is our
+``docs/bandwidth_split.md`` (everything numeric is our
 choice).
 
 The physics (sub-band rates, the samples and model a split carries, the mAP) lives in

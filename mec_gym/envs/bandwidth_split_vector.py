@@ -1,7 +1,7 @@
 """A native batched vector env of BandwidthSplit-v0 / BandwidthSplitMulti-v0.
 
 Source: D. Yang, S. Zhang, H. Zhang, L. Song, "End-Edge Model Collaboration: Bandwidth Allocation
-for Data Upload and Model Transmission", arXiv 2504.14310; spec ``shared/spec/bandwidth_split.md``.
+for Data Upload and Model Transmission", arXiv 2504.14310; model ``docs/bandwidth_split.md``.
 
 :class:`BandwidthSplitVectorEnv` runs ``num_envs`` copies of
 :class:`~mec_gym.envs.bandwidth_split.BandwidthSplitEnv` with the same functions on arrays of

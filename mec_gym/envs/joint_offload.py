@@ -2,7 +2,7 @@
 
 Source: G. Pan, H. Zhang, S. Xu, S. Zhang, X. Chen, "Joint Optimization of Video-based AI
 Inference Tasks in MEC-assisted Augmented Reality Systems", IEEE Trans. Cogn. Commun. Netw.
-9(2), 2023 (arXiv 2301.01010). Model as specified in ``shared/spec/joint_offload.md``, section 6.
+9(2), 2023 (arXiv 2301.01010). Model as documented in ``docs/joint_offload.md``.
 
 The physics (rates, delays, energies, accuracy, cost) lives in
 :mod:`mec_gym.problems.joint_offload` and the devices' motion in

@@ -2,7 +2,7 @@
 
 Source: S. Hu, M. Li, J. Gao, C. Zhou, X. Shen, "Adaptive Device-Edge Collaboration on DNN
 Inference in AIoT: A Digital Twin-Assisted Approach", IEEE Internet of Things Journal
-(arXiv:2405.17664). Model as specified in ``shared/spec/multistep_offload.md``.
+(arXiv:2405.17664). Model as documented in ``docs/multistep_offload.md``.
 
 The system (config, constants, task generators, the event simulator and its state) lives in
 :mod:`mec_gym.simulators.multistep_offload`; this module poses it as an MDP: actions, the

@@ -3,7 +3,7 @@
 Source: G. Pan, H. Zhang, S. Xu, S. Zhang, X. Chen, "Joint Optimization of Video-based AI
 Inference Tasks in MEC-assisted Augmented Reality Systems", IEEE Trans. Cogn. Commun. Netw.
 9(2), 2023 (arXiv 2301.01010). The paper optimises one round of N simultaneous tasks; this is
-our sequential variant (spec ``shared/spec/joint_offload.md``, section 6): the same devices,
+our sequential variant (model ``docs/joint_offload.md``): the same devices,
 channels, DNN, accuracy and cost model, with tasks arriving over time and reserving shares.
 
 The system (config, generators, the reservation simulator and its state) lives in

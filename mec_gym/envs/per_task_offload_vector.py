@@ -2,8 +2,7 @@
 
 Source: G. Pan, H. Zhang, S. Xu, S. Zhang, X. Chen, "Joint Optimization of Video-based AI
 Inference Tasks in MEC-assisted Augmented Reality Systems", IEEE Trans. Cogn. Commun. Netw.
-9(2), 2023 (arXiv 2301.01010); our sequential variant, spec ``shared/spec/joint_offload.md``,
-section 6.
+9(2), 2023 (arXiv 2301.01010); our sequential variant, model ``docs/joint_offload.md``.
 
 :class:`PerTaskOffloadVectorEnv` runs ``num_envs`` copies of
 :class:`~mec_gym.envs.per_task_offload.PerTaskOffloadEnv`, one task per sub-env per step, with

@@ -2,7 +2,7 @@
 
 Source: J. Cong, G. Cheng, C. You, X. Huang, W. Wu, "Two-Timescale Digital Twin Assisted Model
 Interference and Retraining over Wireless Network", arXiv 2411.18329. Model as specified in
-``shared/spec/two_timescale.md`` (section 3 for the environments; everything numeric is our
+``docs/two_timescale.md`` (everything numeric is our
 choice).
 
 The physics and the slot problem live in :mod:`mec_gym.problems.two_timescale`, the frames and
@@ -472,7 +472,7 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
 
     ## System model and source
     Cong, Cheng, You, Huang, Wu, arXiv 2411.18329 (see the module docstring); spec
-    ``shared/spec/two_timescale.md``. ``env.simulator``
+    ``docs/two_timescale.md``. ``env.simulator``
     (``mec_gym.simulators.two_timescale``) runs the frames and slots and ``env.state`` is its
     state.
     """

@@ -3,7 +3,7 @@ system.
 
 Source: J. Cong, G. Cheng, C. You, X. Huang, W. Wu, "Two-Timescale Digital Twin Assisted Model
 Interference and Retraining over Wireless Network", arXiv 2411.18329. Model as specified in
-``shared/spec/two_timescale.md`` (section 3).
+``docs/two_timescale.md``.
 
 The same simulator as ``TwoTimescale-v0`` (:mod:`mec_gym.simulators.two_timescale`), one frame
 per step; the slots of a frame are played by a slot policy acting on ``TwoTimescale-v0``'s
@@ -233,7 +233,7 @@ class TwoTimescaleFrameEnv(TwoTimescaleEnvBase):
     - v0: initial version.
 
     ## System model and source
-    Cong, Cheng, You, Huang, Wu, arXiv 2411.18329; spec ``shared/spec/two_timescale.md``.
+    Cong, Cheng, You, Huang, Wu, arXiv 2411.18329; model ``docs/two_timescale.md``.
     ``env.simulator`` is the shared :class:`~mec_gym.simulators.two_timescale.
     TwoTimescaleSimulator`.
     """

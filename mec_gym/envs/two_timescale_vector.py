@@ -2,7 +2,7 @@
 
 Source: J. Cong, G. Cheng, C. You, X. Huang, W. Wu, "Two-Timescale Digital Twin Assisted Model
 Interference and Retraining over Wireless Network", arXiv 2411.18329; spec
-``shared/spec/two_timescale.md``.
+``docs/two_timescale.md``.
 
 :class:`TwoTimescaleVectorEnv` runs ``num_envs`` copies of
 :class:`~mec_gym.envs.two_timescale.TwoTimescaleEnv` as one batch of the same simulator

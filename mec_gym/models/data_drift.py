@@ -1,5 +1,5 @@
 """Data drift, model accuracy and retraining with generated data: the formulas of
-``shared/spec/two_timescale.md`` (section 1) without a system's configuration.
+``docs/two_timescale.md`` without a system's configuration.
 
 Distributions are arrays whose last axis holds the class probabilities; any leading axes are
 batch axes. Divergences are in nat, data amounts in bit.

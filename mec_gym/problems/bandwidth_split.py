@@ -2,7 +2,7 @@
 
 Source: D. Yang, S. Zhang, H. Zhang, L. Song, "End-Edge Model Collaboration: Bandwidth Allocation
 for Data Upload and Model Transmission", arXiv 2504.14310. Model as specified in
-``shared/spec/bandwidth_split.md``; everything numeric is our choice.
+``docs/bandwidth_split.md``; everything numeric is our choice.
 
 One update period of ``T`` s: the device holds ``N_avail`` new samples of ``s`` bit; a share
 ``beta`` of the band ``B`` carries samples up to the edge and a share ``d`` (``1 - beta`` on a

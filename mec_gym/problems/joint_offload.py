@@ -2,7 +2,7 @@
 
 Source: G. Pan, H. Zhang, S. Xu, S. Zhang, X. Chen, "Joint Optimization of Video-based AI
 Inference Tasks in MEC-assisted Augmented Reality Systems", IEEE Trans. Cogn. Commun. Netw.
-9(2), 2023 (arXiv 2301.01010). Model as specified in ``shared/spec/joint_offload.md``.
+9(2), 2023 (arXiv 2301.01010). Model as documented in ``docs/joint_offload.md``.
 
 One round: N devices each have one inference task over its ``F_n`` most recent video frames.
 Device n either runs it locally at CPU frequency ``f_n^l`` or uploads the frames in a share

@@ -2,7 +2,7 @@
 
 Source: J. Cong, G. Cheng, C. You, X. Huang, W. Wu, "Two-Timescale Digital Twin Assisted Model
 Interference and Retraining over Wireless Network", arXiv 2411.18329. Model as specified in
-``shared/spec/two_timescale.md``; the paper gives the rate, compute delay, DT data (KL projection)
+``docs/two_timescale.md``; the paper gives the rate, compute delay, DT data (KL projection)
 and retraining data formulas, everything else (drift, accuracy, update rule, numbers) is our choice.
 
 M base stations with edge servers serve N mobile users (MUs). Per slot, MU n uploads a batch of

@@ -1,8 +1,8 @@
 """The sequential bandwidth split system: K devices, one update period per step.
 
 Source: D. Yang, S. Zhang, H. Zhang, L. Song, "End-Edge Model Collaboration: Bandwidth Allocation
-for Data Upload and Model Transmission", arXiv 2504.14310; spec ``shared/spec/bandwidth_split.md``,
-section 3 (everything numeric is our choice).
+for Data Upload and Model Transmission", arXiv 2504.14310; model
+``docs/bandwidth_split.md`` (everything numeric is our choice).
 
 Every period each device's instance is one instance of
 :class:`~mec_gym.problems.bandwidth_split.BandwidthSplitProblem` and its outcome is computed by

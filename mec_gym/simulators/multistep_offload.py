@@ -2,7 +2,7 @@
 
 Source: S. Hu, M. Li, J. Gao, C. Zhou, X. Shen, "Adaptive Device-Edge Collaboration on DNN
 Inference in AIoT: A Digital Twin-Assisted Approach", IEEE Internet of Things Journal
-(arXiv:2405.17664). Model as specified in ``shared/spec/multistep_offload.md``.
+(arXiv:2405.17664). Model as documented in ``docs/multistep_offload.md``.
 
 :class:`MultiStepSimulator` owns the whole dynamic state (:class:`MultiStepState`) and is the
 API of everything around the system: ``MultiStepOffload-v1`` wraps it as an MDP, DT #1

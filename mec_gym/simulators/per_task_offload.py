@@ -3,7 +3,7 @@
 Source: G. Pan, H. Zhang, S. Xu, S. Zhang, X. Chen, "Joint Optimization of Video-based AI
 Inference Tasks in MEC-assisted Augmented Reality Systems", IEEE Trans. Cogn. Commun. Netw.
 9(2), 2023 (arXiv 2301.01010); our sequential variant of its one-round model (spec
-``shared/spec/joint_offload.md``, section 6).
+``docs/joint_offload.md``).
 
 :class:`PerTaskSimulator` owns the episode's state (:class:`PerTaskState`): the drop, the task
 arrivals, the uplink and edge-CPU reservations in service, the devices' local queues. Every task

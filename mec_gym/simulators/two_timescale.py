@@ -2,7 +2,7 @@
 
 Source: J. Cong, G. Cheng, C. You, X. Huang, W. Wu, "Two-Timescale Digital Twin Assisted Model
 Interference and Retraining over Wireless Network", arXiv 2411.18329; model as specified in
-``shared/spec/two_timescale.md`` (everything beyond the paper's formulas is our choice). The
+``docs/two_timescale.md`` (everything beyond the paper's formulas is our choice). The
 physics is that of :mod:`mec_gym.problems.two_timescale`; this module only moves it in time.
 
 An episode has ``frames_per_episode`` frames of ``slots_per_frame`` slots. At the start of a frame

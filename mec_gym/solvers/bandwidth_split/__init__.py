@@ -1,4 +1,4 @@
-"""Solvers of the bandwidth split system (``shared/spec/bandwidth_split.md``).
+"""Solvers of the bandwidth split system (``docs/bandwidth_split.md``).
 
 Source: D. Yang, S. Zhang, H. Zhang, L. Song, "End-Edge Model Collaboration: Bandwidth Allocation
 for Data Upload and Model Transmission", arXiv 2504.14310 (everything numeric is our choice).

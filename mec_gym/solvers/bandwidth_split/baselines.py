@@ -2,7 +2,7 @@
 
 Source: D. Yang, S. Zhang, H. Zhang, L. Song, "End-Edge Model Collaboration: Bandwidth Allocation
 for Data Upload and Model Transmission", arXiv 2504.14310; model as specified in
-``shared/spec/bandwidth_split.md`` (everything numeric is our choice).
+``docs/bandwidth_split.md`` (everything numeric is our choice).
 
 Each rule picks the upload share beta of an instance's own band (the download gets 1 - beta)
 and returns :meth:`~mec_gym.problems.bandwidth_split.BandwidthSplitProblem.evaluate` of it.

@@ -2,7 +2,7 @@
 
 Source: D. Yang, S. Zhang, H. Zhang, L. Song, "End-Edge Model Collaboration: Bandwidth Allocation
 for Data Upload and Model Transmission", arXiv 2504.14310; model as specified in
-``shared/spec/bandwidth_split.md`` (everything numeric is our choice).
+``docs/bandwidth_split.md`` (everything numeric is our choice).
 
 The convex program over the shares (beta_u, beta_d), ``u = ln(1 + (F + n)/n0)`` with ``F`` the
 carried fresh data, and ``v = ln M``::

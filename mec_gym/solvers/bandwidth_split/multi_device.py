@@ -2,7 +2,7 @@
 
 Source: D. Yang, S. Zhang, H. Zhang, L. Song, "End-Edge Model Collaboration: Bandwidth Allocation
 for Data Upload and Model Transmission", arXiv 2504.14310; model as specified in
-``shared/spec/bandwidth_split.md`` (everything numeric is our choice).
+``docs/bandwidth_split.md`` (everything numeric is our choice).
 
 Device k gets ``beta_k^u`` of the band for its data and ``beta_k^d`` for its model::
 

@@ -2,7 +2,7 @@
 
 Source: D. Yang, S. Zhang, H. Zhang, L. Song, "End-Edge Model Collaboration: Bandwidth Allocation
 for Data Upload and Model Transmission", arXiv 2504.14310; model as specified in
-``shared/spec/bandwidth_split.md`` (everything numeric is our choice).
+``docs/bandwidth_split.md`` (everything numeric is our choice).
 
 At the optimum both rate constraints are tight unless a cap binds, so the problem is
 ``max_beta f(beta) = mAP(n(beta), M(beta))`` over the upload shares whose download still carries

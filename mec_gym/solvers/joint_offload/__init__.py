@@ -1,4 +1,4 @@
-"""Solvers of the joint offloading system (``shared/spec/joint_offload.md`` section 4).
+"""Solvers of the joint offloading system (``docs/joint_offload.md``).
 
 Every solver takes a :class:`~mec_gym.problems.joint_offload.JointOffloadProblem` and returns an
 :class:`~mec_gym.problems.joint_offload.Allocation`, whose cost

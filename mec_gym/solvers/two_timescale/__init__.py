@@ -1,4 +1,4 @@
-"""Slot-level solvers of the two-timescale system (``shared/spec/two_timescale.md``).
+"""Slot-level solvers of the two-timescale system (``docs/two_timescale.md``).
 
 Source: J. Cong, G. Cheng, C. You, X. Huang, W. Wu, "Two-Timescale Digital Twin Assisted Model
 Interference and Retraining over Wireless Network", arXiv 2411.18329 (everything beyond the paper's

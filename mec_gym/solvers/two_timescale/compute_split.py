@@ -2,7 +2,7 @@
 
 Source: J. Cong, G. Cheng, C. You, X. Huang, W. Wu, "Two-Timescale Digital Twin Assisted Model
 Interference and Retraining over Wireless Network", arXiv 2411.18329; model as specified in
-``shared/spec/two_timescale.md`` (everything beyond the paper's formulas is our choice).
+``docs/two_timescale.md`` (everything beyond the paper's formulas is our choice).
 
 Per BS m the jobs j (inference batches Q_n and weighted retraining work w W_n of its MUs) have
 work ``a_j`` and the problem ``min sum_j a_j / lambda_j s.t. sum_j lambda_j <= Lambda_m`` is

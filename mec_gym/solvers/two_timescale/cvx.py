@@ -2,7 +2,7 @@
 
 Source: J. Cong, G. Cheng, C. You, X. Huang, W. Wu, "Two-Timescale Digital Twin Assisted Model
 Interference and Retraining over Wireless Network", arXiv 2411.18329; model as specified in
-``shared/spec/two_timescale.md`` (everything beyond the paper's formulas is our choice).
+``docs/two_timescale.md`` (everything beyond the paper's formulas is our choice).
 
 ``min sum_j a_j inv_pos(lambda_j) s.t. sum over the jobs of BS m of lambda_j <= Lambda_m`` over
 the jobs with positive work (the others get 0), solved in the fractions ``x_j = lambda_j /

@@ -2,7 +2,7 @@
 
 Source: J. Cong, G. Cheng, C. You, X. Huang, W. Wu, "Two-Timescale Digital Twin Assisted Model
 Interference and Retraining over Wireless Network", arXiv 2411.18329; the rules are those of
-``shared/spec/two_timescale.md`` (section 3, frame-level baselines), the details our choice.
+``docs/two_timescale.md`` (frame-level baselines), the details our choice.
 
 The association rules return the BS index of every MU, (..., N) integers; the retraining rules share
 the signature ``rule(stats, config) -> delta`` (..., N) booleans, so that they are
