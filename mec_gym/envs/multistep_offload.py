@@ -156,6 +156,8 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
         self.action_space = spaces.Discrete(2)
         self.observation_space = spaces.Box(0.0, 1.0, (self.observation_size,), np.float32)
         self._step_records: list[TaskRecord] = []
+        self.last_decision: tuple[int, int, bool] | None = None
+        """(device, boundary, offload) of the last step's decision (None after reset)."""
 
     # ------------------------------------------------------------------ observation tables
     def _build_observation_tables(self) -> None:
@@ -240,10 +242,14 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
 
     def _reset_episode(self, options: dict[str, Any] | None) -> tuple[np.ndarray, dict[str, Any]]:
         self._step_records = self.simulator.reset(self.np_random)
+        self.last_decision = None
         return self._observation(), self._info()
 
     def _step_episode(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        self._step_records = self.simulator.decide(self._parse_action(action))
+        offload = self._parse_action(action)
+        simulator = self.simulator
+        self.last_decision = (simulator.state.deciding, simulator.pending_boundary(), offload)
+        self._step_records = simulator.decide(offload)
         terminated = self.simulator.done
         reward = float(sum(record.utility for record in self._step_records))
         obs = self._observation() if not terminated else np.zeros(self.observation_size, np.float32)

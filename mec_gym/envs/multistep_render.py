@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -107,10 +106,6 @@ class DevicesView(FrameView):
         ax_edge.tick_params(labelsize=7)
         ax_edge.set_title("edge backlog (ms)", fontsize=8)
         self.backlog_axis = DynamicAxis(self, ax_edge)
-        self.pending: tuple[Any, int, int, int, int] | None = None
-        """(weak reference to the state, decision count, device, task, boundary) of the
-        decision pending at the last frame: the next frame, one step later, tells what was
-        decided."""
         self.records: Sequence[TaskRecord] = ()
         """The tasks finished in the last step (its reward: the sum of their utilities)."""
         self.last_decision = "no decision yet (reset)"
@@ -129,29 +124,20 @@ class DevicesView(FrameView):
                 f"q={view.queue}  {view.rate / 1e6:.1f} Mb/s  {view.phase}"
             )
         self.cells.set_facecolors(colours)
-        pending = self.pending
-        if pending is not None and pending[0]() is not st:
-            pending = None  # another episode
-        if st.decisions <= 1 and not st.tasks_finished:
+        if env.last_decision is None:
             self.last_decision = "no decision yet (reset)"
-        elif pending is not None and (
-            st.decisions == pending[1] + 1 or (sim.done and st.decisions == pending[1])
-        ):
-            _, _, device, task, boundary = pending
-            choice = "offload" if st.offload_boundary[task] == boundary else "continue"
+        else:
+            device, boundary, offload = env.last_decision
+            choice = "offload" if offload else "continue"
             self.last_decision = self.with_reward(
                 f"last decision: dev {device} at block {boundary} -> {choice}"
             )
-        elif pending is None or st.decisions != pending[1]:  # else no step since that frame
-            self.last_decision = self.with_reward("last decision: not rendered")
         if sim.done:
             self.boundary.set_data([], [])
-            self.pending = None
         else:
             boundary = sim.pending_boundary()
             y = st.deciding
             self.boundary.set_data([boundary, boundary], [y - 0.45, y + 0.45])
-            self.pending = (weakref.ref(st), st.decisions, y, st.current[y], boundary)
         backlog_ms = sim.edge_backlog_at(st.now) / cfg.edge_speed * 1e3
         self.backlog_axis.set(*fit_range(None, 0.0, backlog_ms, floor=100.0))
         self.backlog.set([backlog_ms])

@@ -120,6 +120,20 @@ def test_frames_show_the_decision_and_its_reward(env_id):
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
+def test_a_frame_shows_the_last_decision_when_earlier_steps_were_not_rendered(env_id):
+    env = make(env_id, render_mode="rgb_array")
+    env.action_space.seed(2)
+    env.reset(seed=2)
+    env.render()
+    for _ in range(2):
+        env.step(env.action_space.sample())
+    env.render()
+    header = view(env).header.text
+    assert "last decision" in header and "not rendered" not in header
+    env.close()
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
 def test_the_header_reward_is_the_step_reward(env_id):
     env = make(env_id, render_mode="rgb_array")
     env.action_space.seed(1)
