@@ -158,6 +158,7 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
         self._step_records: list[TaskRecord] = []
         self.last_decision: tuple[int, int, bool] | None = None
         """(device, boundary, offload) of the last step's decision (None after reset)."""
+        self._pending_decision = (-1, -1)  # (device, boundary) of the decision due
 
     # ------------------------------------------------------------------ observation tables
     def _build_observation_tables(self) -> None:
@@ -247,9 +248,8 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
 
     def _step_episode(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         offload = self._parse_action(action)
-        simulator = self.simulator
-        self.last_decision = (simulator.state.deciding, simulator.pending_boundary(), offload)
-        self._step_records = simulator.decide(offload)
+        self.last_decision = (*self._pending_decision, offload)
+        self._step_records = self.simulator.decide(offload)
         terminated = self.simulator.done
         reward = float(sum(record.utility for record in self._step_records))
         obs = self._observation() if not terminated else np.zeros(self.observation_size, np.float32)
@@ -294,11 +294,15 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
             "step_tasks": self._step_records,
             "time": st.now,
         }
-        if st.deciding >= 0:
+        if st.deciding >= 0 and not self.simulator.done:
+            boundary = self.simulator.pending_boundary()
             info["device"] = st.deciding
             info["task"] = st.current[st.deciding]
-            info["boundary"] = self.simulator.pending_boundary()
-        info["action_mask"] = self.action_masks()
+            info["boundary"] = boundary
+            info["action_mask"] = self._masks[boundary].copy()
+            self._pending_decision = (st.deciding, boundary)
+        else:
+            info["action_mask"] = self.action_masks()
         return info
 
     # ------------------------------------------------------------------ rendering
