@@ -112,6 +112,8 @@ class MecEnv(gym.Env, Generic[ConfigT]):
             )
         self.render_mode = render_mode
         self.episode_ready = False
+        self.last_reward: float | None = None
+        """The reward of the last step (None before the first step of an episode)."""
 
     @classmethod
     def resolve_config(
@@ -140,6 +142,7 @@ class MecEnv(gym.Env, Generic[ConfigT]):
         self.episode_ready = False  # until the new episode is drawn (a failed draw stays unready)
         result = self._reset_episode(options)
         self.episode_ready = True
+        self.last_reward = None
         if self.render_mode == "human":  # Gymnasium's convention: human frames come by themselves
             self.render()
         return result
@@ -150,15 +153,17 @@ class MecEnv(gym.Env, Generic[ConfigT]):
         if self.episode_over:
             raise RuntimeError("the episode has terminated or been truncated; call reset()")
         result = self._step_episode(action)
+        self.last_reward = result[1]
         if self.render_mode == "human":
             self.render()
         return result
 
     def render(self) -> str | np.ndarray | None:
-        """ "ansi": a text view; "rgb_array": an (H, W, 3) image; "human": that image shown in a
-        matplotlib window (one figure, made on the first call, closed by ``close()``; only drawn
-        on its canvas under a non-interactive backend such as Agg), None; None (with a warning)
-        without a render mode. RuntimeError before ``reset()``."""
+        """ "ansi": a text view ending with the last step's reward; "rgb_array": an (H, W, 3)
+        image; "human": that image shown in a matplotlib window (one figure, made on the first
+        call, closed by ``close()``; only drawn on its canvas under a non-interactive backend such
+        as Agg), None; None (with a warning) without a render mode. RuntimeError before
+        ``reset()``."""
         mode = self.render_mode
         if mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode= to make()")
@@ -166,7 +171,9 @@ class MecEnv(gym.Env, Generic[ConfigT]):
         if not self.episode_ready:
             raise RuntimeError("call reset() before render()")
         if mode == "ansi":
-            return self._render_text()
+            reward = self.last_reward
+            last = "none yet (reset)" if reward is None else f"{reward:+.4f}"
+            return f"{self._render_text()}\nlast reward: {last}"
         frame = self._render_rgb()
         if mode == "rgb_array":
             return frame

@@ -134,6 +134,17 @@ def test_a_frame_shows_the_last_decision_when_earlier_steps_were_not_rendered(en
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
+def test_the_text_view_ends_with_the_step_reward(env_id):
+    env = make(env_id, render_mode="ansi")
+    env.action_space.seed(3)
+    env.reset(seed=3)
+    assert env.render().endswith("last reward: none yet (reset)")
+    _, reward, _, _, _ = env.step(env.action_space.sample())
+    assert env.render().endswith(f"last reward: {reward:+.4f}")
+    env.close()
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
 def test_the_header_reward_is_the_step_reward(env_id):
     env = make(env_id, render_mode="rgb_array")
     env.action_space.seed(1)
