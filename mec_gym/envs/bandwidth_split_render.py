@@ -123,7 +123,7 @@ class SplitView(FrameView):
             header += (
                 f"   last decision: upload {_shares(up)}  download {_shares(down)}\n"
                 f"samples {_shares(samples, '.0f')}  model {_shares(size, '.1f')}   reward "
-                f"(mean mAP) {signed(env.map_history[-1])}"
+                f"(mean mAP) {signed(env.last_reward)}"
             )
         self.up.set(up)
         self.down.set(down, up)

@@ -188,7 +188,7 @@ class RoundView(FrameView):
             mean = float(np.mean(cost))
             header += (
                 f"   last decision: {edge_devices.size}/{n} offload, frames F "
-                f"{int(np.min(frames))}..{int(np.max(frames))}   reward {signed(-mean)}"
+                f"{int(np.min(frames))}..{int(np.max(frames))}   reward {signed(env.last_reward)}"
                 f"\nmeans over devices: cost {mean:.4g}  delay {np.mean(breakdown.delay) * 1e3:.1f}"
                 f" ms  energy {np.mean(breakdown.energy):.4g} J  accuracy "
                 f"{np.mean(breakdown.accuracy):.3f}"
@@ -329,7 +329,7 @@ class TasksView(FrameView):
                     f"f_l={last.local_frequency / 1e9:.2f} GHz"
                 )
             header += (
-                f"   last decision: {decision}\nreward {signed(-last.cost)}  delay "
+                f"   last decision: {decision}\nreward {signed(env.last_reward)}  delay "
                 f"{last.delay * 1e3:.1f} ms (waited {last.waiting * 1e3:.1f})  energy "
                 f"{last.energy:.4g} J  accuracy {last.accuracy:.3f}"
             )

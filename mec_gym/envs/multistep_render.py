@@ -129,8 +129,9 @@ class DevicesView(FrameView):
         else:
             device, boundary, offload = env.last_decision
             choice = "offload" if offload else "continue"
-            self.last_decision = self.with_reward(
-                f"last decision: dev {device} at block {boundary} -> {choice}"
+            self.last_decision = (
+                f"last decision: dev {device} at block {boundary} -> {choice}   reward "
+                f"{signed(env.last_reward)} ({len(self.records)} tasks finished)"
             )
         if sim.done:
             self.boundary.set_data([], [])
@@ -145,11 +146,6 @@ class DevicesView(FrameView):
             f"t = {st.now:.3f} s  finished {st.tasks_finished}/{cfg.tasks_per_episode}  edge "
             f"backlog {backlog_ms:.0f} ms\n{self.last_decision}"
         )
-
-    def with_reward(self, decision: str) -> str:
-        """``decision`` and the reward of the step (the utility of the tasks it finished)."""
-        reward = sum(record.utility for record in self.records)
-        return f"{decision}   reward {signed(reward)} ({len(self.records)} tasks finished)"
 
 
 def render_rgb(env: MultiStepOffloadEnv, step_records: Sequence[TaskRecord] = ()) -> np.ndarray:

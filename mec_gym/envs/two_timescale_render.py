@@ -157,18 +157,16 @@ def _header(env: Any) -> str:
     retrained = int(np.count_nonzero(st.retrain)) if st.retrain is not None else 0
     if frame_level:
         objectives = history[-cfg.slots_per_frame :]
-        reward = -float(np.mean(objectives)) / cfg.num_mus
         text += (
             f"   last decision: association (map), {retrained}/{cfg.num_mus} MUs retrained"
-            f"\nreward {signed(reward)}  (mean slot objective {np.mean(objectives):.4g} s over "
-            f"{len(objectives)} slots)"
+            f"\nreward {signed(env.last_reward)}  (mean slot objective "
+            f"{np.mean(objectives):.4g} s over {len(objectives)} slots)"
         )
     else:
-        reward = -history[-1] / cfg.num_mus
         delays = last.delays
         text += (
             f"   last decision: compute split + DT data {np.sum(last.retrain_bits) / 1e6:.2f}"
-            f" Mbit ({retrained}/{cfg.num_mus} MUs retraining)\nreward {signed(reward)}  "
+            f" Mbit ({retrained}/{cfg.num_mus} MUs retraining)\nreward {signed(env.last_reward)}  "
             f"(slot objective {history[-1]:.4g} s; mean L_tx {np.mean(delays.transmission):.3f}"
             f" L_BS {np.mean(delays.computation):.3f} L_re {np.mean(delays.retraining):.3f} s)"
         )
