@@ -208,11 +208,12 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
             background_recent / self._background_per_window if background_recent else 0.0,
         )
         observation = self._observation_rows[context.device, boundary].copy()
-        # value / (value + scale) in float64, stored as float32
-        observation[self._dynamic_offset : -1] = [
+        # value / (value + scale) in float64, stored as float32, then the pending fraction
+        features = [
             value / (value + scale) for value, scale in zip(dynamic, self._scale_list, strict=True)
         ]
-        observation[-1] = context.tasks_pending / cfg.tasks_per_episode
+        features.append(context.tasks_pending / cfg.tasks_per_episode)
+        observation[self._dynamic_offset :] = features
         return observation
 
     def decode_observation(self, observation: np.ndarray) -> dict[str, float]:
@@ -251,7 +252,7 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
         self.last_decision = (*self._pending_decision, offload)
         self._step_records = self.simulator.decide(offload)
         terminated = self.simulator.done
-        reward = float(sum(record.utility for record in self._step_records))
+        reward = sum([record.utility for record in self._step_records], 0.0)
         obs = self._observation() if not terminated else np.zeros(self.observation_size, np.float32)
         return obs, reward, terminated, False, self._info()
 

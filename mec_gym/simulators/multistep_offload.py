@@ -16,7 +16,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -438,9 +438,9 @@ class TaskTrace:
 
 
 # ---------------------------------------------------------------------------------------- state
-@dataclass(frozen=True)
-class DecisionContext:
-    """What the controller knows at a decision: the observation's physical inputs."""
+class DecisionContext(NamedTuple):
+    """What the controller knows at a decision: the observation's physical inputs (immutable;
+    a named tuple, cheap to build at every decision)."""
 
     device: int
     boundary: int
@@ -661,14 +661,14 @@ class MultiStepSimulator:
         st = self.state
         device = st.deciding
         task = st.current[device]
-        return DecisionContext(
-            device=device,
-            boundary=self.pending_boundary(),
-            time_s=st.now,
-            arrival_s=self.arrivals[task],
-            queue_length=len(st.queues[device]),
-            edge_backlog_work=st.edge.backlog,
-            tasks_pending=self.config.tasks_per_episode - st.tasks_finished,
+        return DecisionContext(  # positional: the fields' order
+            device,
+            self.decision_boundaries[st.next_decision[device]],
+            st.now,
+            self.arrivals[task],
+            len(st.queues[device]),
+            st.edge.backlog,
+            self.config.tasks_per_episode - st.tasks_finished,
         )
 
     def context_at(self, task: int, boundary: int) -> DecisionContext | None:
