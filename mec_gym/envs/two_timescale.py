@@ -69,6 +69,7 @@ __all__ = [
     "SlotRuleAction",
     "baseline_ratios",
     "slot_rule_decision",
+    "fixed_rule_decision",
 ]
 
 SlotPolicy = Callable[[np.ndarray], np.ndarray]
@@ -335,6 +336,30 @@ def slot_rule_decision(
     work = config.retrain_cost * retraining_bits(state.retrain, ratio, batch)
     problem = simulator.slot_problem() if frame_problem is None else frame_problem
     return SlotDecision(shares_from_weights(problem, *SLOT_WEIGHTS[split](batch, work)), ratio)
+
+
+def fixed_rule_decision(
+    config: TwoTimescaleEnvConfig,
+    name: str,
+    simulator: TwoTimescaleSimulator,
+    frame_problem: SlotProblem,
+) -> SlotDecision:
+    """The decisions of the baseline ``name`` of ``SLOT_BASELINES`` for every slot left in the
+    current frame at once, arrays (..., T, N) for :meth:`~mec_gym.simulators.two_timescale.
+    TwoTimescaleSimulator.step_slots`: each slot's decision as :func:`slot_rule_decision`'s,
+    for a baseline whose generation ratios are fixed (``"one"``; ValueError for a baseline
+    whose ratios follow the accuracy, which is known only slot by slot)."""
+    split, ratios = SLOT_BASELINES[name]
+    if ratios != "one":
+        raise ValueError(f"{name!r} sets its generation ratios slot by slot, from the accuracy")
+    state = simulator.state
+    frame_end = simulator.frame_start + config.slots_per_frame
+    batch = state.draws.batch_bits[..., state.slot : frame_end, :]
+    ratio = np.ones(batch.shape)
+    work = config.retrain_cost * retraining_bits(state.retrain[..., None, :], ratio, batch)
+    return SlotDecision(
+        shares_from_weights(frame_problem, *SLOT_WEIGHTS[split](batch, work)), ratio
+    )
 
 
 class TwoTimescaleEnvBase(MecEnv[TwoTimescaleEnvConfig]):

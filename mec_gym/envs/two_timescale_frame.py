@@ -29,6 +29,7 @@ from mec_gym.envs.two_timescale import (
     SlotPolicy,
     TwoTimescaleEnvBase,
     decision_from_action,
+    fixed_rule_decision,
     slot_rule_decision,
 )
 from mec_gym.simulators.two_timescale import (
@@ -270,6 +271,14 @@ class TwoTimescaleFrameEnv(TwoTimescaleEnvBase):
         frame_problem = simulator.slot_problem()  # the frame's association and capacities
         if not isinstance(policy, str):
             self.observer.begin_frame(simulator)
+        if isinstance(policy, str) and SLOT_BASELINES[policy][1] == "one":
+            # decisions fixed in advance: the frame's slots in one call
+            outcome = simulator.step_slots(
+                fixed_rule_decision(cfg, policy, simulator, frame_problem)
+            )
+            totals = outcome.summary.cumsum(axis=-1)[:, -1]  # summed in order, as below
+            self.cost_history.extend(outcome.summary[0].tolist())
+            return self._end_frame(totals)
         totals = np.zeros(len(COMPONENTS) + 1)
         for _ in range(cfg.slots_per_frame):
             if isinstance(policy, str):
@@ -284,6 +293,14 @@ class TwoTimescaleFrameEnv(TwoTimescaleEnvBase):
             values = outcome.summary
             totals += values
             self.cost_history.append(float(values[0]))
+        return self._end_frame(totals)
+
+    def _end_frame(
+        self, totals: np.ndarray
+    ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """The step's result from the frame's summed slot summaries ``totals`` (6,)."""
+        cfg = self.config
+        simulator = self.simulator
         means = totals / cfg.slots_per_frame
         self._episode_means.add(dict(zip(self._episode_means.totals, means.tolist(), strict=True)))
         info: dict[str, Any] = self._episode_means.means()

@@ -13,7 +13,7 @@ batch axes. Divergences are in nat, data amounts in bit.
   :func:`projection_kl`), the data a twin modelling k classes generates;
   :func:`generated_data_value`: the fraction ``exp(-KL(p* || q))`` of such data worth real data,
   :func:`effective_data_bits`: the part of S bit of it worth real data; :func:`move_toward`:
-  the retrained model's distribution.
+  the retrained model's distribution (:func:`move_toward_each_slot`: over several slots).
 - :func:`logit_walk`: a drifting distribution (Gaussian random walk of its logits with jumps to
   fresh Dirichlet(1) draws); :func:`expected_walk_kl`: its expected divergence growth.
 - :func:`noisy_estimate`: a twin's estimate with a bounded relative error.
@@ -33,6 +33,7 @@ __all__ = [
     "generated_data_value",
     "effective_data_bits",
     "move_toward",
+    "move_toward_each_slot",
     "logit_walk",
     "expected_walk_kl",
     "noisy_estimate",
@@ -125,9 +126,32 @@ def move_toward(
 ) -> np.ndarray:
     """q_model + S_eff / (S_eff + S_0) (q - q_model): the distribution a model fits after
     retraining on S_eff bit of effective data (S_0 = ``reference_bits`` closes half the gap)."""
+    return _blend(q_model, q, _retraining_fraction(effective_bits, reference_bits))
+
+
+def move_toward_each_slot(
+    q_model: np.ndarray, q: np.ndarray, effective_bits: np.ndarray, reference_bits: float
+) -> np.ndarray:
+    """:func:`move_toward` slot after slot: the distributions fitted after each of T slots of
+    data ``q`` (..., T, N, C) and effective retraining data ``effective_bits`` (..., T, N) bit,
+    from ``q_model`` (..., N, C); shape (..., T, N, C)."""
+    q = np.asarray(q, dtype=float)
+    fraction = _retraining_fraction(effective_bits, reference_bits)
+    models = np.empty(q.shape)
+    for t in range(q.shape[-3]):
+        q_model = models[..., t, :, :] = _blend(q_model, q[..., t, :, :], fraction[..., t, :, :])
+    return models
+
+
+def _retraining_fraction(effective_bits: np.ndarray, reference_bits: float) -> np.ndarray:
+    """S_eff / (S_eff + S_0) with a trailing class axis of 1."""
     effective = np.asarray(effective_bits, dtype=float)[..., None]
-    step = effective / (effective + reference_bits)
-    return q_model + step * (np.asarray(q, dtype=float) - q_model)
+    return effective / (effective + reference_bits)
+
+
+def _blend(q_model: np.ndarray, q: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+    """q_model + fraction (q - q_model)."""
+    return q_model + fraction * (np.asarray(q, dtype=float) - q_model)
 
 
 def logit_walk(

@@ -56,6 +56,7 @@ from mec_gym.models.data_drift import (
     kl_divergence,
     logit_walk,
     move_toward,
+    move_toward_each_slot,
 )
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "model_accuracy",
     "retraining_bits",
     "update_model_distribution",
+    "model_distributions",
     "drift_trajectory",
     "expected_drift_kl",
     "forecast_accuracy",
@@ -231,6 +233,15 @@ def update_model_distribution(
 ) -> np.ndarray:
     """q_model + S_eff / (S_eff + S_0) (q - q_model): the distribution the retrained model fits."""
     return move_toward(q_model, q, effective_bits, config.retrain_ref_bits)
+
+
+def model_distributions(
+    config: TwoTimescaleConfig, q_model: np.ndarray, q: np.ndarray, effective_bits: np.ndarray
+) -> np.ndarray:
+    """:func:`update_model_distribution` over T slots in turn: q (..., T, N, C) and S_eff
+    (..., T, N) bit of each slot, from ``q_model`` (..., N, C); the distribution after each
+    slot, (..., T, N, C)."""
+    return move_toward_each_slot(q_model, q, effective_bits, config.retrain_ref_bits)
 
 
 def drift_trajectory(

@@ -75,6 +75,7 @@ from mec_gym.problems.two_timescale import (
     drift_trajectory,
     forecast_accuracy,
     model_accuracy,
+    model_distributions,
     retraining_bits,
     share_violations,
     slot_delays,
@@ -100,6 +101,7 @@ __all__ = [
     "FrameView",
     "TwoTimescaleState",
     "TwoTimescaleSimulator",
+    "slot_of",
 ]
 
 
@@ -537,12 +539,8 @@ class TwoTimescaleSimulator:
         slot). ValueError for a bad generation ratio or infeasible shares, unless ``check`` is
         False (the envs' decisions are valid by construction: shares from
         ``shares_from_weights`` with positive weights, ratios clipped to [0, 1])."""
-        st = self.state
+        st = self._slot_due()
         cfg = self.config
-        if st is None or st.slot >= cfg.slots_per_episode:
-            raise RuntimeError("no running episode: call reset()")
-        if st.decided_frame < st.frame:
-            raise RuntimeError("the frame has no decision: call begin_frame()")
         ratio = decision.generation_ratio
         shares = decision.shares
         if check:
@@ -556,27 +554,116 @@ class TwoTimescaleSimulator:
             if violations:
                 raise ValueError(f"infeasible compute shares: {'; '.join(violations)}")
         slot = st.slot
-        draws = st.draws
-        batch = draws.batch_bits[..., slot, :]
-        q = draws.q[..., slot, :, :]
+        retrain_bits, delays, effective = self._slot_work(slot, ratio, shares)
+        q_model = update_model_distribution(cfg, st.q_model, st.draws.q[..., slot, :, :], effective)
+        outcome = self._slot_outcome(slot, q_model, retrain_bits, delays, effective)
+        st.q_model = q_model
+        st.last_outcome = outcome
+        self._advance(outcome.accuracy, 1)
+        return outcome
+
+    def step_slots(self, decision: SlotDecision) -> SlotOutcome:
+        """Play the next T slots of the current frame at once, each as :meth:`step_slot` with
+        ``check=False`` plays it, for decisions fixed in advance (e.g. a closed-form split with
+        fixed generation ratios: nothing of a slot's outcome feeds the next slot's decision).
+
+        ``decision``: arrays with a slot axis before the MU axis, (..., T, N), T in [1, slots
+        left in the frame]; the outcome's arrays have that axis too (``objective`` (..., T),
+        ``summary`` (6, ..., T)). ValueError for another T."""
+        st = self._slot_due()
+        cfg = self.config
+        shape = np.shape(decision.shares.inference)
+        left = self.frame_start + cfg.slots_per_frame - st.slot
+        count = shape[-2] if len(shape) >= 2 else 0
+        if shape != (*self.batch_shape, count, cfg.num_mus) or not 1 <= count <= left:
+            raise ValueError(
+                f"step_slots takes decisions of shape {(*self.batch_shape, 'T', cfg.num_mus)} "
+                f"with T in [1, {left}] (the slots left in the frame), got {shape}"
+            )
+        span = slice(st.slot, st.slot + count)
+        ratio = decision.generation_ratio
+        retrain_bits, delays, effective = self._slot_work(span, ratio, decision.shares)
+        models = model_distributions(cfg, st.q_model, st.draws.q[..., span, :, :], effective)
+        outcome = self._slot_outcome(span, models, retrain_bits, delays, effective)
+        st.q_model = models[..., -1, :, :]
+        st.last_outcome = slot_of(outcome, count - 1)
+        self._advance(outcome.accuracy[..., -1, :], count)
+        return outcome
+
+    def _slot_due(self) -> TwoTimescaleState:
+        """The state, or RuntimeError unless a slot of a decided frame is due."""
+        st = self.state
+        if st is None or st.slot >= self.config.slots_per_episode:
+            raise RuntimeError("no running episode: call reset()")
+        if st.decided_frame < st.frame:
+            raise RuntimeError("the frame has no decision: call begin_frame()")
+        return st
+
+    def _frame_slots(self, slots: int | slice) -> int | slice:
+        """Index into the current frame's tables of episode slot(s) ``slots``."""
+        if isinstance(slots, slice):
+            return slice(slots.start - self.frame_start, slots.stop - self.frame_start)
+        return slots - self.frame_start
+
+    def _slot_work(
+        self, slots: int | slice, ratio: np.ndarray, shares: ComputeShares
+    ) -> tuple[np.ndarray, SlotDelays, np.ndarray]:
+        """(S, the delays, S_eff) of the current frame's slot ``slots`` (an index; a slice: a
+        slot axis before the MU axis) under generation ratios ``ratio`` and ``shares``."""
+        batch = self.state.draws.batch_bits[..., slots, :]
         retrain_bits = retraining_bits(self._retrain_flags, ratio, batch)
-        rate = self.frame_rate[..., slot - self.frame_start, :]
-        delays = slot_delays(batch, rate, cfg.retrain_cost * retrain_bits, shares)
-        effective = effective_data_bits(retrain_bits, self.data_value[..., slot, :])
-        st.q_model = update_model_distribution(cfg, st.q_model, q, effective)
-        accuracy = model_accuracy(cfg, q, st.q_model, self.q_negative_entropy[..., slot, :])
+        rate = self.frame_rate[..., self._frame_slots(slots), :]
+        delays = slot_delays(batch, rate, self.config.retrain_cost * retrain_bits, shares)
+        effective = effective_data_bits(retrain_bits, self.data_value[..., slots, :])
+        return retrain_bits, delays, effective
+
+    def _slot_outcome(
+        self,
+        slots: int | slice,
+        q_model: np.ndarray,
+        retrain_bits: np.ndarray,
+        delays: SlotDelays,
+        effective: np.ndarray,
+    ) -> SlotOutcome:
+        """The outcome of slot(s) ``slots`` (as in :meth:`_slot_work`) whose models, retrained,
+        fit ``q_model``: accuracy, violations, objective and summary."""
+        cfg = self.config
+        q = self.state.draws.q[..., slots, :, :]
+        accuracy = model_accuracy(cfg, q, q_model, self.q_negative_entropy[..., slots, :])
         violation = np.maximum(cfg.acc_min - accuracy, 0.0)
         summed = np.array((accuracy, violation)).sum(axis=-1)
         objective = delays.weighted_total + cfg.accuracy_penalty * summed[1]
         summed[0] /= cfg.num_mus
         summary = np.concatenate((objective[None], delays.sums, summed))
-        outcome = SlotOutcome(
-            delays, retrain_bits, effective, accuracy, violation, objective, summary
-        )
-        st.last_outcome = outcome
+        return SlotOutcome(delays, retrain_bits, effective, accuracy, violation, objective, summary)
+
+    def _advance(self, accuracy: np.ndarray, count: int) -> None:
+        """On by ``count`` slots whose last left the models at ``accuracy``; the next frame's
+        view after a frame's last slot."""
+        st = self.state
+        cfg = self.config
         st.accuracy = accuracy
-        st.slot = slot = slot + 1
+        st.slot = slot = st.slot + count
         st.frame = slot // cfg.slots_per_frame
         if st.frame > st.decided_frame and slot < cfg.slots_per_episode:
             self.view = self._frame_view()
-        return outcome
+
+
+def slot_of(outcome: SlotOutcome, t: int) -> SlotOutcome:
+    """Slot ``t`` of a :meth:`TwoTimescaleSimulator.step_slots` outcome (the slot axis dropped)."""
+    delays = outcome.delays
+    return SlotOutcome(
+        SlotDelays(
+            delays.transmission[..., t, :],
+            delays.computation[..., t, :],
+            delays.retraining[..., t, :],
+            delays.weighted_total[..., t],
+            delays.sums[..., t],
+        ),
+        outcome.retrain_bits[..., t, :],
+        outcome.effective_bits[..., t, :],
+        outcome.accuracy[..., t, :],
+        outcome.accuracy_violation[..., t, :],
+        outcome.objective[..., t],
+        outcome.summary[..., t],
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.utils import seeding
 
 import mec_gym  # noqa: F401
 from mec_gym.agents.base import run_episode
@@ -18,7 +19,7 @@ from mec_gym.agents.two_timescale import (
     SlotBaselinePolicy,
     two_timescale_frame_baselines,
 )
-from mec_gym.envs.two_timescale import TwoTimescaleEnv
+from mec_gym.envs.two_timescale import TwoTimescaleEnv, slot_rule_decision
 from mec_gym.envs.two_timescale_frame import (
     TwoTimescaleFrameEnv,
     action_from_frame_decision,
@@ -29,6 +30,8 @@ from mec_gym.simulators.two_timescale import FrameDecision
 from mec_gym.solvers.two_timescale.frame import FRAME_POLICIES, dt_association
 
 SMALL = {"frames_per_episode": 3, "slots_per_frame": 5}
+LONGER_FRAMES = {"frames_per_episode": 2, "slots_per_frame": 12}
+"""Frames long enough for numpy's pairwise summation to differ from summing in order."""
 
 
 @pytest.mark.parametrize("named", [False, True])
@@ -210,3 +213,32 @@ def test_a_large_dt_error_keeps_the_observation_in_its_space():
     for seed in range(5):
         observation, _ = env.reset(seed=seed)
         assert env.observation_space.contains(observation)
+
+
+@pytest.mark.parametrize("rule", ["closed_form", "equal"])
+def test_fixed_ratio_rules_play_a_frame_in_one_call_as_slot_by_slot(rule):
+    """A baseline with fixed generation ratios plays the frame through ``step_slots``; the
+    frame's costs, the episode means and the last slot equal the slots played one by one with
+    ``slot_rule_decision``, bit for bit."""
+    frame_env = TwoTimescaleFrameEnv(slot_policy=rule, **LONGER_FRAMES)
+    frame_env.action_space.seed(2)
+    actions = [frame_env.action_space.sample() for _ in range(LONGER_FRAMES["frames_per_episode"])]
+    reference = TwoTimescaleFrameEnv(**LONGER_FRAMES).simulator  # stepped by hand
+    frame_env.reset(seed=6)
+    reference.reset(seeding.np_random(6)[0])  # the generator reset(seed=6) gives the env
+    for action in actions:
+        decision = frame_decision_from_action(reference.frame_view(), action)
+        _, reward, _, _, info = frame_env.step(action)
+        reference.begin_frame(decision)
+        problem = reference.slot_problem()
+        costs = []
+        for _ in range(LONGER_FRAMES["slots_per_frame"]):
+            outcome = reference.step_slot(
+                slot_rule_decision(reference.config, rule, reference, problem), check=False
+            )
+            costs.append(float(outcome.summary[0]))
+        assert info["frame_cost"] == float(np.cumsum(costs)[-1])
+        assert frame_env.cost_history[-len(costs) :] == costs
+        np.testing.assert_array_equal(
+            frame_env.simulator.state.last_outcome.summary, reference.state.last_outcome.summary
+        )

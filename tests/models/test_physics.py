@@ -19,6 +19,7 @@ from mec_gym.models.channel import (
     shannon_rate,
 )
 from mec_gym.models.compute import compute_time
+from mec_gym.models.data_drift import move_toward, move_toward_each_slot
 from mec_gym.models.layered_inference import candidate_boundaries, offload_upload_start
 from mec_gym.models.queueing import FifoServer
 
@@ -169,3 +170,19 @@ def test_offload_upload_start_cases():
     assert offload_upload_start(reached_s=2.0, decided_s=1.5, local_finish_s=3.0) == 2.0
     assert offload_upload_start(reached_s=1.0, decided_s=1.5, local_finish_s=3.0) == 1.5
     assert offload_upload_start(reached_s=1.0, decided_s=3.5, local_finish_s=3.0) is None
+
+
+def test_moving_toward_slot_after_slot_is_the_one_slot_update_in_turn():
+    rng = np.random.default_rng(3)
+    q = rng.dirichlet(np.ones(4), size=(2, 6, 3))  # (envs, slots, MUs, classes)
+    bits = rng.uniform(0.0, 2e5, (2, 6, 3))
+    bits[:, :, 0] = 0.0  # a MU not retrained keeps its model exactly
+    q_model = rng.dirichlet(np.ones(4), size=(2, 3))
+    models = move_toward_each_slot(q_model, q, bits, 1e5)
+    assert models.shape == q.shape
+    current = q_model
+    for t in range(6):
+        current = move_toward(current, q[:, t], bits[:, t], 1e5)
+        np.testing.assert_array_equal(models[:, t], current)
+    np.testing.assert_array_equal(models[:, :, 0], np.broadcast_to(q_model[:, None, 0], (2, 6, 4)))
+    np.testing.assert_allclose(models.sum(axis=-1), 1.0)

@@ -280,3 +280,65 @@ def test_config_rejects_bad_values(field):
 def test_episodes_too_large_for_memory_are_refused():
     with pytest.raises(ValueError, match=r"frames_per_episode, slots_per_frame, .* entries"):
         TwoTimescaleEnvConfig(frames_per_episode=20_000)
+
+
+def slot_decisions(sim: TwoTimescaleSimulator, count: int, seed: int) -> SlotDecision:
+    """Random feasible decisions for the next ``count`` slots, (count, N) arrays: shares of the
+    equal split at random generation ratios."""
+    p = np.random.default_rng(seed).uniform(0.0, 1.0, (count, N))
+    shares = [equal_split(sim.slot_problem(p[t])) for t in range(count)]
+    inference = np.array([s.inference for s in shares])
+    retraining = np.array([s.retraining for s in shares])
+    return SlotDecision(ComputeShares(inference, retraining), p)
+
+
+def slot_at(decision: SlotDecision, t: int) -> SlotDecision:
+    """Slot ``t`` of decisions with a slot axis."""
+    shares = decision.shares
+    return SlotDecision(
+        ComputeShares(shares.inference[t], shares.retraining[t]), decision.generation_ratio[t]
+    )
+
+
+@pytest.mark.parametrize("first", [1, 4])
+def test_step_slots_plays_each_slot_as_step_slot(first):
+    """The rest of a frame in one call equals it slot by slot, bit for bit: every outcome, the
+    models, the accuracy, the next frame's view; the last slot is the state's last outcome."""
+    one_by_one, at_once = started(seed=7), started(seed=7)
+    for _ in range(first):  # the call may start inside the frame
+        decision = slot_at(slot_decisions(one_by_one, 1, seed=0), 0)
+        for sim in (one_by_one, at_once):
+            sim.step_slot(decision)
+    count = CONFIG.slots_per_frame - first
+    decision = slot_decisions(at_once, count, seed=1)
+    expected = [one_by_one.step_slot(slot_at(decision, t)) for t in range(count)]
+    outcome = at_once.step_slots(decision)
+    assert outcome.summary.shape == (6, count)
+    for t, single in enumerate(expected):
+        np.testing.assert_array_equal(outcome.summary[:, t], single.summary)
+        np.testing.assert_array_equal(outcome.accuracy[t], single.accuracy)
+        np.testing.assert_array_equal(outcome.delays.transmission[t], single.delays.transmission)
+        np.testing.assert_array_equal(outcome.effective_bits[t], single.effective_bits)
+    last = at_once.state.last_outcome
+    np.testing.assert_array_equal(last.summary, expected[-1].summary)
+    np.testing.assert_array_equal(last.delays.retraining, expected[-1].delays.retraining)
+    np.testing.assert_array_equal(at_once.state.q_model, one_by_one.state.q_model)
+    np.testing.assert_array_equal(at_once.state.accuracy, one_by_one.state.accuracy)
+    assert (at_once.state.slot, at_once.state.frame) == (one_by_one.state.slot, 1)
+    assert at_once.frame_over
+    np.testing.assert_array_equal(
+        at_once.frame_view().statistics.mean_rate, one_by_one.frame_view().statistics.mean_rate
+    )
+
+
+def test_step_slots_takes_the_slots_left_in_the_frame_only():
+    sim = started(seed=2)
+    whole_frame = slot_decisions(sim, CONFIG.slots_per_frame, seed=0)
+    too_long = slot_decisions(sim, CONFIG.slots_per_frame + 1, seed=0)
+    with pytest.raises(ValueError, match=r"T in \[1, 10\]"):
+        sim.step_slots(too_long)
+    with pytest.raises(ValueError, match="step_slots takes decisions of shape"):
+        sim.step_slots(slot_at(whole_frame, 0))  # no slot axis
+    sim.step_slots(whole_frame)
+    with pytest.raises(RuntimeError, match="begin_frame"):
+        sim.step_slots(whole_frame)
