@@ -207,12 +207,15 @@ class RandomPeriods:
         normal = np.empty((batch, k, periods + 1))
         samples = np.empty((batch, periods, k))
         mean = config.mean_available_samples
-        for i, rng in enumerate(rngs):
-            start[i, 0] = rng.uniform(low, high, k)
-            steps[i] = rng.normal(0.0, step_std, (periods - 1, k))
+        for i, rng in enumerate(rngs):  # the unit draws in place: fewer calls per episode
+            rng.random(out=start[i, 0])
+            rng.standard_normal(out=steps[i])
             if std_db > 0:
-                normal[i] = rng.standard_normal((k, periods + 1))
+                rng.standard_normal(out=normal[i])
             samples[i] = rng.poisson(mean, (periods, k))
+        # what rng.uniform(low, high) and rng.normal(0, step_std) compute from the unit draws
+        start = low + (high - low) * start
+        steps *= step_std
         walk = start + np.cumsum(steps, axis=1)
         if std_db > 0:
             shadowing = ar1_shadowing_batch(
