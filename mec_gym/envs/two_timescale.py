@@ -345,18 +345,21 @@ def fixed_rule_decision(
     frame_problem: SlotProblem,
 ) -> SlotDecision:
     """The decisions of the baseline ``name`` of ``SLOT_BASELINES`` for every slot left in the
-    current frame at once, arrays (..., T, N) for :meth:`~mec_gym.simulators.two_timescale.
-    TwoTimescaleSimulator.step_slots`: each slot's decision as :func:`slot_rule_decision`'s,
-    for a baseline whose generation ratios are fixed (``"one"``; ValueError for a baseline
-    whose ratios follow the accuracy, which is known only slot by slot)."""
+    current frame of a one-episode simulator at once, arrays (T, N) for
+    :meth:`~mec_gym.simulators.two_timescale.TwoTimescaleSimulator.step_slots`: each slot's
+    decision as :func:`slot_rule_decision`'s, for a baseline whose generation ratios are fixed
+    (``"one"``; ValueError for a baseline whose ratios follow the accuracy, which is known only
+    slot by slot, and for a batched simulator)."""
     split, ratios = SLOT_BASELINES[name]
     if ratios != "one":
         raise ValueError(f"{name!r} sets its generation ratios slot by slot, from the accuracy")
+    if simulator.batch_shape:
+        raise ValueError("fixed_rule_decision takes a one-episode simulator (num_envs=None)")
     state = simulator.state
     frame_end = simulator.frame_start + config.slots_per_frame
-    batch = state.draws.batch_bits[..., state.slot : frame_end, :]
+    batch = state.draws.batch_bits[state.slot : frame_end]
     ratio = np.ones(batch.shape)
-    work = config.retrain_cost * retraining_bits(state.retrain[..., None, :], ratio, batch)
+    work = config.retrain_cost * retraining_bits(state.retrain, ratio, batch)
     return SlotDecision(
         shares_from_weights(frame_problem, *SLOT_WEIGHTS[split](batch, work)), ratio
     )

@@ -8,7 +8,8 @@ physics is that of :mod:`mec_gym.problems.two_timescale`; this module only moves
 An episode has ``frames_per_episode`` frames of ``slots_per_frame`` slots. At the start of a frame
 the association and the retraining flags are fixed (:meth:`TwoTimescaleSimulator.begin_frame`);
 every slot the compute shares and the DT generation ratios are decided
-(:meth:`TwoTimescaleSimulator.step_slot`) on the slot's
+(:meth:`TwoTimescaleSimulator.step_slot`; :meth:`~TwoTimescaleSimulator.step_slots` plays the
+rest of a frame at once for decisions fixed in advance) on the slot's
 :class:`~mec_gym.problems.two_timescale.SlotProblem`. Our choices:
 
 - BSs (:func:`bs_positions`): fixed, on a circle of radius ``area_m / 4`` around the centre of the
@@ -383,9 +384,10 @@ class TwoTimescaleState:
 
 class TwoTimescaleSimulator:
     """N MUs, M BSs, frames of slots: ``reset(rng)``, then per frame ``begin_frame(decision)``
-    (after reading ``frame_view()``) and ``slots_per_frame`` times ``step_slot(decision)``,
-    until ``done``. ``num_envs``: a batch of episodes (``reset`` takes one generator per
-    episode, decisions and outcomes get a leading env axis)."""
+    (after reading ``frame_view()``) and ``slots_per_frame`` times ``step_slot(decision)`` (or
+    ``step_slots`` for several slots at once), until ``done``. ``num_envs``: a batch of
+    episodes (``reset`` takes one generator per episode, decisions and outcomes get a leading
+    env axis)."""
 
     def __init__(
         self,
@@ -611,7 +613,10 @@ class TwoTimescaleSimulator:
         """(S, the delays, S_eff) of the current frame's slot ``slots`` (an index; a slice: a
         slot axis before the MU axis) under generation ratios ``ratio`` and ``shares``."""
         batch = self.state.draws.batch_bits[..., slots, :]
-        retrain_bits = retraining_bits(self._retrain_flags, ratio, batch)
+        flags = self._retrain_flags
+        if isinstance(slots, slice):  # the frame's flags for each of its slots
+            flags = flags[..., None, :]
+        retrain_bits = retraining_bits(flags, ratio, batch)
         rate = self.frame_rate[..., self._frame_slots(slots), :]
         delays = slot_delays(batch, rate, self.config.retrain_cost * retrain_bits, shares)
         effective = effective_data_bits(retrain_bits, self.data_value[..., slots, :])

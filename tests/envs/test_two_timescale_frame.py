@@ -19,14 +19,14 @@ from mec_gym.agents.two_timescale import (
     SlotBaselinePolicy,
     two_timescale_frame_baselines,
 )
-from mec_gym.envs.two_timescale import TwoTimescaleEnv, slot_rule_decision
+from mec_gym.envs.two_timescale import TwoTimescaleEnv, fixed_rule_decision, slot_rule_decision
 from mec_gym.envs.two_timescale_frame import (
     TwoTimescaleFrameEnv,
     action_from_frame_decision,
     decode_frame_observation,
     frame_decision_from_action,
 )
-from mec_gym.simulators.two_timescale import FrameDecision
+from mec_gym.simulators.two_timescale import FrameDecision, TwoTimescaleSimulator
 from mec_gym.solvers.two_timescale.frame import FRAME_POLICIES, dt_association
 
 SMALL = {"frames_per_episode": 3, "slots_per_frame": 5}
@@ -242,3 +242,16 @@ def test_fixed_ratio_rules_play_a_frame_in_one_call_as_slot_by_slot(rule):
         np.testing.assert_array_equal(
             frame_env.simulator.state.last_outcome.summary, reference.state.last_outcome.summary
         )
+
+
+def test_fixed_rule_decision_refuses_accuracy_driven_ratios_and_batches():
+    env = TwoTimescaleFrameEnv(**SMALL)
+    env.reset(seed=0)
+    simulator = env.simulator
+    simulator.begin_frame(frame_decision_from_action(simulator.frame_view(), np.zeros(30, int)))
+    problem = simulator.slot_problem()
+    with pytest.raises(ValueError, match="slot by slot"):
+        fixed_rule_decision(env.config, "closed_form_adaptive", simulator, problem)
+    batched = TwoTimescaleSimulator(env.config, num_envs=2)
+    with pytest.raises(ValueError, match="one-episode simulator"):
+        fixed_rule_decision(env.config, "closed_form", batched, problem)

@@ -342,3 +342,32 @@ def test_step_slots_takes_the_slots_left_in_the_frame_only():
     sim.step_slots(whole_frame)
     with pytest.raises(RuntimeError, match="begin_frame"):
         sim.step_slots(whole_frame)
+
+
+def test_step_slots_on_a_batch_equals_each_episode_alone():
+    seeds = (11, 12)
+    batch = TwoTimescaleSimulator(CONFIG, num_envs=len(seeds))
+    batch.reset([np.random.default_rng(s) for s in seeds])
+    singles = [started(seed=s) for s in seeds]
+    batch.begin_frame(
+        FrameDecision(
+            np.stack([sim.state.association for sim in singles]),
+            np.stack([sim.state.retrain for sim in singles]),
+        )
+    )
+    decisions = [slot_decisions(sim, CONFIG.slots_per_frame, seed=3) for sim in singles]
+    outcome = batch.step_slots(
+        SlotDecision(
+            ComputeShares(
+                np.stack([d.shares.inference for d in decisions]),
+                np.stack([d.shares.retraining for d in decisions]),
+            ),
+            np.stack([d.generation_ratio for d in decisions]),
+        )
+    )
+    assert outcome.summary.shape == (6, len(seeds), CONFIG.slots_per_frame)
+    for i, (sim, decision) in enumerate(zip(singles, decisions, strict=True)):
+        alone = sim.step_slots(decision)
+        np.testing.assert_allclose(outcome.summary[:, i], alone.summary, rtol=1e-12)
+        np.testing.assert_allclose(batch.state.q_model[i], sim.state.q_model, rtol=1e-12)
+    assert batch.frame_over and batch.state.last_outcome.summary.shape == (6, len(seeds))
