@@ -3,7 +3,8 @@
 The spec's method: both are timed in the same process on ``env.unwrapped`` (no wrappers), with
 ``ACTIONS_SAMPLED`` actions sampled from the action space before the timed loop and replayed
 in turn, resets included, alternating CartPole and the env ``--repeats`` times (``--seconds``
-each) and taking the ratio of the medians. Targets come from the registry
+each) and taking the ratio of the medians; the lowest and highest ratio of one (CartPole, env)
+pair show how much the machine's load moves it. Targets come from the registry
 (``step_ratio_target``). It also times rendering: the median time of an ``rgb_array`` frame
 (``render()`` after a step, ``--render-frames`` frames after ``RENDER_WARMUP`` untimed ones;
 0 skips it). Prints a table and writes ``<out>/bench_envs.md`` and ``<out>/bench_envs.csv``
@@ -32,6 +33,11 @@ COLUMNS = {
     "env": "{env}",
     "steps/s": "{steps_per_s:,.0f}",
     "step cost / CartPole-v1": "{ratio:.2f}×",
+    "pairs: lowest–highest": lambda row: (
+        f"{row['ratio_low']:.2f}–{row['ratio_high']:.2f}"
+        if isinstance(row.get("ratio_low"), float)
+        else ""
+    ),
     "target": "{target}",
     "": "{pass}",
     "render ms/frame": lambda row: (
@@ -119,19 +125,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         rate = float(np.median([e for _, e in pairs]))
         cartpole_rates += [c for c, _ in pairs]
         ratio = reference / rate
+        pair_ratios = [c / e for c, e in pairs]  # how much the machine's noise moves it
         target = ENVS[env_id].step_ratio_target
         rows.append(
             {
                 "env": env_id,
                 "steps_per_s": rate,
                 "ratio": ratio,
+                "ratio_low": min(pair_ratios),
+                "ratio_high": max(pair_ratios),
                 "target": f"≤ {target:g}×",
                 "pass": "PASS" if ratio <= target else "FAIL",
                 "render_ms": render_ms(env_id, args.render_frames) if args.render_frames else "",
             }
         )
     reference_row = {"env": "CartPole-v1", "steps_per_s": float(np.median(cartpole_rates))}
-    rows.insert(0, {**reference_row, "ratio": 1.0, "target": "", "pass": "", "render_ms": ""})
+    blank = dict.fromkeys(("ratio_low", "ratio_high", "target", "pass", "render_ms"), "")
+    rows.insert(0, {**reference_row, "ratio": 1.0, **blank})
     out = output.output_folder(args.out, "bench_envs")
     text = output.write_markdown(
         out / "bench_envs.md",
