@@ -69,6 +69,8 @@ __all__ = [
     "SlotRuleAction",
     "baseline_ratios",
     "slot_rule_decision",
+    "rule_decision",
+    "has_fixed_ratios",
     "fixed_rule_decision",
 ]
 
@@ -331,11 +333,32 @@ def slot_rule_decision(
     the simulator's current slot problem)."""
     state = simulator.state
     ratio = baseline_ratios(config, name, state.accuracy)
-    split, _ = SLOT_BASELINES[name]
-    batch = state.batch_bits
-    work = config.retrain_cost * retraining_bits(state.retrain, ratio, batch)
     problem = simulator.slot_problem() if frame_problem is None else frame_problem
-    return SlotDecision(shares_from_weights(problem, *SLOT_WEIGHTS[split](batch, work)), ratio)
+    return rule_decision(config, name, problem, state.retrain, state.batch_bits, ratio)
+
+
+def rule_decision(
+    config: TwoTimescaleEnvConfig,
+    name: str,
+    frame_problem: SlotProblem,
+    retrain: np.ndarray,
+    batch_bits: np.ndarray,
+    ratio: np.ndarray,
+) -> SlotDecision:
+    """The decision of the baseline ``name`` of ``SLOT_BASELINES`` at generation ratios
+    ``ratio`` for batches ``batch_bits`` (bit) of MUs with retraining flags ``retrain``: the
+    split's weights (``SLOT_WEIGHTS``) of the batches and retraining work shared out over
+    ``frame_problem``'s BSs; arrays (..., N), or (T, N) for T slots of one frame."""
+    split, _ = SLOT_BASELINES[name]
+    work = config.retrain_cost * retraining_bits(retrain, ratio, batch_bits)
+    weights = SLOT_WEIGHTS[split](batch_bits, work)
+    return SlotDecision(shares_from_weights(frame_problem, *weights), ratio)
+
+
+def has_fixed_ratios(name: str) -> bool:
+    """Whether the slot baseline ``name`` sets generation ratios that do not depend on the
+    slot (so that its decisions for a whole frame are known at the frame start)."""
+    return SLOT_BASELINES[name][1] == "one"
 
 
 def fixed_rule_decision(
@@ -350,19 +373,15 @@ def fixed_rule_decision(
     decision as :func:`slot_rule_decision`'s, for a baseline whose generation ratios are fixed
     (``"one"``; ValueError for a baseline whose ratios follow the accuracy, which is known only
     slot by slot, and for a batched simulator)."""
-    split, ratios = SLOT_BASELINES[name]
-    if ratios != "one":
+    if not has_fixed_ratios(name):
         raise ValueError(f"{name!r} sets its generation ratios slot by slot, from the accuracy")
     if simulator.batch_shape:
         raise ValueError("fixed_rule_decision takes a one-episode simulator (num_envs=None)")
     state = simulator.state
     frame_end = simulator.frame_start + config.slots_per_frame
     batch = state.draws.batch_bits[state.slot : frame_end]
-    ratio = np.ones(batch.shape)
-    work = config.retrain_cost * retraining_bits(state.retrain, ratio, batch)
-    return SlotDecision(
-        shares_from_weights(frame_problem, *SLOT_WEIGHTS[split](batch, work)), ratio
-    )
+    ratio = baseline_ratios(config, name, np.zeros(batch.shape))  # fixed: any accuracy
+    return rule_decision(config, name, frame_problem, state.retrain, batch, ratio)
 
 
 class TwoTimescaleEnvBase(MecEnv[TwoTimescaleEnvConfig]):

@@ -30,6 +30,7 @@ from mec_gym.envs.two_timescale import (
     TwoTimescaleEnvBase,
     decision_from_action,
     fixed_rule_decision,
+    has_fixed_ratios,
     slot_rule_decision,
 )
 from mec_gym.simulators.two_timescale import (
@@ -271,7 +272,7 @@ class TwoTimescaleFrameEnv(TwoTimescaleEnvBase):
         frame_problem = simulator.slot_problem()  # the frame's association and capacities
         if not isinstance(policy, str):
             self.observer.begin_frame(simulator)
-        if isinstance(policy, str) and SLOT_BASELINES[policy][1] == "one":
+        if isinstance(policy, str) and has_fixed_ratios(policy):
             # decisions fixed in advance: the frame's slots in one call
             outcome = simulator.step_slots(
                 fixed_rule_decision(cfg, policy, simulator, frame_problem)

@@ -68,8 +68,9 @@ def log_likelihood(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     q = np.asarray(q, dtype=float)
     if q.min() > 0.0:  # the common case, without masks (p = 0 gives 0 log q = 0)
         return np.vecdot(p, np.log(q))
+    # summed as above, so that a row's value does not depend on the other rows of the array
     log_q = np.log(q, out=np.full_like(q, -np.inf), where=q > 0)
-    return np.multiply(p, log_q, out=np.zeros_like(p), where=p > 0).sum(axis=-1)
+    return np.vecdot(p, np.where(p > 0, log_q, 0.0))
 
 
 def negative_entropy(p: np.ndarray) -> np.ndarray:

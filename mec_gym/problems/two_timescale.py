@@ -69,7 +69,7 @@ __all__ = [
     "model_accuracy",
     "retraining_bits",
     "update_model_distribution",
-    "model_distributions",
+    "update_model_distribution_each_slot",
     "drift_trajectory",
     "expected_drift_kl",
     "forecast_accuracy",
@@ -235,7 +235,7 @@ def update_model_distribution(
     return move_toward(q_model, q, effective_bits, config.retrain_ref_bits)
 
 
-def model_distributions(
+def update_model_distribution_each_slot(
     config: TwoTimescaleConfig, q_model: np.ndarray, q: np.ndarray, effective_bits: np.ndarray
 ) -> np.ndarray:
     """:func:`update_model_distribution` over T slots in turn: q (..., T, N, C) and S_eff
@@ -272,7 +272,8 @@ def forecast_accuracy(
 # ----------------------------------------------------------------------------- slot problem
 @dataclass(frozen=True, eq=False)
 class ComputeShares:
-    """Compute shares of one slot, bit/s, each of shape (..., N)."""
+    """Compute shares of one slot (or of several: a slot axis before the MU axis), bit/s, each
+    of shape (..., N)."""
 
     inference: np.ndarray
     """lambda_n, the share of MU n's inference batch at its BS."""
@@ -282,7 +283,8 @@ class ComputeShares:
 
 @dataclass(frozen=True, eq=False)
 class SlotDelays:
-    """Delays of one slot per MU, s, each of shape (..., N); ``weighted_total`` of shape (...)."""
+    """Delays of one slot (or of several: a slot axis before the MU axis) per MU, s, each of
+    shape (..., N); ``weighted_total`` of shape (...)."""
 
     transmission: np.ndarray
     """L_tx = Q / R."""

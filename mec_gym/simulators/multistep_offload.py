@@ -663,7 +663,7 @@ class MultiStepSimulator:
         task = st.current[device]
         return DecisionContext(  # positional: the fields' order
             device,
-            self.decision_boundaries[st.next_decision[device]],
+            self.pending_boundary(),
             st.now,
             self.arrivals[task],
             len(st.queues[device]),

@@ -76,11 +76,11 @@ from mec_gym.problems.two_timescale import (
     drift_trajectory,
     forecast_accuracy,
     model_accuracy,
-    model_distributions,
     retraining_bits,
     share_violations,
     slot_delays,
     update_model_distribution,
+    update_model_distribution_each_slot,
     uplink_rates,
 )
 from mec_gym.simulators.joint_offload import random_steps, reflect_into
@@ -281,7 +281,8 @@ def checked_frame_decision(
 
 @dataclass(frozen=True, eq=False)
 class SlotDecision:
-    """The short-timescale decision of a slot (a leading env axis for a batch)."""
+    """The short-timescale decision of a slot (a leading env axis for a batch; for
+    :meth:`TwoTimescaleSimulator.step_slots`, a slot axis before the MU axis)."""
 
     shares: ComputeShares
     """Compute shares of the slot, bit/s, (N,) each (checked by ``share_violations``)."""
@@ -291,7 +292,9 @@ class SlotDecision:
 
 @dataclass(frozen=True, eq=False)
 class SlotOutcome:
-    """What a slot gave; per-MU arrays of shape (N,) (a leading env axis for a batch)."""
+    """What a slot gave; per-MU arrays of shape (N,) (a leading env axis for a batch; from
+    :meth:`TwoTimescaleSimulator.step_slots`, a slot axis before the MU axis, also on
+    ``objective`` (..., T) and last on ``summary`` (6, ..., T))."""
 
     delays: SlotDelays
     """L_tx, L_BS, L_re per MU (s) and their weighted total (the slot problem's evaluate)."""
@@ -571,21 +574,27 @@ class TwoTimescaleSimulator:
 
         ``decision``: arrays with a slot axis before the MU axis, (..., T, N), T in [1, slots
         left in the frame]; the outcome's arrays have that axis too (``objective`` (..., T),
-        ``summary`` (6, ..., T)). ValueError for another T."""
+        ``summary`` (6, ..., T)). The values are not checked (as ``step_slot(check=False)``);
+        ValueError for another T or for shares and ratios of another shape."""
         st = self._slot_due()
         cfg = self.config
-        shape = np.shape(decision.shares.inference)
+        shares = decision.shares
+        shape = np.shape(shares.inference)
         left = self.frame_start + cfg.slots_per_frame - st.slot
         count = shape[-2] if len(shape) >= 2 else 0
-        if shape != (*self.batch_shape, count, cfg.num_mus) or not 1 <= count <= left:
+        same = {np.shape(shares.retraining), np.shape(decision.generation_ratio)} == {shape}
+        if shape != (*self.batch_shape, count, cfg.num_mus) or not same or not 1 <= count <= left:
             raise ValueError(
                 f"step_slots takes decisions of shape {(*self.batch_shape, 'T', cfg.num_mus)} "
-                f"with T in [1, {left}] (the slots left in the frame), got {shape}"
+                f"with T in [1, {left}] (the slots left in the frame), got {shape}, "
+                f"{np.shape(shares.retraining)} and {np.shape(decision.generation_ratio)}"
             )
         span = slice(st.slot, st.slot + count)
         ratio = decision.generation_ratio
-        retrain_bits, delays, effective = self._slot_work(span, ratio, decision.shares)
-        models = model_distributions(cfg, st.q_model, st.draws.q[..., span, :, :], effective)
+        retrain_bits, delays, effective = self._slot_work(span, ratio, shares)
+        models = update_model_distribution_each_slot(
+            cfg, st.q_model, st.draws.q[..., span, :, :], effective
+        )
         outcome = self._slot_outcome(span, models, retrain_bits, delays, effective)
         st.q_model = models[..., -1, :, :]
         st.last_outcome = slot_of(outcome, count - 1)

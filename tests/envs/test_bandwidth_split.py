@@ -21,6 +21,7 @@ from mec_gym.simulators.bandwidth_split import (
     RandomPeriods,
     ar1_shadowing_batch,
 )
+from mec_gym.simulators.joint_offload import reflect_into
 from mec_gym.solvers.bandwidth_split import optimal_split
 
 SHORT = {"periods_per_episode": 5}
@@ -160,6 +161,21 @@ def test_batched_shadowing_is_the_channel_models_draw_for_draw():
     flat.reset(seed=0)
     np.testing.assert_array_equal(flat.state.draws.shadowing_db, 0.0)
     np.testing.assert_array_equal(np.ptp(flat.state.draws.distance_m, axis=0), 0.0)
+
+
+@pytest.mark.parametrize("num_devices", [1, 4])
+def test_random_periods_draw_what_uniform_and_normal_draw(num_devices):
+    """Each episode's start distances and walk steps are the values ``rng.uniform`` and
+    ``rng.normal`` give (drawn as unit draws in place, scaled per batch), bit for bit."""
+    config = BandwidthSplitEnvConfig(num_devices=num_devices, periods_per_episode=7)
+    draws = RandomPeriods()(config, [np.random.default_rng(s) for s in (3, 4)])
+    low, high = config.min_distance_m, config.max_distance_m
+    for i, seed in enumerate((3, 4)):
+        rng = np.random.default_rng(seed)
+        start = rng.uniform(low, high, num_devices)
+        steps = rng.normal(0.0, config.device_speed_mps * config.period_s, (7, num_devices))
+        walk = np.concatenate((start[None], start + np.cumsum(steps, axis=0)))
+        np.testing.assert_array_equal(draws.distance_m[i], reflect_into(walk, low, high))
 
 
 # ----------------------------------------------------------------------------------- actions

@@ -25,6 +25,7 @@ from mec_gym.envs.two_timescale_frame import (
     action_from_frame_decision,
     decode_frame_observation,
     frame_decision_from_action,
+    frame_observation,
 )
 from mec_gym.simulators.two_timescale import FrameDecision, TwoTimescaleSimulator
 from mec_gym.solvers.two_timescale.frame import FRAME_POLICIES, dt_association
@@ -218,26 +219,36 @@ def test_a_large_dt_error_keeps_the_observation_in_its_space():
 @pytest.mark.parametrize("rule", ["closed_form", "equal"])
 def test_fixed_ratio_rules_play_a_frame_in_one_call_as_slot_by_slot(rule):
     """A baseline with fixed generation ratios plays the frame through ``step_slots``; the
-    frame's costs, the episode means and the last slot equal the slots played one by one with
-    ``slot_rule_decision``, bit for bit."""
+    frame's costs, the reward, the episode means, the next observation and the last slot equal
+    the slots played one by one with ``slot_rule_decision``, bit for bit."""
     frame_env = TwoTimescaleFrameEnv(slot_policy=rule, **LONGER_FRAMES)
     frame_env.action_space.seed(2)
     actions = [frame_env.action_space.sample() for _ in range(LONGER_FRAMES["frames_per_episode"])]
     reference = TwoTimescaleFrameEnv(**LONGER_FRAMES).simulator  # stepped by hand
     frame_env.reset(seed=6)
     reference.reset(seeding.np_random(6)[0])  # the generator reset(seed=6) gives the env
+    episode_means = []
     for action in actions:
         decision = frame_decision_from_action(reference.frame_view(), action)
-        _, reward, _, _, info = frame_env.step(action)
+        observation, reward, _, _, info = frame_env.step(action)
         reference.begin_frame(decision)
         problem = reference.slot_problem()
-        costs = []
+        costs, totals = [], np.zeros(6)
         for _ in range(LONGER_FRAMES["slots_per_frame"]):
             outcome = reference.step_slot(
                 slot_rule_decision(reference.config, rule, reference, problem), check=False
             )
             costs.append(float(outcome.summary[0]))
+            totals += outcome.summary
+        means = totals / LONGER_FRAMES["slots_per_frame"]
         assert info["frame_cost"] == float(np.cumsum(costs)[-1])
+        assert reward == -float(means[0]) / frame_env.config.num_mus
+        episode_means.append(means)
+        expected = np.mean(episode_means, axis=0)
+        keys = ("cost", "transmission", "computation", "retraining", "accuracy", "violation")
+        np.testing.assert_allclose([info[k] for k in keys], expected, rtol=1e-15)
+        if not reference.done:
+            np.testing.assert_array_equal(observation, frame_observation(reference.frame_view()))
         assert frame_env.cost_history[-len(costs) :] == costs
         np.testing.assert_array_equal(
             frame_env.simulator.state.last_outcome.summary, reference.state.last_outcome.summary

@@ -19,7 +19,7 @@ from mec_gym.models.channel import (
     shannon_rate,
 )
 from mec_gym.models.compute import compute_time
-from mec_gym.models.data_drift import move_toward, move_toward_each_slot
+from mec_gym.models.data_drift import log_likelihood, move_toward, move_toward_each_slot
 from mec_gym.models.layered_inference import candidate_boundaries, offload_upload_start
 from mec_gym.models.queueing import FifoServer
 
@@ -186,3 +186,18 @@ def test_moving_toward_slot_after_slot_is_the_one_slot_update_in_turn():
         np.testing.assert_array_equal(models[:, t], current)
     np.testing.assert_array_equal(models[:, :, 0], np.broadcast_to(q_model[:, None, 0], (2, 6, 4)))
     np.testing.assert_allclose(models.sum(axis=-1), 1.0)
+
+
+def test_log_likelihood_of_a_row_does_not_depend_on_the_other_rows():
+    """A row is summed the same way whether or not another row of the array has a zero class."""
+    rng = np.random.default_rng(5)
+    p = rng.dirichlet(np.ones(12), size=20)
+    q = rng.dirichlet(np.ones(12), size=20)
+    sparse = q.copy()
+    sparse[0, 3] = 0.0
+    together = log_likelihood(p, sparse)
+    assert together[0] == -np.inf
+    for row in range(1, 20):
+        assert together[row] == log_likelihood(p[row], q[row])
+    p[0, 3] = 0.0  # 0 log 0 = 0
+    assert np.isfinite(log_likelihood(p, sparse)[0])

@@ -339,7 +339,15 @@ def test_step_slots_takes_the_slots_left_in_the_frame_only():
         sim.step_slots(too_long)
     with pytest.raises(ValueError, match="step_slots takes decisions of shape"):
         sim.step_slots(slot_at(whole_frame, 0))  # no slot axis
-    sim.step_slots(whole_frame)
+    with pytest.raises(ValueError, match="step_slots takes decisions of shape"):
+        sim.step_slots(dataclasses.replace(whole_frame, generation_ratio=np.ones(N)))
+    for _ in range(4):  # from inside the frame: at most the slots left
+        sim.step_slot(slot_at(whole_frame, 0))
+    with pytest.raises(ValueError, match=r"T in \[1, 6\]"):
+        sim.step_slots(slot_decisions(sim, 7, seed=0))
+    with pytest.raises(ValueError, match=r"T in \[1, 6\]"):
+        sim.step_slots(slot_decisions(sim, 0, seed=0))
+    sim.step_slots(slot_decisions(sim, 6, seed=0))
     with pytest.raises(RuntimeError, match="begin_frame"):
         sim.step_slots(whole_frame)
 
@@ -368,6 +376,6 @@ def test_step_slots_on_a_batch_equals_each_episode_alone():
     assert outcome.summary.shape == (6, len(seeds), CONFIG.slots_per_frame)
     for i, (sim, decision) in enumerate(zip(singles, decisions, strict=True)):
         alone = sim.step_slots(decision)
-        np.testing.assert_allclose(outcome.summary[:, i], alone.summary, rtol=1e-12)
-        np.testing.assert_allclose(batch.state.q_model[i], sim.state.q_model, rtol=1e-12)
+        np.testing.assert_array_equal(outcome.summary[:, i], alone.summary)
+        np.testing.assert_array_equal(batch.state.q_model[i], sim.state.q_model)
     assert batch.frame_over and batch.state.last_outcome.summary.shape == (6, len(seeds))
