@@ -257,6 +257,34 @@ def test_a_resumed_run_continues_exactly_as_an_uninterrupted_one(tmp_path):
     assert (first / "0.monitor.csv").read_text().startswith("#{")
 
 
+@pytest.mark.parametrize("vec_env", ["dummy", "native"])
+def test_a_checkpoint_of_other_environment_code_resumes_on_fresh_envs(tmp_path, capsys, vec_env):
+    """A checkpoint written under other environment code (its fingerprint differs, or it has
+    none) is not trusted for its pickled envs: the run goes on with fresh ones, reseeded, says
+    so in one line, keeps its monitor files whole, and records the current code."""
+    from mec_gym.train.cli import main
+    from mec_gym.train.common import env_code_fingerprint, fresh_env_seed
+
+    argv = [*tiny_argv("ppo", "BandwidthSplit-v0", tmp_path, 256), *RESUME_ARGS]
+    run_dir = main("ppo", [*argv, "--vec-env", vec_env])
+    state_file = run_dir / "checkpoint" / "state.yaml"
+    state = yaml.safe_load(state_file.read_text())
+    assert state["env_code"] == env_code_fingerprint()
+    del state["env_code"]  # a checkpoint of older code
+    state_file.write_text(yaml.safe_dump(state, sort_keys=False))
+    monitor = run_dir / ("monitor.csv" if vec_env == "native" else "0.monitor.csv")
+    rows = len(monitor.read_text().splitlines())
+    capsys.readouterr()
+    assert main("ppo", ["--resume", str(run_dir), "--timesteps", "512"]) == run_dir
+    assert (
+        "the environment code differs from the checkpoint's (step 256)" in capsys.readouterr().out
+    )
+    state = yaml.safe_load(state_file.read_text())
+    assert state["num_timesteps"] == 512 and state["env_code"] == env_code_fingerprint()
+    assert len(monitor.read_text().splitlines()) >= rows
+    assert fresh_env_seed(0, 256) >= 2**32 and fresh_env_seed(0, 256) != fresh_env_seed(0, 384)
+
+
 def test_resume_refuses_other_settings_and_a_finished_total(tmp_path, capsys):
     from mec_gym.train.cli import main
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import importlib
 import pickle
 import platform
@@ -372,6 +373,7 @@ class Checkpoint:
         with (temporary / "envs.pkl").open("wb") as file:
             pickle.dump({"envs": envs, "generators": generators}, file)
         state = {**state, "num_timesteps": int(model.num_timesteps)}
+        state["env_code"] = env_code_fingerprint()
         state["episodes_per_file"] = episodes_per_file
         (temporary / "state.yaml").write_text(yaml.safe_dump(state, sort_keys=False))
         previous = self.run_dir / f"{CHECKPOINT}.old"
@@ -386,22 +388,47 @@ class Checkpoint:
         the episodes each monitor file held)."""
         return yaml.safe_load((self.folder / "state.yaml").read_text())
 
-    def load(self, algo: str, env: VecEnv) -> BaseAlgorithm:
+    def load(self, algo: str, env: VecEnv, seed: int) -> BaseAlgorithm:
         """The checkpoint's model on ``env`` (fresh training envs whose states are replaced by
-        the checkpoint's), with the random generators as they were."""
+        the checkpoint's), with the random generators as they were.
+
+        Under other environment code than the checkpoint's (:func:`env_code_fingerprint`) the
+        saved envs may not work with the code: the fresh envs are kept, reseeded from
+        ``seed`` and the step (:func:`fresh_env_seed`), with only the monitors' counters
+        restored, and the run says that it no longer equals an uninterrupted one."""
+        state = self.state()
+        same_code = state.get("env_code") == env_code_fingerprint()
         path = self.folder / "model.zip"
-        model = ALGOS[algo].load(path, env=env, device="cpu", force_reset=False)
+        model = ALGOS[algo].load(path, env=env, device="cpu", force_reset=not same_code)
         buffer = self.folder / "replay_buffer.pkl"
         if buffer.is_file() and isinstance(model, OffPolicyAlgorithm):
             model.load_replay_buffer(buffer)
-        with (self.folder / "envs.pkl").open("rb") as file:
-            saved = pickle.load(file)
-        restore_training_env(env, saved["envs"])
+        try:
+            with (self.folder / "envs.pkl").open("rb") as file:
+                saved = pickle.load(file)
+        except Exception:  # envs pickled by other code may not even load: keep the fresh ones
+            if same_code:
+                raise
+            saved = None
+        if same_code:
+            restore_training_env(env, saved["envs"])
+        else:
+            step = int(state["num_timesteps"])
+            print(
+                f"{self.run_dir}: the environment code differs from the checkpoint's (step "
+                f"{step}): training goes on with fresh environments, so this run no longer "
+                "equals an uninterrupted one"
+            )
+            if saved is not None:
+                restore_training_env(env, saved["envs"], counters_only=True)
+            env.seed(fresh_env_seed(seed, step))
         best = self.folder / "best_model.zip"
         if best.is_file():  # not a best policy of the steps after the checkpoint
             output.write_atomically(
                 self.run_dir / "best_model.zip", lambda path: shutil.copyfile(best, path)
             )
+        if saved is None:
+            return model
         generators = saved["generators"]
         torch.set_rng_state(generators["torch"])
         np.random.set_state(generators["numpy"])  # noqa: NPY002
@@ -426,14 +453,17 @@ def training_env_state(env: VecEnv | None) -> tuple[Any, list[int]]:
     return envs, [len(monitor.episode_returns) for monitor in monitors]
 
 
-def restore_training_env(env: VecEnv, saved: Any) -> None:
-    """Put the state :func:`training_env_state` kept into the fresh training envs ``env``."""
+def restore_training_env(env: VecEnv, saved: Any, counters_only: bool = False) -> None:
+    """Put the state :func:`training_env_state` kept into the fresh training envs ``env``
+    (``counters_only``: only the monitors' counters, the fresh envs kept)."""
     if isinstance(env, VecMonitor) and isinstance(env.venv, NativeVecEnv):
         if not isinstance(saved, dict) or "vector_env" not in saved:
             raise ValueError("the checkpoint holds scalar envs, the run a native vector env")
-        env.venv.vector_env.close()
-        env.venv.vector_env = saved.pop("vector_env")
-        env.venv.next_seed = saved.pop("next_seed")  # not the seed the model's load set
+        vector_env, next_seed = saved.pop("vector_env"), saved.pop("next_seed")
+        if not counters_only:
+            env.venv.vector_env.close()
+            env.venv.vector_env = vector_env
+            env.venv.next_seed = next_seed  # not the seed the model's load set
         for name, value in saved.items():
             setattr(env, name, value)
         return
@@ -441,10 +471,37 @@ def restore_training_env(env: VecEnv, saved: Any) -> None:
     if not isinstance(saved, list) or len(monitors) != len(saved):
         raise ValueError("the checkpoint's training envs do not match the run's")
     for monitor, fields in zip(monitors, saved, strict=True):
-        monitor.env.close()
-        monitor.env = fields.pop("env")
+        inner = fields.pop("env")
+        if not counters_only:
+            monitor.env.close()
+            monitor.env = inner
         for name, value in fields.items():
             setattr(monitor, name, value)
+
+
+ENV_CODE_SKIPPED = ("train", "eval", "agents")
+"""Subpackages of ``mec_gym`` that :func:`env_code_fingerprint` leaves out (in an installed
+wheel they sit in the package folder; none of them defines an environment)."""
+
+
+def env_code_fingerprint() -> str:
+    """SHA-256 of the environment library's source and data files (``mec_gym``'s folder but
+    ``ENV_CODE_SKIPPED``): a checkpoint's pickled envs are restored only under the same code."""
+    root = Path(mec_gym.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if path.suffix not in (".py", ".json") or relative.parts[0] in ENV_CODE_SKIPPED:
+            continue
+        digest.update(str(relative).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def fresh_env_seed(seed: int, step: int) -> int:
+    """The seed of fresh training envs of a run of ``seed`` resumed at ``step``: at least
+    2^32, so that it is none of the fixed evaluation seeds, and different at every step."""
+    return 2**32 + int(np.random.SeedSequence((seed, step)).generate_state(1)[0])
 
 
 def monitors_of(env: VecEnv | None) -> list[Monitor]:
@@ -803,7 +860,7 @@ def run_training(algo: str, args: argparse.Namespace, run_dir: Path, resuming: b
         args.vec_env,
     )
     if resuming:
-        model = checkpoint.load(algo, env)
+        model = checkpoint.load(algo, env, args.seed)
     model.set_logger(tensorboard_logger(run_dir / "agent"))
     validation_seeds = VALIDATION_SEEDS[: args.eval_episodes]
     run = RunCallback(
