@@ -388,6 +388,11 @@ def markdown_section(env_id: str, protocol: EvalProtocol, rows: list[dict[str, A
 
 
 # ----------------------------------------------------------------------------------- plots
+OFF_SCALE = 20.0
+"""A policy whose mean score is more than this many times the median's magnitude is drawn off
+scale in the bar plot (its value written at the axis edge)."""
+
+
 def plot_scores(path: Path, protocol: EvalProtocol, rows: list[dict[str, Any]]) -> None:
     """Bars of the mean scores with their 95% CIs: baselines blue, single agents grey, an
     algorithm's mean over its training seeds black."""
@@ -400,6 +405,24 @@ def plot_scores(path: Path, protocol: EvalProtocol, rows: list[dict[str, Any]]) 
     ax.barh(names, means, xerr=halves, color=colors, capsize=3)
     better = "higher" if protocol.higher_is_better else "lower"
     ax.set_xlabel(f"{protocol.score} (95% CI, {better} is better)")
+    typical = float(np.median(np.abs(means)))
+    outliers = [i for i, m in enumerate(means) if abs(m) > OFF_SCALE * max(typical, 1e-12)]
+    if outliers:  # heavy-tailed policies would flatten every other bar: cut the axis
+        bulk = [i for i in range(len(means)) if i not in outliers]
+        low = min([0.0, *(means[i] - halves[i] for i in bulk)])
+        high = max([0.0, *(means[i] + halves[i] for i in bulk)])
+        pad = 0.05 * (high - low or 1.0)
+        ax.set_xlim(low - pad, high + pad)
+        for i in outliers:
+            edge = high + pad if means[i] > 0 else low - pad
+            ax.text(
+                edge,
+                i,
+                f" {means[i]:.3g} (off scale) ",
+                va="center",
+                ha="right" if means[i] > 0 else "left",
+                fontsize=8,
+            )
     output.save_figure(fig, path)
 
 
