@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import hashlib
 import importlib
 import pickle
@@ -484,6 +485,7 @@ ENV_CODE_SKIPPED = ("train", "eval", "agents")
 wheel they sit in the package folder; none of them defines an environment)."""
 
 
+@functools.cache  # the code does not change while a process runs
 def env_code_fingerprint() -> str:
     """SHA-256 of the environment library's source and data files (``mec_gym``'s folder but
     ``ENV_CODE_SKIPPED``): a checkpoint's pickled envs are restored only under the same code."""
