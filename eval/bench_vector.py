@@ -4,9 +4,11 @@ end to end on each.
 For every ID with a native vector env (``EnvEntry.vector_entry_point``) and every batch size of
 ``--num-envs``: env-steps/s of ``gymnasium.make_vec(ID, n, vectorization_mode=
 "vector_entry_point")`` and of ``SyncVectorEnv`` over n scalar envs, both measured in this
-process in turn (``--repeats`` times ``--seconds`` each, actions sampled before the timed loop,
-autoresets included; the median of each), and their ratio; the spec's targets at 256 envs are
-≥ 50× ``SyncVectorEnv`` and ≥ 1M env-steps/s. Then SB3 PPO (``n_steps`` 256, one torch thread)
+process in turn (``--repeats`` times ``--seconds`` each, actions sampled before the timed loop;
+the median of each), and their ratio; the spec's targets at 256 envs are ≥ 50×
+``SyncVectorEnv`` and ≥ 1M env-steps/s. Throughput is the steady state's: every episode's
+reset is timed with its steps (:func:`env_steps_per_second`), so an env whose episodes outlast
+the measurement still pays its episode draws. Then SB3 PPO (``n_steps`` 256, one torch thread)
 trained for ``--ppo-steps`` steps with 8 envs on SB3's ``DummyVecEnv`` and on
 :class:`~mec_gym.agents.sb3_vec_env.NativeVecEnv`: steps/s and the share of the wall time spent
 in the env's ``step``. Prints a table and writes ``<out>/bench_vector.md`` and ``.csv``.
@@ -32,6 +34,7 @@ from mec_gym.registration import ENVS
 
 COLUMNS = {
     "env": "{env}",
+    "episode steps": "{episode_steps:g}",
     "envs": "{num_envs}",
     "native (env-steps/s)": "{native:,.0f}",
     "SyncVectorEnv (env-steps/s)": "{sync:,.0f}",
@@ -51,6 +54,8 @@ SPEEDUP_TARGET = 50.0
 THROUGHPUT_TARGET = 1_000_000.0
 ACTIONS_SAMPLED = 64
 """Batched actions sampled before a timed loop and replayed in turn."""
+MAX_EPISODE_STEPS = 1_000_000
+"""Steps after which :func:`episode_steps` gives up on an episode's end."""
 
 
 def native_ids() -> list[str]:
@@ -58,28 +63,66 @@ def native_ids() -> list[str]:
     return sorted(env_id for env_id, entry in ENVS.items() if entry.vector_entry_point)
 
 
-def env_steps_per_second(env: gym.vector.VectorEnv, seconds: float) -> float:
-    """Env-steps/s (batched steps times the batch size) of ``env`` over about ``seconds`` s."""
+def episode_steps(env_id: str, episodes: int = 2) -> float:
+    """Mean steps per episode of the scalar ``env_id`` over ``episodes`` episodes with sampled
+    actions (the native envs' episodes have fixed lengths)."""
+    env = gym.make(env_id)
+    base = env.unwrapped
+    env.action_space.seed(0)
+    base.reset(seed=0)
+    steps = ends = 0
+    while ends < episodes:
+        _, _, terminated, truncated, _ = base.step(env.action_space.sample())
+        steps += 1
+        if terminated or truncated:
+            ends += 1
+            base.reset()
+        elif steps > MAX_EPISODE_STEPS * episodes:
+            raise RuntimeError(f"{env_id} played {steps:,} steps without an episode's end")
+    env.close()
+    return steps / episodes
+
+
+def env_steps_per_second(env: gym.vector.VectorEnv, seconds: float, episode_steps: float) -> float:
+    """Env-steps/s of ``env`` in the steady state of episodes of ``episode_steps`` steps: one
+    timed ``env.reset()`` (the draws an autoreset makes) then up to ``episode_steps`` timed
+    batched steps, episode after episode until ``seconds`` s are timed; an episode cut short by
+    the clock counts its missing steps at the mean step time. So the time per episode is the
+    mean reset time plus ``episode_steps`` mean step times, for ``num_envs * episode_steps``
+    env-steps."""
     env.action_space.seed(0)
     actions = [env.action_space.sample() for _ in range(ACTIONS_SAMPLED)]
-    env.reset(seed=0)
-    steps = 0
-    start = time.perf_counter()
-    while True:
-        for action in actions:
-            env.step(action)
-        steps += len(actions)
-        now = time.perf_counter()
-        if now - start >= seconds:
-            return steps * env.num_envs / (now - start)
+    reset_seconds = step_seconds = 0.0
+    resets = steps = 0
+    length = max(round(episode_steps), 1)
+    while reset_seconds + step_seconds < seconds:
+        start = time.perf_counter()
+        env.reset(seed=0 if resets == 0 else None)
+        episode_start = time.perf_counter()
+        reset_seconds += episode_start - start
+        resets += 1
+        for index in range(length):
+            env.step(actions[index % ACTIONS_SAMPLED])
+            steps += 1
+            if reset_seconds + step_seconds + time.perf_counter() - episode_start >= seconds:
+                break
+        step_seconds += time.perf_counter() - episode_start
+    per_episode = reset_seconds / resets + episode_steps * step_seconds / steps
+    return env.num_envs * episode_steps / per_episode
 
 
-def throughput_row(env_id: str, num_envs: int, seconds: float, repeats: int) -> dict[str, Any]:
-    """The native and the Sync throughput of ``num_envs`` envs of ``env_id``."""
+def throughput_row(
+    env_id: str, num_envs: int, seconds: float, repeats: int, length: float
+) -> dict[str, Any]:
+    """The native and the Sync throughput of ``num_envs`` envs of ``env_id`` whose episodes
+    last ``length`` steps."""
     native = gym.make_vec(env_id, num_envs, vectorization_mode="vector_entry_point")
     sync = gym.make_vec(env_id, num_envs, vectorization_mode="sync")
     pairs = [
-        (env_steps_per_second(native, seconds), env_steps_per_second(sync, seconds))
+        (
+            env_steps_per_second(native, seconds, length),
+            env_steps_per_second(sync, seconds, length),
+        )
         for _ in range(repeats)
     ]
     native.close()
@@ -87,7 +130,8 @@ def throughput_row(env_id: str, num_envs: int, seconds: float, repeats: int) -> 
     native_rate = float(np.median([n for n, _ in pairs]))
     sync_rate = float(np.median([s for _, s in pairs]))
     speedup = native_rate / sync_rate
-    row = {"env": env_id, "num_envs": num_envs, "native": native_rate, "sync": sync_rate}
+    row = {"env": env_id, "episode_steps": length, "num_envs": num_envs}
+    row.update(native=native_rate, sync=sync_rate)
     row.update(speedup=speedup, target="", verdict="")
     if num_envs == 256:
         row["target"] = f"≥ {SPEEDUP_TARGET:g}× and ≥ {THROUGHPUT_TARGET:,.0f}/s"
@@ -158,8 +202,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if min(args.num_envs) < 1 or args.seconds <= 0 or args.repeats < 1 or args.ppo_steps < 0:
         parser.error("--num-envs and --repeats must be >= 1, --seconds > 0, --ppo-steps >= 0")
     env_ids = args.env or native_ids()
+    lengths = {env_id: episode_steps(env_id) for env_id in env_ids}
     rows = [
-        throughput_row(env_id, n, args.seconds, args.repeats)
+        throughput_row(env_id, n, args.seconds, args.repeats, lengths[env_id])
         for env_id in env_ids
         for n in args.num_envs
     ]
@@ -176,7 +221,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, "
         f"gymnasium {gym.__version__}; load averages (1, 5, 15 min) {output.load_average()}. "
         f"Each pair measured {args.repeats} × {args.seconds:g} s in turn in one process; "
-        "medians.",
+        "medians. Steady-state throughput: every episode's reset is timed and counted with its "
+        "steps (an episode longer than the measurement adds its steps at the mean step time).",
         "",
         *output.markdown_table(rows, COLUMNS),
     ]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import time
+
+import gymnasium as gym
 
 from mec_gym.eval import bench_vector
 
@@ -34,3 +37,33 @@ def test_the_vector_benchmark_writes_both_tables(tmp_path):
     assert {r["vec_env"] for r in training} == {"DummyVecEnv", "NativeVecEnv"}
     assert all(0 < float(r["env_share"]) < 1 for r in training)
     assert "SB3 PPO" in (tmp_path / "bench_vector.md").read_text()
+
+
+class SlowResetVectorEnv:
+    """A stand-in vector env whose resets take at least ``reset_s`` s and whose steps are free."""
+
+    def __init__(self, num_envs: int, reset_s: float) -> None:
+        self.num_envs = num_envs
+        self.reset_s = reset_s
+        self.action_space = gym.spaces.Box(0.0, 1.0, (num_envs, 1))
+        self.resets = 0
+
+    def reset(self, seed=None):
+        self.resets += 1
+        time.sleep(self.reset_s)
+
+    def step(self, action):
+        pass
+
+
+def test_throughput_charges_every_episode_its_reset():
+    # 4 envs, episodes of 10 steps, resets of >= 20 ms: at most 4 * 10 / 0.02 = 2000 env-steps/s
+    # however fast the steps are (the load of the machine can only lower it)
+    env = SlowResetVectorEnv(4, 0.02)
+    rate = bench_vector.env_steps_per_second(env, 0.2, 10)
+    assert env.resets >= 2
+    assert 0 < rate <= 4 * 10 / 0.02
+
+
+def test_episode_steps_is_the_length_of_an_episode():
+    assert bench_vector.episode_steps("BandwidthSplit-v0") == 50
