@@ -86,9 +86,10 @@ def episode_steps(env_id: str, episodes: int = 2) -> float:
 def env_steps_per_second(env: gym.vector.VectorEnv, seconds: float, episode_steps: float) -> float:
     """Env-steps/s of ``env`` in the steady state of episodes of ``episode_steps`` steps: one
     timed ``env.reset()`` (the draws an autoreset makes) then up to ``episode_steps`` timed
-    batched steps, episode after episode until ``seconds`` s are timed; an episode cut short by
-    the clock counts its missing steps at the mean step time. So the time per episode is the
-    mean reset time plus ``episode_steps`` mean step times, for ``num_envs * episode_steps``
+    batched steps, episode after episode until ``seconds`` s are timed (at least one reset, and
+    steps for up to ``seconds`` s however long the resets take); an episode cut short by the
+    clock counts its missing steps at the mean step time. So the time per episode is the mean
+    reset time plus ``episode_steps`` mean step times, for ``num_envs * episode_steps``
     env-steps."""
     env.action_space.seed(0)
     actions = [env.action_space.sample() for _ in range(ACTIONS_SAMPLED)]
@@ -104,7 +105,7 @@ def env_steps_per_second(env: gym.vector.VectorEnv, seconds: float, episode_step
         for index in range(length):
             env.step(actions[index % ACTIONS_SAMPLED])
             steps += 1
-            if reset_seconds + step_seconds + time.perf_counter() - episode_start >= seconds:
+            if step_seconds + time.perf_counter() - episode_start >= seconds:
                 break
         step_seconds += time.perf_counter() - episode_start
     per_episode = reset_seconds / resets + episode_steps * step_seconds / steps

@@ -235,13 +235,6 @@ def checked_draws(config: TwoTimescaleEnvConfig, draws: SlotDraws) -> SlotDraws:
     return draws
 
 
-def stacked_draws(episodes: Sequence[SlotDraws]) -> SlotDraws:
-    """The draws of several episodes with a leading env axis."""
-    return SlotDraws(
-        *(np.stack([getattr(e, name) for e in episodes]) for name in SlotDraws.__annotations__)
-    )
-
-
 # ------------------------------------------------------------------------------ decisions
 @dataclass(frozen=True, eq=False)
 class FrameDecision:
@@ -411,8 +404,6 @@ class TwoTimescaleSimulator:
         self.state: TwoTimescaleState | None = None
         self.dt_rngs: list[np.random.Generator] = []
         """Source of each episode's DT errors (seeded at reset)."""
-        self.rate_table = np.zeros(0)
-        """Uplink rate of every (slot, MU, BS) of the episode, bit/s, (S + 1, N, M)."""
         self.data_value = np.zeros(0)
         """Fraction of the DT's generated data worth real data, exp(-KL(p* || q)), of every
         (slot, MU), (S + 1, N)."""
@@ -434,15 +425,24 @@ class TwoTimescaleSimulator:
         rngs = [rng] if not self.batch_shape else list(rng)  # type: ignore[arg-type]
         if len(rngs) != max(self.batch_shape, default=1):
             raise ValueError(f"reset needs {self.batch_shape[0]} generators, got {len(rngs)}")
-        episodes, self.dt_rngs = [], []
-        for generator in rngs:
-            episodes.append(checked_draws(cfg, self.slots(cfg, generator)))
+        self.state = None  # the old episode's arrays go before the new ones are drawn
+        self.dt_rngs = []
+        tables: list[np.ndarray] = []  # the draws' fields, the data value, the entropy
+        for index, generator in enumerate(rngs):
+            draws = checked_draws(cfg, self.slots(cfg, generator))
+            episode = [getattr(draws, name) for name in SlotDraws.__annotations__]
+            episode += [generated_data_value(projection_kl(draws.q, cfg.dt_top_k))]
+            episode += [negative_entropy(draws.q)]
+            if not self.batch_shape:
+                tables = episode
+            else:  # each episode into the batch's arrays at once: no list of episodes held
+                if index == 0:
+                    tables = [np.empty((len(rngs), *np.shape(table))) for table in episode]
+                for table, values in zip(tables, episode, strict=True):
+                    table[index] = values
             self.dt_rngs.append(np.random.default_rng(generator.integers(2**63)))
-        draws = stacked_draws(episodes) if self.batch_shape else episodes[0]
-        distances = distances_to(self.bs_positions, draws.positions)
-        self.rate_table = uplink_rates(cfg, channel_gains(cfg, distances, draws.fading))
-        self.data_value = generated_data_value(projection_kl(draws.q, cfg.dt_top_k))
-        self.q_negative_entropy = negative_entropy(draws.q)
+        *fields, self.data_value, self.q_negative_entropy = tables
+        draws = SlotDraws(*fields)
         q0 = draws.q[..., 0, :, :]
         accuracy = np.full(q0.shape[:-1], cfg.acc_max)
         self.state = TwoTimescaleState(0, 0, draws, q0.copy(), accuracy)
@@ -474,8 +474,19 @@ class TwoTimescaleSimulator:
         st = self._require_state()
         if st.association is None:
             raise RuntimeError("no association yet: call begin_frame()")
-        rates = self.rate_table[..., st.slot, :, :]
-        return np.take_along_axis(rates, st.association[..., None], axis=-1)[..., 0]
+        return self.frame_rate[..., st.slot - self.frame_start, :]
+
+    def associated_rates(self, slots: slice, association: np.ndarray) -> np.ndarray:
+        """Uplink rate of every MU to its BS ``association`` (..., N) in the episode's slots
+        ``slots``, bit/s, (..., T, N) (only the BSs served: a frame's rates cost a third of
+        every BS's with M = 3)."""
+        draws = self._require_state().draws
+        offset = draws.positions[..., slots, :, :] - self.bs_positions[association][..., None, :, :]
+        distance = np.hypot(offset[..., 0], offset[..., 1])
+        fading = draws.fading[..., slots, :, :]
+        index = np.broadcast_to(association[..., None, :, None], (*fading.shape[:-1], 1))
+        chosen = np.take_along_axis(fading, index, axis=-1)[..., 0]
+        return uplink_rates(self.config, channel_gains(self.config, distance, chosen))
 
     def exact_statistics(self) -> DTStatistics:
         """The statistics of :class:`DTStatistics` without the DT's error."""
@@ -523,9 +534,8 @@ class TwoTimescaleSimulator:
         st.association, st.retrain = checked.association, checked.retrain
         st.decided_frame = st.frame
         start = self.frame_start = st.slot
-        rates = self.rate_table[..., start : start + cfg.slots_per_frame + 1, :, :]
-        index = np.broadcast_to(checked.association[..., None, :, None], (*rates.shape[:-1], 1))
-        self.frame_rate = np.take_along_axis(rates, index, axis=-1)[..., 0]
+        span = slice(start, start + cfg.slots_per_frame + 1)
+        self.frame_rate = self.associated_rates(span, checked.association)
         self._retrain_flags = checked.retrain.astype(float)
 
     def slot_problem(self, generation_ratio: np.ndarray | float = 1.0) -> SlotProblem:

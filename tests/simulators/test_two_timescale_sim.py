@@ -8,7 +8,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from mec_gym.problems.two_timescale import ComputeShares, forecast_accuracy, model_accuracy
+from mec_gym.problems.two_timescale import (
+    ComputeShares,
+    channel_gains,
+    forecast_accuracy,
+    model_accuracy,
+    uplink_rates,
+)
 from mec_gym.simulators.two_timescale import (
     FrameDecision,
     RandomSlots,
@@ -17,6 +23,7 @@ from mec_gym.simulators.two_timescale import (
     TwoTimescaleSimulator,
     bs_positions,
     checked_draws,
+    distances_to,
 )
 from mec_gym.solvers.two_timescale import closed_form_split, equal_split
 
@@ -275,6 +282,38 @@ def test_mobility_layout_and_custom_generator():
 def test_config_rejects_bad_values(field):
     with pytest.raises(ValueError, match=f"TwoTimescaleEnvConfig.{field}"):
         TwoTimescaleEnvConfig(**{field: -1})
+
+
+def test_frame_rates_are_the_rates_to_the_associated_bs_of_every_slot():
+    sim = started(seed=2)
+    draws = sim.state.draws
+    every_bs = uplink_rates(
+        CONFIG, channel_gains(CONFIG, distances_to(sim.bs_positions, draws.positions), draws.fading)
+    )  # (S + 1, N, M)
+    while not sim.done:
+        if sim.frame_over:
+            sim.begin_frame(nearest(sim, retrain=False))
+        association = sim.state.association
+        expected = every_bs[sim.state.slot, np.arange(N), association]
+        np.testing.assert_array_equal(sim.slot_rates(), expected)  # bit for bit
+        problem_rate = sim.slot_problem().rate
+        np.testing.assert_array_equal(problem_rate, expected)
+        p = np.zeros(N)
+        sim.step_slot(SlotDecision(closed_form_split(sim.slot_problem(p)), p))
+    last = every_bs[CONFIG.slots_per_episode, np.arange(N), sim.state.association]
+    np.testing.assert_array_equal(sim.slot_rates(), last)  # the slot after the last one
+
+
+def test_a_failed_reset_leaves_no_episode():
+    def broken(config, rng):
+        raise ValueError("no draws today")
+
+    sim = started()
+    sim.slots = broken
+    with pytest.raises(ValueError, match="no draws today"):
+        sim.reset(np.random.default_rng(0))
+    with pytest.raises(RuntimeError, match="reset"):
+        sim.step_slot(SlotDecision(ComputeShares(np.ones(N), np.zeros(N)), np.zeros(N)))
 
 
 def test_episodes_too_large_for_memory_are_refused():
