@@ -4,11 +4,12 @@ end to end on each.
 For every ID with a native vector env (``EnvEntry.vector_entry_point``) and every batch size of
 ``--num-envs``: env-steps/s of ``gymnasium.make_vec(ID, n, vectorization_mode=
 "vector_entry_point")`` and of ``SyncVectorEnv`` over n scalar envs, both measured in this
-process in turn (``--repeats`` times ``--seconds`` each, actions sampled before the timed loop;
-the median of each), and their ratio; the spec's targets at 256 envs are ≥ 50×
-``SyncVectorEnv`` and ≥ 1M env-steps/s. Throughput is the steady state's: every episode's
-reset is timed with its steps (:func:`env_steps_per_second`), so an env whose episodes outlast
-the measurement still pays its episode draws. Then SB3 PPO (``n_steps`` 256, one torch thread)
+process in turn (``--repeats`` times each: at least one timed reset and timed steps for up to
+``--seconds`` s, actions sampled before the timed loop; the median of each), and their ratio;
+the spec's targets at 256 envs are ≥ 50× ``SyncVectorEnv`` and ≥ 1M env-steps/s. Throughput
+is the steady state's: every episode's reset is timed with its steps
+(:func:`env_steps_per_second`), so an env whose episodes outlast the measurement still pays
+its episode draws. Then SB3 PPO (``n_steps`` 256, one torch thread)
 trained for ``--ppo-steps`` steps with 8 envs on SB3's ``DummyVecEnv`` and on
 :class:`~mec_gym.agents.sb3_vec_env.NativeVecEnv`: steps/s and the share of the wall time spent
 in the env's ``step``. Prints a table and writes ``<out>/bench_vector.md`` and ``.csv``.
@@ -55,7 +56,7 @@ THROUGHPUT_TARGET = 1_000_000.0
 ACTIONS_SAMPLED = 64
 """Batched actions sampled before a timed loop and replayed in turn."""
 MAX_EPISODE_STEPS = 1_000_000
-"""Steps after which :func:`episode_steps` gives up on an episode's end."""
+"""Steps of one episode after which :func:`episode_steps` gives up on its end."""
 
 
 def native_ids() -> list[str]:
@@ -65,37 +66,41 @@ def native_ids() -> list[str]:
 
 def episode_steps(env_id: str, episodes: int = 2) -> float:
     """Mean steps per episode of the scalar ``env_id`` over ``episodes`` episodes with sampled
-    actions (the native envs' episodes have fixed lengths)."""
+    actions (the native envs' episodes have fixed lengths), at most the registered
+    ``max_episode_steps``."""
     env = gym.make(env_id)
     base = env.unwrapped
+    limit = env.spec.max_episode_steps if env.spec else None
     env.action_space.seed(0)
     base.reset(seed=0)
-    steps = ends = 0
+    steps = ends = played = 0  # played: steps of the current episode
     while ends < episodes:
         _, _, terminated, truncated, _ = base.step(env.action_space.sample())
         steps += 1
-        if terminated or truncated:
+        played += 1
+        if terminated or truncated or played == limit:
             ends += 1
+            played = 0
             base.reset()
-        elif steps > MAX_EPISODE_STEPS * episodes:
-            raise RuntimeError(f"{env_id} played {steps:,} steps without an episode's end")
+        elif played > MAX_EPISODE_STEPS:
+            raise RuntimeError(f"{env_id} played {played:,} steps without an episode's end")
     env.close()
     return steps / episodes
 
 
-def env_steps_per_second(env: gym.vector.VectorEnv, seconds: float, episode_steps: float) -> float:
-    """Env-steps/s of ``env`` in the steady state of episodes of ``episode_steps`` steps: one
-    timed ``env.reset()`` (the draws an autoreset makes) then up to ``episode_steps`` timed
+def env_steps_per_second(env: gym.vector.VectorEnv, seconds: float, episode_length: float) -> float:
+    """Env-steps/s of ``env`` in the steady state of episodes of ``episode_length`` steps: one
+    timed ``env.reset()`` (the draws an autoreset makes) then up to ``episode_length`` timed
     batched steps, episode after episode until ``seconds`` s are timed (at least one reset, and
     steps for up to ``seconds`` s however long the resets take); an episode cut short by the
     clock counts its missing steps at the mean step time. So the time per episode is the mean
-    reset time plus ``episode_steps`` mean step times, for ``num_envs * episode_steps``
+    reset time plus ``episode_length`` mean step times, for ``num_envs * episode_length``
     env-steps."""
     env.action_space.seed(0)
     actions = [env.action_space.sample() for _ in range(ACTIONS_SAMPLED)]
     reset_seconds = step_seconds = 0.0
     resets = steps = 0
-    length = max(round(episode_steps), 1)
+    length = max(round(episode_length), 1)
     while reset_seconds + step_seconds < seconds:
         start = time.perf_counter()
         env.reset(seed=0 if resets == 0 else None)
@@ -108,21 +113,21 @@ def env_steps_per_second(env: gym.vector.VectorEnv, seconds: float, episode_step
             if step_seconds + time.perf_counter() - episode_start >= seconds:
                 break
         step_seconds += time.perf_counter() - episode_start
-    per_episode = reset_seconds / resets + episode_steps * step_seconds / steps
-    return env.num_envs * episode_steps / per_episode
+    per_episode = reset_seconds / resets + episode_length * step_seconds / steps
+    return env.num_envs * episode_length / per_episode
 
 
 def throughput_row(
-    env_id: str, num_envs: int, seconds: float, repeats: int, length: float
+    env_id: str, num_envs: int, seconds: float, repeats: int, episode_length: float
 ) -> dict[str, Any]:
     """The native and the Sync throughput of ``num_envs`` envs of ``env_id`` whose episodes
-    last ``length`` steps."""
+    last ``episode_length`` steps."""
     native = gym.make_vec(env_id, num_envs, vectorization_mode="vector_entry_point")
     sync = gym.make_vec(env_id, num_envs, vectorization_mode="sync")
     pairs = [
         (
-            env_steps_per_second(native, seconds, length),
-            env_steps_per_second(sync, seconds, length),
+            env_steps_per_second(native, seconds, episode_length),
+            env_steps_per_second(sync, seconds, episode_length),
         )
         for _ in range(repeats)
     ]
@@ -131,7 +136,7 @@ def throughput_row(
     native_rate = float(np.median([n for n, _ in pairs]))
     sync_rate = float(np.median([s for _, s in pairs]))
     speedup = native_rate / sync_rate
-    row = {"env": env_id, "episode_steps": length, "num_envs": num_envs}
+    row = {"env": env_id, "episode_steps": episode_length, "num_envs": num_envs}
     row.update(native=native_rate, sync=sync_rate)
     row.update(speedup=speedup, target="", verdict="")
     if num_envs == 256:
@@ -195,7 +200,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser, native_ids(), "env ID with a native vector env (repeatable)", repeatable=True
     )
     parser.add_argument("--num-envs", type=int, nargs="+", default=[1, 16, 256, 1024])
-    parser.add_argument("--seconds", type=float, default=1.0, help="per measurement, s")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=1.0,
+        help="timed steps per measurement, s (after at least one timed reset)",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="measurements per pair")
     parser.add_argument("--ppo-steps", type=int, default=16_384, help="0: skip the PPO table")
     output.add_out_argument(parser, "bench_vector")
@@ -221,9 +231,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"Generated by `{output.command_line(__file__, argv)}` on "
         f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, "
         f"gymnasium {gym.__version__}; load averages (1, 5, 15 min) {output.load_average()}. "
-        f"Each pair measured {args.repeats} × {args.seconds:g} s in turn in one process; "
-        "medians. Steady-state throughput: every episode's reset is timed and counted with its "
-        "steps (an episode longer than the measurement adds its steps at the mean step time).",
+        f"Each pair measured {args.repeats} times in turn in one process (each time at least one "
+        f"reset and steps for up to {args.seconds:g} s); medians. Steady-state throughput: every "
+        "episode's reset is timed and counted with its steps (an episode longer than the "
+        "measurement adds its missing steps at the mean step time).",
         "",
         *output.markdown_table(rows, COLUMNS),
     ]

@@ -425,24 +425,28 @@ class TwoTimescaleSimulator:
         rngs = [rng] if not self.batch_shape else list(rng)  # type: ignore[arg-type]
         if len(rngs) != max(self.batch_shape, default=1):
             raise ValueError(f"reset needs {self.batch_shape[0]} generators, got {len(rngs)}")
-        self.state = None  # the old episode's arrays go before the new ones are drawn
-        self.dt_rngs = []
-        tables: list[np.ndarray] = []  # the draws' fields, the data value, the entropy
+        # the old episode goes before the new one is drawn (and stays gone if drawing fails)
+        self.state, self.view, self.dt_rngs = None, None, []
+        self.data_value = self.q_negative_entropy = self.frame_rate = np.zeros(0)
+        tables: list[np.ndarray] = []  # a batch's draws' fields, data value and entropy
         for index, generator in enumerate(rngs):
             draws = checked_draws(cfg, self.slots(cfg, generator))
             episode = [getattr(draws, name) for name in SlotDraws.__annotations__]
             episode += [generated_data_value(projection_kl(draws.q, cfg.dt_top_k))]
             episode += [negative_entropy(draws.q)]
             if not self.batch_shape:
-                tables = episode
+                self.data_value, self.q_negative_entropy = episode[-2:]
             else:  # each episode into the batch's arrays at once: no list of episodes held
                 if index == 0:
-                    tables = [np.empty((len(rngs), *np.shape(table))) for table in episode]
+                    tables = [
+                        np.empty((len(rngs), *np.shape(t)), np.result_type(t)) for t in episode
+                    ]
                 for table, values in zip(tables, episode, strict=True):
                     table[index] = values
             self.dt_rngs.append(np.random.default_rng(generator.integers(2**63)))
-        *fields, self.data_value, self.q_negative_entropy = tables
-        draws = SlotDraws(*fields)
+        if self.batch_shape:
+            *fields, self.data_value, self.q_negative_entropy = tables
+            draws = SlotDraws(*fields)
         q0 = draws.q[..., 0, :, :]
         accuracy = np.full(q0.shape[:-1], cfg.acc_max)
         self.state = TwoTimescaleState(0, 0, draws, q0.copy(), accuracy)
@@ -476,10 +480,10 @@ class TwoTimescaleSimulator:
             raise RuntimeError("no association yet: call begin_frame()")
         return self.frame_rate[..., st.slot - self.frame_start, :]
 
-    def associated_rates(self, slots: slice, association: np.ndarray) -> np.ndarray:
-        """Uplink rate of every MU to its BS ``association`` (..., N) in the episode's slots
-        ``slots``, bit/s, (..., T, N) (only the BSs served: a frame's rates cost a third of
-        every BS's with M = 3)."""
+    def _associated_rates(self, slots: slice, association: np.ndarray) -> np.ndarray:
+        """Uplink rate of every MU to its BS ``association`` (..., N, checked) in the episode's
+        slots ``slots`` (a slice), bit/s, (..., T, N): only the BSs served, a third of every
+        BS's rates with M = 3."""
         draws = self._require_state().draws
         offset = draws.positions[..., slots, :, :] - self.bs_positions[association][..., None, :, :]
         distance = np.hypot(offset[..., 0], offset[..., 1])
@@ -535,7 +539,7 @@ class TwoTimescaleSimulator:
         st.decided_frame = st.frame
         start = self.frame_start = st.slot
         span = slice(start, start + cfg.slots_per_frame + 1)
-        self.frame_rate = self.associated_rates(span, checked.association)
+        self.frame_rate = self._associated_rates(span, checked.association)
         self._retrain_flags = checked.retrain.astype(float)
 
     def slot_problem(self, generation_ratio: np.ndarray | float = 1.0) -> SlotProblem:

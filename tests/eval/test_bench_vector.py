@@ -67,3 +67,23 @@ def test_throughput_charges_every_episode_its_reset():
 
 def test_episode_steps_is_the_length_of_an_episode():
     assert bench_vector.episode_steps("BandwidthSplit-v0") == 50
+
+
+class NeverEnds(gym.Env):
+    """An env whose episodes end only by its registered time limit."""
+
+    observation_space = gym.spaces.Discrete(1)
+    action_space = gym.spaces.Discrete(1)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return 0, {}
+
+    def step(self, action):
+        return 0, 0.0, False, False, {}
+
+
+def test_episode_steps_stops_at_the_registered_time_limit():
+    if "BenchNeverEnds-v0" not in gym.registry:
+        gym.register("BenchNeverEnds-v0", entry_point=NeverEnds, max_episode_steps=7)
+    assert bench_vector.episode_steps("BenchNeverEnds-v0") == 7
