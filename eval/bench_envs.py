@@ -2,9 +2,10 @@
 
 The spec's method: both are timed in the same process on ``env.unwrapped`` (no wrappers), with
 ``ACTIONS_SAMPLED`` actions sampled from the action space before the timed loop and replayed
-in turn, resets included, alternating CartPole and the env ``--repeats`` times (``--seconds``
-each) and taking the ratio of the medians; the lowest and highest ratio of one (CartPole, env)
-pair show how much the machine's load moves it. Targets come from the registry
+in turn, resets included. Each of ``--repeats`` pairs runs CartPole and the env in turns of
+``BLOCK_SECONDS`` until each has run ``--seconds`` (so that a change of the machine's load hits
+both alike); the ratio is that of the medians, and the lowest and highest ratio of one pair
+show how much the load still moves it. Targets come from the registry
 (``step_ratio_target``). It also times rendering: the median time of an ``rgb_array`` frame
 (``render()`` after a step, ``--render-frames`` frames after ``RENDER_WARMUP`` untimed ones;
 0 skips it). Prints a table and writes ``<out>/bench_envs.md`` and ``<out>/bench_envs.csv``
@@ -49,31 +50,58 @@ COLUMNS = {
 
 ACTIONS_SAMPLED = 1024
 """Actions sampled before the timed loop and replayed in turn."""
-STEPS_PER_CLOCK_READ = 256
+STEPS_PER_CLOCK_READ = 8
 """Steps between two reads of the clock."""
+BLOCK_SECONDS = 0.05
+"""Length of one block of steps: the two envs of a pair take turns block by block."""
 RENDER_WARMUP = 3
 """Frames rendered before the timed ones (the figure is made on the first)."""
 
 
-def steps_per_second(env: gym.Env, seconds: float) -> float:
-    """Steps/s of ``env.unwrapped`` with pre-sampled actions (resets included) over about
-    ``seconds`` s."""
-    base = env.unwrapped
-    env.action_space.seed(0)
-    actions = [env.action_space.sample() for _ in range(ACTIONS_SAMPLED)]
-    base.reset(seed=0)
-    steps = 0
-    start = time.perf_counter()
-    deadline = start + seconds
-    while True:
-        for _ in range(STEPS_PER_CLOCK_READ):
-            _, _, terminated, truncated, _ = base.step(actions[steps % ACTIONS_SAMPLED])
-            steps += 1
-            if terminated or truncated:
-                base.reset()
-        now = time.perf_counter()
-        if now >= deadline:
-            return steps / (now - start)
+class StepLoop:
+    """Steps of ``env.unwrapped`` with ``ACTIONS_SAMPLED`` pre-sampled actions replayed in turn
+    (resets included), run in blocks that carry on where the last one stopped."""
+
+    def __init__(self, env: gym.Env) -> None:
+        self.base = env.unwrapped
+        env.action_space.seed(0)
+        self.actions = [env.action_space.sample() for _ in range(ACTIONS_SAMPLED)]
+        self.base.reset(seed=0)
+        self.steps = 0
+        self.seconds = 0.0
+
+    def run(self, seconds: float) -> None:
+        """Step for about ``seconds`` s (whole groups of ``STEPS_PER_CLOCK_READ`` steps)."""
+        base, actions = self.base, self.actions
+        start = time.perf_counter()
+        deadline = start + seconds
+        while True:
+            for _ in range(STEPS_PER_CLOCK_READ):
+                _, _, terminated, truncated, _ = base.step(actions[self.steps % ACTIONS_SAMPLED])
+                self.steps += 1
+                if terminated or truncated:
+                    base.reset()
+            now = time.perf_counter()
+            if now >= deadline:
+                self.seconds += now - start
+                return
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / self.seconds
+
+
+def paired_steps_per_second(
+    reference: gym.Env, env: gym.Env, seconds: float
+) -> tuple[float, float]:
+    """Steps/s of ``reference`` and of ``env`` (``env.unwrapped``, pre-sampled actions, resets
+    included), each over about ``seconds`` s, taking turns in blocks of ``BLOCK_SECONDS`` so
+    that the machine's load changes hit both alike."""
+    loops = StepLoop(reference), StepLoop(env)
+    while min(loop.seconds for loop in loops) < seconds:
+        for loop in loops:
+            loop.run(BLOCK_SECONDS)
+    return loops[0].steps_per_second, loops[1].steps_per_second
 
 
 def render_ms(env_id: str, frames: int) -> float:
@@ -115,11 +143,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows = []
     for env_id in args.env or sorted(ENVS):
         env = gym.make(env_id)
-        # alternate the two so that load from other processes hits both alike
-        pairs = [
-            (steps_per_second(cartpole, args.seconds), steps_per_second(env, args.seconds))
-            for _ in range(args.repeats)
-        ]
+        pairs = [paired_steps_per_second(cartpole, env, args.seconds) for _ in range(args.repeats)]
         env.close()
         reference = float(np.median([c for c, _ in pairs]))
         rate = float(np.median([e for _, e in pairs]))
