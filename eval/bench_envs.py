@@ -72,22 +72,24 @@ class StepLoop:
 
     def run(self, seconds: float) -> None:
         """Step for about ``seconds`` s (whole groups of ``STEPS_PER_CLOCK_READ`` steps)."""
-        base, actions = self.base, self.actions
+        base, actions, steps = self.base, self.actions, self.steps
         start = time.perf_counter()
         deadline = start + seconds
         while True:
             for _ in range(STEPS_PER_CLOCK_READ):
-                _, _, terminated, truncated, _ = base.step(actions[self.steps % ACTIONS_SAMPLED])
-                self.steps += 1
+                _, _, terminated, truncated, _ = base.step(actions[steps % ACTIONS_SAMPLED])
+                steps += 1
                 if terminated or truncated:
                     base.reset()
             now = time.perf_counter()
             if now >= deadline:
+                self.steps = steps
                 self.seconds += now - start
                 return
 
     @property
     def steps_per_second(self) -> float:
+        """Steps per second over every block run so far."""
         return self.steps / self.seconds
 
 
