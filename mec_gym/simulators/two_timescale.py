@@ -168,7 +168,12 @@ def bs_positions(config: TwoTimescaleConfig) -> np.ndarray:
 def distances_to(bs_xy: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """Distance of MUs at ``positions`` (..., N, 2) to the BSs at ``bs_xy`` (M, 2), m, (..., N,
     M)."""
-    offset = positions[..., :, None, :] - bs_xy
+    return _distances(positions[..., :, None, :], bs_xy)
+
+
+def _distances(points: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Distance between points (..., 2) and others (..., 2), broadcast, m."""
+    offset = points - others
     return np.hypot(offset[..., 0], offset[..., 1])
 
 
@@ -485,8 +490,8 @@ class TwoTimescaleSimulator:
         slots ``slots`` (a slice), bit/s, (..., T, N): only the BSs served, a third of every
         BS's rates with M = 3."""
         draws = self._require_state().draws
-        offset = draws.positions[..., slots, :, :] - self.bs_positions[association][..., None, :, :]
-        distance = np.hypot(offset[..., 0], offset[..., 1])
+        serving = self.bs_positions[association][..., None, :, :]  # (..., 1, N, 2)
+        distance = _distances(draws.positions[..., slots, :, :], serving)
         fading = draws.fading[..., slots, :, :]
         index = np.broadcast_to(association[..., None, :, None], (*fading.shape[:-1], 1))
         chosen = np.take_along_axis(fading, index, axis=-1)[..., 0]
