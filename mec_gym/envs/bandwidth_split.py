@@ -189,12 +189,24 @@ class ObservationScale:
     def device_features(
         self, gain_db: Any, available: Any, devices: DeviceState, xp: ArrayMath = NUMPY_MATH
     ) -> tuple[Any, ...]:
-        """The six observed values of ``DEVICE_FEATURES`` (floats or arrays)."""
+        """The six observed values of ``DEVICE_FEATURES`` (floats or arrays): the
+        :meth:`period_features` of the period's gain and N_avail, then the
+        :meth:`state_features` of the devices."""
+        return self.period_features(gain_db, available, xp) + self.state_features(devices)
+
+    def period_features(
+        self, gain_db: Any, available: Any, xp: ArrayMath = NUMPY_MATH
+    ) -> tuple[Any, Any]:
+        """The observed gain and N_avail of ``DEVICE_FEATURES`` (floats or arrays; they depend on
+        the drawn periods only)."""
         gain = xp.minimum(xp.maximum(gain_db * self.gain_scale + self.gain_offset, -1.0), 1.0)
+        return gain, xp.minimum(available / self.samples_high, 1.0)
+
+    def state_features(self, devices: DeviceState) -> tuple[Any, Any, Any, Any]:
+        """The observed mAP, fresh data, held model size and credit of ``DEVICE_FEATURES``
+        (floats or arrays)."""
         fresh, credit, n0 = devices.fresh_data, devices.held_credit, self.n0
         return (
-            gain,
-            xp.minimum(available / self.samples_high, 1.0),
             devices.device_map / self.map_high,
             fresh / (fresh + n0),
             devices.held_size / self.size_high,

@@ -15,7 +15,6 @@ physics is vectorised.
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -30,7 +29,7 @@ from mec_gym.envs.bandwidth_split import (
     period_values,
     shared_band_split,
 )
-from mec_gym.envs.base import MecVectorEnv
+from mec_gym.envs.base import LockstepVectorEnv
 from mec_gym.problems.bandwidth_split import split_outcome
 from mec_gym.simulators.bandwidth_split import (
     DeviceState,
@@ -42,22 +41,20 @@ from mec_gym.simulators.bandwidth_split import (
     initial_devices,
 )
 
-__all__ = ["BandwidthSplitVectorEnv", "DEVICE_FIELDS"]
-
-DEVICE_FIELDS = tuple(field.name for field in fields(DeviceState))
-"""The fields of the devices' carried state, in order."""
+__all__ = ["BandwidthSplitVectorEnv"]
 
 
-class BandwidthSplitVectorEnv(MecVectorEnv):
+class BandwidthSplitVectorEnv(LockstepVectorEnv):
     """``num_envs`` BandwidthSplit environments stepped as one batch (see the module docstring).
 
     Spaces, rewards, flags and the per-sub-env ``info`` values are those of
     :class:`~mec_gym.envs.bandwidth_split.BandwidthSplitEnv`; ``info`` holds each key as an array
-    over the sub-envs with the mask ``"_" + key`` (False for a sub-env that was just reset), as
-    ``SyncVectorEnv`` builds it. Autoreset mode ``NEXT_STEP``: the step after a sub-env's episode
-    ends resets it (its action is ignored) and returns the new episode's first observation with
-    reward 0 and both flags False. Arguments are the scalar env's (``config``, ``periods``,
-    config fields); ``render_mode`` must be None.
+    over the sub-envs with the mask ``"_" + key``, as ``SyncVectorEnv`` builds it. Every episode
+    lasts ``periods_per_episode`` periods, so the sub-envs are always at the same period and
+    their episodes end together. Autoreset mode ``NEXT_STEP``: the step after the episodes end
+    resets them (the actions are ignored) and returns the new episodes' first observations with
+    reward 0, both flags False and an empty ``info`` (the scalar env's reset ``info``). Arguments
+    are the scalar env's (``config``, ``periods``, config fields); ``render_mode`` must be None.
     """
 
     def __init__(
@@ -75,106 +72,95 @@ class BandwidthSplitVectorEnv(MecVectorEnv):
         self.periods = RandomPeriods() if periods is None else periods
         self.set_single_spaces(action_space_for(cfg), observation_space_for(cfg))
         self.scale = ObservationScale(cfg)
-        k, periods_total = cfg.num_devices, cfg.periods_per_episode + 1
-        shape = (num_envs, periods_total, k)
-        self.gain_db, self.upload_snr, self.download_snr, self.available_samples = (
-            np.zeros(shape) for _ in range(4)
+        shape = (cfg.periods_per_episode + 1, num_envs, cfg.num_devices)
+        self.upload_snr, self.download_snr, self.available_samples = (
+            np.zeros(shape) for _ in range(3)
         )
-        self.devices: DeviceState = initial_devices(cfg, (num_envs, k))
-        self.period = np.zeros(num_envs, dtype=np.int64)
+        """The episodes' inputs to ``split_outcome``, period first (a period's rows are
+        contiguous), (periods + 1, num_envs, K)."""
+        self.observed_gain, self.observed_samples = np.zeros(shape), np.zeros(shape)
+        """The episodes' observed gain and N_avail (``ObservationScale.period_features``), as
+        the tables above."""
+        self.devices: DeviceState = initial_devices(cfg, shape[1:])
+        self.period = 0
+        """The current period of every sub-env."""
         self.totals = np.zeros((num_envs, len(self.keys)))
-        self.autoreset = np.zeros(num_envs, dtype=bool)
-        self.rows = np.arange(num_envs)
-        self.ready = False
 
     # ------------------------------------------------------------------ gym API
-    def reset(
-        self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Reset every sub-env: sub-env i with ``seed + i`` (an int), ``seed[i]`` (a list) or
-        its own generator continued (None)."""
-        self.reseed(seed)
-        self._start(self.rows)
-        self.autoreset[:] = False
-        self.ready = True
-        return self._observations(), {}
-
-    def step(
+    def _step_all(
         self, actions: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        if not self.ready:
-            raise RuntimeError("call reset() before step()")
         cfg = self.config
         n, k = self.num_envs, cfg.num_devices
         values = np.asarray(actions, dtype=float)
         width = self.single_action_space.shape[0]
         if values.size != n * width:
             raise ValueError(f"actions must have shape ({n}, {width}), got {values.shape}")
-        stepping = ~self.autoreset
         values = values.reshape(n, width)
-        if not stepping.all():  # the actions of the sub-envs being reset are ignored
-            values = np.where(stepping[:, None], values, 0.0)
         if not np.isfinite(values).all():
             raise ValueError("actions must be finite")
         if k == 1:
             upload, download, size = own_link_split(cfg, (values[:, :1], values[:, 1:]))
         else:
             upload, download, size = shared_band_split(cfg, values.reshape(n, k, -1))
-        rows, t = self.rows, self.period
+        t = self.period
         devices = self.devices
         outcome = split_outcome(
             cfg,
-            self.upload_snr[rows, t],
-            self.download_snr[rows, t],
-            self.available_samples[rows, t],
+            self.upload_snr[t],
+            self.download_snr[t],
+            self.available_samples[t],
             devices.device_map,
             upload,
             download,
             size,
             devices.fresh_data,
         )
-        # every row is computed; the rows of the sub-envs being reset are then overwritten
         self.devices = carry_over(cfg, devices, outcome)
         per_device = period_values(cfg, outcome)
-        period = np.stack([per_device[key] for key in self.keys], axis=1)  # (n, keys, K)
-        period = period[..., 0] if k == 1 else np.add.reduce(period, axis=-1) / k
+        # every key's (n, K) values side by side, (n, keys * K); their means over the devices
+        period = np.concatenate([per_device[key] for key in self.keys], axis=1)
+        period = period if k == 1 else np.add.reduce(period.reshape(n, -1, k), axis=-1) / k
         self.totals += period
-        self.period = t + 1
-        restarting = np.flatnonzero(self.autoreset)
-        if restarting.size:
-            self._start(restarting)
-        truncated = stepping & (self.period >= cfg.periods_per_episode)
+        self.period = t = t + 1
+        truncated = t >= cfg.periods_per_episode
         self.autoreset = truncated
-        rewards = np.where(stepping, period[:, 0], 0.0)
-        return (
-            self._observations(),
-            rewards,
-            np.zeros(n, dtype=bool),
-            truncated,
-            self._infos(rewards, stepping),
-        )
+        rewards = period[:, 0].copy()
+        infos: dict[str, Any] = dict(zip(self.keys, (self.totals / t).T, strict=True))
+        infos["period_map"] = rewards
+        infos["period"] = np.full(n, t)
+        mask = np.ones(n, dtype=bool)
+        for key in list(infos):
+            infos["_" + key] = mask
+        flags = np.zeros(n, dtype=bool)
+        return self._observations(), rewards, flags, np.full(n, truncated), infos
 
     # ------------------------------------------------------------------ internals
-    def _start(self, envs: np.ndarray) -> None:
-        """Draw new episodes for the sub-envs ``envs`` (from their own generators)."""
+    def _start(self) -> tuple[np.ndarray, dict[str, Any]]:
+        """New episodes for every sub-env (from their own generators); their observations and
+        reset ``info`` (none)."""
         cfg = self.config
-        draws = checked_draws(cfg, self.periods(cfg, [self.rngs[i] for i in envs]), envs.size)
+        draws = checked_draws(cfg, self.periods(cfg, self.rngs), self.num_envs)
         channels = episode_channels(cfg, draws)
-        self.gain_db[envs] = channels.gain_db
-        self.upload_snr[envs] = channels.upload_snr
-        self.download_snr[envs] = channels.download_snr
-        self.available_samples[envs] = draws.available_samples
-        start = initial_devices(cfg)
-        for name in DEVICE_FIELDS:
-            getattr(self.devices, name)[envs] = getattr(start, name)
-        self.period[envs] = 0
-        self.totals[envs] = 0.0
+        observed = self.scale.period_features(channels.gain_db, draws.available_samples)
+        for table, values in (
+            (self.upload_snr, channels.upload_snr),
+            (self.download_snr, channels.download_snr),
+            (self.available_samples, draws.available_samples),
+            (self.observed_gain, observed[0]),
+            (self.observed_samples, observed[1]),
+        ):
+            table[:] = values.transpose(1, 0, 2)  # drawn env first, stored period first
+        self.devices = initial_devices(cfg, (self.num_envs, cfg.num_devices))
+        self.period = 0
+        self.totals[:] = 0.0
+        self.autoreset = False
+        return self._observations(), {}
 
     def _observations(self) -> np.ndarray:
-        rows, t = self.rows, self.period
-        features = self.scale.device_features(
-            self.gain_db[rows, t], self.available_samples[rows, t], self.devices
-        )
+        t = self.period
+        features = self.observed_gain[t], self.observed_samples[t]
+        features += self.scale.state_features(self.devices)
         width = len(features)
         observations = np.empty((self.num_envs, self.single_observation_space.shape[0]), np.float32)
         for j, feature in enumerate(features):  # device-major: device k's feature j at 6k + j
@@ -182,18 +168,3 @@ class BandwidthSplitVectorEnv(MecVectorEnv):
         observations[:, -2] = self.scale.bandwidth
         observations[:, -1] = t / self.config.periods_per_episode
         return observations
-
-    def _infos(self, period_map: np.ndarray, stepping: np.ndarray) -> dict[str, Any]:
-        """Episode means (and the last period's mAP and index) of the sub-envs that stepped
-        (0 for the others, as ``SyncVectorEnv`` fills the rows of sub-envs without them)."""
-        means = self.totals / np.maximum(self.period, 1)[:, None]
-        period = self.period.copy()
-        if not stepping.all():
-            means = np.where(stepping[:, None], means, 0.0)
-            period = np.where(stepping, period, 0)
-        infos: dict[str, Any] = {key: means[:, j] for j, key in enumerate(self.keys)}
-        infos["period_map"] = period_map
-        infos["period"] = period
-        for key in list(infos):
-            infos["_" + key] = stepping
-        return infos

@@ -245,9 +245,10 @@ def channel_gain_db(
 
 
 def full_band_snr(
-    config: BandwidthSplitConfig, power_w: float, gain_db: np.ndarray | float
+    config: BandwidthSplitConfig, power_w: float | np.ndarray, gain_db: np.ndarray | float
 ) -> np.ndarray:
-    """``P g / (N0 B)``: the linear SNR of a transmission of ``power_w`` W over the whole band."""
+    """``P g / (N0 B)``: the linear SNR of a transmission of ``power_w`` W over the whole band
+    (arrays broadcast)."""
     noise = config.noise_w_per_hz * config.bandwidth_hz
     return power_w * np.asarray(db_to_linear(gain_db)) / noise
 

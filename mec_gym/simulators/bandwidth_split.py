@@ -288,8 +288,8 @@ def episode_channels(config: BandwidthSplitConfig, draws: PeriodDraws) -> Episod
     """The gains and SNRs of drawn episodes (the functions the problem instances use); raises
     ValueError where an SNR underflows to 0 (as ``BandwidthSplitProblem.from_gains`` does)."""
     gain = channel_gain_db(config, draws.distance_m, draws.shadowing_db)
-    upload = full_band_snr(config, config.upload_power_w, gain)
-    download = full_band_snr(config, config.download_power_w, gain)
+    powers = np.reshape((config.upload_power_w, config.download_power_w), (2,) + (1,) * gain.ndim)
+    upload, download = full_band_snr(config, powers, gain)  # one dB conversion for both
     if np.any(upload <= 0) or np.any(download <= 0):
         raise ValueError("period draws: a channel gain so small that the SNR underflows to 0")
     return EpisodeChannels(gain, upload, download)
