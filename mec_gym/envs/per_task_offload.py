@@ -286,19 +286,19 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
         decision = self.decision_from_action(action)
         self._edge_seen = len(self.simulator.state.edge_jobs)  # in service at the decision
         outcome = self.simulator.decide(decision)
-        self._episode_means.add(
-            {
-                "cost": outcome.cost,
-                "delay": outcome.delay,
-                "energy": outcome.energy,
-                "accuracy": outcome.accuracy,
-                "waiting": outcome.waiting,
-                "offload_rate": outcome.offload,
-            }
+        means = self._episode_means.add_in_order(  # the order of evaluated_keys()
+            (
+                outcome.cost,
+                outcome.delay,
+                outcome.energy,
+                outcome.accuracy,
+                outcome.waiting,
+                outcome.offload,
+            )
         )
         terminated = self.simulator.done
         obs = np.zeros(self._obs_size, np.float32) if terminated else self._observation()
-        return obs, -outcome.cost, terminated, False, self._info()
+        return obs, -outcome.cost, terminated, False, self._info(means)
 
     # ------------------------------------------------------------------ actions
     def decision_from_action(self, action: Any) -> TaskDecision:
@@ -326,12 +326,15 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
     def _parse_action(self, action: Any) -> list[float]:
         """The action clipped to [-1, 1] and mapped to [0, 1] (Python floats: 5 values are
         faster without numpy)."""
-        values = np.asarray(action, dtype=float).reshape(-1).tolist()
+        if type(action) is np.ndarray and action.dtype.kind == "f" and action.ndim == 1:
+            values = action.tolist()  # what the action space samples and SB3 predicts
+        else:
+            values = np.asarray(action, dtype=float).reshape(-1).tolist()
         if len(values) != 5:
             raise ValueError(f"action must have 5 entries, got {len(values)}")
         if not all(map(math.isfinite, values)):
             raise ValueError(f"action must be finite, got {action!r}")
-        return [(min(max(value, -1.0), 1.0) + 1.0) * 0.5 for value in values]
+        return [1.0 if v >= 1.0 else 0.0 if v <= -1.0 else (v + 1.0) * 0.5 for v in values]
 
     # ------------------------------------------------------------------ options mode
     def option_shares(self, free_uplink: float, free_edge: float) -> np.ndarray:
@@ -477,9 +480,10 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
         # every feature is in [-1, 1] by construction (gain clipped, the rest in [0, 1])
         return np.array(features, dtype=np.float32)
 
-    def _info(self) -> dict[str, Any]:
+    def _info(self, means: dict[str, float] | None = None) -> dict[str, Any]:
+        """The episode means (``means`` if just computed) and where the episode stands."""
         st = self.simulator.state
-        info: dict[str, Any] = self._episode_means.means()
+        info: dict[str, Any] = self._episode_means.means() if means is None else means
         info["edge_in_service"] = self._edge_seen
         info["tasks_decided"] = len(st.outcomes)
         info["time"] = st.now

@@ -7,7 +7,7 @@ Inference Tasks in MEC-assisted Augmented Reality Systems", IEEE Trans. Cogn. Co
 :class:`PerTaskOffloadVectorEnv` runs ``num_envs`` copies of
 :class:`~mec_gym.envs.per_task_offload.PerTaskOffloadEnv`, one task per sub-env per step, with
 the same functions on arrays over the sub-envs: the task's delay, energy and cost
-(``offload_delay_energy``, ``local_delay_energy``, ``weighted_cost``, ``compute_time``), the
+(``offload_delay_energy``, ``local_delay_energy``, ``weighted_cost``, ``upload_time``), the
 options (``option_shares``, ``edge_option`` on a batch of one-device instances) and the share
 map (``share_fraction``). The reservations in service are kept as binary heaps laid out exactly
 as ``heapq`` lays out the scalar simulator's lists (:class:`ReservationHeaps`), so that the free
@@ -39,11 +39,11 @@ from mec_gym.envs.per_task_offload import (
     option_shares,
     share_fraction,
 )
-from mec_gym.models.compute import compute_time
 from mec_gym.problems.joint_offload import (
     DropGenerator,
     local_delay_energy,
     offload_delay_energy,
+    upload_time,
     weighted_cost,
 )
 from mec_gym.simulators.per_task_offload import (
@@ -328,7 +328,7 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
                 cfg, macs, frames, rate, time_share, edge_share * cfg.edge_capacity
             )
             local_delay, local_energy = local_delay_energy(cfg, macs, local_frequency)
-            upload_s = compute_time(frames * cfg.frame_bits, time_share * rate)
+            upload_s = upload_time(cfg, frames, rate, time_share)
         delay = np.where(offload, edge_delay, local_delay)
         energy = np.where(offload, tx_energy, local_energy)
         accuracy = self.accuracy[frames]

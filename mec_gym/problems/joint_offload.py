@@ -42,6 +42,7 @@ __all__ = [
     "evaluate_allocation",
     "local_delay_energy",
     "offload_delay_energy",
+    "upload_time",
     "weighted_cost",
     "feasibility_violations",
     "sample_positions",
@@ -586,10 +587,16 @@ def offload_delay_energy(
     in cycle/s. Plain arithmetic: floats or numpy arrays alike.
     """
     bits = frames * config.frame_bits
-    tx_delay = bits / (time_share * rate)
+    tx_delay = upload_time(config, frames, rate, time_share)
     delay = tx_delay + config.cycles_per_mac * macs / edge_frequency
     energy = config.transmit_power * (bits / rate if config.tx_energy == "airtime" else tx_delay)
     return delay, energy
+
+
+def upload_time(config: JointOffloadConfig, frames: Any, rate: Any, time_share: Any) -> Any:
+    """Upload of F frames in a TDMA share: ``F*D/(tau*R)`` (s), ``rate`` R in bit/s with the
+    whole band. Plain arithmetic: floats or numpy arrays alike."""
+    return frames * config.frame_bits / (time_share * rate)
 
 
 def weighted_cost(config: JointOffloadConfig, delay: Any, energy: Any, accuracy: Any) -> Any:

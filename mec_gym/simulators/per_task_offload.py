@@ -18,12 +18,12 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 from mec_gym.models.arrivals import poisson_arrival_times
-from mec_gym.models.compute import compute_time
 from mec_gym.problems.joint_offload import (
     DropGenerator,
     JointOffloadConfig,
@@ -33,6 +33,7 @@ from mec_gym.problems.joint_offload import (
     local_delay_energy,
     offload_delay_energy,
     shadowed_gains_db,
+    upload_time,
     weighted_cost,
 )
 
@@ -52,9 +53,11 @@ __all__ = [
 ]
 
 ACTION_MODES = ("continuous", "options")
+"""Action parameterisations of ``PerTaskOffload-v1`` (see the env's Action Space)."""
 MAX_TASKS_PER_EPISODE = 1_000_000
 """Most tasks per episode (their arrivals are drawn whole at reset)."""
-"""Action parameterisations of ``PerTaskOffload-v1`` (see the env's Action Space)."""
+RESERVED_SHARE = itemgetter(1)
+"""The share of a reservation (release time s, share)."""
 
 
 @dataclass(frozen=True)
@@ -318,8 +321,7 @@ class PerTaskSimulator:
         accuracy = self.accuracy[frames]
         cost = weighted_cost(cfg, delay, energy, accuracy)
         if offload:
-            bits = frames * cfg.frame_bits
-            upload_s = float(compute_time(bits, time_share * self.rates[device]))
+            upload_s = upload_time(cfg, frames, self.rates[device], time_share)
             start, upload_end, finish, waiting = now, now + upload_s, now + delay, 0.0
             heapq.heappush(st.uploads, (upload_end, time_share))
             heapq.heappush(st.edge_jobs, (finish, edge_share))
@@ -362,8 +364,8 @@ class PerTaskSimulator:
         for heap in (st.uploads, st.edge_jobs):
             while heap and heap[0][0] <= now:
                 heapq.heappop(heap)
-        st.free_uplink_share = max(1.0 - sum(share for _, share in st.uploads), 0.0)
-        st.free_edge_share = max(1.0 - sum(share for _, share in st.edge_jobs), 0.0)
+        st.free_uplink_share = max(1.0 - sum(map(RESERVED_SHARE, st.uploads)), 0.0)
+        st.free_edge_share = max(1.0 - sum(map(RESERVED_SHARE, st.edge_jobs)), 0.0)
 
     # ------------------------------------------------------------------ queries
     def task_problem(self) -> JointOffloadProblem:
