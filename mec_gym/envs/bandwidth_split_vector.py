@@ -127,11 +127,10 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         self.autoreset = truncated
         rewards = period[:, 0].copy()
         infos: dict[str, Any] = dict(zip(self.keys, (self.totals / t).T, strict=True))
-        infos["period_map"] = rewards
+        infos["period_map"] = rewards.copy()
         infos["period"] = np.full(n, t)
-        mask = np.ones(n, dtype=bool)
         for key in list(infos):
-            infos["_" + key] = mask
+            infos["_" + key] = np.ones(n, dtype=bool)
         flags = np.zeros(n, dtype=bool)
         return self._observations(), rewards, flags, np.full(n, truncated), infos
 
@@ -140,7 +139,7 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         """New episodes for every sub-env (from their own generators); their observations and
         reset ``info`` (none)."""
         cfg = self.config
-        draws = checked_draws(cfg, self.periods(cfg, self.rngs), self.num_envs)
+        draws = checked_draws(cfg, self.periods(cfg, list(self.rngs)), self.num_envs)
         channels = episode_channels(cfg, draws)
         observed = self.scale.period_features(channels.gain_db, draws.available_samples)
         for table, values in (
@@ -151,7 +150,7 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
             (self.observed_samples, observed[1]),
         ):
             table[:] = values.transpose(1, 0, 2)  # drawn env first, stored period first
-        self.devices = initial_devices(cfg, (self.num_envs, cfg.num_devices))
+        self.devices = initial_devices(cfg, self.upload_snr.shape[1:])
         self.period = 0
         self.totals[:] = 0.0
         self.autoreset = False

@@ -295,10 +295,19 @@ class LockstepVectorEnv(MecVectorEnv):
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Reset every sub-env: sub-env i with ``seed + i`` (an int), ``seed[i]`` (a list) or
-        its own generator continued (None)."""
+        its own generator continued (None). ValueError for ``options["reset_mask"]`` (the
+        sub-envs run in lockstep: they reset together). A reset that fails leaves no episode to
+        step."""
+        if options and "reset_mask" in options:
+            raise ValueError(
+                f"{type(self).__name__} resets every sub-env at once (they run in lockstep): "
+                "options['reset_mask'] is not supported"
+            )
         self.reseed(seed)
+        self.ready = False
+        start = self._start()
         self.ready = True
-        return self._start()
+        return start
 
     def step(
         self, actions: np.ndarray

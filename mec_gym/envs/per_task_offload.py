@@ -72,6 +72,8 @@ RELEASE_SCALE_S = 0.1
 """Observation: the time t (s) to a release is observed as t / (t + RELEASE_SCALE_S)."""
 RATE_WINDOW_ARRIVALS = 10.0
 """The recent arrival rate is counted over a window holding this many expected arrivals."""
+FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+"""Action arrays read as Python floats directly (their values are float64 values exactly)."""
 OFFLOAD_SHARES = (0.125, 0.25, 0.5, 1.0)
 """Options mode: reservation sizes of the edge options, as fractions of the whole uplink and of
 F^E (each capped at ``1 - SHARE_FRACTION_FLOOR`` of what is free)."""
@@ -326,7 +328,7 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
     def _parse_action(self, action: Any) -> list[float]:
         """The action clipped to [-1, 1] and mapped to [0, 1] (Python floats: 5 values are
         faster without numpy)."""
-        if type(action) is np.ndarray and action.dtype.kind == "f" and action.ndim == 1:
+        if type(action) is np.ndarray and action.dtype in FLOAT_DTYPES and action.ndim == 1:
             values = action.tolist()  # what the action space samples and SB3 predicts
         else:
             values = np.asarray(action, dtype=float).reshape(-1).tolist()

@@ -586,11 +586,11 @@ def offload_delay_energy(
     ``p*F*D/(tau*R)`` (``"slot"``). ``rate`` R in bit/s with the whole band, ``edge_frequency``
     in cycle/s. Plain arithmetic: floats or numpy arrays alike.
     """
-    bits = frames * config.frame_bits
     tx_delay = upload_time(config, frames, rate, time_share)
     delay = tx_delay + config.cycles_per_mac * macs / edge_frequency
-    energy = config.transmit_power * (bits / rate if config.tx_energy == "airtime" else tx_delay)
-    return delay, energy
+    if config.tx_energy == "airtime":
+        return delay, config.transmit_power * (frames * config.frame_bits / rate)
+    return delay, config.transmit_power * tx_delay
 
 
 def upload_time(config: JointOffloadConfig, frames: Any, rate: Any, time_share: Any) -> Any:

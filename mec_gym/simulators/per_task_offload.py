@@ -56,8 +56,7 @@ ACTION_MODES = ("continuous", "options")
 """Action parameterisations of ``PerTaskOffload-v1`` (see the env's Action Space)."""
 MAX_TASKS_PER_EPISODE = 1_000_000
 """Most tasks per episode (their arrivals are drawn whole at reset)."""
-RESERVED_SHARE = itemgetter(1)
-"""The share of a reservation (release time s, share)."""
+_reserved_share = itemgetter(1)  # the share of a reservation (release time s, share)
 
 
 @dataclass(frozen=True)
@@ -321,7 +320,7 @@ class PerTaskSimulator:
         accuracy = self.accuracy[frames]
         cost = weighted_cost(cfg, delay, energy, accuracy)
         if offload:
-            upload_s = upload_time(cfg, frames, self.rates[device], time_share)
+            upload_s = float(upload_time(cfg, frames, self.rates[device], time_share))
             start, upload_end, finish, waiting = now, now + upload_s, now + delay, 0.0
             heapq.heappush(st.uploads, (upload_end, time_share))
             heapq.heappush(st.edge_jobs, (finish, edge_share))
@@ -364,8 +363,8 @@ class PerTaskSimulator:
         for heap in (st.uploads, st.edge_jobs):
             while heap and heap[0][0] <= now:
                 heapq.heappop(heap)
-        st.free_uplink_share = max(1.0 - sum(map(RESERVED_SHARE, st.uploads)), 0.0)
-        st.free_edge_share = max(1.0 - sum(map(RESERVED_SHARE, st.edge_jobs)), 0.0)
+        st.free_uplink_share = max(1.0 - sum(map(_reserved_share, st.uploads)), 0.0)
+        st.free_edge_share = max(1.0 - sum(map(_reserved_share, st.edge_jobs)), 0.0)
 
     # ------------------------------------------------------------------ queries
     def task_problem(self) -> JointOffloadProblem:

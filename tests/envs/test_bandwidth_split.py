@@ -354,6 +354,45 @@ def test_vector_env_equals_the_scalar_env_step_by_step(env_id, kwargs):
     envs.close()
 
 
+def test_vector_env_equals_the_scalar_env_with_a_trace_a_midway_reset_and_continued_seeds():
+    trace = PeriodTrace(np.linspace(30.0, 200.0, 6)[:, None], 2.0, 700.0)
+    kwargs = {**SHORT, "periods": trace}
+    envs = BandwidthSplitVectorEnv(num_envs=2, **kwargs)
+    scalars = [make(**kwargs), make(**kwargs)]
+    actions = np.random.default_rng(3).uniform(0.0, 1.0, (12, 2, 1))
+    first, _ = envs.reset(seed=[5, None])
+    starts = [scalars[0].reset(seed=5)[0], scalars[1].reset(seed=None)[0]]
+    np.testing.assert_array_equal(first, np.stack(starts))
+    for step, action in enumerate(actions):
+        if step == 3:  # a reset in mid-episode; sub-env 1 continues its own generator
+            obs, info = envs.reset(seed=[7, None])
+            expected = [scalars[0].reset(seed=7)[0], scalars[1].reset()[0]]
+            np.testing.assert_array_equal(obs, np.stack(expected))
+            assert info == {}
+            continue
+        obs, reward, _, truncated, info = envs.step(action)
+        if not info:  # the step after the episodes ended: new episodes
+            expected = [scalar.reset()[0] for scalar in scalars]
+            np.testing.assert_array_equal(obs, np.stack(expected))
+            continue
+        for i, scalar in enumerate(scalars):
+            s_obs, s_reward, _, s_truncated, s_info = scalar.step(action[i])
+            np.testing.assert_array_equal(obs[i], s_obs)
+            assert reward[i] == s_reward and truncated[i] == s_truncated
+            assert all(info[key][i] == value for key, value in s_info.items())
+
+
+def test_a_failed_vector_reset_leaves_no_episode_and_partial_resets_are_refused():
+    envs = BandwidthSplitVectorEnv(num_envs=2, periods=PeriodTrace(np.ones(3), 0.0), **SHORT)
+    with pytest.raises(ValueError, match="broadcast"):
+        envs.reset(seed=0)
+    with pytest.raises(RuntimeError, match="reset"):
+        envs.step(np.zeros((2, 1)))
+    envs = BandwidthSplitVectorEnv(num_envs=2, **SHORT)
+    with pytest.raises(ValueError, match="reset_mask"):
+        envs.reset(seed=0, options={"reset_mask": np.array([True, False])})
+
+
 def test_vector_env_seeding_and_arguments():
     envs = gym.make_vec("BandwidthSplit-v0", num_envs=2, vectorization_mode="vector_entry_point")
     first, _ = envs.reset(seed=[4, 9])

@@ -219,6 +219,43 @@ def test_out_of_range_actions_are_clipped():
         assert first.step(10 * action)[1] == second.step(np.clip(10 * action, -1, 1))[1]
 
 
+@pytest.mark.parametrize(
+    "action",
+    [
+        [0.3, -1.5, 0.2, 2.0, -0.4],
+        np.array([0.3, -1.5, 0.2, 2.0, -0.4], dtype=np.float16),
+        np.array([0.3, -1.5, 0.2, 2.0, -0.4], dtype=np.float32),
+        np.array([0.3, -1.5, 0.2, 2.0, -0.4]),
+        np.array([[0.3, -1.5, 0.2, 2.0, -0.4]], dtype=np.float32),
+        np.array([0.1, -0.2, 0.3, -0.4, 0.5], dtype=np.longdouble) / 3,
+        np.array([1, 0, -1, 2, -3]),
+        np.array([True, False, True, False, True]),
+    ],
+)
+def test_an_action_maps_to_the_unit_interval_as_float64_values(action):
+    env = make()
+    env.reset(seed=0)
+    values = np.asarray(action, dtype=float).reshape(-1)
+    expected = ((np.clip(values, -1.0, 1.0) + 1.0) * 0.5).tolist()
+    parsed = env.unwrapped._parse_action(action)
+    assert parsed == expected and all(type(value) is float for value in parsed)
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        (np.zeros(4), "5 entries"),
+        (np.array([0.0, np.nan, 0.0, 0.0, 0.0]), "finite"),
+        ([np.inf] * 5, "finite"),
+    ],
+)
+def test_a_bad_action_is_a_value_error(action, message):
+    env = make()
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=message):
+        env.step(action)
+
+
 def test_poisson_arrivals_at_the_configured_rate_uniform_over_devices():
     env = make(num_devices=5, arrival_rate=0.4, tasks_per_episode=4000)
     env.reset(seed=7)

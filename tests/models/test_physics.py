@@ -1,4 +1,4 @@
-"""Channel, arrival, queueing and accuracy models, and the joint offloading delays."""
+"""Channel, arrival, queueing and accuracy models."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from mec_gym.models.channel import (
 from mec_gym.models.data_drift import log_likelihood, move_toward, move_toward_each_slot
 from mec_gym.models.layered_inference import candidate_boundaries, offload_upload_start
 from mec_gym.models.queueing import FifoServer
-from mec_gym.problems.joint_offload import JointOffloadConfig, offload_delay_energy, upload_time
 
 
 def test_db_conversions_and_path_loss():
@@ -129,19 +128,6 @@ def test_fifo_waiting_time_and_draining():
     assert server.arrive(1.0, 5.0) == (1, pytest.approx(1.0))  # 10 left of the first job
     server.advance(10.0)
     assert server.backlog == 0.0
-
-
-def test_upload_time_is_the_transmission_part_of_the_offloading_delay():
-    config = JointOffloadConfig()
-    frames, rate, share = 4, 2e7, 0.25
-    expected = frames * config.frame_bits / (share * rate)
-    assert upload_time(config, frames, rate, share) == pytest.approx(expected, rel=1e-15)
-    delay, _ = offload_delay_energy(config, 1e9, frames, rate, share, 1e9)
-    assert delay == pytest.approx(expected + config.cycles_per_mac, rel=1e-12)  # 1e9 MAC at 1e9
-    shares = np.array([0.1, 0.5, 1.0])
-    np.testing.assert_array_equal(
-        upload_time(config, frames, rate, shares), frames * config.frame_bits / (shares * rate)
-    )
 
 
 def test_weighted_cost():
