@@ -129,8 +129,9 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         infos: dict[str, Any] = dict(zip(self.keys, (self.totals / t).T, strict=True))
         infos["period_map"] = rewards.copy()
         infos["period"] = np.full(n, t)
-        for key in list(infos):
-            infos["_" + key] = np.ones(n, dtype=bool)
+        masks = np.ones((len(infos), n), dtype=bool)  # a row per key, each its own array
+        for key, mask in zip(list(infos), masks, strict=True):
+            infos["_" + key] = mask
         flags = np.zeros(n, dtype=bool)
         return self._observations(), rewards, flags, np.full(n, truncated), infos
 

@@ -203,23 +203,26 @@ class RandomPeriods:
         std_db = config.shadowing_std_db
         batch = len(rngs)
         start = np.empty((batch, 1, k))
-        steps = np.empty((batch, periods - 1, k))
-        normal = np.empty((batch, k, periods + 1))
+        # an episode's normal draws, the steps' then (with shadowing) the innovations', in one
+        # call (consecutive standard normal draws: the same values as two calls)
+        split = (periods - 1) * k
+        normals = np.empty((batch, split + (k * (periods + 1) if std_db > 0 else 0)))
         samples = np.empty((batch, periods, k))
         mean = config.mean_available_samples
         for i, rng in enumerate(rngs):  # the unit draws in place: fewer calls per episode
             rng.random(out=start[i, 0])
-            rng.standard_normal(out=steps[i])
-            if std_db > 0:
-                rng.standard_normal(out=normal[i])
+            rng.standard_normal(out=normals[i])
             samples[i] = rng.poisson(mean, (periods, k))
         # what rng.uniform(low, high) and rng.normal(0, step_std) compute from the unit draws
         start = low + (high - low) * start
-        steps *= step_std
+        steps = step_std * normals[:, :split].reshape(batch, periods - 1, k)
         walk = start + np.cumsum(steps, axis=1)
         if std_db > 0:
             shadowing = ar1_shadowing_batch(
-                normal, std_db, config.period_s, config.shadowing_correlation_s
+                normals[:, split:].reshape(batch, k, periods + 1),
+                std_db,
+                config.period_s,
+                config.shadowing_correlation_s,
             ).transpose(0, 2, 1)
         else:
             shadowing = np.zeros((batch, periods, k))
