@@ -211,3 +211,5 @@ def test_native_vector_env_seeds_each_sub_env_and_continues_its_generator(env_id
     np.testing.assert_array_equal(envs.reset()[0][1], scalar.reset()[0])
     with pytest.raises(ValueError, match="2 entries"):
         envs.reset(seed=[1, 2, 3])
+    with pytest.raises(ValueError, match="reset_mask"):  # the sub-envs reset together
+        envs.reset(seed=0, options={"reset_mask": np.array([True, False])})
