@@ -588,9 +588,9 @@ def offload_delay_energy(
     """
     tx_delay = upload_time(config, frames, rate, time_share)
     delay = tx_delay + config.cycles_per_mac * macs / edge_frequency
-    if config.tx_energy == "airtime":
-        return delay, config.transmit_power * (frames * config.frame_bits / rate)
-    return delay, config.transmit_power * tx_delay
+    # airtime: the radio is on as long as the upload would take with the whole frame (tau = 1)
+    airtime = upload_time(config, frames, rate, 1.0) if config.tx_energy == "airtime" else tx_delay
+    return delay, config.transmit_power * airtime
 
 
 def upload_time(config: JointOffloadConfig, frames: Any, rate: Any, time_share: Any) -> Any:
