@@ -10,7 +10,9 @@ shape (num_envs, K): the period's outcome (``split_outcome``), the devices' carr
 ``numpy.random.Generator`` and draws its episodes from it exactly as the scalar env draws from its
 ``np_random``, so that sub-env i after ``reset(seed=s)`` equals the scalar env after
 ``reset(seed=s + i)`` step by step (what ``SyncVectorEnv`` gives), autoresets included; only the
-physics is vectorised.
+physics is vectorised. With one device the scalar env computes log1p and powers with the ``math``
+module, so on CPUs where numpy uses its own AVX-512 versions of them the two differ in the last
+bit of some values.
 """
 
 from __future__ import annotations
