@@ -18,7 +18,6 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
@@ -56,7 +55,16 @@ ACTION_MODES = ("continuous", "options")
 """Action parameterisations of ``PerTaskOffload-v1`` (see the env's Action Space)."""
 MAX_TASKS_PER_EPISODE = 1_000_000
 """Most tasks per episode (their arrivals are drawn whole at reset)."""
-_reserved_share = itemgetter(1)  # the share of a reservation (release time s, share)
+
+
+def _reserved_total(reservations: list[tuple[float, float]]) -> float:
+    """Sum of the shares of ``reservations`` (release time s, share), left to right in the
+    list's order, as the native vector env sums them (not Python's ``sum``, which compensates
+    its rounding from Python 3.12 on)."""
+    total = 0.0
+    for _, share in reservations:
+        total += share
+    return total
 
 
 @dataclass(frozen=True)
@@ -363,8 +371,8 @@ class PerTaskSimulator:
         for heap in (st.uploads, st.edge_jobs):
             while heap and heap[0][0] <= now:
                 heapq.heappop(heap)
-        st.free_uplink_share = max(1.0 - sum(map(_reserved_share, st.uploads)), 0.0)
-        st.free_edge_share = max(1.0 - sum(map(_reserved_share, st.edge_jobs)), 0.0)
+        st.free_uplink_share = max(1.0 - _reserved_total(st.uploads), 0.0)
+        st.free_edge_share = max(1.0 - _reserved_total(st.edge_jobs), 0.0)
 
     # ------------------------------------------------------------------ queries
     def task_problem(self) -> JointOffloadProblem:
