@@ -14,6 +14,7 @@ use, so that an environment and a solver cannot disagree about a cost.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
@@ -40,6 +41,8 @@ __all__ = [
     "Allocation",
     "CostBreakdown",
     "evaluate_allocation",
+    "evaluate_devices",
+    "local_outcome_table",
     "local_delay_energy",
     "offload_delay_energy",
     "upload_time",
@@ -639,6 +642,56 @@ def evaluate_allocation(problem: JointOffloadProblem, allocation: Allocation) ->
     accuracy = problem.accuracy[frames]
     cost = weighted_cost(c, delay, energy, accuracy)
     return CostBreakdown(delay=delay, energy=energy, accuracy=accuracy, cost=cost)
+
+
+def local_outcome_table(
+    config: JointOffloadConfig,
+    macs: np.ndarray,
+    accuracy: np.ndarray,
+    local_frequency: np.ndarray,
+) -> list[list[tuple[float, float, float, float]]]:
+    """Per device n and frame count F, the (delay s, energy J, accuracy, cost) of running
+    locally at ``local_frequency[n]`` (cycle/s), what :func:`evaluate_allocation` gives a local
+    device, as Python floats: ``table[n][F]``. ``macs`` and ``accuracy`` are an instance's C(F)
+    and A(F) tables (index F; entry 0 unused). The local outcome depends on the config only, so
+    a step looks it up instead of computing it."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delay, energy = local_delay_energy(config, macs, np.asarray(local_frequency)[:, None])
+        cost = weighted_cost(config, delay, energy, accuracy)
+    columns = delay, energy, np.broadcast_to(accuracy, delay.shape), cost
+    per_device = zip(*(column.tolist() for column in columns), strict=True)
+    return [list(zip(*outcomes, strict=True)) for outcomes in per_device]
+
+
+def evaluate_devices(
+    config: JointOffloadConfig,
+    macs: Sequence[float],
+    accuracy: Sequence[float],
+    offload: Sequence[bool],
+    frames: Sequence[int],
+    rate: Sequence[float],
+    time_share: Sequence[float],
+    edge_frequency: Sequence[float],
+    local_outcomes: Sequence[Sequence[tuple[float, float, float, float]]],
+) -> list[tuple[float, float, float, float]]:
+    """:func:`evaluate_allocation` of one instance given as Python values per device, without
+    numpy (an environment's step): each device's (delay s, energy J, accuracy, cost), the same
+    floats bit for bit. ``macs`` and ``accuracy`` are the instance's C(F) and A(F) tables
+    (index F), ``rate`` the full-band rates (bit/s), ``local_outcomes`` the local devices'
+    outcomes (:func:`local_outcome_table` of the allocation's local frequencies); the rest are
+    an allocation's fields, with valid frames (unchecked)."""
+    weights = config.delay_weight, config.energy_weight, config.accuracy_weight
+    outcomes = []
+    for x, f, r, tau, f_edge, local in zip(
+        offload, frames, rate, time_share, edge_frequency, local_outcomes, strict=True
+    ):
+        if x:
+            delay, energy = offload_delay_energy(config, macs[f], f, r, tau, f_edge)
+            a_f = accuracy[f]
+            outcomes.append((delay, energy, a_f, cost_of(delay, energy, a_f, *weights)))
+        else:
+            outcomes.append(local[f])
+    return outcomes
 
 
 def feasibility_violations(

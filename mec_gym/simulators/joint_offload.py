@@ -35,6 +35,7 @@ __all__ = [
     "CHUNK_ROUNDS",
     "MobileCellConfig",
     "RoundChunk",
+    "RoundInstance",
     "RoundsState",
     "JointOffloadRoundsSimulator",
     "reflect_into",
@@ -69,7 +70,11 @@ class MobileCellConfig(JointOffloadConfig):
 def reflect_into(values: np.ndarray, low: float, high: float) -> np.ndarray:
     """``values`` folded into ``[low, high]`` by reflecting at both ends (any overshoot)."""
     width = high - low
-    folded = np.mod(values - low, 2.0 * width)
+    period = 2.0 * width
+    # np.mod(values - low, period) as numpy computes it, at a third of the cost: the exact fmod,
+    # plus a period where negative (a zero's sign does not matter below)
+    folded = np.fmod(values - low, period)
+    np.add(folded, period, out=folded, where=folded < 0)
     return low + width - np.abs(width - folded)
 
 
@@ -133,6 +138,34 @@ class RoundChunk:
     """Full-band rates, bit/s, (rounds, N)."""
 
 
+class RoundInstance:
+    """One round of a chunk, whose ``JointOffloadProblem`` is built on first use (a step that
+    reads the rates only does not build it)."""
+
+    __slots__ = ("template", "chunk", "slot", "_problem")
+
+    def __init__(self, template: JointOffloadProblem, chunk: RoundChunk, slot: int) -> None:
+        self.template = template
+        """An instance of the config whose config-only tables the round's instance shares."""
+        self.chunk = chunk
+        self.slot = slot
+        """Index of the round in ``chunk``."""
+        self._problem: JointOffloadProblem | None = None
+
+    @property
+    def rate(self) -> np.ndarray:
+        """Full-band rates of the round, bit/s, (N,) (read-only)."""
+        return self.chunk.rate[self.slot]
+
+    @property
+    def problem(self) -> JointOffloadProblem:
+        """The round's instance (the same object on every call)."""
+        if self._problem is None:
+            chunk, slot = self.chunk, self.slot
+            self._problem = self.template.with_gains(chunk.gain_db[slot], rate=chunk.rate[slot])
+        return self._problem
+
+
 @dataclass(eq=False)
 class RoundsState:
     """An episode's state: the rounds played, the current chunk and the current round in it."""
@@ -144,8 +177,13 @@ class RoundsState:
     """Index of the current round in ``chunk``."""
     walk_end: np.ndarray
     """Positions (m, (N, 2)) of the chunk's last round, where the next chunk's walk starts."""
-    problem: JointOffloadProblem
-    """The current round's instance (what the next allocation is applied to)."""
+    current: RoundInstance
+    """The current round (what the next allocation is applied to)."""
+
+    @property
+    def problem(self) -> JointOffloadProblem:
+        """The current round's instance."""
+        return self.current.problem
 
     @property
     def positions(self) -> np.ndarray:
@@ -184,7 +222,7 @@ class JointOffloadRoundsSimulator:
         self.rng = rng
         chunk = self.first_chunk(rng)
         walk_end = chunk.positions[-1].copy()
-        self.state = RoundsState(0, chunk, 0, walk_end, self._round_problem(chunk, 0))
+        self.state = RoundsState(0, chunk, 0, walk_end, RoundInstance(self.template, chunk, 0))
 
     def advance(self) -> None:
         """Move to the next round."""
@@ -195,11 +233,7 @@ class JointOffloadRoundsSimulator:
             st.chunk = self.draw_chunk(self.rng, st.walk_end, include_start=False)
             st.walk_end = st.chunk.positions[-1].copy()
             st.slot = 0
-        st.problem = self._round_problem(st.chunk, st.slot)
-
-    def _round_problem(self, chunk: RoundChunk, slot: int) -> JointOffloadProblem:
-        # config tables shared with the template, rates computed for the whole chunk
-        return self.template.with_gains(chunk.gain_db[slot], rate=chunk.rate[slot])
+        st.current = RoundInstance(self.template, st.chunk, st.slot)
 
     def first_chunk(self, rng: np.random.Generator) -> RoundChunk:
         """An episode's drop (``drops``) and its first ``chunk_rounds`` rounds, from ``rng``."""
@@ -252,8 +286,9 @@ class JointOffloadRoundsSimulator:
             distance = np.concatenate((origin_distance[:, None], distance), axis=1)
         else:
             positions, distance = np.ascontiguousarray(positions), np.ascontiguousarray(distance)
-        shadowing_array = np.stack([np.broadcast_to(term, (size, n)) for term in shadowing])
-        gains = channel_gains_db(cfg, distance, shadowing_array)
+        # (E, rounds, N) drawn terms, or 0.0 without shadowing (nothing drawn)
+        shadowing_terms = np.stack(shadowing) if cfg.shadowing_std_db > 0 else 0.0
+        gains = channel_gains_db(cfg, distance, shadowing_terms)
         rates = JointOffloadProblem.from_gains(cfg, gains.reshape(-1)).rate.reshape(gains.shape)
         rates.setflags(write=False)
         return RoundChunk(positions, distance, gains, rates)

@@ -245,6 +245,49 @@ def test_invalid_decisions_actions_raise(bad):
         env.step(bad)
 
 
+def test_decisions_action_dtypes_and_forms_give_the_same_step():
+    """An int array, integer floats, a row per device and a list step alike (the step computes
+    in Python floats; the allocation it reports is what evaluate_allocation costs)."""
+    rng = np.random.default_rng(5)
+    first = make()
+    first.reset(seed=5)
+    action = np.stack((rng.integers(0, 2, N), rng.integers(0, first.num_frame_choices, N)), 1)
+    forms = [
+        action.reshape(-1),
+        action.reshape(-1).astype(np.float32),
+        action.astype(np.uint8),
+        action,
+        action.reshape(-1).tolist(),
+    ]
+    results = []
+    for form in forms:
+        env = make()
+        env.reset(seed=5)
+        problem = env.problem
+        _, reward, _, _, info = env.step(form)
+        assert env.last_problem is problem
+        expected = evaluate_allocation(problem, env.last_allocation)
+        assert reward == -expected.mean and info["delay"] == np.add.reduce(expected.delay) / N
+        assert env.last_allocation.frames.dtype == np.int64
+        results.append((reward, info))
+    assert all(result == results[0] for result in results)
+    with pytest.raises(ValueError, match="finite"):
+        first.step(np.full(2 * N, np.nan))
+    with pytest.raises(ValueError, match="integers"):
+        first.step(np.zeros(2 * N, dtype=complex))
+
+
+def test_last_allocation_and_problem_are_none_until_a_step():
+    env = make()
+    env.reset(seed=0)
+    assert env.last_allocation is None and env.last_problem is None
+    env.step(np.zeros(2 * N, dtype=np.int64))
+    assert env.last_allocation is env.last_allocation  # built once
+    assert not env.last_allocation.offload.any()
+    env.reset(seed=1)
+    assert env.last_allocation is None and env.last_problem is None
+
+
 def test_decisions_action_accepts_device_rows():
     env = make()
     env.reset(seed=3)

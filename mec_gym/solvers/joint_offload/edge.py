@@ -16,13 +16,20 @@ Algorithm 1 (:func:`search_frames`) minimises Phi over the integer product set.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 
-from mec_gym.problems.joint_offload import Allocation, JointOffloadProblem
+from mec_gym.models.summation import numpy_sum
+from mec_gym.problems.joint_offload import Allocation, JointOffloadConfig, JointOffloadProblem
 from mec_gym.solvers.joint_offload.local import LocalSolution, local_optimum
 
 __all__ = [
     "edge_shares",
+    "device_edge_shares",
+    "transmission_weight",
     "edge_cost",
     "edge_cost_batch",
     "search_frames",
@@ -34,6 +41,15 @@ __all__ = [
 
 MAX_SEARCH_POINTS = 50_000_000
 """Largest product set Algorithm 1 enumerates before refusing (it is exponential in |S|)."""
+
+
+def transmission_weight(
+    tx_weight: Any, frames: Any, rate: Any, sqrt: Callable[[Any], Any] = np.sqrt
+) -> Any:
+    """Theorem 2's weight of a device's time share, ``sqrt(b F / R)``: ``tx_weight`` b
+    (cost/(s*bit/s)), F frames, full-band rate R (bit/s). Arrays with ``np.sqrt`` or floats
+    with ``math.sqrt`` (the same floats: both round the square root correctly)."""
+    return sqrt(tx_weight * frames / rate)
 
 
 def edge_shares(
@@ -53,7 +69,7 @@ def edge_shares(
     rate = problem.rate if rate is None else rate
     # every device's weight, zeroed for the local ones (no boolean indexing: one pass each; a
     # local device's rate is replaced, so that a zero rate gives no inf * 0)
-    tx = np.sqrt(problem.tx_weight * frames / np.where(offload, rate, 1.0)) * offload
+    tx = transmission_weight(problem.tx_weight, frames, np.where(offload, rate, 1.0)) * offload
     cpu = np.sqrt(problem.macs[frames]) * offload
     if tx.ndim == 1:  # one instance (an environment's step): scalar totals
         tx_total = tx.sum()
@@ -66,6 +82,31 @@ def edge_shares(
     edge_cpu = problem.config.edge_capacity * cpu
     cpu_total = cpu.sum(axis=-1, keepdims=True)
     return time_share, np.divide(edge_cpu, cpu_total, out=np.zeros(tx.shape), where=anyone)
+
+
+def device_edge_shares(
+    config: JointOffloadConfig,
+    tx_weight: Sequence[float],
+    macs: Sequence[float],
+    offload: Sequence[bool],
+    frames: Sequence[int],
+    rate: Sequence[float],
+) -> tuple[list[float], list[float]]:
+    """:func:`edge_shares` of one instance given as Python values per device, without numpy
+    (an environment's step): the same time shares and edge frequencies (cycle/s), bit for bit.
+    ``tx_weight`` is the instance's b_n, ``macs`` its C(F) table (index F), ``rate`` the
+    full-band rates (bit/s)."""
+    tx = [
+        transmission_weight(b, f, r, math.sqrt) if x else 0.0
+        for x, f, r, b in zip(offload, frames, rate, tx_weight, strict=True)
+    ]
+    tx_total = numpy_sum(tx)
+    if tx_total <= 0:  # nobody offloads
+        return [0.0] * len(tx), [0.0] * len(tx)
+    cpu = [math.sqrt(macs[f]) if x else 0.0 for x, f in zip(offload, frames, strict=True)]
+    cpu_total = numpy_sum(cpu)
+    capacity = config.edge_capacity
+    return [w / tx_total for w in tx], [capacity * w / cpu_total for w in cpu]
 
 
 def edge_cost_batch(

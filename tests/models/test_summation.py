@@ -1,0 +1,35 @@
+"""Ordered sums of Python floats against the numpy computations they stand for."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mec_gym.models.summation import PAIRWISE_BLOCK, numpy_sum
+
+LENGTHS = [*range(0, 2 * PAIRWISE_BLOCK + 20), 1000, 1025, 4099]
+
+
+def spread_values(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Values over 16 orders of magnitude and both signs: sums whose order matters."""
+    return rng.standard_normal(n) * 10.0 ** rng.integers(-8, 8, n)
+
+
+def test_numpy_sum_is_what_add_reduce_gives_bit_for_bit():
+    rng = np.random.default_rng(0)
+    for n in LENGTHS:
+        for _ in range(5):
+            values = spread_values(rng, n)
+            assert numpy_sum(values.tolist()) == np.add.reduce(values) == values.sum(), n
+            rows = np.stack((values, values[::-1]))  # a row of a batch sums as one array
+            assert numpy_sum(values[::-1].tolist()) == np.add.reduce(rows, axis=-1)[1], n
+            assert numpy_sum(tuple(values.tolist())) == numpy_sum(values.tolist()), n
+
+
+def test_the_pairwise_order_is_not_left_to_right():
+    values = [1.0] + [1e-16] * 24  # left to right, every small term is lost against 1.0
+    assert np.cumsum(values)[-1] == 1.0
+    assert numpy_sum(values) == np.add.reduce(values) > 1.0
+
+
+def test_the_empty_sum_is_zero():
+    assert numpy_sum([]) == np.add.reduce(np.zeros(0)) == 0.0
