@@ -680,7 +680,7 @@ def evaluate_devices(
     (index F), ``rate`` the full-band rates (bit/s), ``local_outcomes`` the local devices'
     outcomes (:func:`local_outcome_table` of the allocation's local frequencies); the rest are
     an allocation's fields, with valid frames (unchecked)."""
-    weights = config.delay_weight, config.energy_weight, config.accuracy_weight
+    w1, w2, w3 = config.delay_weight, config.energy_weight, config.accuracy_weight
     outcomes = []
     for x, f, r, tau, f_edge, local in zip(
         offload, frames, rate, time_share, edge_frequency, local_outcomes, strict=True
@@ -688,7 +688,7 @@ def evaluate_devices(
         if x:
             delay, energy = offload_delay_energy(config, macs[f], f, r, tau, f_edge)
             a_f = accuracy[f]
-            outcomes.append((delay, energy, a_f, cost_of(delay, energy, a_f, *weights)))
+            outcomes.append((delay, energy, a_f, cost_of(delay, energy, a_f, w1, w2, w3)))
         else:
             outcomes.append(local[f])
     return outcomes
