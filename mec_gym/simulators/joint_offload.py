@@ -74,7 +74,7 @@ def reflect_into(values: np.ndarray, low: float, high: float) -> np.ndarray:
     # np.mod(values - low, period) as numpy computes it, at a third of the cost: the exact fmod,
     # plus a period where negative (a zero's sign does not matter below)
     folded = np.fmod(values - low, period)
-    np.add(folded, period, out=folded, where=folded < 0)
+    folded = np.where(folded < 0, folded + period, folded)
     return low + width - np.abs(width - folded)
 
 
