@@ -41,7 +41,12 @@ from mec_gym.simulators.joint_offload import (
     RoundInstance,
 )
 from mec_gym.solvers.joint_offload.bound import exact_edge_frames
-from mec_gym.solvers.joint_offload.edge import allocation_with_shares, device_edge_shares
+from mec_gym.solvers.joint_offload.edge import (
+    allocation_with_shares,
+    compute_weight,
+    device_edge_shares,
+    shares_allocation,
+)
 from mec_gym.solvers.joint_offload.local import local_optimum
 
 __all__ = [
@@ -161,6 +166,17 @@ def decisions_allocation(
     offloading devices, ``local_frequency`` (cycle/s, (N,)) for the local ones. ValueError
     unless the entries are integers in range."""
     frame_range = problem.frame_range
+    _check_integer_entries(values)
+    if not ((values >= 0) & (values < (2, frame_range.size))).all():
+        raise ValueError(_decisions_range_error(frame_range.size))
+    offload = values[..., 0].astype(bool)
+    frames = values[..., 1].astype(np.int64) + int(frame_range[0])
+    return allocation_with_shares(problem, offload, frames, local_frequency)
+
+
+def _check_integer_entries(values: np.ndarray) -> None:
+    """Decisions mode: ValueError unless ``values`` are integers (an integer or bool dtype, or
+    finite floats with integer values)."""
     if values.dtype.kind == "f":
         if not np.isfinite(values).all():
             raise ValueError("action must be finite")
@@ -168,11 +184,6 @@ def decisions_allocation(
             raise ValueError("decisions-mode action entries must be integers")
     elif values.dtype.kind not in "iub":
         raise ValueError(f"action must be integers, got dtype {values.dtype}")
-    if not ((values >= 0) & (values < (2, frame_range.size))).all():
-        raise ValueError(_decisions_range_error(frame_range.size))
-    offload = values[..., 0].astype(bool)
-    frames = values[..., 1].astype(np.int64) + int(frame_range[0])
-    return allocation_with_shares(problem, offload, frames, local_frequency)
 
 
 def _decisions_range_error(frame_choices: int) -> str:
@@ -215,13 +226,8 @@ def full_allocation(config: JointOffloadConfig, min_frames: int, values: np.ndar
     total = weights.sum(axis=-2, keepdims=True)
     shares = weights / np.where(total > 0, total, 1.0)
     local = np.maximum(unit[..., 4], LOCAL_FRACTION_FLOOR) * config.device_max_frequency
-    return Allocation(
-        offload=offload,
-        frames=frames,
-        time_share=shares[..., 0],
-        edge_frequency=shares[..., 1] * config.edge_capacity,
-        local_frequency=np.where(offload, 0.0, local),
-    )
+    edge_frequency = shares[..., 1] * config.edge_capacity
+    return shares_allocation(offload, frames, shares[..., 0], edge_frequency, local)
 
 
 class JointOffloadSystemEnv(MecEnv[ConfigT]):
@@ -376,11 +382,13 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         self.action_mode = cfg.action_mode
         # Theorem 1's decision depends on the config only, not on the gains or the frames
         local = local_optimum(template)
-        self.local_frequency = local.frequency
-        self.local_frames = local.frames
+        for values in (local.frequency, local.frames):
+            values.setflags(write=False)  # the step's tables below are built from them
+        self._local = local
         # what a decisions-mode step computes with, as Python values (no numpy in that step)
         self._device_tables = (
             template.tx_weight.tolist(),
+            compute_weight(template.macs).tolist(),
             template.macs.tolist(),
             template.accuracy.tolist(),
             local_outcome_table(cfg, template.macs, template.accuracy, local.frequency),
@@ -409,15 +417,10 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         played = self.simulator.state.current
         n = self.config.num_devices
         if self.action_mode == "decisions":
-            delay, energy, accuracy, cost, offloading = self._decisions_step(played, action)
+            sums = self._decisions_step(played, action)
         else:
-            allocation = self.allocation_from_action(action)
-            breakdown = evaluate_allocation(played.problem, allocation)
-            sums = np.add.reduce  # what ndarray.mean sums with: cost is breakdown.mean bit for bit
-            fields = breakdown.delay, breakdown.energy, breakdown.accuracy, breakdown.cost
-            delay, energy, accuracy, cost = (float(sums(values)) for values in fields)
-            offloading = np.count_nonzero(allocation.offload)
-            self._played_allocation = allocation
+            sums = self._allocation_sums(played, self.allocation_from_action(action))
+        delay, energy, accuracy, cost, offloading = sums
         self._played = played
         self.simulator.advance()
         means = self._episode_means.add_in_order(
@@ -434,32 +437,40 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         (the values ``decisions_allocation`` and ``evaluate_allocation`` give, bit for bit)."""
         offload, frames = self._decision_values(action)
         rate = played.rate.tolist()
-        tx_weight, macs, accuracy, local_outcomes = self._device_tables
+        tx_weight, cpu_weight, macs, accuracy, local_outcomes = self._device_tables
         config = self.config
-        time_share, edge_frequency = device_edge_shares(
-            config, tx_weight, macs, offload, frames, rate
-        )
-        allocation = (offload, frames, rate, time_share, edge_frequency, local_outcomes)
-        outcomes = evaluate_devices(config, macs, accuracy, *allocation)
+        try:
+            time_share, edge_frequency = device_edge_shares(
+                config, tx_weight, cpu_weight, offload, frames, rate
+            )
+            allocation = (offload, frames, rate, time_share, edge_frequency, local_outcomes)
+            outcomes = evaluate_devices(config, macs, accuracy, *allocation)
+        except ZeroDivisionError:  # an offloading device without an uplink (R_n = 0)
+            return self._allocation_sums(played, self._decisions_allocation(action))
         self._played_decisions = (offload, frames, time_share, edge_frequency)
         self._played_allocation = None  # built from the decisions when asked for
         delay, energy, accuracy_total, cost = map(numpy_sum, zip(*outcomes, strict=True))
         return delay, energy, accuracy_total, cost, sum(offload)
 
+    def _allocation_sums(self, played: RoundInstance, allocation: Allocation) -> tuple[float, ...]:
+        """The sums of :meth:`_decisions_step` for an allocation, with numpy (``inf`` and NaN
+        where a share or a rate is zero)."""
+        breakdown = evaluate_allocation(played.problem, allocation)
+        self._played_allocation = allocation
+        self._played_decisions = ()
+        sums = np.add.reduce  # what ndarray.mean sums with: cost is breakdown.mean bit for bit
+        fields = breakdown.delay, breakdown.energy, breakdown.accuracy, breakdown.cost
+        delay, energy, accuracy, cost = (float(sums(values)) for values in fields)
+        return delay, energy, accuracy, cost, np.count_nonzero(allocation.offload)
+
     def _decision_values(self, action: Any) -> tuple[list[Any], list[int]]:
         """Decisions mode: the offload flags (0/1) and frames of ``action`` as Python values,
         with the checks (and errors) of :meth:`allocation_from_action`."""
-        values = action if isinstance(action, np.ndarray) else np.asarray(action)
+        values = np.asarray(action)
         if values.shape != self.action_space.shape:
             self._check_action_shape(values)  # a row per device is accepted too
+        _check_integer_entries(values)
         kind = values.dtype.kind
-        if kind == "f":
-            if not np.isfinite(values).all():
-                raise ValueError("action must be finite")
-            if not np.array_equal(values, np.rint(values)):
-                raise ValueError("decisions-mode action entries must be integers")
-        elif kind not in "iub":
-            raise ValueError(f"action must be integers, got dtype {values.dtype}")
         entries = values.reshape(-1).tolist()
         offload, index = entries[0::2], entries[1::2]
         if min(entries) < 0 or max(offload) > 1 or max(index) >= self.num_frame_choices:
@@ -468,6 +479,16 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         if kind == "f":
             return offload, [int(i) + first for i in index]
         return offload, list(map(first.__add__, index))
+
+    @property
+    def local_frequency(self) -> np.ndarray:
+        """Theorem 1's CPU frequency of a local device, cycle/s, (N,) (read-only)."""
+        return self._local.frequency
+
+    @property
+    def local_frames(self) -> np.ndarray:
+        """Theorem 1's frames of a local device, (N,) (read-only)."""
+        return self._local.frames
 
     @property
     def last_problem(self) -> JointOffloadProblem | None:
@@ -479,13 +500,12 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         """The allocation the last step applied (None before the episode's first step)."""
         if self._played_allocation is None and self._played_decisions:
             offload, frames, time_share, edge_frequency = self._played_decisions
-            offloading = np.array(offload, dtype=bool)
-            self._played_allocation = Allocation(
-                offload=offloading,
-                frames=np.array(frames, dtype=np.int64),
-                time_share=np.array(time_share),
-                edge_frequency=np.array(edge_frequency),
-                local_frequency=np.where(offloading, 0.0, self.local_frequency),
+            self._played_allocation = shares_allocation(
+                np.array(offload, dtype=bool),
+                np.array(frames, dtype=np.int64),
+                np.array(time_share),
+                np.array(edge_frequency),
+                self.local_frequency,
             )
         return self._played_allocation
 

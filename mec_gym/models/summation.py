@@ -46,4 +46,4 @@ def numpy_sum(values: Sequence[float]) -> float:
     total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     for value in values[end:]:
         total += value
-    return total
+    return 0.0 + total  # numpy adds to +0.0: negative zeros sum to +0.0

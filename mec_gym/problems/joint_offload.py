@@ -654,13 +654,17 @@ def local_outcome_table(
     locally at ``local_frequency[n]`` (cycle/s), what :func:`evaluate_allocation` gives a local
     device, as Python floats: ``table[n][F]``. ``macs`` and ``accuracy`` are an instance's C(F)
     and A(F) tables (index F; entry 0 unused). The local outcome depends on the config only, so
-    a step looks it up instead of computing it."""
+    a step looks it up instead of computing it. Devices with the same frequency share one row
+    (Theorem 1 gives every device the same)."""
+    frequency = np.asarray(local_frequency, dtype=float)
+    distinct, device_row = np.unique(frequency, return_inverse=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        delay, energy = local_delay_energy(config, macs, np.asarray(local_frequency)[:, None])
+        delay, energy = local_delay_energy(config, macs, distinct[:, None])
         cost = weighted_cost(config, delay, energy, accuracy)
     columns = delay, energy, np.broadcast_to(accuracy, delay.shape), cost
-    per_device = zip(*(column.tolist() for column in columns), strict=True)
-    return [list(zip(*outcomes, strict=True)) for outcomes in per_device]
+    per_row = zip(*(column.tolist() for column in columns), strict=True)
+    rows = [list(zip(*outcomes, strict=True)) for outcomes in per_row]
+    return [rows[i] for i in device_row.reshape(-1).tolist()]
 
 
 def evaluate_devices(

@@ -10,7 +10,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import mec_gym  # noqa: F401
 from mec_gym.agents.joint_offload import PerTaskRulePolicy
-from mec_gym.envs.joint_offload import JointOffloadEnv, JointOffloadEnvConfig
+from mec_gym.envs.joint_offload import JointOffloadEnv, JointOffloadEnvConfig, decisions_allocation
 from mec_gym.envs.per_task_offload import PerTaskOffloadConfig
 from mec_gym.problems.joint_offload import (
     PRESETS,
@@ -20,7 +20,12 @@ from mec_gym.problems.joint_offload import (
     evaluate_allocation,
     feasibility_violations,
 )
-from mec_gym.simulators.joint_offload import CHUNK_ROUNDS, walk_in_cell
+from mec_gym.simulators.joint_offload import (
+    CHUNK_ROUNDS,
+    RoundChunk,
+    RoundInstance,
+    walk_in_cell,
+)
 from mec_gym.solvers.joint_offload.bound import exact_edge_frames, exact_optimum
 from mec_gym.solvers.joint_offload.edge import compose_allocation
 from mec_gym.solvers.joint_offload.local import local_optimum
@@ -275,6 +280,45 @@ def test_decisions_action_dtypes_and_forms_give_the_same_step():
         first.step(np.full(2 * N, np.nan))
     with pytest.raises(ValueError, match="integers"):
         first.step(np.zeros(2 * N, dtype=complex))
+
+
+def test_an_offloading_device_without_uplink_costs_what_evaluate_allocation_says():
+    """A zero full-band rate (an SNR that underflows) makes numpy's shares inf and NaN; the
+    step in Python floats would divide by zero, so it falls back to the numpy path."""
+    env = make()
+    env.reset(seed=2)
+    played = env.simulator.state.current
+    rate = played.rate.copy()
+    rate[0] = 0.0
+    chunk = played.chunk
+    zero_rate = RoundChunk(chunk.positions, chunk.distance, chunk.gain_db, rate[None])
+    env.simulator.state.current = RoundInstance(env.simulator.template, zero_rate, 0)
+    values = np.tile([1, 2], (N, 1))
+    problem = env.problem
+    assert problem.rate[0] == 0.0
+    with np.errstate(all="ignore"):
+        allocation = decisions_allocation(problem, values, env.local_frequency)
+        expected = evaluate_allocation(problem, allocation)
+        _, reward, _, _, info = env.step(values.reshape(-1))
+    assert np.isnan(reward)
+    np.testing.assert_equal(reward, -expected.mean)
+    np.testing.assert_equal(info["delay"], np.add.reduce(expected.delay) / N)
+    np.testing.assert_equal(env.last_allocation.time_share, allocation.time_share)
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix
+def test_theorem_1s_decisions_are_read_only_and_matrix_actions_are_arrays():
+    env = make()
+    env.reset(seed=0)
+    with pytest.raises(AttributeError):
+        env.local_frequency = env.local_frequency * 2
+    with pytest.raises(ValueError):
+        env.local_frames[0] = 3
+    action = np.tile([0, 1], N)
+    _, reward, *_ = env.step(np.asmatrix(action.reshape(N, 2)))
+    again = make()
+    again.reset(seed=0)
+    assert again.step(action)[1] == reward
 
 
 def test_last_allocation_and_problem_are_none_until_a_step():

@@ -31,5 +31,8 @@ def test_the_pairwise_order_is_not_left_to_right():
     assert numpy_sum(values) == np.add.reduce(values) > 1.0
 
 
-def test_the_empty_sum_is_zero():
+def test_the_empty_sum_is_zero_and_negative_zeros_sum_to_positive_zero():
     assert numpy_sum([]) == np.add.reduce(np.zeros(0)) == 0.0
+    for n in (1, 7, 8, 25, 200):
+        total = numpy_sum([-0.0] * n)
+        assert total == 0.0 and np.signbit(total) == np.signbit(np.add.reduce(np.full(n, -0.0)))

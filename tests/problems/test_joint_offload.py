@@ -17,7 +17,11 @@ from mec_gym.problems.joint_offload import (
     offload_delay_energy,
     upload_time,
 )
-from mec_gym.solvers.joint_offload.edge import allocation_with_shares, device_edge_shares
+from mec_gym.solvers.joint_offload.edge import (
+    allocation_with_shares,
+    compute_weight,
+    device_edge_shares,
+)
 from mec_gym.solvers.joint_offload.local import local_optimum
 
 
@@ -59,8 +63,9 @@ def test_the_per_device_evaluation_gives_evaluate_allocations_floats(name):
     for problem, allocation, local in random_allocations(config, seed=len(name)):
         offload, frames = allocation.offload.tolist(), allocation.frames.tolist()
         rate = problem.rate.tolist()
+        cpu_weight = compute_weight(problem.macs).tolist()
         time_share, edge_frequency = device_edge_shares(
-            config, problem.tx_weight.tolist(), problem.macs.tolist(), offload, frames, rate
+            config, problem.tx_weight.tolist(), cpu_weight, offload, frames, rate
         )
         # Theorem 2's shares as edge_shares computes them
         assert time_share == allocation.time_share.tolist()
@@ -91,6 +96,8 @@ def test_the_local_outcome_table_is_the_local_evaluation_of_every_frame_count():
     frequency = np.linspace(0.5, 1.0, n) * config.device_max_frequency  # one per device
     table = local_outcome_table(config, problem.macs, problem.accuracy, frequency)
     assert len(table) == n and all(len(row) == config.max_frames + 1 for row in table)
+    same = local_outcome_table(config, problem.macs, problem.accuracy, np.full(n, frequency[0]))
+    assert all(row is same[0] for row in same)  # one row for devices of one frequency
     for f in range(1, config.max_frames + 1):
         allocation = Allocation(
             offload=np.zeros(n, bool),

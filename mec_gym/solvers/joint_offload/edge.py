@@ -30,6 +30,8 @@ __all__ = [
     "edge_shares",
     "device_edge_shares",
     "transmission_weight",
+    "compute_weight",
+    "shares_allocation",
     "edge_cost",
     "edge_cost_batch",
     "search_frames",
@@ -52,6 +54,12 @@ def transmission_weight(
     return sqrt(tx_weight * frames / rate)
 
 
+def compute_weight(macs: Any) -> Any:
+    """Theorem 2's weight of a device's edge CPU share, ``sqrt(C(F))`` of C(F) in MAC (arrays;
+    a step looks the weights of every F up in a table of them)."""
+    return np.sqrt(macs)
+
+
 def edge_shares(
     problem: JointOffloadProblem,
     offload: np.ndarray,
@@ -70,7 +78,7 @@ def edge_shares(
     # every device's weight, zeroed for the local ones (no boolean indexing: one pass each; a
     # local device's rate is replaced, so that a zero rate gives no inf * 0)
     tx = transmission_weight(problem.tx_weight, frames, np.where(offload, rate, 1.0)) * offload
-    cpu = np.sqrt(problem.macs[frames]) * offload
+    cpu = compute_weight(problem.macs[frames]) * offload
     if tx.ndim == 1:  # one instance (an environment's step): scalar totals
         tx_total = tx.sum()
         if tx_total <= 0:  # nobody offloads
@@ -87,15 +95,16 @@ def edge_shares(
 def device_edge_shares(
     config: JointOffloadConfig,
     tx_weight: Sequence[float],
-    macs: Sequence[float],
+    cpu_weight: Sequence[float],
     offload: Sequence[bool],
     frames: Sequence[int],
     rate: Sequence[float],
 ) -> tuple[list[float], list[float]]:
     """:func:`edge_shares` of one instance given as Python values per device, without numpy
     (an environment's step): the same time shares and edge frequencies (cycle/s), bit for bit.
-    ``tx_weight`` is the instance's b_n, ``macs`` its C(F) table (index F), ``rate`` the
-    full-band rates (bit/s)."""
+    ``tx_weight`` is the instance's b_n, ``cpu_weight`` the :func:`compute_weight` of its C(F)
+    table (index F), ``rate`` the full-band rates (bit/s). A zero rate of an offloading device
+    raises ``ZeroDivisionError`` (numpy gives inf and NaN shares)."""
     tx = [
         transmission_weight(b, f, r, math.sqrt) if x else 0.0
         for x, f, r, b in zip(offload, frames, rate, tx_weight, strict=True)
@@ -103,9 +112,10 @@ def device_edge_shares(
     tx_total = numpy_sum(tx)
     if tx_total <= 0:  # nobody offloads
         return [0.0] * len(tx), [0.0] * len(tx)
-    cpu = [math.sqrt(macs[f]) if x else 0.0 for x, f in zip(offload, frames, strict=True)]
+    cpu = [cpu_weight[f] if x else 0.0 for x, f in zip(offload, frames, strict=True)]
     cpu_total = numpy_sum(cpu)
     capacity = config.edge_capacity
+    # the normalisations of edge_shares, per device
     return [w / tx_total for w in tx], [capacity * w / cpu_total for w in cpu]
 
 
@@ -122,7 +132,7 @@ def edge_cost_batch(
     per_frame_tx = problem.tx_weight[devices] / problem.rate[devices]
     tx = np.sqrt(per_frame_tx * frames).sum(axis=-1) ** 2
     cpu = c.delay_weight * c.cycles_per_mac / c.edge_capacity
-    compute = cpu * np.sqrt(problem.macs[frames]).sum(axis=-1) ** 2
+    compute = cpu * compute_weight(problem.macs[frames]).sum(axis=-1) ** 2
     cost = tx + compute - c.accuracy_weight * problem.accuracy[frames].sum(axis=-1)
     if c.tx_energy == "airtime":
         airtime = c.transmit_power * c.frame_bits / problem.rate[devices]
@@ -217,6 +227,18 @@ def allocation_with_shares(
     """The allocation of given decisions and frames (N,): Theorem 2's shares for the offloading
     devices, ``local_frequency`` (cycle/s, e.g. Theorem 1's f*) for the local ones."""
     time_share, edge_frequency = edge_shares(problem, offload, frames)
+    return shares_allocation(offload, frames, time_share, edge_frequency, local_frequency)
+
+
+def shares_allocation(
+    offload: np.ndarray,
+    frames: np.ndarray,
+    time_share: np.ndarray,
+    edge_frequency: np.ndarray,
+    local_frequency: np.ndarray | float,
+) -> Allocation:
+    """The allocation of decisions and the offloading devices' shares: ``local_frequency``
+    (cycle/s) for the local devices, 0 for the others."""
     return Allocation(
         offload=offload,
         frames=frames,
