@@ -71,7 +71,7 @@ def reflect_into(values: np.ndarray, low: float, high: float) -> np.ndarray:
     """``values`` folded into ``[low, high]`` by reflecting at both ends (any overshoot)."""
     width = high - low
     period = 2.0 * width
-    # np.mod(values - low, period) as numpy computes it, at a third of the cost: the exact fmod,
+    # np.mod(values - low, period) as numpy computes it, at about half the cost: the exact fmod,
     # plus a period where negative (a zero's sign does not matter below)
     folded = np.fmod(values - low, period)
     folded = np.where(folded < 0, folded + period, folded)
