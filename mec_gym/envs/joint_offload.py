@@ -427,8 +427,8 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
             (cost / n, delay / n, energy / n, accuracy / n, offloading / n)
         )
         means["round_cost"] = cost / n
-        means["round"] = self.round
-        truncated = self.round >= self.config.rounds_per_episode
+        means["round"] = rounds = self.simulator.state.round
+        truncated = rounds >= self.config.rounds_per_episode
         return self._observation(), -cost / n, False, truncated, means
 
     def _decisions_step(self, played: RoundInstance, action: Any) -> tuple[float, ...]:
@@ -469,8 +469,9 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
         values = np.asarray(action)
         if values.shape != self.action_space.shape:
             self._check_action_shape(values)  # a row per device is accepted too
-        _check_integer_entries(values)
         kind = values.dtype.kind
+        if kind != "i":
+            _check_integer_entries(values)
         entries = values.reshape(-1).tolist()
         offload, index = entries[0::2], entries[1::2]
         if min(entries) < 0 or max(offload) > 1 or max(index) >= self.num_frame_choices:
