@@ -15,7 +15,9 @@ env share.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from operator import mul
 from typing import Any, ClassVar
 
 import numpy as np
@@ -26,6 +28,7 @@ from mec_gym.problems.two_timescale import (
     ComputeShares,
     SlotProblem,
     retraining_bits,
+    shares_from_weight_lists,
     shares_from_weights,
 )
 from mec_gym.simulators.two_timescale import (
@@ -539,6 +542,8 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
         self.frame_problem: SlotProblem | None = None
         """The first slot's problem of the current frame: its association and capacities are
         the frame's, all that ``shares_from_weights`` reads."""
+        self._frame_inputs: tuple[list[int], list[float], list[bool]] = ([], [], [])
+        """The frame's association, BS capacities and retraining flags as Python values."""
 
     # ------------------------------------------------------------------ gym API
     def _reset_episode(self, options: dict[str, Any] | None) -> tuple[np.ndarray, dict[str, Any]]:
@@ -550,9 +555,7 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
 
     def _step_episode(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         simulator = self.simulator
-        shares, ratio = self.decision_from_action(action)
-        outcome = simulator.step_slot(SlotDecision(shares, ratio), check=False)
-        values = outcome.summary.tolist()
+        values = simulator.play_slot(*self._decision_lists(action))
         info = self._episode_means.add_in_order(values)
         cost = values[0]
         info["slot_cost"] = cost
@@ -569,10 +572,47 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
     def _begin_frame(self) -> None:
         simulator = self.simulator
         simulator.begin_frame(self.frame_policy(simulator.frame_view()))
-        self.frame_problem = simulator.slot_problem()
+        problem = self.frame_problem = simulator.slot_problem()
+        self._frame_inputs = (
+            problem.association.tolist(),
+            problem.capacity.tolist(),
+            simulator.state.retrain.tolist(),
+        )
         self.observer.begin_frame(simulator)
 
     # ------------------------------------------------------------------ actions
+    def _decision_lists(self, action: Any) -> tuple[list[float], list[float], list[float]]:
+        """:meth:`decision_from_action` as Python floats (inference shares, retraining shares,
+        generation ratios), bit for bit: float arrays of the action's shape are mapped on
+        floats, anything else (and any error) through :meth:`decision_from_action`."""
+        if type(action) is np.ndarray and action.dtype.kind == "f":
+            values = action.tolist() if action.shape == self.action_space.shape else None
+        else:
+            values = None
+        if values is None or not math.isfinite(sum(values)):
+            shares, ratio = self.decision_from_action(action)
+            return shares.inference.tolist(), shares.retraining.tolist(), ratio.tolist()
+        # np.minimum(np.maximum(v, 0.0), 1.0)
+        values = [(v if v <= 1.0 else 1.0) if v >= 0.0 else 0.0 for v in values]
+        association, capacity, retrain = self._frame_inputs
+        n = self.config.num_mus
+        if self.config.slot_action == "ratio":
+            ratio = values
+            batch = self.simulator.state.batch_bits.tolist()
+            bits = map(mul, map(mul, retrain, ratio), batch)  # retraining_bits
+            # closed_form_weights: sqrt(Q), sqrt(c_re S)
+            weights = (
+                list(map(math.sqrt, batch)),
+                list(map(math.sqrt, map(self.config.retrain_cost.__mul__, bits))),
+            )
+        else:
+            ratio = values[2 * n :]
+            weights = (
+                list(map(WEIGHT_FLOOR.__add__, values[: 2 * n : 2])),
+                list(map(mul, retrain, map(WEIGHT_FLOOR.__add__, values[1 : 2 * n : 2]))),
+            )
+        return (*shares_from_weight_lists(association, capacity, *weights), ratio)
+
     def decision_from_action(self, action: Any) -> tuple[ComputeShares, np.ndarray]:
         """(compute shares, generation ratios) of an action in the current slot (see the
         Action Space)."""

@@ -36,8 +36,11 @@ that environments and solvers share.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from operator import add, mul
+from typing import Any
 
 import numpy as np
 
@@ -73,8 +76,11 @@ __all__ = [
     "drift_trajectory",
     "expected_drift_kl",
     "forecast_accuracy",
+    "job_delay",
     "slot_delays",
+    "share_scale",
     "shares_from_weights",
+    "shares_from_weight_lists",
     "share_violations",
 ]
 
@@ -303,6 +309,13 @@ class SlotDelays:
         return self.transmission + self.computation + self.retraining
 
 
+def job_delay(work: Any, share: Any) -> Any:
+    """``work / share``, s, for work (bit) and compute or link share (bit/s), floats or arrays
+    alike: 0 where there is no work (``work <= 0``) and inf where work gets no share (numpy,
+    with its divide-by-zero warning; ZeroDivisionError on floats)."""
+    return work / (share + (work <= 0))  # no work: 0 / (share + 1) = 0
+
+
 def slot_delays(
     batch_bits: np.ndarray,
     rate: np.ndarray,
@@ -318,7 +331,7 @@ def slot_delays(
     (3, ..., N) array."""
     work = np.array((batch_bits, batch_bits, retrain_work), dtype=float)
     share = np.array((rate, shares.inference, shares.retraining), dtype=float)
-    per_mu = work / (share + (work <= 0))  # no work: 0 / (share + 1) = 0
+    per_mu = job_delay(work, share)
     sums = per_mu.sum(axis=-1)
     total = sums[0] + sums[1] + retrain_weight * sums[2]
     return SlotDelays(per_mu[0], per_mu[1], per_mu[2], total, sums)
@@ -395,11 +408,14 @@ class SlotProblem:
         return (self.association[..., None] == np.arange(self.num_bs)).astype(float)
 
     def per_bs_sum(self, values: np.ndarray) -> np.ndarray:
-        """Sum of per-MU ``values`` (..., N) over the MUs of each BS, shape (..., M)."""
+        """Sum of per-MU ``values`` (..., N) over the MUs of each BS, shape (..., M), added MU by
+        MU in index order (as :func:`shares_from_weight_lists` adds Python floats; a matrix
+        product would add in the order of the machine's BLAS kernel)."""
         values = np.asarray(values, dtype=float)
-        if self.association.ndim == 1 and values.ndim == 1:  # one slot: the cheaper call
-            return values @ self.membership
-        return (values[..., None, :] @ self.membership)[..., 0, :]
+        members = np.where(self.membership > 0, values[..., None], 0.0)  # (..., N, M)
+        if members.shape[-2] == 0:
+            return members.sum(axis=-2)
+        return np.add.accumulate(members, axis=-2)[..., -1, :]
 
     def per_mu_value(self, per_bs: np.ndarray) -> np.ndarray:
         """The value of each MU's BS of per-BS ``per_bs`` (..., M), shape (..., N)."""
@@ -423,9 +439,32 @@ def shares_from_weights(
     inference = np.asarray(inference_weights, dtype=float)
     retraining = np.asarray(retrain_weights, dtype=float)
     per_bs = problem.per_bs_sum(inference + retraining)
-    # a BS with no weight hands out nothing: its scale is finite, times weights of 0
-    mu_scale = problem.per_mu_value(problem.capacity / (per_bs + (per_bs == 0)))
+    mu_scale = problem.per_mu_value(share_scale(problem.capacity, per_bs))
     return ComputeShares(inference * mu_scale, retraining * mu_scale)
+
+
+def share_scale(capacity: Any, weight_sum: Any) -> Any:
+    """Share per unit of weight at BSs of capacity ``capacity`` (bit/s) whose jobs' weights sum
+    to ``weight_sum``, floats or arrays alike: ``capacity / weight_sum``, or ``capacity`` where
+    the sum is 0 (the BS hands out nothing: a finite scale times weights of 0)."""
+    return capacity / (weight_sum + (weight_sum == 0))
+
+
+def shares_from_weight_lists(
+    association: Sequence[int],
+    capacity: Sequence[float],
+    inference_weights: Sequence[float],
+    retrain_weights: Sequence[float],
+) -> tuple[list[float], list[float]]:
+    """:func:`shares_from_weights` for one slot on Python floats, bit for bit (the per-BS sums
+    MU by MU, as :meth:`SlotProblem.per_bs_sum`): MUs at BSs ``association`` (N ints in [0,
+    M), not checked), BS capacities ``capacity`` (M, bit/s) and the weights (N each); the
+    (inference, retraining) shares, bit/s, N each."""
+    per_bs = [0.0] * len(capacity)
+    for bs, weight in zip(association, map(add, inference_weights, retrain_weights), strict=True):
+        per_bs[bs] += weight
+    mu_scale = list(map(list(map(share_scale, capacity, per_bs)).__getitem__, association))
+    return list(map(mul, inference_weights, mu_scale)), list(map(mul, retrain_weights, mu_scale))
 
 
 def share_violations(problem: SlotProblem, shares: ComputeShares, rtol: float = 1e-9) -> list[str]:

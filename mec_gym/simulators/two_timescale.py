@@ -53,9 +53,11 @@ arrays.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from functools import partial
+from operator import mul
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -67,6 +69,7 @@ from mec_gym.models.data_drift import (
     noisy_estimate,
     projection_kl,
 )
+from mec_gym.models.summation import numpy_sum
 from mec_gym.problems.two_timescale import (
     ComputeShares,
     SlotDelays,
@@ -75,6 +78,7 @@ from mec_gym.problems.two_timescale import (
     channel_gains,
     drift_trajectory,
     forecast_accuracy,
+    job_delay,
     model_accuracy,
     retraining_bits,
     share_violations,
@@ -359,8 +363,22 @@ class TwoTimescaleState:
     """The current frame's retraining flags, (N,) (None before the first frame)."""
     decided_frame: int = -1
     """Index of the last frame whose decision was applied."""
-    last_outcome: SlotOutcome | None = None
-    """What the previous slot gave (None at the start)."""
+    played: SlotOutcome | Callable[[], SlotOutcome] | None = None
+    """What the previous slot gave (None at the start): its ``SlotOutcome``, or after
+    :meth:`TwoTimescaleSimulator.play_slot` the function that builds it; read
+    :attr:`last_outcome`."""
+
+    @property
+    def last_outcome(self) -> SlotOutcome | None:
+        """What the previous slot gave (None at the start)."""
+        played = self.played
+        if callable(played):
+            played = self.played = played()
+        return played
+
+    @last_outcome.setter
+    def last_outcome(self, outcome: SlotOutcome | None) -> None:
+        self.played = outcome
 
     @property
     def positions(self) -> np.ndarray:
@@ -422,6 +440,8 @@ class TwoTimescaleSimulator:
         (within the episode's S + 1), bit/s, (T + 1, N)."""
         # the current frame's retraining flags as floats (N,)
         self._retrain_flags = np.zeros(0)
+        # the current frame's inputs as Python floats for play_slot (built on first use)
+        self._frame_lists: _FrameLists | None = None
 
     def reset(self, rng: np.random.Generator | Sequence[np.random.Generator]) -> None:
         """Draw an episode from ``rng`` (a batch: episode i from ``rng[i]``); the first frame's
@@ -433,6 +453,7 @@ class TwoTimescaleSimulator:
         # the old episode goes before the new one is drawn (and stays gone if drawing fails)
         self.state, self.view, self.dt_rngs = None, None, []
         self.data_value = self.q_negative_entropy = self.frame_rate = np.zeros(0)
+        self._frame_lists = None
         tables: list[np.ndarray] = []  # a batch's draws' fields, data value and entropy
         for index, generator in enumerate(rngs):
             draws = checked_draws(cfg, self.slots(cfg, generator))
@@ -546,6 +567,7 @@ class TwoTimescaleSimulator:
         span = slice(start, start + cfg.slots_per_frame + 1)
         self.frame_rate = self._associated_rates(span, checked.association)
         self._retrain_flags = checked.retrain.astype(float)
+        self._frame_lists = None
 
     def slot_problem(self, generation_ratio: np.ndarray | float = 1.0) -> SlotProblem:
         """The current slot's compute problem under the frame's association and retraining, with
@@ -582,9 +604,89 @@ class TwoTimescaleSimulator:
         q_model = update_model_distribution(cfg, st.q_model, st.draws.q[..., slot, :, :], effective)
         outcome = self._slot_outcome(slot, q_model, retrain_bits, delays, effective)
         st.q_model = q_model
-        st.last_outcome = outcome
+        st.played = outcome
         self._advance(outcome.accuracy, 1)
         return outcome
+
+    def play_slot(
+        self, inference: Sequence[float], retraining: Sequence[float], ratio: Sequence[float]
+    ) -> list[float]:
+        """``step_slot(SlotDecision(ComputeShares(inference, retraining), ratio), check=False)``
+        of a one-episode simulator for a decision of Python floats (N each, not checked): the
+        same state after it, bit for bit, computed on floats (numpy only for the (N, C) class
+        distributions), which is several times cheaper at N = 15. Returns the slot's
+        ``summary`` as floats; ``state.last_outcome`` is built from arrays when first read.
+        ValueError on a batch (``num_envs``): use :meth:`step_slot`."""
+        st = self._slot_due()
+        if self.batch_shape:
+            raise ValueError("play_slot plays one episode (num_envs=None): use step_slot")
+        cfg = self.config
+        lists = self._frame_lists or self._build_frame_lists()
+        slot = st.slot
+        row = slot - self.frame_start
+        batch = lists.batch[row]
+        bits = list(map(mul, map(mul, lists.flags, ratio), batch))  # retraining_bits
+        work = list(map(cfg.retrain_cost.__mul__, bits))
+        try:
+            computation = list(map(job_delay, batch, inference))
+            retrain_delay = list(map(job_delay, work, retraining))
+        except ZeroDivisionError:  # a job without a share: inf delays, as numpy gives them
+            decision = SlotDecision(
+                ComputeShares(np.array(inference), np.array(retraining)),
+                np.array(ratio, dtype=float),
+            )
+            return self.step_slot(decision, check=False).summary.tolist()
+        effective = np.array(list(map(mul, bits, lists.data_value[row])))  # S exp(-KL)
+        q = st.draws.q[slot]
+        q_model = update_model_distribution(cfg, st.q_model, q, effective)
+        accuracy = model_accuracy(cfg, q, q_model, self.q_negative_entropy[slot])
+        accuracies = accuracy.tolist()
+        # np.maximum(acc_min - acc, 0.0)
+        violation = [0.0 if v < 0.0 else v for v in map(cfg.acc_min.__sub__, accuracies)]
+        transmission = lists.transmission_sum[row]
+        computation_sum = numpy_sum(computation)
+        retraining_sum = numpy_sum(retrain_delay)
+        violation_sum = numpy_sum(violation)
+        total = transmission + computation_sum + retraining_sum  # the weight w is 1
+        st.q_model = q_model
+        st.played = partial(
+            _replayed_outcome,
+            cfg,
+            st.draws,
+            self.data_value,
+            self.q_negative_entropy,
+            slot,
+            self.frame_rate[row],
+            self._retrain_flags,
+            q_model,
+            inference,
+            retraining,
+            ratio,
+        )
+        self._advance(accuracy, 1)
+        return [
+            total + cfg.accuracy_penalty * violation_sum,
+            transmission,
+            computation_sum,
+            retraining_sum,
+            numpy_sum(accuracies) / cfg.num_mus,
+            violation_sum,
+        ]
+
+    def _build_frame_lists(self) -> _FrameLists:
+        """The current frame's inputs of :meth:`play_slot` as Python floats (cached until the
+        next frame or episode)."""
+        st = self._require_state()
+        span = slice(self.frame_start, self.frame_start + self.frame_rate.shape[-2])
+        batch = st.draws.batch_bits[span]
+        transmission = job_delay(batch, self.frame_rate)
+        self._frame_lists = _FrameLists(
+            batch.tolist(),
+            transmission.sum(axis=-1).tolist(),
+            self.data_value[span].tolist(),
+            self._retrain_flags.tolist(),
+        )
+        return self._frame_lists
 
     def step_slots(self, decision: SlotDecision) -> SlotOutcome:
         """Play the next T slots of the current frame at once, each as :meth:`step_slot` with
@@ -616,7 +718,7 @@ class TwoTimescaleSimulator:
         )
         outcome = self._slot_outcome(span, models, retrain_bits, delays, effective)
         st.q_model = models[..., -1, :, :]
-        st.last_outcome = slot_of(outcome, count - 1)
+        st.played = slot_of(outcome, count - 1)
         self._advance(outcome.accuracy[..., -1, :], count)
         return outcome
 
@@ -640,15 +742,13 @@ class TwoTimescaleSimulator:
     ) -> tuple[np.ndarray, SlotDelays, np.ndarray]:
         """(S, the delays, S_eff) of the current frame's slot ``slots`` (an index; a slice: a
         slot axis before the MU axis) under generation ratios ``ratio`` and ``shares``."""
-        batch = self.state.draws.batch_bits[..., slots, :]
         flags = self._retrain_flags
         if isinstance(slots, slice):  # the frame's flags for each of its slots
             flags = flags[..., None, :]
-        retrain_bits = retraining_bits(flags, ratio, batch)
         rate = self.frame_rate[..., self._frame_slots(slots), :]
-        delays = slot_delays(batch, rate, self.config.retrain_cost * retrain_bits, shares)
-        effective = effective_data_bits(retrain_bits, self.data_value[..., slots, :])
-        return retrain_bits, delays, effective
+        batch = self.state.draws.batch_bits[..., slots, :]
+        value = self.data_value[..., slots, :]
+        return _slot_work(self.config, batch, rate, flags, ratio, shares, value)
 
     def _slot_outcome(
         self,
@@ -660,15 +760,9 @@ class TwoTimescaleSimulator:
     ) -> SlotOutcome:
         """The outcome of slot(s) ``slots`` (as in :meth:`_slot_work`) whose models, retrained,
         fit ``q_model``: accuracy, violations, objective and summary."""
-        cfg = self.config
         q = self.state.draws.q[..., slots, :, :]
-        accuracy = model_accuracy(cfg, q, q_model, self.q_negative_entropy[..., slots, :])
-        violation = np.maximum(cfg.acc_min - accuracy, 0.0)
-        summed = np.array((accuracy, violation)).sum(axis=-1)
-        objective = delays.weighted_total + cfg.accuracy_penalty * summed[1]
-        summed[0] /= cfg.num_mus
-        summary = np.concatenate((objective[None], delays.sums, summed))
-        return SlotOutcome(delays, retrain_bits, effective, accuracy, violation, objective, summary)
+        entropy = self.q_negative_entropy[..., slots, :]
+        return _slot_outcome(self.config, q, entropy, q_model, retrain_bits, delays, effective)
 
     def _advance(self, accuracy: np.ndarray, count: int) -> None:
         """On by ``count`` slots whose last left the models at ``accuracy``; the next frame's
@@ -680,6 +774,79 @@ class TwoTimescaleSimulator:
         st.frame = slot // cfg.slots_per_frame
         if st.frame > st.decided_frame and slot < cfg.slots_per_episode:
             self.view = self._frame_view()
+
+
+class _FrameLists(NamedTuple):
+    """A one-episode frame's inputs of :meth:`TwoTimescaleSimulator.play_slot` as Python
+    floats, per slot of the frame (and the one after)."""
+
+    batch: list[list[float]]
+    """|Q| of every MU, bit."""
+    transmission_sum: list[float]
+    """Sum over the MUs of L_tx (fixed by the association), s."""
+    data_value: list[list[float]]
+    """exp(-KL(p* || q)) of every MU."""
+    flags: list[float]
+    """The frame's retraining flags delta, 0.0 or 1.0."""
+
+
+def _slot_work(
+    config: TwoTimescaleEnvConfig,
+    batch: np.ndarray,
+    rate: np.ndarray,
+    flags: np.ndarray,
+    ratio: np.ndarray,
+    shares: ComputeShares,
+    data_value: np.ndarray,
+) -> tuple[np.ndarray, SlotDelays, np.ndarray]:
+    """(S, the delays, S_eff) of slots with batches ``batch`` (bit), rates ``rate`` (bit/s),
+    retraining flags ``flags``, generation ratios ``ratio``, ``shares`` and DT data values
+    ``data_value``."""
+    retrain_bits = retraining_bits(flags, ratio, batch)
+    delays = slot_delays(batch, rate, config.retrain_cost * retrain_bits, shares)
+    return retrain_bits, delays, effective_data_bits(retrain_bits, data_value)
+
+
+def _slot_outcome(
+    config: TwoTimescaleEnvConfig,
+    q: np.ndarray,
+    q_negative_entropy: np.ndarray,
+    q_model: np.ndarray,
+    retrain_bits: np.ndarray,
+    delays: SlotDelays,
+    effective: np.ndarray,
+) -> SlotOutcome:
+    """The outcome of slots of data ``q`` (negative entropy ``q_negative_entropy``) whose models,
+    retrained, fit ``q_model``: accuracy, violations, objective and summary."""
+    accuracy = model_accuracy(config, q, q_model, q_negative_entropy)
+    violation = np.maximum(config.acc_min - accuracy, 0.0)
+    summed = np.array((accuracy, violation)).sum(axis=-1)
+    objective = delays.weighted_total + config.accuracy_penalty * summed[1]
+    summed[0] /= config.num_mus
+    summary = np.concatenate((objective[None], delays.sums, summed))
+    return SlotOutcome(delays, retrain_bits, effective, accuracy, violation, objective, summary)
+
+
+def _replayed_outcome(
+    config: TwoTimescaleEnvConfig,
+    draws: SlotDraws,
+    data_value: np.ndarray,
+    q_negative_entropy: np.ndarray,
+    slot: int,
+    rate: np.ndarray,
+    flags: np.ndarray,
+    q_model: np.ndarray,
+    inference: Sequence[float],
+    retraining: Sequence[float],
+    ratio: Sequence[float],
+) -> SlotOutcome:
+    """The ``SlotOutcome`` of a slot :meth:`TwoTimescaleSimulator.play_slot` played, computed
+    again on arrays as :meth:`~TwoTimescaleSimulator.step_slot` computes it."""
+    shares = ComputeShares(np.array(inference, dtype=float), np.array(retraining, dtype=float))
+    batch = draws.batch_bits[slot]
+    ratio_array = np.array(ratio, dtype=float)
+    work = _slot_work(config, batch, rate, flags, ratio_array, shares, data_value[slot])
+    return _slot_outcome(config, draws.q[slot], q_negative_entropy[slot], q_model, *work)
 
 
 def slot_of(outcome: SlotOutcome, t: int) -> SlotOutcome:
