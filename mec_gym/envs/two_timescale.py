@@ -166,8 +166,8 @@ class SlotObserver:
         self.config = config
         self.size = observation_size(config)
         width = config.num_bs + 4
-        self.accuracy_index = np.arange(config.num_mus) * width + width - 1
-        """Positions of the MUs' accuracies in an observation."""
+        self.accuracy_index = slice(width - 1, config.num_mus * width, width)
+        """Positions of the MUs' accuracies in an observation (a basic slice: a cheap view)."""
         self.frame_start = 0
         self.frame_rows = np.zeros((*batch_shape, 0, self.size), dtype=np.float32)
         """The observations of the frame's slots and of the one after, accuracies aside,
@@ -512,6 +512,9 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
     holds the last slot's ``SlotOutcome``.
 
     ## Version History
+    - v0, 2026-11-27 (numerics only): the per-BS sums of the compute split add MU by MU (the
+      same numbers on every CPU; they can differ in the last bit from before, where the BLAS
+      kernel added in another order).
     - v0, 2026-11-26 (API only): configs without a usable link (mean SNR outside [-30, 150] dB
       over the area) or with episodes too large for memory are refused naming the fields.
     - v0: initial version.
@@ -539,9 +542,7 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
         self.frame_policy: FramePolicy = resolve_frame_policy(frame_policy)
         self.action_space = slot_action_space(self.config)
         self.observation_space = slot_observation_space(self.config)
-        self.frame_problem: SlotProblem | None = None
-        """The first slot's problem of the current frame: its association and capacities are
-        the frame's, all that ``shares_from_weights`` reads."""
+        self._frame_problem: SlotProblem | None = None
         self._frame_inputs: tuple[list[int], list[float], list[bool]] = ([], [], [])
         """The frame's association, BS capacities and retraining flags as Python values."""
 
@@ -555,7 +556,7 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
 
     def _step_episode(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         simulator = self.simulator
-        values = simulator.play_slot(*self._decision_lists(action))
+        values = simulator.play_slot(*self.decision_lists(action))
         info = self._episode_means.add_in_order(values)
         cost = values[0]
         info["slot_cost"] = cost
@@ -572,16 +573,25 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
     def _begin_frame(self) -> None:
         simulator = self.simulator
         simulator.begin_frame(self.frame_policy(simulator.frame_view()))
-        problem = self.frame_problem = simulator.slot_problem()
-        self._frame_inputs = (
-            problem.association.tolist(),
-            problem.capacity.tolist(),
-            simulator.state.retrain.tolist(),
-        )
+        self._frame_problem = None
+        state = simulator.state
+        capacity = [float(self.config.bs_capacity)] * self.config.num_bs
+        self._frame_inputs = (state.association.tolist(), capacity, state.retrain.tolist())
         self.observer.begin_frame(simulator)
 
+    @property
+    def frame_problem(self) -> SlotProblem | None:
+        """A slot problem of the current frame (built when first read in the frame; None
+        without a running frame): its association and capacities are the frame's, all that
+        ``shares_from_weights`` reads."""
+        simulator = self.simulator
+        running = simulator.state is not None and not simulator.frame_over
+        if self._frame_problem is None and running:
+            self._frame_problem = simulator.slot_problem()
+        return self._frame_problem
+
     # ------------------------------------------------------------------ actions
-    def _decision_lists(self, action: Any) -> tuple[list[float], list[float], list[float]]:
+    def decision_lists(self, action: Any) -> tuple[list[float], list[float], list[float]]:
         """:meth:`decision_from_action` as Python floats (inference shares, retraining shares,
         generation ratios), bit for bit: float arrays of the action's shape are mapped on
         floats, anything else (and any error) through :meth:`decision_from_action`."""

@@ -21,6 +21,8 @@ batch axes. Divergences are in nat, data amounts in bit.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 __all__ = [
@@ -33,6 +35,8 @@ __all__ = [
     "generated_data_value",
     "effective_data_bits",
     "move_toward",
+    "retraining_fraction",
+    "blend_toward",
     "move_toward_each_slot",
     "logit_walk",
     "expected_walk_kl",
@@ -127,7 +131,7 @@ def move_toward(
 ) -> np.ndarray:
     """q_model + S_eff / (S_eff + S_0) (q - q_model): the distribution a model fits after
     retraining on S_eff bit of effective data (S_0 = ``reference_bits`` closes half the gap)."""
-    return _blend(q_model, q, _retraining_fraction(effective_bits, reference_bits))
+    return blend_toward(q_model, q, _retraining_fraction(effective_bits, reference_bits))
 
 
 def move_toward_each_slot(
@@ -140,18 +144,26 @@ def move_toward_each_slot(
     fraction = _retraining_fraction(effective_bits, reference_bits)
     models = np.empty(q.shape)
     for t in range(q.shape[-3]):
-        q_model = models[..., t, :, :] = _blend(q_model, q[..., t, :, :], fraction[..., t, :, :])
+        q_model = models[..., t, :, :] = blend_toward(
+            q_model, q[..., t, :, :], fraction[..., t, :, :]
+        )
     return models
 
 
+def retraining_fraction(effective_bits: Any, reference_bits: float) -> Any:
+    """S_eff / (S_eff + S_0): how far retraining on S_eff bit of effective data moves a model
+    toward its data (S_0 = ``reference_bits`` closes half the gap); floats or arrays alike."""
+    return effective_bits / (effective_bits + reference_bits)
+
+
 def _retraining_fraction(effective_bits: np.ndarray, reference_bits: float) -> np.ndarray:
-    """S_eff / (S_eff + S_0) with a trailing class axis of 1."""
-    effective = np.asarray(effective_bits, dtype=float)[..., None]
-    return effective / (effective + reference_bits)
+    """:func:`retraining_fraction` with a trailing class axis of 1."""
+    return retraining_fraction(np.asarray(effective_bits, dtype=float), reference_bits)[..., None]
 
 
-def _blend(q_model: np.ndarray, q: np.ndarray, fraction: np.ndarray) -> np.ndarray:
-    """q_model + fraction (q - q_model)."""
+def blend_toward(q_model: np.ndarray, q: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+    """q_model + fraction (q - q_model): distributions (..., C) moved toward q by ``fraction``
+    (..., 1) of the gap (:func:`move_toward` with the fraction already known)."""
     return q_model + fraction * (np.asarray(q, dtype=float) - q_model)
 
 
@@ -164,7 +176,8 @@ def logit_walk(
     draw. Drawn in this order: the steps, the jump flags, then one Dirichlet draw per jump (in
     the order of the slots, then of the distributions)."""
     q0 = np.asarray(q0, dtype=float)
-    steps = rng.normal(0.0, step_std, (slots - 1, *q0.shape))
+    steps = rng.standard_normal((slots - 1, *q0.shape))  # rng.normal(0, step_std)'s stream
+    steps *= step_std
     jumps = np.argwhere(rng.random((slots - 1, *q0.shape[:-1])) < jump_prob)
     fresh = np.log(np.maximum(rng.dirichlet(np.ones(q0.shape[-1]), size=len(jumps)), 1e-300))
     logits = np.empty((slots, *q0.shape))
@@ -174,7 +187,10 @@ def logit_walk(
     for (t, *where), start in zip(jumps, fresh, strict=True):  # in slot order: later jumps win
         index = (slice(t + 1, None), *where)
         logits[index] += start - logits[(t + 1, *where)]
-    logits -= logits.max(axis=-1, keepdims=True)
+    largest = logits[..., 0].copy()  # the max over the classes, one class at a time (faster)
+    for c in range(1, q0.shape[-1]):
+        np.maximum(largest, logits[..., c], out=largest)
+    logits -= largest[..., None]
     q = np.exp(logits, out=logits)
     q /= q.sum(axis=-1, keepdims=True)
     return q

@@ -56,13 +56,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from operator import mul
 from typing import NamedTuple, Protocol
 
 import numpy as np
 
 from mec_gym.models.channel import rayleigh_power_gains
 from mec_gym.models.data_drift import (
+    blend_toward,
     effective_data_bits,
     generated_data_value,
     negative_entropy,
@@ -456,7 +456,9 @@ class TwoTimescaleSimulator:
         self._frame_lists = None
         tables: list[np.ndarray] = []  # a batch's draws' fields, data value and entropy
         for index, generator in enumerate(rngs):
-            draws = checked_draws(cfg, self.slots(cfg, generator))
+            draws = self.slots(cfg, generator)
+            if type(self.slots) is not RandomSlots:  # ours are valid by construction
+                draws = checked_draws(cfg, draws)
             episode = [getattr(draws, name) for name in SlotDraws.__annotations__]
             episode += [generated_data_value(projection_kl(draws.q, cfg.dt_top_k))]
             episode += [negative_entropy(draws.q)]
@@ -613,8 +615,11 @@ class TwoTimescaleSimulator:
     ) -> list[float]:
         """``step_slot(SlotDecision(ComputeShares(inference, retraining), ratio), check=False)``
         of a one-episode simulator for a decision of Python floats (N each, not checked): the
-        same state after it, bit for bit, computed on floats (numpy only for the (N, C) class
-        distributions), which is several times cheaper at N = 15. Returns the slot's
+        same state after it, bit for bit, several times cheaper at N = 15. The per-MU formulas
+        (S = delta p |Q|, ``job_delay``, S_eff, the retraining fraction, the accuracy
+        violation) run on floats, the (N, C) distributions and the accuracy on arrays
+        (:func:`~mec_gym.models.data_drift.blend_toward`, ``model_accuracy``); the sums add in
+        numpy's order (``numpy_sum``); tests hold it to :meth:`step_slot`. Returns the slot's
         ``summary`` as floats; ``state.last_outcome`` is built from arrays when first read.
         ValueError on a batch (``num_envs``): use :meth:`step_slot`."""
         st = self._slot_due()
@@ -624,25 +629,38 @@ class TwoTimescaleSimulator:
         lists = self._frame_lists or self._build_frame_lists()
         slot = st.slot
         row = slot - self.frame_start
-        batch = lists.batch[row]
-        bits = list(map(mul, map(mul, lists.flags, ratio), batch))  # retraining_bits
-        work = list(map(cfg.retrain_cost.__mul__, bits))
+        cost, reference = cfg.retrain_cost, cfg.retrain_ref_bits
+        computation: list[float] = []
+        retrain_delay: list[float] = []
+        fraction: list[float] = []
         try:
-            computation = list(map(job_delay, batch, inference))
-            retrain_delay = list(map(job_delay, work, retraining))
+            for flag, p, q, share, retrain_share, value in zip(
+                lists.flags,
+                ratio,
+                lists.batch[row],
+                inference,
+                retraining,
+                lists.data_value[row],
+                strict=True,
+            ):
+                bits = flag * p * q  # retraining_bits
+                work = cost * bits
+                computation.append(q / (share + (q <= 0)))  # job_delay
+                retrain_delay.append(work / (retrain_share + (work <= 0)))
+                effective = bits * value  # effective_data_bits
+                fraction.append(effective / (effective + reference))  # retraining_fraction
         except ZeroDivisionError:  # a job without a share: inf delays, as numpy gives them
             decision = SlotDecision(
                 ComputeShares(np.array(inference), np.array(retraining)),
                 np.array(ratio, dtype=float),
             )
             return self.step_slot(decision, check=False).summary.tolist()
-        effective = np.array(list(map(mul, bits, lists.data_value[row])))  # S exp(-KL)
         q = st.draws.q[slot]
-        q_model = update_model_distribution(cfg, st.q_model, q, effective)
+        q_model = blend_toward(st.q_model, q, np.array(fraction)[:, None])
         accuracy = model_accuracy(cfg, q, q_model, self.q_negative_entropy[slot])
         accuracies = accuracy.tolist()
-        # np.maximum(acc_min - acc, 0.0)
-        violation = [0.0 if v < 0.0 else v for v in map(cfg.acc_min.__sub__, accuracies)]
+        acc_min = cfg.acc_min
+        violation = [0.0 if a >= acc_min else acc_min - a for a in accuracies]  # as np.maximum
         transmission = lists.transmission_sum[row]
         computation_sum = numpy_sum(computation)
         retraining_sum = numpy_sum(retrain_delay)

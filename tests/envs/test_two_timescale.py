@@ -85,6 +85,9 @@ def test_extreme_actions_are_feasible_and_zero_splits_equally(fill):
         (np.zeros(5), "shape"),
         (np.zeros((15, 3)), "shape"),  # the right size, the wrong shape
         (np.full(45, np.nan), "finite"),
+        (np.r_[np.zeros(44), np.inf].astype(np.float32), "finite"),
+        (np.r_[np.zeros(44), -np.inf], "finite"),
+        ([0.5] * 44, "shape"),
     ],
 )
 def test_bad_actions_raise(action, match):
@@ -281,3 +284,20 @@ def test_registered_id_runs_and_renders():
     first = env.render()
     env.step(env.action_space.sample())
     assert env.render().shape == first.shape
+
+
+@pytest.mark.parametrize("slot_action", ["full", "ratio"])
+def test_actions_map_to_the_same_decision_on_floats_as_on_arrays(slot_action):
+    """The scalar env maps an action on Python floats; bit for bit what
+    ``decision_from_action`` gives on arrays (float32, float64, out-of-box and list actions)."""
+    env = make_env(slot_action=slot_action, frames_per_episode=2)
+    env.reset(seed=3)
+    rng = np.random.default_rng(0)
+    size = env.action_space.shape[0]
+    for step in range(env.config.slots_per_episode):
+        action = rng.uniform(-0.5, 1.5, size) if step % 2 else rng.random(size)
+        for candidate in (action, action.astype(np.float32), action.tolist()):
+            shares, ratio = env.decision_from_action(candidate)
+            got = env.decision_lists(candidate)
+            assert got == (shares.inference.tolist(), shares.retraining.tolist(), ratio.tolist())
+        env.step(action)

@@ -27,9 +27,12 @@ from mec_gym.problems.two_timescale import (
     drift_trajectory,
     expected_drift_kl,
     forecast_accuracy,
+    job_delay,
     model_accuracy,
     retraining_bits,
+    share_scale,
     share_violations,
+    shares_from_weight_lists,
     shares_from_weights,
     update_model_distribution,
     uplink_rates,
@@ -370,3 +373,75 @@ def test_dt_view_error_bounded_and_same_stream():
     noisy_estimate(values, first, 0.0)
     noisy_estimate(values, second, 0.05)
     assert first.random() == second.random()
+
+
+# --------------------------------------------------------- the float kernels of the slot step
+def test_per_bs_sums_add_mu_by_mu_in_index_order():
+    rng = np.random.default_rng(3)
+    for num_bs, shape in ((3, (15,)), (1, (7,)), (4, (5, 9)), (2, (0,))):
+        values = rng.lognormal(0.0, 3.0, shape)  # wide range: the order shows in the rounding
+        association = rng.integers(0, num_bs, shape)
+        problem = SlotProblem(values, values, association, values, np.ones((*shape[:-1], num_bs)))
+        expected = np.zeros((*shape[:-1], num_bs))
+        for index in np.ndindex(*shape[:-1]):
+            for value, bs in zip(values[index], association[index], strict=True):
+                expected[index][bs] += value
+        np.testing.assert_array_equal(problem.per_bs_sum(values), expected)
+
+
+def test_shares_from_weight_lists_equal_the_array_split_bit_for_bit():
+    rng = np.random.default_rng(4)
+    for trial in range(300):
+        num_bs, n = int(rng.integers(1, 5)), int(rng.integers(1, 20))
+        association = rng.integers(0, num_bs, n)
+        inference = rng.uniform(0.0, 2.0, n) * (rng.random(n) < 0.8)  # zeros: some BSs idle
+        retraining = rng.uniform(0.0, 2.0, n) * (rng.random(n) < 0.4)
+        capacity = rng.uniform(1e6, 1e8, num_bs)
+        problem = SlotProblem(np.ones(n), np.ones(n), association, np.zeros(n), capacity)
+        expected = shares_from_weights(problem, inference, retraining)
+        got = shares_from_weight_lists(
+            association.tolist(), capacity.tolist(), inference.tolist(), retraining.tolist()
+        )
+        assert got[0] == expected.inference.tolist(), trial
+        assert got[1] == expected.retraining.tolist(), trial
+
+
+def test_delay_and_share_formulas_give_the_same_numbers_on_floats_and_arrays():
+    rng = np.random.default_rng(5)
+    work = rng.uniform(0.0, 1e6, 200) * (rng.random(200) < 0.7)
+    share = rng.uniform(1e5, 1e8, 200)
+    assert [job_delay(w, s) for w, s in zip(work, share, strict=True)] == list(
+        job_delay(work, share)
+    )
+    total = share * (rng.random(200) < 0.8)
+    assert [share_scale(5e7, t) for t in total.tolist()] == share_scale(5e7, total).tolist()
+    assert job_delay(0.0, 0.0) == 0.0 and share_scale(5e7, 0.0) == 5e7
+    with pytest.raises(ZeroDivisionError):
+        job_delay(1.0, 0.0)
+
+
+def test_drift_is_the_logit_walk_written_plainly():
+    """The walk's faster steps (standard normals scaled, the max class by class) give the plain
+    formula's numbers bit for bit."""
+
+    def plain(q0, slots, rng, step_std, jump_prob):
+        steps = rng.normal(0.0, step_std, (slots - 1, *q0.shape))
+        jumps = np.argwhere(rng.random((slots - 1, *q0.shape[:-1])) < jump_prob)
+        fresh = np.log(np.maximum(rng.dirichlet(np.ones(q0.shape[-1]), size=len(jumps)), 1e-300))
+        logits = np.empty((slots, *q0.shape))
+        logits[0] = np.log(np.maximum(q0, 1e-300))
+        np.cumsum(steps, axis=0, out=logits[1:])
+        logits[1:] += logits[0]
+        for (t, *where), start in zip(jumps, fresh, strict=True):
+            logits[(slice(t + 1, None), *where)] += start - logits[(t + 1, *where)]
+        logits -= logits.max(axis=-1, keepdims=True)
+        q = np.exp(logits)
+        return q / q.sum(axis=-1, keepdims=True)
+
+    q0 = np.random.default_rng(6).dirichlet(np.ones(7), size=(2, 4))
+    for seed, step, jump in ((0, 0.2, 0.05), (1, 3.0, 0.3), (2, 0.0, 0.0)):
+        config = CONFIG.replace(drift_step=step, jump_prob=jump)
+        walked = drift_trajectory(config, q0, 40, np.random.default_rng(seed))
+        np.testing.assert_array_equal(
+            walked, plain(q0, 40, np.random.default_rng(seed), step, jump)
+        )

@@ -13,6 +13,7 @@ from mec_gym.problems.two_timescale import (
     channel_gains,
     forecast_accuracy,
     model_accuracy,
+    shares_from_weights,
     uplink_rates,
 )
 from mec_gym.simulators.two_timescale import (
@@ -418,3 +419,85 @@ def test_step_slots_on_a_batch_equals_each_episode_alone():
         np.testing.assert_array_equal(outcome.summary[:, i], alone.summary)
         np.testing.assert_array_equal(batch.state.q_model[i], sim.state.q_model)
     assert batch.frame_over and batch.state.last_outcome.summary.shape == (6, len(seeds))
+
+
+# ------------------------------------------------------------------ play_slot on Python floats
+def random_frame(sim: TwoTimescaleSimulator, rng: np.random.Generator) -> FrameDecision:
+    """A random association within the per-BS cap and random retraining flags."""
+    cfg = sim.config
+    cap = cfg.max_users_per_bs or cfg.num_mus
+    seats = np.repeat(np.arange(cfg.num_bs), cap)
+    association = rng.permutation(seats)[: cfg.num_mus]
+    return FrameDecision(association, rng.random(cfg.num_mus) < 0.5)
+
+
+def random_slot_decision(sim: TwoTimescaleSimulator, rng: np.random.Generator) -> SlotDecision:
+    """Shares from random weights (every job with work gets a share) and ratios with 0s and 1s."""
+    n = sim.config.num_mus
+    ratio = rng.choice([0.0, 1.0, 0.5, 0.25, rng.random()], size=n)
+    problem = sim.slot_problem(ratio)
+    weights = rng.uniform(0.05, 1.05, (2, n))
+    return SlotDecision(shares_from_weights(problem, weights[0], weights[1]), ratio)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"num_bs": 1},
+        {"num_bs": 4, "num_mus": 9, "max_users_per_bs": 3},
+        {"drift_step": 6.0, "jump_prob": 0.5, "num_classes": 3, "dt_top_k": 1},
+        {"retrain_ref_bits": 1.0, "kl_weight": 5.0},
+    ],
+)
+def test_play_slot_is_step_slot_on_floats_bit_for_bit(changes):
+    config = CONFIG.replace(**changes)
+    played, stepped = TwoTimescaleSimulator(config), TwoTimescaleSimulator(config)
+    rng = np.random.default_rng(11)
+    for sim in (played, stepped):
+        sim.reset(np.random.default_rng(2))
+    while not stepped.done:
+        if stepped.frame_over:
+            frame = random_frame(stepped, rng)
+            played.begin_frame(frame)
+            stepped.begin_frame(frame)
+        decision = random_slot_decision(stepped, rng)
+        shares = decision.shares
+        summary = played.play_slot(
+            shares.inference.tolist(),
+            shares.retraining.tolist(),
+            decision.generation_ratio.tolist(),
+        )
+        outcome = stepped.step_slot(decision, check=False)
+        assert summary == outcome.summary.tolist()
+        np.testing.assert_array_equal(played.state.q_model, stepped.state.q_model)
+        np.testing.assert_array_equal(played.state.accuracy, stepped.state.accuracy)
+        replayed = played.state.last_outcome
+        assert played.state.last_outcome is replayed  # built once
+        for name in ("retrain_bits", "effective_bits", "accuracy", "accuracy_violation"):
+            np.testing.assert_array_equal(getattr(replayed, name), getattr(outcome, name))
+        np.testing.assert_array_equal(replayed.summary, outcome.summary)
+        np.testing.assert_array_equal(replayed.delays.per_mu, outcome.delays.per_mu)
+    assert played.done and played.state.slot == stepped.state.slot
+
+
+def test_play_slot_gives_a_job_without_a_share_an_infinite_delay_as_step_slot():
+    played, stepped = started(seed=4), started(seed=4)
+    decision = SlotDecision(
+        ComputeShares(np.zeros(N), np.full(N, 1e6)), np.ones(N)
+    )  # no inference share anywhere
+    with np.errstate(divide="ignore"):
+        expected = stepped.step_slot(decision, check=False).summary.tolist()
+        got = played.play_slot([0.0] * N, [1e6] * N, [1.0] * N)
+    assert got == expected and got[0] == np.inf
+
+
+def test_play_slot_needs_one_episode():
+    sim = TwoTimescaleSimulator(CONFIG, num_envs=2)
+    sim.reset([np.random.default_rng(0), np.random.default_rng(1)])
+    sim.begin_frame(FrameDecision(np.zeros((2, N), dtype=int), np.zeros((2, N), dtype=bool)))
+    with pytest.raises(ValueError, match="one episode"):
+        sim.play_slot([1e6] * N, [0.0] * N, [0.0] * N)
+    fresh = TwoTimescaleSimulator(CONFIG)
+    with pytest.raises(RuntimeError, match="reset"):
+        fresh.play_slot([1e6] * N, [0.0] * N, [0.0] * N)
