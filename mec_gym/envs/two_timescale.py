@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from operator import mul
+from functools import partial
+from operator import add, mul
 from typing import Any, ClassVar
 
 import numpy as np
@@ -585,48 +586,43 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
         without a running frame): its association and capacities are the frame's, all that
         ``shares_from_weights`` reads."""
         simulator = self.simulator
-        running = simulator.state is not None and not simulator.frame_over
-        if self._frame_problem is None and running:
+        if simulator.state is None or simulator.frame_over:
+            return None
+        if self._frame_problem is None:
             self._frame_problem = simulator.slot_problem()
         return self._frame_problem
 
     # ------------------------------------------------------------------ actions
     def decision_lists(self, action: Any) -> tuple[list[float], list[float], list[float]]:
         """:meth:`decision_from_action` as Python floats (inference shares, retraining shares,
-        generation ratios), bit for bit: float arrays of the action's shape are mapped on
-        floats, anything else (and any error) through :meth:`decision_from_action`."""
-        if type(action) is np.ndarray and action.dtype.kind == "f":
-            values = action.tolist() if action.shape == self.action_space.shape else None
-        else:
-            values = None
+        generation ratios), bit for bit: a ``slot_action="full"`` action that is a float16,
+        float32 or float64 array of the action's shape is mapped on floats, anything else (and
+        any error) through :meth:`decision_from_action`."""
+        full = self.config.slot_action == "full"
+        fast = full and type(action) is np.ndarray and action.dtype.char in "efd"
+        values = action.tolist() if fast and action.shape == self.action_space.shape else None
         if values is None or not math.isfinite(sum(values)):
             shares, ratio = self.decision_from_action(action)
             return shares.inference.tolist(), shares.retraining.tolist(), ratio.tolist()
-        # np.minimum(np.maximum(v, 0.0), 1.0)
-        values = [(v if v <= 1.0 else 1.0) if v >= 0.0 else 0.0 for v in values]
+        # np.minimum(np.maximum(v, 0.0), 1.0) (numpy's maximum gives the 0.0 of -0.0)
+        values = [1.0 if v >= 1.0 else (v if v > 0.0 else 0.0) for v in values]
         association, capacity, retrain = self._frame_inputs
         n = self.config.num_mus
-        if self.config.slot_action == "ratio":
-            ratio = values
-            batch = self.simulator.state.batch_bits.tolist()
-            bits = map(mul, map(mul, retrain, ratio), batch)  # retraining_bits
-            # closed_form_weights: sqrt(Q), sqrt(c_re S)
-            weights = (
-                list(map(math.sqrt, batch)),
-                list(map(math.sqrt, map(self.config.retrain_cost.__mul__, bits))),
-            )
-        else:
-            ratio = values[2 * n :]
-            weights = (
-                list(map(WEIGHT_FLOOR.__add__, values[: 2 * n : 2])),
-                list(map(mul, retrain, map(WEIGHT_FLOOR.__add__, values[1 : 2 * n : 2]))),
-            )
-        return (*shares_from_weight_lists(association, capacity, *weights), ratio)
+        weight = partial(add, WEIGHT_FLOOR)
+        inference = list(map(weight, values[: 2 * n : 2]))
+        retraining = list(map(mul, retrain, map(weight, values[1 : 2 * n : 2])))
+        return (
+            *shares_from_weight_lists(association, capacity, inference, retraining),
+            values[2 * n :],
+        )
 
     def decision_from_action(self, action: Any) -> tuple[ComputeShares, np.ndarray]:
         """(compute shares, generation ratios) of an action in the current slot (see the
-        Action Space)."""
-        return decision_from_action(self.config, self.frame_problem, self.simulator.state, action)
+        Action Space); RuntimeError without a running frame."""
+        problem = self.frame_problem
+        if problem is None:
+            raise RuntimeError("no running frame: call reset()")
+        return decision_from_action(self.config, problem, self.simulator.state, action)
 
     # ------------------------------------------------------------------ observations
     def decode_observation(self, observation: np.ndarray) -> dict[str, Any]:

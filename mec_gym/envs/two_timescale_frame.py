@@ -230,6 +230,8 @@ class TwoTimescaleFrameEnv(TwoTimescaleEnvBase):
     (frames played).
 
     ## Version History
+    - v0, 2026-11-27 (numerics only): the per-BS sums of the compute split add MU by MU, as in
+      ``TwoTimescale-v0`` (the last bit can differ from before).
     - v0, 2026-11-26: the DT's accuracy estimate is clipped to 1 in the observation (it left
       the space where ``acc_max (1 + dt_error_max) > 1``; unchanged otherwise).
     - v0: initial version.

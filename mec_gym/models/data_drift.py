@@ -176,6 +176,8 @@ def logit_walk(
     draw. Drawn in this order: the steps, the jump flags, then one Dirichlet draw per jump (in
     the order of the slots, then of the distributions)."""
     q0 = np.asarray(q0, dtype=float)
+    if not step_std >= 0.0:
+        raise ValueError(f"step_std must be >= 0, got {step_std!r}")
     steps = rng.standard_normal((slots - 1, *q0.shape))  # rng.normal(0, step_std)'s stream
     steps *= step_std
     jumps = np.argwhere(rng.random((slots - 1, *q0.shape[:-1])) < jump_prob)

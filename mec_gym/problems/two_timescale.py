@@ -70,6 +70,7 @@ __all__ = [
     "channel_gains",
     "uplink_rates",
     "model_accuracy",
+    "accuracy_violation",
     "retraining_bits",
     "update_model_distribution",
     "update_model_distribution_each_slot",
@@ -224,6 +225,11 @@ def model_accuracy(
     :func:`~mec_gym.models.data_drift.kl_divergence`)."""
     divergence = kl_divergence(q, q_model, q_negative_entropy)
     return accuracy_of_divergence(divergence, config.acc_max, config.kl_weight)
+
+
+def accuracy_violation(config: TwoTimescaleConfig, accuracy: np.ndarray) -> np.ndarray:
+    """max(0, acc_min - acc): how far each model's accuracy is below the constraint."""
+    return np.maximum(config.acc_min - accuracy, 0.0)
 
 
 def retraining_bits(

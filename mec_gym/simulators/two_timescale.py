@@ -56,6 +56,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from itertools import repeat
+from operator import mul
 from typing import NamedTuple, Protocol
 
 import numpy as np
@@ -68,6 +70,7 @@ from mec_gym.models.data_drift import (
     negative_entropy,
     noisy_estimate,
     projection_kl,
+    retraining_fraction,
 )
 from mec_gym.models.summation import numpy_sum
 from mec_gym.problems.two_timescale import (
@@ -75,6 +78,7 @@ from mec_gym.problems.two_timescale import (
     SlotDelays,
     SlotProblem,
     TwoTimescaleConfig,
+    accuracy_violation,
     channel_gains,
     drift_trajectory,
     forecast_accuracy,
@@ -404,7 +408,8 @@ class TwoTimescaleState:
 class TwoTimescaleSimulator:
     """N MUs, M BSs, frames of slots: ``reset(rng)``, then per frame ``begin_frame(decision)``
     (after reading ``frame_view()``) and ``slots_per_frame`` times ``step_slot(decision)`` (or
-    ``step_slots`` for several slots at once), until ``done``. ``num_envs``: a batch of
+    ``step_slots`` for several slots at once; ``play_slot`` for a decision of Python floats,
+    as the scalar env plays), until ``done``. ``num_envs``: a batch of
     episodes (``reset`` takes one generator per episode, decisions and outcomes get a leading
     env axis)."""
 
@@ -614,53 +619,46 @@ class TwoTimescaleSimulator:
         self, inference: Sequence[float], retraining: Sequence[float], ratio: Sequence[float]
     ) -> list[float]:
         """``step_slot(SlotDecision(ComputeShares(inference, retraining), ratio), check=False)``
-        of a one-episode simulator for a decision of Python floats (N each, not checked): the
-        same state after it, bit for bit, several times cheaper at N = 15. The per-MU formulas
-        (S = delta p |Q|, ``job_delay``, S_eff, the retraining fraction, the accuracy
-        violation) run on floats, the (N, C) distributions and the accuracy on arrays
-        (:func:`~mec_gym.models.data_drift.blend_toward`, ``model_accuracy``); the sums add in
-        numpy's order (``numpy_sum``); tests hold it to :meth:`step_slot`. Returns the slot's
-        ``summary`` as floats; ``state.last_outcome`` is built from arrays when first read.
-        ValueError on a batch (``num_envs``): use :meth:`step_slot`."""
+        of a one-episode simulator for a decision of Python floats (N each; the values are not
+        checked): the same state after it, bit for bit, several times cheaper at N = 15. The
+        per-MU formulas (S = delta p |Q|, then ``job_delay``, ``effective_data_bits`` and
+        ``retraining_fraction`` mapped over the MUs) run on floats; the (N, C) distributions,
+        the accuracy and its violation on arrays (``blend_toward``, ``model_accuracy``,
+        ``accuracy_violation``); the sums add in numpy's order (``numpy_sum``); tests hold it
+        to :meth:`step_slot`. Returns the slot's ``summary`` as floats; ``state.last_outcome``
+        is built from arrays (and copies of the decision) when first read. ValueError on a
+        batch (``num_envs``: use :meth:`step_slot`) or for sequences of another length than N.
+        """
         st = self._slot_due()
         if self.batch_shape:
             raise ValueError("play_slot plays one episode (num_envs=None): use step_slot")
         cfg = self.config
+        if not len(inference) == len(retraining) == len(ratio) == cfg.num_mus:
+            raise ValueError(f"play_slot takes {cfg.num_mus} shares, shares and ratios")
         lists = self._frame_lists or self._build_frame_lists()
         slot = st.slot
         row = slot - self.frame_start
-        cost, reference = cfg.retrain_cost, cfg.retrain_ref_bits
-        computation: list[float] = []
-        retrain_delay: list[float] = []
-        fraction: list[float] = []
+        batch = lists.batch[row]
+        bits = list(map(mul, map(mul, lists.flags, ratio), batch))  # retraining_bits
         try:
-            for flag, p, q, share, retrain_share, value in zip(
-                lists.flags,
-                ratio,
-                lists.batch[row],
-                inference,
-                retraining,
-                lists.data_value[row],
-                strict=True,
-            ):
-                bits = flag * p * q  # retraining_bits
-                work = cost * bits
-                computation.append(q / (share + (q <= 0)))  # job_delay
-                retrain_delay.append(work / (retrain_share + (work <= 0)))
-                effective = bits * value  # effective_data_bits
-                fraction.append(effective / (effective + reference))  # retraining_fraction
+            computation = list(map(job_delay, batch, inference))
+            retrain_delay = list(
+                map(job_delay, map(partial(mul, cfg.retrain_cost), bits), retraining)
+            )
         except ZeroDivisionError:  # a job without a share: inf delays, as numpy gives them
             decision = SlotDecision(
                 ComputeShares(np.array(inference), np.array(retraining)),
                 np.array(ratio, dtype=float),
             )
             return self.step_slot(decision, check=False).summary.tolist()
+        effective = map(effective_data_bits, bits, lists.data_value[row])
+        reference = repeat(cfg.retrain_ref_bits)
+        fraction = np.fromiter(map(retraining_fraction, effective, reference), float, len(bits))
         q = st.draws.q[slot]
-        q_model = blend_toward(st.q_model, q, np.array(fraction)[:, None])
+        q_model = blend_toward(st.q_model, q, fraction[:, None])
         accuracy = model_accuracy(cfg, q, q_model, self.q_negative_entropy[slot])
         accuracies = accuracy.tolist()
-        acc_min = cfg.acc_min
-        violation = [0.0 if a >= acc_min else acc_min - a for a in accuracies]  # as np.maximum
+        violation = accuracy_violation(cfg, accuracy).tolist()
         transmission = lists.transmission_sum[row]
         computation_sum = numpy_sum(computation)
         retraining_sum = numpy_sum(retrain_delay)
@@ -677,9 +675,9 @@ class TwoTimescaleSimulator:
             self.frame_rate[row],
             self._retrain_flags,
             q_model,
-            inference,
-            retraining,
-            ratio,
+            tuple(inference),
+            tuple(retraining),
+            tuple(ratio),
         )
         self._advance(accuracy, 1)
         return [
@@ -837,7 +835,7 @@ def _slot_outcome(
     """The outcome of slots of data ``q`` (negative entropy ``q_negative_entropy``) whose models,
     retrained, fit ``q_model``: accuracy, violations, objective and summary."""
     accuracy = model_accuracy(config, q, q_model, q_negative_entropy)
-    violation = np.maximum(config.acc_min - accuracy, 0.0)
+    violation = accuracy_violation(config, accuracy)
     summed = np.array((accuracy, violation)).sum(axis=-1)
     objective = delays.weighted_total + config.accuracy_penalty * summed[1]
     summed[0] /= config.num_mus

@@ -286,18 +286,33 @@ def test_registered_id_runs_and_renders():
     assert env.render().shape == first.shape
 
 
-@pytest.mark.parametrize("slot_action", ["full", "ratio"])
-def test_actions_map_to_the_same_decision_on_floats_as_on_arrays(slot_action):
-    """The scalar env maps an action on Python floats; bit for bit what
-    ``decision_from_action`` gives on arrays (float32, float64, out-of-box and list actions)."""
-    env = make_env(slot_action=slot_action, frames_per_episode=2)
+def as_bytes(values) -> bytes:
+    """The float64 bytes of ``values``: equal only if every value and sign of zero is."""
+    return np.asarray(values, dtype=np.float64).tobytes()
+
+
+@pytest.mark.parametrize(
+    "changes", [{}, {"slot_action": "ratio"}, {"retrain_cost": 2, "bs_capacity": 50_000_000}]
+)
+def test_actions_map_to_the_same_decision_on_floats_as_on_arrays(changes):
+    """The scalar env maps an action on Python floats; bit for bit (signs of zero included)
+    what ``decision_from_action`` gives on arrays, for actions in and out of the box, with
+    negative zeros, of every float dtype and as lists, and with whole-number config fields."""
+    env = make_env(frames_per_episode=2, **changes)
     env.reset(seed=3)
     rng = np.random.default_rng(0)
     size = env.action_space.shape[0]
     for step in range(env.config.slots_per_episode):
         action = rng.uniform(-0.5, 1.5, size) if step % 2 else rng.random(size)
-        for candidate in (action, action.astype(np.float32), action.tolist()):
+        action[rng.random(size) < 0.2] = -0.0
+        candidates = [action, action.tolist()]
+        candidates += [action.astype(t) for t in (np.float16, np.float32, np.longdouble)]
+        for candidate in candidates:
             shares, ratio = env.decision_from_action(candidate)
             got = env.decision_lists(candidate)
-            assert got == (shares.inference.tolist(), shares.retraining.tolist(), ratio.tolist())
+            expected = (shares.inference, shares.retraining, ratio)
+            assert list(map(as_bytes, got)) == list(map(as_bytes, expected))
         env.step(action)
+    assert env.frame_problem is None  # the episode is over
+    with pytest.raises(RuntimeError, match="no running frame"):
+        env.decision_from_action(np.zeros(size))

@@ -15,6 +15,7 @@ from mec_gym.models.data_drift import (
     generated_data_value,
     kl_divergence,
     log_likelihood,
+    logit_walk,
     negative_entropy,
     noisy_estimate,
     project_top_k,
@@ -445,3 +446,5 @@ def test_drift_is_the_logit_walk_written_plainly():
         np.testing.assert_array_equal(
             walked, plain(q0, 40, np.random.default_rng(seed), step, jump)
         )
+    with pytest.raises(ValueError, match="step_std"):
+        logit_walk(q0, 4, np.random.default_rng(0), -0.1, 0.0)

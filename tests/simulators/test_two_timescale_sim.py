@@ -434,7 +434,7 @@ def random_frame(sim: TwoTimescaleSimulator, rng: np.random.Generator) -> FrameD
 def random_slot_decision(sim: TwoTimescaleSimulator, rng: np.random.Generator) -> SlotDecision:
     """Shares from random weights (every job with work gets a share) and ratios with 0s and 1s."""
     n = sim.config.num_mus
-    ratio = rng.choice([0.0, 1.0, 0.5, 0.25, rng.random()], size=n)
+    ratio = rng.choice([0.0, -0.0, 1.0, 0.5, 0.25, rng.random()], size=n)
     problem = sim.slot_problem(ratio)
     weights = rng.uniform(0.05, 1.05, (2, n))
     return SlotDecision(shares_from_weights(problem, weights[0], weights[1]), ratio)
@@ -469,15 +469,17 @@ def test_play_slot_is_step_slot_on_floats_bit_for_bit(changes):
             decision.generation_ratio.tolist(),
         )
         outcome = stepped.step_slot(decision, check=False)
-        assert summary == outcome.summary.tolist()
-        np.testing.assert_array_equal(played.state.q_model, stepped.state.q_model)
-        np.testing.assert_array_equal(played.state.accuracy, stepped.state.accuracy)
+        assert np.array(summary).tobytes() == outcome.summary.tobytes()
+        assert played.state.q_model.tobytes() == stepped.state.q_model.tobytes()
+        assert played.state.accuracy.tobytes() == stepped.state.accuracy.tobytes()
         replayed = played.state.last_outcome
         assert played.state.last_outcome is replayed  # built once
         for name in ("retrain_bits", "effective_bits", "accuracy", "accuracy_violation"):
-            np.testing.assert_array_equal(getattr(replayed, name), getattr(outcome, name))
-        np.testing.assert_array_equal(replayed.summary, outcome.summary)
-        np.testing.assert_array_equal(replayed.delays.per_mu, outcome.delays.per_mu)
+            assert getattr(replayed, name).tobytes() == getattr(outcome, name).tobytes(), name
+        assert replayed.summary.tobytes() == outcome.summary.tobytes()
+        for name in ("transmission", "computation", "retraining", "weighted_total", "sums"):
+            expected = getattr(outcome.delays, name).tobytes()
+            assert getattr(replayed.delays, name).tobytes() == expected, name
     assert played.done and played.state.slot == stepped.state.slot
 
 
@@ -498,6 +500,8 @@ def test_play_slot_needs_one_episode():
     sim.begin_frame(FrameDecision(np.zeros((2, N), dtype=int), np.zeros((2, N), dtype=bool)))
     with pytest.raises(ValueError, match="one episode"):
         sim.play_slot([1e6] * N, [0.0] * N, [0.0] * N)
+    with pytest.raises(ValueError, match=f"takes {N} shares"):
+        started().play_slot([1e6] * N, [0.0] * N, [0.0] * (N - 1))
     fresh = TwoTimescaleSimulator(CONFIG)
     with pytest.raises(RuntimeError, match="reset"):
         fresh.play_slot([1e6] * N, [0.0] * N, [0.0] * N)
