@@ -178,14 +178,15 @@ def logit_walk(
     q0 = np.asarray(q0, dtype=float)
     if not step_std >= 0.0:
         raise ValueError(f"step_std must be >= 0, got {step_std!r}")
-    steps = rng.standard_normal((slots - 1, *q0.shape))  # rng.normal(0, step_std)'s stream
-    steps *= step_std
+    logits = np.empty((slots, *q0.shape))
+    walk = logits[1:]  # the steps, drawn in place (rng.normal(0, step_std)'s stream), summed
+    rng.standard_normal(out=walk)
+    walk *= step_std
     jumps = np.argwhere(rng.random((slots - 1, *q0.shape[:-1])) < jump_prob)
     fresh = np.log(np.maximum(rng.dirichlet(np.ones(q0.shape[-1]), size=len(jumps)), 1e-300))
-    logits = np.empty((slots, *q0.shape))
+    np.cumsum(walk, axis=0, out=walk)
     logits[0] = np.log(np.maximum(q0, 1e-300))
-    np.cumsum(steps, axis=0, out=logits[1:])
-    logits[1:] += logits[0]
+    walk += logits[0]
     for (t, *where), start in zip(jumps, fresh, strict=True):  # in slot order: later jumps win
         index = (slice(t + 1, None), *where)
         logits[index] += start - logits[(t + 1, *where)]
