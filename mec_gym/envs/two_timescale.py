@@ -595,10 +595,12 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
     # ------------------------------------------------------------------ actions
     def decision_lists(self, action: Any) -> tuple[list[float], list[float], list[float]]:
         """:meth:`decision_from_action` as Python floats (inference shares, retraining shares,
-        generation ratios), bit for bit: a ``slot_action="full"`` action that is a float16,
-        float32 or float64 array of the action's shape is mapped on floats, anything else (and
-        any error) through :meth:`decision_from_action`."""
-        full = self.config.slot_action == "full"
+        generation ratios), bit for bit: in a running frame, a ``slot_action="full"`` action
+        that is a float16, float32 or float64 array of the action's shape is mapped on floats,
+        anything else (and any error) through :meth:`decision_from_action`."""
+        simulator = self.simulator
+        running = simulator.state is not None and not simulator.frame_over
+        full = running and self.config.slot_action == "full"
         fast = full and type(action) is np.ndarray and action.dtype.char in "efd"
         values = action.tolist() if fast and action.shape == self.action_space.shape else None
         if values is None or not math.isfinite(sum(values)):

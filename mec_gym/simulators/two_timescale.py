@@ -619,9 +619,10 @@ class TwoTimescaleSimulator:
         self, inference: Sequence[float], retraining: Sequence[float], ratio: Sequence[float]
     ) -> list[float]:
         """``step_slot(SlotDecision(ComputeShares(inference, retraining), ratio), check=False)``
-        of a one-episode simulator for a decision of Python floats (N each; the values are not
-        checked): the same state after it, bit for bit, several times cheaper at N = 15. The
-        per-MU formulas (S = delta p |Q|, then ``job_delay``, ``effective_data_bits`` and
+        of a one-episode simulator for a decision of Python floats (N each, e.g. lists; not
+        float32 arrays, whose products stay float32; the values are not checked): the same
+        state after it, bit for bit, several times cheaper at N = 15. The per-MU formulas
+        (S = delta p |Q|, then ``job_delay``, ``effective_data_bits`` and
         ``retraining_fraction`` mapped over the MUs) run on floats; the (N, C) distributions,
         the accuracy and its violation on arrays (``blend_toward``, ``model_accuracy``,
         ``accuracy_violation``); the sums add in numpy's order (``numpy_sum``); tests hold it
@@ -642,18 +643,17 @@ class TwoTimescaleSimulator:
         bits = list(map(mul, map(mul, lists.flags, ratio), batch))  # retraining_bits
         try:
             computation = list(map(job_delay, batch, inference))
-            retrain_delay = list(
-                map(job_delay, map(partial(mul, cfg.retrain_cost), bits), retraining)
-            )
+            work = map(partial(mul, cfg.retrain_cost), bits)
+            retrain_delay = list(map(job_delay, work, retraining))
+            effective = map(effective_data_bits, bits, lists.data_value[row])
+            reference = repeat(cfg.retrain_ref_bits)
+            fraction = np.fromiter(map(retraining_fraction, effective, reference), float, len(bits))
         except ZeroDivisionError:  # a job without a share: inf delays, as numpy gives them
             decision = SlotDecision(
                 ComputeShares(np.array(inference), np.array(retraining)),
                 np.array(ratio, dtype=float),
             )
             return self.step_slot(decision, check=False).summary.tolist()
-        effective = map(effective_data_bits, bits, lists.data_value[row])
-        reference = repeat(cfg.retrain_ref_bits)
-        fraction = np.fromiter(map(retraining_fraction, effective, reference), float, len(bits))
         q = st.draws.q[slot]
         q_model = blend_toward(st.q_model, q, fraction[:, None])
         accuracy = model_accuracy(cfg, q, q_model, self.q_negative_entropy[slot])

@@ -292,7 +292,13 @@ def as_bytes(values) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "changes", [{}, {"slot_action": "ratio"}, {"retrain_cost": 2, "bs_capacity": 50_000_000}]
+    "changes",
+    [
+        {},
+        {"slot_action": "ratio"},
+        {"retrain_cost": 2, "bs_capacity": 50_000_000},
+        {"slot_action": "ratio", "retrain_cost": 2, "retrain_ref_bits": 1_000_000},
+    ],
 )
 def test_actions_map_to_the_same_decision_on_floats_as_on_arrays(changes):
     """The scalar env maps an action on Python floats; bit for bit (signs of zero included)
@@ -314,5 +320,9 @@ def test_actions_map_to_the_same_decision_on_floats_as_on_arrays(changes):
             assert list(map(as_bytes, got)) == list(map(as_bytes, expected))
         env.step(action)
     assert env.frame_problem is None  # the episode is over
-    with pytest.raises(RuntimeError, match="no running frame"):
-        env.decision_from_action(np.zeros(size))
+    for decide in (env.decision_from_action, env.decision_lists):
+        with pytest.raises(RuntimeError, match="no running frame"):
+            decide(np.zeros(size))
+        with pytest.raises(RuntimeError, match="no running frame"):
+            decide_before_reset = getattr(make_env(**changes), decide.__name__)
+            decide_before_reset(np.zeros(size))

@@ -448,6 +448,7 @@ def random_slot_decision(sim: TwoTimescaleSimulator, rng: np.random.Generator) -
         {"num_bs": 4, "num_mus": 9, "max_users_per_bs": 3},
         {"drift_step": 6.0, "jump_prob": 0.5, "num_classes": 3, "dt_top_k": 1},
         {"retrain_ref_bits": 1.0, "kl_weight": 5.0},
+        {"retrain_cost": 3, "retrain_ref_bits": 500_000, "bs_capacity": 40_000_000},
     ],
 )
 def test_play_slot_is_step_slot_on_floats_bit_for_bit(changes):
