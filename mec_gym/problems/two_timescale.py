@@ -469,7 +469,8 @@ def shares_from_weight_lists(
     per_bs = [0.0] * len(capacity)
     for bs, weight in zip(association, map(add, inference_weights, retrain_weights), strict=True):
         per_bs[bs] += weight
-    mu_scale = list(map(list(map(share_scale, capacity, per_bs)).__getitem__, association))
+    scale = list(map(share_scale, capacity, per_bs))
+    mu_scale = [scale[bs] for bs in association]
     return list(map(mul, inference_weights, mu_scale)), list(map(mul, retrain_weights, mu_scale))
 
 
