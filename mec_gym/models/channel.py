@@ -26,6 +26,9 @@ __all__ = [
     "snr_rate",
     "rayleigh_power_gains",
     "ar1_shadowing_db",
+    "ar1_shadowing_batch",
+    "LISTED_SEGMENT_BLOCKS",
+    "BlockFadingUplinks",
 ]
 
 
@@ -151,16 +154,40 @@ def ar1_shadowing_db(
     """Log-normal shadowing as a stationary AR(1) process in dB, one value per block of block_s s.
 
     Blocks ``k`` apart have correlation ``exp(-k * block_s / correlation_s)``; the marginal is
-    N(0, std_db^2). ``previous_db`` (the value of the block before) continues an earlier sequence.
+    N(0, std_db^2). ``previous_db`` (the value of the block before) continues an earlier sequence;
+    without it the initial value is drawn after the ``n_blocks`` innovations. Nothing is drawn
+    when ``std_db`` is 0 (zeros).
     """
     if std_db == 0.0:
         return np.zeros(n_blocks)
+    normals = rng.standard_normal(n_blocks + (previous_db is None))
+    return ar1_shadowing_batch(normals, std_db, block_s, correlation_s, previous_db)
+
+
+def ar1_shadowing_batch(
+    normals: np.ndarray,
+    std_db: float,
+    block_s: float,
+    correlation_s: float,
+    previous_db: np.ndarray | float | None = None,
+) -> np.ndarray:
+    """:func:`ar1_shadowing_db` of many sequences at once, dB, (..., n), from its standard
+    normal draws ``normals``: per sequence its n innovations, then (without ``previous_db``, dB,
+    (...,)) the draw of its initial value, (..., n + 1); with ``previous_db``, (..., n)."""
+    n = normals.shape[-1] - (previous_db is None)
     rho = float(np.exp(-block_s / correlation_s))
-    innovations = rng.normal(0.0, std_db * np.sqrt(1.0 - rho * rho), size=n_blocks)
+    steps = std_db * np.sqrt(1.0 - rho * rho) * normals[..., :n]
     if previous_db is None:
-        previous_db = rng.normal(0.0, std_db)
-    shadowing, _ = lfilter([1.0], [1.0, -rho], innovations, zi=[rho * previous_db])
+        previous = std_db * normals[..., n:]
+    else:
+        previous = np.asarray(previous_db, dtype=float)[..., None]
+    shadowing, _ = lfilter([1.0], [1.0, -rho], steps, axis=-1, zi=rho * previous)
     return shadowing
+
+
+LISTED_SEGMENT_BLOCKS = 256
+"""Fading blocks a :class:`BlockFadingUplinks` turns into Python floats at a time (drawn a chunk
+at a time; an episode often ends long before its chunk does)."""
 
 
 class BlockFadingUplinks:
@@ -194,61 +221,97 @@ class BlockFadingUplinks:
         self.shadowing_correlation_s = shadowing_correlation_s
         self._chunk = chunk_blocks
         self._max_blocks = max_blocks
-        self._blocks = 0
-        # per device: the rate of every block drawn, and the bits sent from time 0 to the start
-        # of every block (one more entry); Python lists, extended in place chunk by chunk
+        self._drawn = 0
+        # the last chunk drawn: fading gains and shadowing innovations (standard normals),
+        # (N, chunk); its rates are computed a segment at a time as queries reach them, carrying
+        # the shadowing's last value (dB), the chunk's running sum of bits and its start's bits
+        self._chunk_fading = self._chunk_normals = np.zeros((num_devices, 0))
+        self._last_shadowing: np.ndarray | None = None
+        self._chunk_sum = np.zeros((num_devices, 1))
+        self._chunk_start_bits: np.ndarray | float = 0.0
+        # per device: the rate of every block listed so far, and the bits sent from time 0 to
+        # the start of every such block (one more entry); Python lists, extended in place a
+        # segment of LISTED_SEGMENT_BLOCKS blocks at a time
+        self._listed = 0
         self._rate_lists: list[list[float]] = [[] for _ in range(num_devices)]
         self._bits_lists: list[list[float]] = [[0.0] for _ in range(num_devices)]
-        self._last_shadowing: list[float | None] = [None] * num_devices
-        self._extend()
+        self._draw_chunk()
 
-    def _extend(self) -> None:
+    def _draw_chunk(self) -> None:
         """Draw the next chunk of fading blocks for every device (RuntimeError past
-        ``max_blocks``: a query that far is a bug or a config the caller should refuse)."""
-        n = self._chunk
-        if self._max_blocks is not None and self._blocks + n > self._max_blocks:
+        ``max_blocks``: a query that far is a bug or a config the caller should refuse):
+        the fading of every device, then per device the normal draws of its shadowing (those
+        of :func:`ar1_shadowing_db`, in one call)."""
+        n, devices = self._chunk, self.num_devices
+        if self._max_blocks is not None and self._drawn + n > self._max_blocks:
             raise RuntimeError(
                 f"the uplink trace would pass its {self._max_blocks:,} blocks "
                 f"({self._max_blocks * self.block_s:.3g} s): a transmission or a query beyond "
                 "the horizon the config allows"
             )
-        fading = rayleigh_power_gains(self._rng, (self.num_devices, n))
-        shadowing = np.empty((self.num_devices, n))
-        for k in range(self.num_devices):
-            shadowing[k] = ar1_shadowing_db(
-                self._rng,
-                n,
+        self._chunk_fading = rayleigh_power_gains(self._rng, (devices, n))
+        if self.shadowing_std_db > 0.0:
+            first = self._last_shadowing is None  # the first chunk draws the initial values
+            normals = self._rng.standard_normal((devices, n + first))
+            if first:
+                self._last_shadowing = self.shadowing_std_db * normals[:, n]
+            self._chunk_normals = normals[:, :n]
+        if self._drawn:
+            self._chunk_start_bits = np.array([bits[-1] for bits in self._bits_lists])[:, None]
+        self._chunk_sum = np.zeros((devices, 1))
+        self._drawn += n
+
+    def _extend(self) -> None:
+        """List the next segment of blocks (drawing the next chunk first if it is all listed):
+        their rates and the bits sent by their ends, computed as for the whole chunk at once
+        (the shadowing's filter and the running sum carried over from the segment before)."""
+        start = self._listed - (self._drawn - self._chunk)  # into the last chunk drawn
+        if start >= self._chunk:
+            self._draw_chunk()
+            start = 0
+        end = min(start + LISTED_SEGMENT_BLOCKS, self._chunk)
+        if self.shadowing_std_db > 0.0:
+            shadowing = ar1_shadowing_batch(
+                self._chunk_normals[:, start:end],
                 self.shadowing_std_db,
                 self.block_s,
                 self.shadowing_correlation_s,
-                self._last_shadowing[k],
+                self._last_shadowing,
             )
-            self._last_shadowing[k] = float(shadowing[k, -1])
-        snr = self.mean_snr * db_to_linear(shadowing) * fading
+            self._last_shadowing = shadowing[:, -1].copy()
+        else:
+            shadowing = np.zeros((self.num_devices, end - start))
+        snr = self.mean_snr * db_to_linear(shadowing) * self._chunk_fading[:, start:end]
         rates = snr_rate(self.bandwidth_hz, snr)
-        sent = np.array([bits[-1] for bits in self._bits_lists])[:, None]
-        bits = np.cumsum(rates * self.block_s, axis=1) + sent
-        for k, (rate_row, bits_row) in enumerate(zip(rates.tolist(), bits.tolist(), strict=True)):
-            self._rate_lists[k].extend(rate_row)
-            self._bits_lists[k].extend(bits_row)
-        self._blocks += n
+        # the bits sent since the chunk's start, added in block order from the running sum
+        running = np.concatenate((self._chunk_sum, rates * self.block_s), axis=1)
+        np.cumsum(running, axis=1, out=running)
+        self._chunk_sum = running[:, -1:]
+        bits = running[:, 1:] + self._chunk_start_bits
+        segment = zip(
+            rates.tolist(), bits.tolist(), self._rate_lists, self._bits_lists, strict=True
+        )
+        for rate_row, bits_row, rate_list, bits_list in segment:
+            rate_list.extend(rate_row)
+            bits_list.extend(bits_row)
+        self._listed += end - start
 
     @property
     def blocks_drawn(self) -> int:
         """Fading blocks drawn so far per device (the trace covers ``blocks_drawn * block_s`` s)."""
-        return self._blocks
+        return self._drawn
 
     def rate(self, device: int, time_s: float) -> float:
         """Rate of ``device`` at ``time_s``, in bit/s."""
         block = int(time_s / self.block_s)
-        while block >= self._blocks:
+        while block >= self._listed:
             self._extend()
         return self._rate_lists[device][block]
 
     def delivered_bits(self, device: int, time_s: float) -> float:
         """Bits that ``device`` could have sent from time 0 to ``time_s`` at full rate."""
         block = int(time_s / self.block_s)
-        while block >= self._blocks:
+        while block >= self._listed:
             self._extend()
         return self._bits_lists[device][block] + self._rate_lists[device][block] * (
             time_s - block * self.block_s

@@ -16,7 +16,7 @@ Every period each device's instance is one instance of
 - Shadowing: log-normal, a stationary AR(1) process in dB per device, the process of
   :func:`~mec_gym.models.channel.ar1_shadowing_db` (standard deviation ``shadowing_std_db``,
   correlation ``exp(-period_s / shadowing_correlation_s)`` between consecutive periods) drawn
-  for a batch of episodes at once (:func:`ar1_shadowing_batch`, equal to it draw for draw).
+  for a batch of episodes at once (:func:`~mec_gym.models.channel.ar1_shadowing_batch`).
 - N_avail: Poisson with mean ``mean_available_samples``, independent per device and period.
 - Drift: the edge's "effective fresh data" F decays by ``freshness_decay`` (rho) per period and
   grows with the samples uploaded. A period that uploads n samples ends with ``n_eff = F + n``;
@@ -45,9 +45,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from scipy.signal import lfilter
 
-from mec_gym.models.channel import MAX_SHADOWING_STD_DB, check_link_budget
+from mec_gym.models.channel import MAX_SHADOWING_STD_DB, ar1_shadowing_batch, check_link_budget
 from mec_gym.problems.bandwidth_split import (
     NUMPY_MATH,
     SCALAR_MATH,
@@ -68,7 +67,6 @@ __all__ = [
     "PeriodDraws",
     "PeriodGenerator",
     "RandomPeriods",
-    "ar1_shadowing_batch",
     "PeriodTrace",
     "checked_draws",
     "EpisodeChannels",
@@ -170,22 +168,6 @@ class PeriodGenerator(Protocol):
     def __call__(
         self, config: BandwidthSplitEnvConfig, rngs: Sequence[np.random.Generator]
     ) -> PeriodDraws: ...
-
-
-def ar1_shadowing_batch(
-    innovations: np.ndarray, std_db: float, block_s: float, correlation_s: float
-) -> np.ndarray:
-    """:func:`~mec_gym.models.channel.ar1_shadowing_db` of many sequences at once, from the
-    standard normal draws it would make: ``innovations`` of shape (..., n + 1) holds per
-    sequence its n innovations then its initial value, as one ``rng.standard_normal`` call
-    draws them where ``ar1_shadowing_db`` makes two (same stream, same values). Returns (..., n)
-    dB. (With ``std_db = 0`` the model draws nothing and returns zeros.)"""
-    n = innovations.shape[-1] - 1
-    rho = float(np.exp(-block_s / correlation_s))
-    steps = std_db * np.sqrt(1.0 - rho * rho) * innovations[..., :n]
-    previous = std_db * innovations[..., n:]
-    shadowing, _ = lfilter([1.0], [1.0, -rho], steps, axis=-1, zi=rho * previous)
-    return shadowing
 
 
 class RandomPeriods:

@@ -579,17 +579,19 @@ class MultiStepSimulator:
         streams = np.random.SeedSequence(rng.integers(2**63)).spawn(4)
         task_rng, channel_rng, background_rng, _ = (np.random.default_rng(s) for s in streams)
         tasks = self.tasks(self.system, task_rng)
-        tasks.check(self.system)
+        if type(self.tasks) is not PoissonTasks:  # ours are valid by construction
+            tasks.check(self.system)
         self.arrivals = tasks.arrival_times.tolist()
         self.task_device = tasks.task_device.tolist()
         self.reach = tasks.reach_s.tolist()
         self.local_compute = tasks.local_compute_s.tolist()
-        device_tasks = [np.flatnonzero(tasks.task_device == d) for d in range(k)]
-        self.device_arrivals = [tasks.arrival_times[idx].tolist() for idx in device_tasks]
-        position = np.zeros(n, dtype=int)
-        for idx in device_tasks:
-            position[idx] = np.arange(len(idx))
-        self.device_position = position.tolist()
+        # each device's arrival times in order, and each task's index among its device's
+        self.device_arrivals: list[list[float]] = [[] for _ in range(k)]
+        self.device_position: list[int] = []
+        for device, arrival in zip(self.task_device, self.arrivals, strict=True):
+            device_arrivals = self.device_arrivals[device]
+            self.device_position.append(len(device_arrivals))
+            device_arrivals.append(arrival)
         self.state = MultiStepState(
             tasks=tasks,
             uplinks=BlockFadingUplinks(

@@ -14,13 +14,12 @@ from gymnasium.vector import AutoresetMode
 import mec_gym  # noqa: F401
 from mec_gym.envs.bandwidth_split import BandwidthSplitEnv
 from mec_gym.envs.bandwidth_split_vector import BandwidthSplitVectorEnv
-from mec_gym.models.channel import ar1_shadowing_db
+from mec_gym.models.channel import ar1_shadowing_batch, ar1_shadowing_db
 from mec_gym.problems.bandwidth_split import BandwidthSplitProblem, detection_map
 from mec_gym.simulators.bandwidth_split import (
     BandwidthSplitEnvConfig,
     PeriodTrace,
     RandomPeriods,
-    ar1_shadowing_batch,
 )
 from mec_gym.simulators.joint_offload import reflect_into
 from mec_gym.solvers.bandwidth_split import optimal_split

@@ -118,6 +118,17 @@ def test_a_failed_reset_leaves_the_env_unsteppable():
         env.unwrapped.step(env.action_space.sample())
 
 
+@pytest.mark.parametrize(
+    "overrides", [{}, {"num_devices": 1, "compute_noise": 0.0}, {"tasks_per_episode": 1}]
+)
+def test_poisson_tasks_are_valid_draws(overrides):
+    """The simulator does not re-check draws of its own ``PoissonTasks`` (only of other
+    generators): they pass ``TaskDraw.check``."""
+    system = MultiStepSystem.from_config(MultiStepOffloadConfig(**overrides))
+    for seed in range(20):
+        PoissonTasks()(system, np.random.default_rng(seed)).check(system)
+
+
 def test_a_task_trace_replays_the_tasks_and_keeps_the_channel_random():
     config = MultiStepOffloadConfig(tasks_per_episode=30)
     system = MultiStepSystem.from_config(config)

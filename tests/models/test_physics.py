@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from mec_gym.models.accuracy import AccuracyModel
 from mec_gym.models.arrivals import mmpp_arrival_times, poisson_arrival_times
 from mec_gym.models.channel import (
+    LISTED_SEGMENT_BLOCKS,
     BlockFadingUplinks,
     ar1_shadowing_db,
     db_to_linear,
@@ -17,6 +18,7 @@ from mec_gym.models.channel import (
     linear_to_db,
     path_loss_db,
     shannon_rate,
+    snr_rate,
 )
 from mec_gym.models.data_drift import log_likelihood, move_toward, move_toward_each_slot
 from mec_gym.models.layered_inference import candidate_boundaries, offload_upload_start
@@ -42,6 +44,67 @@ def test_ar1_shadowing_statistics():
     assert values.std() == pytest.approx(4.0, rel=0.05)
     lag = 100  # 1 s at 10 ms blocks
     assert np.corrcoef(values[:-lag], values[lag:])[0, 1] == pytest.approx(np.exp(-1), abs=0.05)
+
+
+def ar1_recursion(innovations: list[float], initial: float, rho: float) -> list[float]:
+    """x_t = rho x_(t-1) + e_t written out, from x_(-1) = ``initial`` (dB)."""
+    values, previous = [], initial
+    for innovation in innovations:
+        previous = innovation + rho * previous
+        values.append(previous)
+    return values
+
+
+def test_ar1_shadowing_is_the_written_out_recursion_of_its_draws():
+    std, block, correlation = 4.0, 0.01, 0.5
+    rho = float(np.exp(-block / correlation))
+    scale = std * np.sqrt(1.0 - rho * rho)
+    draws = np.random.default_rng(6)
+    innovations = draws.normal(0.0, scale, 300)  # the draws, in the model's order
+    initial = draws.normal(0.0, std)
+    values = ar1_shadowing_db(np.random.default_rng(6), 300, std, block, correlation)
+    expected = ar1_recursion(innovations.tolist(), initial, rho)
+    np.testing.assert_allclose(values, expected, rtol=1e-12, atol=1e-12)
+    # continued from a given value: the innovations only
+    more = ar1_shadowing_db(np.random.default_rng(7), 50, std, block, correlation, -3.0)
+    innovations = np.random.default_rng(7).normal(0.0, scale, 50).tolist()
+    np.testing.assert_allclose(more, ar1_recursion(innovations, -3.0, rho), rtol=1e-12)
+
+
+@pytest.mark.parametrize("std_db", [4.0, 0.0])
+def test_uplink_trace_is_the_formula_of_its_draws_across_segments_and_chunks(std_db):
+    """Rates and delivered bits listed a segment at a time across several chunks equal the
+    model computed on the whole trace at once: fading of every device, then per device its
+    shadowing draws, chunk after chunk."""
+    devices, chunk, chunks, block = 3, 2 * LISTED_SEGMENT_BLOCKS + 40, 3, 0.01
+    uplinks = BlockFadingUplinks(
+        np.random.default_rng(8), devices, 1e6, 10.0, block, std_db, 0.5, chunk
+    )
+    blocks = chunk * chunks
+    rates = [[uplinks.rate(d, block * (b + 0.5)) for b in range(blocks)] for d in range(devices)]
+    sent = [[uplinks.delivered_bits(d, block * b) for b in range(blocks)] for d in range(devices)]
+    draws = np.random.default_rng(8)
+    rho = float(np.exp(-block / 0.5))
+    fading, shadowing, last = [], [], [None] * devices
+    for _ in range(chunks):
+        fading.append(draws.exponential(1.0, (devices, chunk)))
+        rows = []
+        for d in range(devices):
+            if std_db == 0.0:
+                rows.append([0.0] * chunk)
+                continue
+            innovations = draws.normal(0.0, std_db * np.sqrt(1.0 - rho * rho), chunk).tolist()
+            if last[d] is None:
+                last[d] = draws.normal(0.0, std_db)
+            rows.append(ar1_recursion(innovations, last[d], rho))
+            last[d] = rows[-1][-1]
+        shadowing.append(rows)
+    snr = 10.0 * db_to_linear(np.concatenate(shadowing, axis=1)) * np.concatenate(fading, axis=1)
+    expected = snr_rate(1e6, snr)
+    np.testing.assert_allclose(rates, expected, rtol=1e-12)
+    start_bits = np.concatenate((np.zeros((devices, 1)), np.cumsum(expected * block, axis=1)), 1)
+    np.testing.assert_allclose(sent, start_bits[:, :blocks], rtol=1e-12)
+    assert uplinks.blocks_drawn == blocks
 
 
 def test_uplink_transmission_delivers_exactly_the_bits():
