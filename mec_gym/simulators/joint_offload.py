@@ -71,9 +71,12 @@ def reflect_into(values: np.ndarray, low: float, high: float) -> np.ndarray:
     """``values`` folded into ``[low, high]`` by reflecting at both ends (any overshoot)."""
     width = high - low
     period = 2.0 * width
-    # np.mod(values - low, period) as numpy computes it, at about half the cost: the exact fmod,
-    # plus a period where negative (a zero's sign does not matter below)
-    folded = np.fmod(values - low, period)
+    # np.mod(values - low, period) as numpy computes it, at a fraction of the cost: the exact
+    # fmod (the value itself wherever it is within a period of 0: skipped if all are), plus a
+    # period where negative (a zero's sign does not matter below)
+    folded = values - low
+    if not np.abs(folded).max(initial=0.0) < period:
+        folded = np.fmod(folded, period)
     folded = np.where(folded < 0, folded + period, folded)
     return low + width - np.abs(width - folded)
 

@@ -17,15 +17,20 @@ def test_reflect_into_folds_any_overshoot_back_into_the_interval():
     assert reflect_into(np.float64(-4.0), 0.0, 3.0) == 2.0
 
 
+@pytest.mark.parametrize("within_a_period", [False, True])
 @pytest.mark.parametrize(("low", "high"), [(-750.0, 750.0), (0.0, 300.0), (-0.1, 0.2)])
-def test_reflect_into_gives_the_floats_of_numpys_mod(low, high):
-    """The same floats as folding with ``np.mod`` (what it computed before, at a third of the
-    cost): negative values, exact multiples of the period and signed zeros included."""
+def test_reflect_into_gives_the_floats_of_numpys_mod(low, high, within_a_period):
+    """The same floats as folding with ``np.mod`` (what it computed before, at a fraction of
+    the cost): negative values, exact multiples of the period and signed zeros included, with
+    values of any size (the fmod) or all within a period of ``low`` (no fmod needed)."""
     rng = np.random.default_rng(0)
     values = rng.standard_normal(20_000) * 10.0 ** rng.integers(-3, 7, 20_000)
     period = 2.0 * (high - low)
     values[::5] = np.round(values[::5] / period) * period + low  # exact multiples
     values[:3] = -0.0, 0.0, low
+    if within_a_period:  # |values - low| < period: fmod would return them as they are
+        values = values[np.abs(values - low) < period]
+        assert values.size > 5_000 and np.any(values - low == 0.0)
     width = high - low
     expected = low + width - np.abs(width - np.mod(values - low, period))
     got = reflect_into(values, low, high)
