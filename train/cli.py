@@ -346,7 +346,8 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
         choices=VEC_ENVS,
         default="dummy",
         help="training envs: dummy (SB3's DummyVecEnv of scalar envs, the default) or native "
-        "(the env's batched vector env: the same training, faster; IDs that have one: "
+        "(the env's batched vector env: the same training, faster or not by ID and number of "
+        "envs, see docs/bench_vector.md; IDs that have one: "
         f"{native_env_ids()})",
     )
     parser.add_argument(
