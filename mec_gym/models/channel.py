@@ -185,7 +185,7 @@ def ar1_shadowing_batch(
     return shadowing
 
 
-LISTED_SEGMENT_BLOCKS = 256
+LISTED_SEGMENT_BLOCKS = 1024
 """Fading blocks a :class:`BlockFadingUplinks` turns into Python floats at a time (drawn a chunk
 at a time; an episode often ends long before its chunk does)."""
 
@@ -222,10 +222,11 @@ class BlockFadingUplinks:
         self._chunk = chunk_blocks
         self._max_blocks = max_blocks
         self._drawn = 0
-        # the last chunk drawn: fading gains and shadowing innovations (standard normals),
-        # (N, chunk); its rates are computed a segment at a time as queries reach them, carrying
-        # the shadowing's last value (dB), the chunk's running sum of bits and its start's bits
-        self._chunk_fading = self._chunk_normals = np.zeros((num_devices, 0))
+        # the last chunk drawn: fading gains and shadowing (dB), (N, chunk); its rates are
+        # computed a segment at a time as queries reach them, carrying the chunk's running sum
+        # of bits (from its start's bits); the shadowing's last value continues the next chunk
+        self._chunk_fading = np.zeros((num_devices, 0))
+        self._chunk_shadowing = np.zeros((num_devices, chunk_blocks))  # without shadowing
         self._last_shadowing: np.ndarray | None = None
         self._chunk_sum = np.zeros((num_devices, 1))
         self._chunk_start_bits: np.ndarray | float = 0.0
@@ -252,10 +253,14 @@ class BlockFadingUplinks:
         self._chunk_fading = rayleigh_power_gains(self._rng, (devices, n))
         if self.shadowing_std_db > 0.0:
             first = self._last_shadowing is None  # the first chunk draws the initial values
-            normals = self._rng.standard_normal((devices, n + first))
-            if first:
-                self._last_shadowing = self.shadowing_std_db * normals[:, n]
-            self._chunk_normals = normals[:, :n]
+            self._chunk_shadowing = ar1_shadowing_batch(
+                self._rng.standard_normal((devices, n + first)),
+                self.shadowing_std_db,
+                self.block_s,
+                self.shadowing_correlation_s,
+                self._last_shadowing,
+            )
+            self._last_shadowing = self._chunk_shadowing[:, -1].copy()
         if self._drawn:
             self._chunk_start_bits = np.array([bits[-1] for bits in self._bits_lists])[:, None]
         self._chunk_sum = np.zeros((devices, 1))
@@ -264,23 +269,13 @@ class BlockFadingUplinks:
     def _extend(self) -> None:
         """List the next segment of blocks (drawing the next chunk first if it is all listed):
         their rates and the bits sent by their ends, computed as for the whole chunk at once
-        (the shadowing's filter and the running sum carried over from the segment before)."""
+        (the running sum carried over from the segment before)."""
         start = self._listed - (self._drawn - self._chunk)  # into the last chunk drawn
         if start >= self._chunk:
             self._draw_chunk()
             start = 0
         end = min(start + LISTED_SEGMENT_BLOCKS, self._chunk)
-        if self.shadowing_std_db > 0.0:
-            shadowing = ar1_shadowing_batch(
-                self._chunk_normals[:, start:end],
-                self.shadowing_std_db,
-                self.block_s,
-                self.shadowing_correlation_s,
-                self._last_shadowing,
-            )
-            self._last_shadowing = shadowing[:, -1].copy()
-        else:
-            shadowing = np.zeros((self.num_devices, end - start))
+        shadowing = self._chunk_shadowing[:, start:end]
         snr = self.mean_snr * db_to_linear(shadowing) * self._chunk_fading[:, start:end]
         rates = snr_rate(self.bandwidth_hz, snr)
         # the bits sent since the chunk's start, added in block order from the running sum
