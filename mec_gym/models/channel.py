@@ -6,6 +6,7 @@ rates in bit/s, distances in m; dB appears only in names that say so.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
 
 import numpy as np
@@ -186,7 +187,7 @@ def ar1_shadowing_batch(
 
 
 LISTED_SEGMENT_BLOCKS = 1024
-"""Fading blocks a :class:`BlockFadingUplinks` turns into Python floats at a time (drawn a chunk
+"""Fading blocks a :class:`BlockFadingUplinks` computes the rates of at a time (drawn a chunk
 at a time; an episode often ends long before its chunk does)."""
 
 
@@ -231,11 +232,12 @@ class BlockFadingUplinks:
         self._chunk_sum = np.zeros((num_devices, 1))
         self._chunk_start_bits: np.ndarray | float = 0.0
         # per device: the rate of every block listed so far, and the bits sent from time 0 to
-        # the start of every such block (one more entry); Python lists, extended in place a
-        # segment of LISTED_SEGMENT_BLOCKS blocks at a time
+        # the start of every such block (one more entry); arrays of doubles (indexed and
+        # bisected like lists, without a Python float per block), extended in place a segment
+        # of LISTED_SEGMENT_BLOCKS blocks at a time
         self._listed = 0
-        self._rate_lists: list[list[float]] = [[] for _ in range(num_devices)]
-        self._bits_lists: list[list[float]] = [[0.0] for _ in range(num_devices)]
+        self._rate_lists = [array("d") for _ in range(num_devices)]
+        self._bits_lists = [array("d", [0.0]) for _ in range(num_devices)]
         self._draw_chunk()
 
     def _draw_chunk(self) -> None:
@@ -283,12 +285,10 @@ class BlockFadingUplinks:
         np.cumsum(running, axis=1, out=running)
         self._chunk_sum = running[:, -1:]
         bits = running[:, 1:] + self._chunk_start_bits
-        segment = zip(
-            rates.tolist(), bits.tolist(), self._rate_lists, self._bits_lists, strict=True
-        )
+        segment = zip(rates, bits, self._rate_lists, self._bits_lists, strict=True)
         for rate_row, bits_row, rate_list, bits_list in segment:
-            rate_list.extend(rate_row)
-            bits_list.extend(bits_row)
+            rate_list.frombytes(rate_row.tobytes())
+            bits_list.frombytes(bits_row.tobytes())
         self._listed += end - start
 
     @property
