@@ -32,6 +32,7 @@ from mec_gym.simulators.per_task_offload import (
     TaskDecision,
     TaskOutcome,
     edge_option,
+    next_releases,
 )
 from mec_gym.solvers.joint_offload.local import local_optimum
 
@@ -470,7 +471,7 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
             len(edge) / (len(edge) + 2.0),
         ]
         for heap in (uploads, edge):
-            upcoming = sorted(heap)[:RELEASES_OBSERVED]
+            upcoming = next_releases(heap, RELEASES_OBSERVED)
             for end, share in upcoming:
                 wait = end - now
                 features += (wait / (wait + RELEASE_SCALE_S), share)

@@ -9,9 +9,9 @@ Inference Tasks in MEC-assisted Augmented Reality Systems", IEEE Trans. Cogn. Co
 the same functions on arrays over the sub-envs: the task's delay, energy and cost
 (``offload_delay_energy``, ``local_delay_energy``, ``weighted_cost``, ``upload_time``), the
 options (``option_shares``, ``edge_option`` on a batch of one-device instances) and the share
-map (``share_fraction``). The reservations in service are kept as binary heaps laid out exactly
-as ``heapq`` lays out the scalar simulator's lists (:class:`ReservationHeaps`), so that the free
-shares, sums over those lists, are the same numbers. Each sub-env keeps its own
+map (``share_fraction``). The reservations in service are kept per sub-env in ``heapq`` lists
+by the scalar simulator's own functions (:class:`ReservationHeaps`), so that the free shares,
+sums over those lists, are the same numbers. Each sub-env keeps its own
 ``numpy.random.Generator`` and draws its episodes from it exactly as the scalar env draws from
 its ``np_random`` (``PerTaskSimulator.draw_episode``), so that sub-env i after ``reset(seed=s)``
 equals the scalar env after ``reset(seed=s + i)`` step by step (what ``SyncVectorEnv`` gives),
@@ -21,6 +21,7 @@ restart together.
 
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
 import numpy as np
@@ -50,126 +51,69 @@ from mec_gym.simulators.per_task_offload import (
     ArrivalGenerator,
     PerTaskOffloadConfig,
     edge_option,
+    free_share,
+    next_releases,
+    release_until,
 )
 
 __all__ = ["PerTaskOffloadVectorEnv", "ReservationHeaps"]
 
 
 class ReservationHeaps:
-    """One binary min-heap of (release time s, share) reservations per sub-env, stored as one
-    array ``entries`` (num_envs, capacity, 2) with the heaps' sizes ``size`` (num_envs,), and
-    updated as ``heapq.heappush`` / ``heappop`` update a list (the same sift rules and tuple
-    order), so that every heap holds its entries in the scalar simulator's list order."""
+    """One heap of (release time s, share) reservations per sub-env, each a list kept by
+    ``heapq`` with the scalar simulator's functions (``release_until``, ``free_share``,
+    ``next_releases``), so that every heap holds its entries in the scalar simulator's order
+    and the free shares, sums in that order, are the same numbers. (A loop over the sub-envs:
+    a heap's pushes and pops are sequential and it holds a few entries.) :meth:`release`
+    pops what has ended and sets what the observation reads: ``size``, ``free`` and the
+    ``observed`` earliest releases (``release_keys``, ``release_shares``, ``release_valid``)."""
 
-    def __init__(self, num_envs: int, capacity: int = 8) -> None:
-        self.entries = np.zeros((num_envs, capacity, 2))
+    def __init__(self, num_envs: int, observed: int) -> None:
+        self.heaps: list[list[tuple[float, float]]] = [[] for _ in range(num_envs)]
+        self.observed = observed
         self.size = np.zeros(num_envs, dtype=np.int64)
-
-    @property
-    def key(self) -> np.ndarray:
-        """Release times, s, (num_envs, capacity); a heap's entries are its first ``size``."""
-        return self.entries[..., 0]
-
-    @property
-    def share(self) -> np.ndarray:
-        """Reserved shares, (num_envs, capacity)."""
-        return self.entries[..., 1]
+        """Reservations in each heap at the last :meth:`release`, (num_envs,)."""
+        self.free = np.ones(num_envs)
+        """``free_share`` of each heap at the last :meth:`release`, (num_envs,)."""
+        self.release_keys = np.zeros((num_envs, observed))
+        """Release times (s) of each heap's ``observed`` earliest reservations, in order (0
+        past the heap's size), at the last :meth:`release`."""
+        self.release_shares = np.zeros((num_envs, observed))
+        """Their shares (0 past the heap's size)."""
+        self.release_valid = np.zeros((num_envs, observed), dtype=bool)
+        """Which of those entries exist."""
 
     def clear(self) -> None:
-        self.size[:] = 0
+        for heap in self.heaps:
+            heap.clear()
 
     def push(self, envs: np.ndarray, key: np.ndarray, share: np.ndarray) -> None:
         """``heappush`` of (``key[j]``, ``share[j]``) onto the heap of sub-env ``envs[j]``."""
-        if envs.size == 0:
-            return
-        if self.size[envs].max() >= self.entries.shape[1]:  # grow: the slots past a size unused
-            self.entries = np.concatenate((self.entries, np.zeros_like(self.entries)), axis=1)
-        position = self.size[envs]
-        self.size[envs] += 1
-        self._sift_down(envs, position, np.stack((key, share), axis=1))
+        heaps = self.heaps
+        for env, item in zip(
+            envs.tolist(), zip(key.tolist(), share.tolist(), strict=True), strict=True
+        ):
+            heapq.heappush(heaps[env], item)
 
-    def pop_released(self, now: np.ndarray) -> None:
-        """``heappop`` every entry released by ``now`` (s, per sub-env), smallest first."""
-        while True:
-            envs = np.flatnonzero((self.size > 0) & (self.entries[:, 0, 0] <= now))
-            if envs.size == 0:
-                return
-            self._pop(envs)
-
-    def free(self) -> np.ndarray:
-        """``max(1 - sum of the shares in list order, 0)`` per sub-env (``cumsum`` adds in
-        order, as ``sum`` does; the unused slots add zeros at the end)."""
-        width = int(self.size.max(initial=0))
-        if width == 0:
-            return np.ones(self.size.size)
-        used = np.arange(width) < self.size[:, None]
-        total = np.cumsum(np.where(used, self.entries[:, :width, 1], 0.0), axis=1)[:, -1]
-        return np.maximum(1.0 - total, 0.0)
-
-    def smallest(self, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The ``count`` smallest entries of each heap in order, ``sorted(heap)[:count]``:
-        (keys, shares, valid) arrays (num_envs, count), zeros where a heap has fewer. The k-th
-        smallest entry of a heap is in its first ``2^k - 1`` slots, so only those are sorted."""
-        width = min(2**count - 1, self.entries.shape[1])
-        top = self.entries[:, :width]
-        used = np.arange(width) < self.size[:, None]
-        order = np.lexsort((top[..., 1], np.where(used, top[..., 0], np.inf)), axis=-1)
-        ordered = np.take_along_axis(top, order[:, :count, None], axis=1)
-        valid = np.arange(ordered.shape[1]) < self.size[:, None]
-        ordered = np.where(valid[..., None], ordered, 0.0)
-        pad = count - ordered.shape[1]
-        if pad:
-            ordered = np.pad(ordered, ((0, 0), (0, pad), (0, 0)))
-            valid = np.pad(valid, ((0, 0), (0, pad)))
-        return ordered[..., 0], ordered[..., 1], valid
-
-    # ------------------------------------------------------------------ heapq's sifts
-    @staticmethod
-    def _before(item: np.ndarray, other: np.ndarray) -> np.ndarray:
-        """item < other as (key, share) tuples compare, row by row."""
-        key, other_key = item[:, 0], other[:, 0]
-        return (key < other_key) | ((key == other_key) & (item[:, 1] < other[:, 1]))
-
-    def _sift_down(self, envs: np.ndarray, position: np.ndarray, item: np.ndarray) -> None:
-        """heapq's ``_siftdown(heap, 0, position)``: ``item`` (k, 2), put at ``position``,
-        moves up past every larger parent."""
-        flat = self.entries.reshape(-1, 2)
-        slot = envs * self.entries.shape[1]  # flat index of each heap's root
-        moving = np.flatnonzero(position > 0)
-        while moving.size:
-            parent = (position[moving] - 1) >> 1
-            above = flat[slot[moving] + parent]
-            larger = self._before(item[moving], above)
-            moving, parent, above = moving[larger], parent[larger], above[larger]
-            flat[slot[moving] + position[moving]] = above
-            position[moving] = parent
-            moving = moving[parent > 0]
-        flat[slot + position] = item
-
-    def _pop(self, envs: np.ndarray) -> None:
-        """``heappop`` on the non-empty heaps of ``envs``: the last entry replaces the root and
-        heapq's ``_siftup`` moves it down (the smaller child up to a leaf, then back up)."""
-        capacity = self.entries.shape[1]
-        flat = self.entries.reshape(-1, 2)
-        last = self.size[envs] - 1
-        self.size[envs] = last
-        item = flat[envs * capacity + last]
-        remaining = last > 0
-        envs, item, end = envs[remaining], item[remaining], last[remaining]
-        slot = envs * capacity
-        position = np.zeros(envs.size, dtype=np.int64)
-        moving = np.flatnonzero(end > 1)  # a child at 1
-        while moving.size:
-            child = 2 * position[moving] + 1
-            right = child + 1
-            has_right = right < end[moving]
-            left_item = flat[slot[moving] + child]
-            right_item = flat[slot[moving] + np.where(has_right, right, child)]
-            child = np.where(has_right & ~self._before(left_item, right_item), right, child)
-            flat[slot[moving] + position[moving]] = flat[slot[moving] + child]
-            position[moving] = child
-            moving = moving[2 * child + 1 < end[moving]]
-        self._sift_down(envs, position, item)
+    def release(self, now: np.ndarray) -> None:
+        """Pop every reservation released by ``now`` (s, per sub-env), earliest first; then
+        the heaps' sizes, free shares and earliest releases."""
+        count = self.observed
+        padding = [0.0] * (2 * count)
+        free, upcoming = [], []
+        for heap, time_s in zip(self.heaps, now.tolist(), strict=True):
+            release_until(heap, time_s)
+            free.append(free_share(heap))
+            releases = next_releases(heap, count)
+            for item in releases:
+                upcoming += item
+            upcoming += padding[: 2 * (count - len(releases))]
+        n = len(self.heaps)
+        self.size = np.fromiter(map(len, self.heaps), np.int64, n)
+        self.free = np.array(free)
+        table = np.array(upcoming).reshape(n, count, 2)
+        self.release_keys, self.release_shares = table[..., 0], table[..., 1]
+        self.release_valid = np.arange(count) < self.size[:, None]
 
 
 class PerTaskOffloadVectorEnv(LockstepVectorEnv):
@@ -212,7 +156,9 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         self.frame_span = cfg.max_frames - self.min_frames
         self.options = cfg.action_mode == "options"
         self.rows = np.arange(num_envs)
-        self.uploads, self.edge_jobs = ReservationHeaps(num_envs), ReservationHeaps(num_envs)
+        self.uploads, self.edge_jobs = (
+            ReservationHeaps(num_envs, RELEASES_OBSERVED) for _ in range(2)
+        )
         self.totals = np.zeros((num_envs, len(self.keys)))
         self.task = 0
 
@@ -367,9 +313,9 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         (``PerTaskSimulator._begin_task``), and in options mode the options."""
         self.now = self.arrival_times[:, self.task]
         self.device = self.task_device[:, self.task]
-        self.uploads.pop_released(self.now)
-        self.edge_jobs.pop_released(self.now)
-        self.free_uplink, self.free_edge = self.uploads.free(), self.edge_jobs.free()
+        self.uploads.release(self.now)
+        self.edge_jobs.release(self.now)
+        self.free_uplink, self.free_edge = self.uploads.free, self.edge_jobs.free
         self.backlog = np.maximum(self.busy_until[self.rows, self.device] - self.now, 0.0)
         if self.options:
             self._options()
@@ -407,7 +353,7 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
             edge / (edge + 2.0),
         ]
         for heap in (self.uploads, self.edge_jobs):
-            keys, shares, valid = heap.smallest(RELEASES_OBSERVED)
+            keys, shares, valid = heap.release_keys, heap.release_shares, heap.release_valid
             wait = keys - now[:, None]
             with np.errstate(invalid="ignore"):
                 squashed = np.where(valid, wait / (wait + RELEASE_SCALE_S), 0.0)

@@ -49,6 +49,9 @@ __all__ = [
     "ACTION_MODES",
     "EpisodeDraw",
     "edge_option",
+    "release_until",
+    "free_share",
+    "next_releases",
 ]
 
 ACTION_MODES = ("continuous", "options")
@@ -57,14 +60,27 @@ MAX_TASKS_PER_EPISODE = 1_000_000
 """Most tasks per episode (their arrivals are drawn whole at reset)."""
 
 
-def _reserved_total(reservations: list[tuple[float, float]]) -> float:
-    """Sum of the shares of ``reservations`` (release time s, share), left to right in the
-    list's order, as the native vector env sums them (not Python's ``sum``, which compensates
-    its rounding from Python 3.12 on)."""
+def release_until(reservations: list[tuple[float, float]], time_s: float) -> None:
+    """Pop from the heap ``reservations`` (release time s, share) every reservation released
+    by ``time_s`` s (``heapq.heappop``, earliest first)."""
+    while reservations and reservations[0][0] <= time_s:
+        heapq.heappop(reservations)
+
+
+def next_releases(reservations: list[tuple[float, float]], count: int) -> list[tuple[float, float]]:
+    """The ``count`` earliest reservations (release time s, share) in order (fewer if there
+    are fewer)."""
+    return sorted(reservations)[:count]
+
+
+def free_share(reservations: list[tuple[float, float]]) -> float:
+    """``max(1 - sum of the shares, 0)``: what the reservations (release time s, share) leave
+    free, summed left to right in the list's order (not with Python's ``sum``, which
+    compensates its rounding from Python 3.12 on)."""
     total = 0.0
     for _, share in reservations:
         total += share
-    return total
+    return max(1.0 - total, 0.0)
 
 
 @dataclass(frozen=True)
@@ -368,11 +384,10 @@ class PerTaskSimulator:
         st = self.state
         st.now = now = self.arrival_list[st.task]
         st.device = self.device_list[st.task]
-        for heap in (st.uploads, st.edge_jobs):
-            while heap and heap[0][0] <= now:
-                heapq.heappop(heap)
-        st.free_uplink_share = max(1.0 - _reserved_total(st.uploads), 0.0)
-        st.free_edge_share = max(1.0 - _reserved_total(st.edge_jobs), 0.0)
+        release_until(st.uploads, now)
+        release_until(st.edge_jobs, now)
+        st.free_uplink_share = free_share(st.uploads)
+        st.free_edge_share = free_share(st.edge_jobs)
 
     # ------------------------------------------------------------------ queries
     def task_problem(self) -> JointOffloadProblem:

@@ -4,6 +4,7 @@ by step, autoresets included, in both action modes; its reservation heaps agains
 from __future__ import annotations
 
 import heapq
+import math
 
 import gymnasium as gym
 import numpy as np
@@ -91,9 +92,11 @@ def test_the_vector_env_equals_the_scalar_env_step_by_step(num_envs, steps, kwar
     native.close()
 
 
-def test_the_heaps_keep_heapq_s_layout():
+def test_the_heaps_are_the_scalar_simulators_heaps():
+    """Per sub-env the reservations the scalar simulator keeps (``heapq`` lists), their free
+    share (summed in list order) and their earliest releases in order."""
     rng = np.random.default_rng(3)
-    heaps = ReservationHeaps(3, capacity=2)
+    heaps = ReservationHeaps(3, observed=3)
     lists: list[list[tuple[float, float]]] = [[], [], []]
     for now in np.cumsum(rng.uniform(0.0, 0.4, 300)):
         envs = np.flatnonzero(rng.random(3) < 0.8)
@@ -102,23 +105,26 @@ def test_the_heaps_keep_heapq_s_layout():
         heaps.push(envs, keys, shares)
         for env, key, share in zip(envs, keys, shares, strict=True):
             heapq.heappush(lists[env], (key, share))
-        heaps.pop_released(np.full(3, now))
+        heaps.release(np.full(3, now))
         for heap in lists:
             while heap and heap[0][0] <= now:
                 heapq.heappop(heap)
-        for env, heap in enumerate(lists):
-            size = heaps.size[env]
-            pairs = zip(heaps.key[env, :size], heaps.share[env, :size], strict=True)
-            assert list(pairs) == heap
-        expected = [max(1.0 - sum(share for _, share in heap), 0.0) for heap in lists]
-        np.testing.assert_array_equal(heaps.free(), expected)
-        keys, shares, valid = heaps.smallest(3)
+        assert heaps.heaps == lists
+        np.testing.assert_array_equal(heaps.size, [len(heap) for heap in lists])
+        totals = [math.fsum(share for _, share in heap) for heap in lists]
+        expected = np.maximum(1.0 - np.array(totals), 0.0)
+        np.testing.assert_allclose(heaps.free, expected, rtol=0.0, atol=1e-12)
+        keys, shares, valid = heaps.release_keys, heaps.release_shares, heaps.release_valid
         for env, heap in enumerate(lists):
             smallest = sorted(heap)[:3]
             assert valid[env].sum() == len(smallest)
             pairs = zip(keys[env][valid[env]], shares[env][valid[env]], strict=True)
             assert list(pairs) == smallest
-    assert heaps.key.shape[1] > 2  # grown
+            assert not keys[env][~valid[env]].any() and not shares[env][~valid[env]].any()
+    assert max(map(len, lists)) > 3  # heaps of more entries than observed
+    heaps.clear()
+    heaps.release(np.zeros(3))
+    assert not heaps.size.any() and heaps.free.tolist() == [1.0] * 3
 
 
 @pytest.mark.parametrize(
