@@ -84,8 +84,14 @@ class ReservationHeaps:
         """Which of those entries exist."""
 
     def clear(self) -> None:
+        """Empty every heap (and what :meth:`release` set: no reservation, all free)."""
         for heap in self.heaps:
             heap.clear()
+        self.size = np.zeros_like(self.size)
+        self.free = np.ones_like(self.free)
+        self.release_keys = np.zeros_like(self.release_keys)
+        self.release_shares = np.zeros_like(self.release_shares)
+        self.release_valid = np.zeros_like(self.release_valid)
 
     def push(self, envs: np.ndarray, key: np.ndarray, share: np.ndarray) -> None:
         """``heappush`` of (``key[j]``, ``share[j]``) onto the heap of sub-env ``envs[j]``."""
@@ -168,7 +174,7 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         n = self.num_envs
         offload, frames, time_share, edge_share, local_frequency = self._decisions(actions)
-        edge_seen = self.edge_jobs.size.copy()
+        edge_seen = self.edge_jobs.size  # at the decision (replaced, not changed, later)
         cost, delay, energy, accuracy, waiting = self._decide(
             offload, frames, time_share, edge_share, local_frequency
         )

@@ -159,6 +159,7 @@ def ar1_shadowing_db(
     without it the initial value is drawn after the ``n_blocks`` innovations. Nothing is drawn
     when ``std_db`` is 0 (zeros).
     """
+    _check_std(std_db)
     if std_db == 0.0:
         return np.zeros(n_blocks)
     normals = rng.standard_normal(n_blocks + (previous_db is None))
@@ -175,6 +176,7 @@ def ar1_shadowing_batch(
     """:func:`ar1_shadowing_db` of many sequences at once, dB, (..., n), from its standard
     normal draws ``normals``: per sequence its n innovations, then (without ``previous_db``, dB,
     (...,)) the draw of its initial value, (..., n + 1); with ``previous_db``, (..., n)."""
+    _check_std(std_db)
     n = normals.shape[-1] - (previous_db is None)
     rho = float(np.exp(-block_s / correlation_s))
     steps = std_db * np.sqrt(1.0 - rho * rho) * normals[..., :n]
@@ -184,6 +186,17 @@ def ar1_shadowing_batch(
         previous = np.asarray(previous_db, dtype=float)[..., None]
     shadowing, _ = lfilter([1.0], [1.0, -rho], steps, axis=-1, zi=rho * previous)
     return shadowing
+
+
+def _check_std(std_db: float) -> None:
+    """ValueError unless the shadowing's standard deviation ``std_db`` is a number >= 0."""
+    if not std_db >= 0.0:
+        raise ValueError(f"the shadowing's standard deviation must be >= 0 dB, got {std_db!r}")
+
+
+def _before_the_trace(time_s: float) -> ValueError:
+    """The error of a query at a time before the first fading block."""
+    return ValueError(f"an uplink trace starts at 0 s, got a query at {time_s!r} s")
 
 
 LISTED_SEGMENT_BLOCKS = 1024
@@ -213,6 +226,7 @@ class BlockFadingUplinks:
         chunk_blocks: int = 4096,
         max_blocks: int | None = None,
     ) -> None:
+        _check_std(shadowing_std_db)
         self._rng = rng
         self.num_devices = num_devices
         self.bandwidth_hz = bandwidth_hz
@@ -223,13 +237,12 @@ class BlockFadingUplinks:
         self._chunk = chunk_blocks
         self._max_blocks = max_blocks
         self._drawn = 0
-        # the last chunk drawn: fading gains and shadowing (dB), (N, chunk); its rates are
-        # computed a segment at a time as queries reach them, carrying the chunk's running sum
-        # of bits (from its start's bits); the shadowing's last value continues the next chunk
-        self._chunk_fading = np.zeros((num_devices, 0))
+        # the last chunk drawn (by _draw_chunk): fading gains and shadowing (dB), (N, chunk);
+        # its rates are computed a segment at a time as queries reach them, carrying the
+        # chunk's running sum of bits (from its start's bits); the shadowing's last value
+        # continues the next chunk
         self._chunk_shadowing = np.zeros((num_devices, chunk_blocks))  # without shadowing
         self._last_shadowing: np.ndarray | None = None
-        self._chunk_sum = np.zeros((num_devices, 1))
         self._chunk_start_bits: np.ndarray | float = 0.0
         # per device: the rate of every block listed so far, and the bits sent from time 0 to
         # the start of every such block (one more entry); arrays of doubles (indexed and
@@ -301,6 +314,8 @@ class BlockFadingUplinks:
         block = int(time_s / self.block_s)
         while block >= self._listed:
             self._extend()
+        if block < 0:
+            raise _before_the_trace(time_s)
         return self._rate_lists[device][block]
 
     def delivered_bits(self, device: int, time_s: float) -> float:
@@ -308,6 +323,8 @@ class BlockFadingUplinks:
         block = int(time_s / self.block_s)
         while block >= self._listed:
             self._extend()
+        if block < 0:
+            raise _before_the_trace(time_s)
         return self._bits_lists[device][block] + self._rate_lists[device][block] * (
             time_s - block * self.block_s
         )

@@ -4,7 +4,6 @@ by step, autoresets included, in both action modes; its reservation heaps agains
 from __future__ import annotations
 
 import heapq
-import math
 
 import gymnasium as gym
 import numpy as np
@@ -111,9 +110,11 @@ def test_the_heaps_are_the_scalar_simulators_heaps():
                 heapq.heappop(heap)
         assert heaps.heaps == lists
         np.testing.assert_array_equal(heaps.size, [len(heap) for heap in lists])
-        totals = [math.fsum(share for _, share in heap) for heap in lists]
-        expected = np.maximum(1.0 - np.array(totals), 0.0)
-        np.testing.assert_allclose(heaps.free, expected, rtol=0.0, atol=1e-12)
+        for env, heap in enumerate(lists):  # the shares added left to right, in list order
+            total = 0.0
+            for _, share in heap:
+                total += share
+            assert heaps.free[env] == max(1.0 - total, 0.0)
         keys, shares, valid = heaps.release_keys, heaps.release_shares, heaps.release_valid
         for env, heap in enumerate(lists):
             smallest = sorted(heap)[:3]
@@ -123,8 +124,8 @@ def test_the_heaps_are_the_scalar_simulators_heaps():
             assert not keys[env][~valid[env]].any() and not shares[env][~valid[env]].any()
     assert max(map(len, lists)) > 3  # heaps of more entries than observed
     heaps.clear()
-    heaps.release(np.zeros(3))
-    assert not heaps.size.any() and heaps.free.tolist() == [1.0] * 3
+    assert heaps.heaps == [[], [], []] and not heaps.size.any() and heaps.free.tolist() == [1.0] * 3
+    assert not heaps.release_valid.any() and not heaps.release_keys.any()
 
 
 @pytest.mark.parametrize(

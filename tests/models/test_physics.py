@@ -64,11 +64,11 @@ def test_ar1_shadowing_is_the_written_out_recursion_of_its_draws():
     initial = draws.normal(0.0, std)
     values = ar1_shadowing_db(np.random.default_rng(6), 300, std, block, correlation)
     expected = ar1_recursion(innovations.tolist(), initial, rho)
-    np.testing.assert_allclose(values, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(values, expected)
     # continued from a given value: the innovations only
     more = ar1_shadowing_db(np.random.default_rng(7), 50, std, block, correlation, -3.0)
     innovations = np.random.default_rng(7).normal(0.0, scale, 50).tolist()
-    np.testing.assert_allclose(more, ar1_recursion(innovations, -3.0, rho), rtol=1e-12)
+    np.testing.assert_array_equal(more, ar1_recursion(innovations, -3.0, rho))
 
 
 @pytest.mark.parametrize("std_db", [4.0, 0.0])
@@ -81,8 +81,9 @@ def test_uplink_trace_is_the_formula_of_its_draws_across_segments_and_chunks(std
         np.random.default_rng(8), devices, 1e6, 10.0, block, std_db, 0.5, chunk
     )
     blocks = chunk * chunks
-    rates = [[uplinks.rate(d, block * (b + 0.5)) for b in range(blocks)] for d in range(devices)]
-    sent = [[uplinks.delivered_bits(d, block * b) for b in range(blocks)] for d in range(devices)]
+    times = [block * (b + 0.5) for b in range(blocks)]  # mid-block: block b by any rounding
+    rates = [[uplinks.rate(d, t) for t in times] for d in range(devices)]
+    sent = [[uplinks.delivered_bits(d, t) for t in times] for d in range(devices)]
     draws = np.random.default_rng(8)
     rho = float(np.exp(-block / 0.5))
     fading, shadowing, last = [], [], [None] * devices
@@ -101,10 +102,27 @@ def test_uplink_trace_is_the_formula_of_its_draws_across_segments_and_chunks(std
         shadowing.append(rows)
     snr = 10.0 * db_to_linear(np.concatenate(shadowing, axis=1)) * np.concatenate(fading, axis=1)
     expected = snr_rate(1e6, snr)
-    np.testing.assert_allclose(rates, expected, rtol=1e-12)
-    start_bits = np.concatenate((np.zeros((devices, 1)), np.cumsum(expected * block, axis=1)), 1)
-    np.testing.assert_allclose(sent, start_bits[:, :blocks], rtol=1e-12)
+    # the same floats: each chunk's bits are its running sum plus the bits before it
+    np.testing.assert_array_equal(rates, expected)
+    chunk_bits = np.cumsum(expected.reshape(devices, chunks, chunk) * block, axis=2)
+    for c in range(1, chunks):
+        chunk_bits[:, c] += chunk_bits[:, c - 1, -1:]
+    start_bits = np.concatenate((np.zeros((devices, 1)), chunk_bits.reshape(devices, -1)), 1)
+    since_start = np.array(times) - np.arange(blocks) * block  # time into each block, s
+    np.testing.assert_array_equal(sent, start_bits[:, :blocks] + expected * since_start)
     assert uplinks.blocks_drawn == blocks
+    with pytest.raises(ValueError, match="starts at 0 s"):
+        uplinks.rate(0, -2 * block)
+    with pytest.raises(ValueError, match="starts at 0 s"):
+        uplinks.finish_time(0, -2 * block, 1e3)
+
+
+@pytest.mark.parametrize("std_db", [-1.0, float("nan")])
+def test_shadowing_refuses_a_negative_or_nan_deviation(std_db):
+    with pytest.raises(ValueError, match="standard deviation must be >= 0"):
+        ar1_shadowing_db(np.random.default_rng(0), 5, std_db, 0.01, 1.0)
+    with pytest.raises(ValueError, match="standard deviation must be >= 0"):
+        BlockFadingUplinks(np.random.default_rng(0), 2, 1e6, 10.0, 0.01, std_db, 1.0)
 
 
 def test_uplink_transmission_delivers_exactly_the_bits():
