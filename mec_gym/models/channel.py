@@ -200,8 +200,8 @@ def _before_the_trace(time_s: float) -> ValueError:
 
 
 LISTED_SEGMENT_BLOCKS = 1024
-"""Fading blocks a :class:`BlockFadingUplinks` computes the rates of at a time (drawn a chunk
-at a time; an episode often ends long before its chunk does)."""
+"""How many fading blocks' rates a :class:`BlockFadingUplinks` computes at a time (it draws
+them a chunk at a time; an episode often ends long before its chunk does)."""
 
 
 class BlockFadingUplinks:
