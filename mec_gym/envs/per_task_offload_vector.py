@@ -350,30 +350,34 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         """The observations of the current tasks (``PerTaskOffloadEnv._observation``)."""
         rows, now = self.rows, self.now
         uploads, edge = self.uploads.size, self.edge_jobs.size
-        columns = [
-            self.gain_obs[rows, self.device],
-            self.backlog / (self.backlog + BACKLOG_SCALE_S),
-            self.free_uplink,
-            self.free_edge,
-            uploads / (uploads + 2.0),
-            edge / (edge + 2.0),
+        blocks = [
+            np.stack(
+                (
+                    self.gain_obs[rows, self.device],
+                    self.backlog / (self.backlog + BACKLOG_SCALE_S),
+                    self.free_uplink,
+                    self.free_edge,
+                    uploads / (uploads + 2.0),
+                    edge / (edge + 2.0),
+                ),
+                axis=1,
+            )
         ]
-        for heap in (self.uploads, self.edge_jobs):
-            keys, shares, valid = heap.release_keys, heap.release_shares, heap.release_valid
-            wait = keys - now[:, None]
+        for heap in (self.uploads, self.edge_jobs):  # (wait, share) of each upcoming release
+            wait = heap.release_keys - now[:, None]
             with np.errstate(invalid="ignore"):
-                squashed = np.where(valid, wait / (wait + RELEASE_SCALE_S), 0.0)
-            for j in range(RELEASES_OBSERVED):
-                columns += (squashed[:, j], np.where(valid[:, j], shares[:, j], 0.0))
+                squashed = np.where(heap.release_valid, wait / (wait + RELEASE_SCALE_S), 0.0)
+            pairs = np.stack((squashed, heap.release_shares), axis=2)  # shares: 0 where none
+            blocks.append(pairs.reshape(len(now), -1))
         window_start = now - self.scalar.rate_window
         before = np.count_nonzero(
             self.arrival_times[:, : self.task + 1] <= window_start[:, None], axis=1
         )
         ratio = (self.task + 1 - before) / RATE_WINDOW_ARRIVALS
-        columns.append(ratio / (ratio + 1.0))
+        blocks.append((ratio / (ratio + 1.0))[:, None])
         if self.options:
-            columns += list((self.option_costs / (1.0 + np.abs(self.option_costs))).T)
-        return np.stack(columns, axis=1).astype(np.float32)
+            blocks.append(self.option_costs / (1.0 + np.abs(self.option_costs)))
+        return np.concatenate(blocks, axis=1, dtype=np.float32)
 
     def _infos(self, edge_seen: np.ndarray) -> dict[str, Any]:
         """Episode-to-date means, edge jobs seen at the decision, tasks decided, time (s)."""
@@ -383,6 +387,7 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         infos["edge_in_service"] = edge_seen
         infos["tasks_decided"] = np.full(n, self.task)
         infos["time"] = self.now.copy()
-        for key in list(infos):
-            infos["_" + key] = np.ones(n, dtype=bool)
+        masks = np.ones((len(infos), n), dtype=bool)  # a row per key, each its own array
+        for key, mask in zip(list(infos), masks, strict=True):
+            infos["_" + key] = mask
         return infos
