@@ -174,7 +174,7 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         n = self.num_envs
         offload, frames, time_share, edge_share, local_frequency = self._decisions(actions)
-        edge_seen = self.edge_jobs.size  # at the decision (replaced, not changed, later)
+        edge_seen = self.edge_jobs.size.copy()  # at the decision; info gets its own array
         cost, delay, energy, accuracy, waiting = self._decide(
             offload, frames, time_share, edge_share, local_frequency
         )
