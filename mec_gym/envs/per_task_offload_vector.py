@@ -365,7 +365,7 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         ]
         for heap in (self.uploads, self.edge_jobs):  # (wait, share) of each upcoming release
             wait = heap.release_keys - now[:, None]
-            with np.errstate(invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore"):  # only where no release
                 squashed = np.where(heap.release_valid, wait / (wait + RELEASE_SCALE_S), 0.0)
             pairs = np.stack((squashed, heap.release_shares), axis=2)  # shares: 0 where none
             blocks.append(pairs.reshape(len(now), -1))

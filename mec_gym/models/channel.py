@@ -195,7 +195,7 @@ def _check_std(std_db: float) -> None:
 
 
 def _before_the_trace(time_s: float) -> ValueError:
-    """The error of a query at a time before the first fading block."""
+    """The error of a query at a time before 0 s (the start of the first fading block)."""
     return ValueError(f"an uplink trace starts at 0 s, got a query at {time_s!r} s")
 
 
@@ -311,26 +311,28 @@ class BlockFadingUplinks:
 
     def rate(self, device: int, time_s: float) -> float:
         """Rate of ``device`` at ``time_s``, in bit/s."""
+        if time_s < 0.0:
+            raise _before_the_trace(time_s)
         block = int(time_s / self.block_s)
         while block >= self._listed:
             self._extend()
-        if block < 0:
-            raise _before_the_trace(time_s)
         return self._rate_lists[device][block]
 
     def delivered_bits(self, device: int, time_s: float) -> float:
         """Bits that ``device`` could have sent from time 0 to ``time_s`` at full rate."""
+        if time_s < 0.0:
+            raise _before_the_trace(time_s)
         block = int(time_s / self.block_s)
         while block >= self._listed:
             self._extend()
-        if block < 0:
-            raise _before_the_trace(time_s)
         return self._bits_lists[device][block] + self._rate_lists[device][block] * (
             time_s - block * self.block_s
         )
 
     def finish_time(self, device: int, start_s: float, bits: float) -> float:
         """Time in s at which a transmission of ``bits`` bit started at ``start_s`` ends."""
+        if start_s < 0.0:
+            raise _before_the_trace(start_s)
         if bits <= 0.0:
             return start_s
         target = self.delivered_bits(device, start_s) + bits

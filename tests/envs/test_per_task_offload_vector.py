@@ -126,6 +126,7 @@ def test_the_heaps_are_the_scalar_simulators_heaps():
     heaps.clear()
     assert heaps.heaps == [[], [], []] and not heaps.size.any() and heaps.free.tolist() == [1.0] * 3
     assert not heaps.release_valid.any() and not heaps.release_keys.any()
+    assert not heaps.release_shares.any()  # the observation reads the shares unmasked
 
 
 @pytest.mark.parametrize(

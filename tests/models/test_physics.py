@@ -111,10 +111,14 @@ def test_uplink_trace_is_the_formula_of_its_draws_across_segments_and_chunks(std
     since_start = np.array(times) - np.arange(blocks) * block  # time into each block, s
     np.testing.assert_array_equal(sent, start_bits[:, :blocks] + expected * since_start)
     assert uplinks.blocks_drawn == blocks
-    with pytest.raises(ValueError, match="starts at 0 s"):
-        uplinks.rate(0, -2 * block)
-    with pytest.raises(ValueError, match="starts at 0 s"):
-        uplinks.finish_time(0, -2 * block, 1e3)
+    for query in (uplinks.rate, uplinks.delivered_bits):
+        for time_s in (-2 * block, -0.5 * block):
+            with pytest.raises(ValueError, match="starts at 0 s"):
+                query(0, time_s)
+    for bits in (1e3, 0.0):
+        with pytest.raises(ValueError, match="starts at 0 s"):
+            uplinks.finish_time(0, -0.5 * block, bits)
+    assert uplinks.rate(0, -0.0) == expected[0, 0]
 
 
 @pytest.mark.parametrize("std_db", [-1.0, float("nan")])
