@@ -5,7 +5,8 @@ The spec's method: both are timed in the same process on ``env.unwrapped`` (no w
 in turn, resets included. Each of ``--repeats`` pairs runs CartPole and the env in turns of
 ``BLOCK_SECONDS`` until each has run ``--seconds`` (so that a change of the machine's load hits
 both alike); the ratio is that of the medians, and the lowest and highest ratio of one pair
-show how much the load still moves it. Targets come from the registry
+show how much the load still moves it; each env's share of the time in its resets is timed in
+the same loop (two clock reads per reset). Targets come from the registry
 (``step_ratio_target``). It also times rendering: the median time of an ``rgb_array`` frame
 (``render()`` after a step, ``--render-frames`` frames after ``RENDER_WARMUP`` untimed ones;
 0 skips it). Prints a table and writes ``<out>/bench_envs.md`` and ``<out>/bench_envs.csv``
@@ -39,6 +40,7 @@ COLUMNS = {
         if isinstance(row.get("ratio_low"), float)
         else ""
     ),
+    "time in resets": "{reset_share:.0%}",
     "target": "{target}",
     "": "{pass}",
     "render ms/frame": lambda row: (
@@ -69,6 +71,8 @@ class StepLoop:
         self.base.reset(seed=0)
         self.steps = 0
         self.seconds = 0.0
+        self.reset_seconds = 0.0
+        """Of ``seconds``, the time spent in ``reset()``."""
 
     def run(self, seconds: float) -> None:
         """Step for about ``seconds`` s (whole groups of ``STEPS_PER_CLOCK_READ`` steps)."""
@@ -80,7 +84,9 @@ class StepLoop:
                 _, _, terminated, truncated, _ = base.step(actions[steps % ACTIONS_SAMPLED])
                 steps += 1
                 if terminated or truncated:
+                    reset_start = time.perf_counter()
                     base.reset()
+                    self.reset_seconds += time.perf_counter() - reset_start
             now = time.perf_counter()
             if now >= deadline:
                 self.steps = steps
@@ -92,18 +98,23 @@ class StepLoop:
         """Steps per second over every block run so far."""
         return self.steps / self.seconds
 
+    @property
+    def reset_share(self) -> float:
+        """Share of the time run so far spent in resets."""
+        return self.reset_seconds / self.seconds
 
-def paired_steps_per_second(
+
+def paired_step_loops(
     reference: gym.Env, env: gym.Env, seconds: float
-) -> tuple[float, float]:
-    """Steps/s of ``reference`` and of ``env`` (``env.unwrapped``, pre-sampled actions, resets
-    included), each over about ``seconds`` s, taking turns in blocks of ``BLOCK_SECONDS`` so
-    that the machine's load changes hit both alike."""
+) -> tuple[StepLoop, StepLoop]:
+    """The step loops of ``reference`` and of ``env`` (``env.unwrapped``, pre-sampled actions,
+    resets included) after each ran about ``seconds`` s, taking turns in blocks of
+    ``BLOCK_SECONDS`` so that the machine's load changes hit both alike."""
     loops = StepLoop(reference), StepLoop(env)
     while min(loop.seconds for loop in loops) < seconds:
         for loop in loops:
             loop.run(BLOCK_SECONDS)
-    return loops[0].steps_per_second, loops[1].steps_per_second
+    return loops
 
 
 def render_ms(env_id: str, frames: int) -> float:
@@ -142,14 +153,17 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     cartpole = gym.make("CartPole-v1")
     cartpole_rates: list[float] = []
+    cartpole_reset_shares: list[float] = []
     rows = []
     for env_id in args.env or sorted(ENVS):
         env = gym.make(env_id)
-        pairs = [paired_steps_per_second(cartpole, env, args.seconds) for _ in range(args.repeats)]
+        loops = [paired_step_loops(cartpole, env, args.seconds) for _ in range(args.repeats)]
         env.close()
+        pairs = [(c.steps_per_second, e.steps_per_second) for c, e in loops]
         reference = float(np.median([c for c, _ in pairs]))
         rate = float(np.median([e for _, e in pairs]))
         cartpole_rates += [c for c, _ in pairs]
+        cartpole_reset_shares += [c.reset_share for c, _ in loops]
         ratio = reference / rate
         pair_ratios = [c / e for c, e in pairs]  # how much the machine's noise moves it
         target = ENVS[env_id].step_ratio_target
@@ -160,12 +174,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "ratio": ratio,
                 "ratio_low": min(pair_ratios),
                 "ratio_high": max(pair_ratios),
+                "reset_share": float(np.median([e.reset_share for _, e in loops])),
                 "target": f"≤ {target:g}×",
                 "pass": "PASS" if ratio <= target else "FAIL",
                 "render_ms": render_ms(env_id, args.render_frames) if args.render_frames else "",
             }
         )
     reference_row = {"env": "CartPole-v1", "steps_per_s": float(np.median(cartpole_rates))}
+    reference_row["reset_share"] = float(np.median(cartpole_reset_shares))
     blank = dict.fromkeys(("ratio_low", "ratio_high", "target", "pass", "render_ms"), "")
     rows.insert(0, {**reference_row, "ratio": 1.0, **blank})
     out = output.output_folder(args.out, "bench_envs")

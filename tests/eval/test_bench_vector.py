@@ -32,6 +32,9 @@ def test_the_vector_benchmark_writes_both_tables(tmp_path):
     throughput = [r for r in rows if r["num_envs"]]
     assert [int(r["num_envs"]) for r in throughput] == [2, 256]
     assert all(float(r["native"]) > 0 and float(r["sync"]) > 0 for r in throughput)
+    for row in throughput:  # the ratio the resets alone allow is above the measured one
+        assert 0 < float(row["reset_share"]) < 1
+        assert float(row["ceiling"]) == float(row["speedup"]) / float(row["reset_share"])
     assert throughput[1]["verdict"] in ("PASS", "FAIL")  # judged at 256 envs only
     training = [r for r in rows if r["vec_env"]]
     assert {r["vec_env"] for r in training} == {"DummyVecEnv", "NativeVecEnv"}
@@ -60,9 +63,27 @@ def test_throughput_charges_every_episode_its_reset():
     # 4 envs, episodes of 10 steps, resets of >= 20 ms: at most 4 * 10 / 0.02 = 2000 env-steps/s
     # however fast the steps are (the load of the machine can only lower it)
     env = SlowResetVectorEnv(4, 0.02)
-    rate = bench_vector.env_steps_per_second(env, 0.2, 10)
+    rate, reset_share = bench_vector.steady_state(env, 0.2, 10)
     assert env.resets >= 2
     assert 0 < rate <= 4 * 10 / 0.02
+    assert 0.5 < reset_share <= 1  # 10 empty steps against a sleep of 20 ms
+
+
+class SlowStepVectorEnv(SlowResetVectorEnv):
+    """A stand-in vector env whose steps take at least ``step_s`` s and whose resets are free."""
+
+    def __init__(self, num_envs: int, step_s: float) -> None:
+        super().__init__(num_envs, 0.0)
+        self.step_s = step_s
+
+    def step(self, action):
+        time.sleep(self.step_s)
+
+
+def test_a_vector_env_with_free_resets_spends_almost_no_time_in_them():
+    rate, reset_share = bench_vector.steady_state(SlowStepVectorEnv(4, 0.005), 0.1, 10)
+    assert 0 < rate <= 4 / 0.005
+    assert 0 <= reset_share < 0.1  # 10 sleeps of 5 ms against an empty reset
 
 
 def test_episode_steps_is_the_length_of_an_episode():
