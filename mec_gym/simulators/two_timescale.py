@@ -455,7 +455,11 @@ class TwoTimescaleSimulator:
         rngs = [rng] if not self.batch_shape else list(rng)  # type: ignore[arg-type]
         if len(rngs) != max(self.batch_shape, default=1):
             raise ValueError(f"reset needs {self.batch_shape[0]} generators, got {len(rngs)}")
-        # the old episode goes before the new one is drawn (and stays gone if drawing fails)
+        # the old episode goes before the new one is drawn (and stays gone if drawing fails);
+        # its arrays are freed once the new ones exist: freed first, the allocator (glibc) hands
+        # their pages back and the new episode's arrays fault them in again (about 500 of the
+        # default episode's 640 page faults, 0.9 ms of a 7 ms reset)
+        previous = self.state, self.data_value, self.q_negative_entropy
         self.state, self.view, self.dt_rngs = None, None, []
         self.data_value = self.q_negative_entropy = self.frame_rate = np.zeros(0)
         self._frame_lists = None
@@ -484,6 +488,7 @@ class TwoTimescaleSimulator:
         accuracy = np.full(q0.shape[:-1], cfg.acc_max)
         self.state = TwoTimescaleState(0, 0, draws, q0.copy(), accuracy)
         self.view = self._frame_view()
+        del previous
 
     def _require_state(self) -> TwoTimescaleState:
         if self.state is None:
