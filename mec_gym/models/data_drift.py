@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from mec_gym.models.summation import numpy_sum
+
 __all__ = [
     "kl_divergence",
     "negative_entropy",
@@ -195,7 +197,8 @@ def logit_walk(
         np.maximum(largest, logits[..., c], out=largest)
     logits -= largest[..., None]
     q = np.exp(logits, out=logits)
-    q /= q.sum(axis=-1, keepdims=True)
+    # q.sum(axis=-1) added class by class in numpy's order: the same bits, a third of the time
+    q /= numpy_sum([q[..., c] for c in range(q.shape[-1])])[..., None]
     return q
 
 

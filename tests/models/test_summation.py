@@ -25,6 +25,15 @@ def test_numpy_sum_is_what_add_reduce_gives_bit_for_bit():
             assert numpy_sum(tuple(values.tolist())) == numpy_sum(values.tolist()), n
 
 
+def test_numpy_sum_of_columns_is_the_sum_over_the_last_axis_bit_for_bit():
+    rng = np.random.default_rng(1)
+    for n in [*range(1, 40), 127, 128, 129, 300]:
+        for shape in [(3,), (50, 7)]:
+            values = spread_values(rng, int(np.prod(shape)) * n).reshape(*shape, n)
+            columns = [values[..., c] for c in range(n)]
+            assert np.array_equal(numpy_sum(columns), values.sum(axis=-1)), (n, shape)
+
+
 def test_the_pairwise_order_is_not_left_to_right():
     values = [1.0] + [1e-16] * 24  # left to right, every small term is lost against 1.0
     assert np.cumsum(values)[-1] == 1.0
