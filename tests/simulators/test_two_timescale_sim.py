@@ -120,6 +120,28 @@ def test_batched_simulator_equals_one_simulator_per_episode():
         batch.reset([np.random.default_rng(0)])
 
 
+def test_a_batch_draws_its_next_episodes_into_the_same_arrays():
+    batch = TwoTimescaleSimulator(CONFIG, num_envs=2)
+    batch.reset([np.random.default_rng(s) for s in (1, 2)])
+    tables = (batch.state.draws.q, batch.state.draws.positions, batch.data_value)
+    batch.reset([np.random.default_rng(s) for s in (3, 4)])
+    again = (batch.state.draws.q, batch.state.draws.positions, batch.data_value)
+    assert all(new is old for new, old in zip(again, tables, strict=True))
+    fresh = TwoTimescaleSimulator(CONFIG, num_envs=2)
+    fresh.reset([np.random.default_rng(s) for s in (3, 4)])
+    for name in ("positions", "fading", "batch_bits", "q"):
+        np.testing.assert_array_equal(
+            getattr(batch.state.draws, name), getattr(fresh.state.draws, name)
+        )
+    np.testing.assert_array_equal(batch.data_value, fresh.data_value)
+    np.testing.assert_array_equal(batch.q_negative_entropy, fresh.q_negative_entropy)
+    single = TwoTimescaleSimulator(CONFIG)  # one episode: new arrays (a caller may keep the old)
+    single.reset(np.random.default_rng(1))
+    old_q = single.state.draws.q
+    single.reset(np.random.default_rng(2))
+    assert single.state.draws.q is not old_q
+
+
 def test_slot_outcome_is_the_slot_problem_evaluation():
     sim = started(seed=1)
     p = np.random.default_rng(9).uniform(0.1, 1.0, N)
