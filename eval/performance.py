@@ -59,7 +59,7 @@ def vector_rows(folder: Path) -> list[dict[str, str]]:
             "measured": (
                 f"{float(row['speedup']):.1f}× Sync, {float(row['native']):,.0f} steps/s "
                 f"(resets {float(row['reset_share']):.0%} of its time: at most "
-                f"{float(row['ceiling']):.1f}× Sync with free steps)"
+                f"{float(row['ceiling']):.1f}× Sync if its steps took no time)"
             ),
             "wanted": row["target"],
             "verdict": row["verdict"],

@@ -52,7 +52,10 @@ class TwoTimescaleVectorEnv(LockstepVectorEnv):
     empty ``info``. Arguments are the scalar env's (``config``, ``frame_policy``, ``slots``,
     config fields); the frame policy sees the batch's
     :class:`~mec_gym.simulators.two_timescale.FrameView` (a leading env axis on its arrays), as
-    the rules of ``FRAME_POLICIES`` accept; ``render_mode`` must be None.
+    the rules of ``FRAME_POLICIES`` accept; ``render_mode`` must be None. ``env.simulator``
+    draws the next episodes into the arrays of the last ones (see
+    :meth:`~mec_gym.simulators.two_timescale.TwoTimescaleSimulator.reset`): copy what you keep
+    of its state across an autoreset.
     """
 
     def __init__(

@@ -93,9 +93,11 @@ def accuracy_of_divergence(divergence: np.ndarray, acc_max: float, weight: float
 
 def projection_kl(q: np.ndarray, k: int) -> np.ndarray:
     """KL(p* || q) of the top-k projection of :func:`project_top_k`: ``-log q(top k)``, nat, over
-    the last (class) axis."""
+    the last (class) axis (ValueError unless 1 <= k <= classes)."""
     q = np.asarray(q, dtype=float)
     classes = q.shape[-1]
+    if not 1 <= k <= classes:
+        raise ValueError(f"k must be in [1, {classes}] (the classes), got {k!r}")
     top = np.partition(q, classes - k, axis=-1)
     mass = numpy_sum([top[..., c] for c in range(classes - k, classes)])  # .sum(axis=-1), faster
     return -np.log(np.minimum(mass, 1.0))

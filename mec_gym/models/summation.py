@@ -11,12 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["PAIRWISE_BLOCK", "numpy_sum"]
 
 PAIRWISE_BLOCK = 128
 """Longest run numpy's pairwise summation adds with its eight accumulators before halving."""
+
+
+@overload
+def numpy_sum(values: Sequence[float]) -> float: ...
+
+
+@overload
+def numpy_sum(values: Sequence[np.ndarray]) -> np.ndarray: ...
 
 
 def numpy_sum(values: Sequence[Any]) -> Any:

@@ -226,8 +226,9 @@ class RandomSlots:
 
 
 def checked_draws(config: TwoTimescaleEnvConfig, draws: SlotDraws) -> SlotDraws:
-    """What a slot generator returned, or ValueError unless the shapes fit the config, positions
-    lie in the square, fading is >= 0, batches are > 0 and every q is a distribution."""
+    """What a slot generator returned as float64 arrays, or ValueError unless the shapes fit the
+    config, positions lie in the square, fading is >= 0, batches are > 0 and every q is a
+    distribution."""
     s, n, m = config.slots_per_episode + 1, config.num_mus, config.num_bs
     shapes = {
         "positions": (s, n, 2),
@@ -235,10 +236,12 @@ def checked_draws(config: TwoTimescaleEnvConfig, draws: SlotDraws) -> SlotDraws:
         "batch_bits": (s, n),
         "q": (s, n, config.num_classes),
     }
+    values = {}
     for name, shape in shapes.items():
-        value = np.asarray(getattr(draws, name), dtype=float)
+        value = values[name] = np.asarray(getattr(draws, name), dtype=float)
         if value.shape != shape or not np.isfinite(value).all():
             raise ValueError(f"draws.{name} must be finite of shape {shape}, got {value.shape}")
+    draws = SlotDraws(**values)
     if np.any((draws.positions < 0) | (draws.positions > config.area_m)):
         raise ValueError(f"draws.positions must lie in [0, {config.area_m}] m")
     if np.any(draws.fading < 0) or np.any(draws.batch_bits <= 0):
@@ -440,7 +443,7 @@ class TwoTimescaleSimulator:
         self.view: FrameView | None = None
         self.frame_start = 0
         """Index of the current frame's first slot."""
-        self._batch_tables: list[np.ndarray] = []
+        self._reusable_tables: list[np.ndarray] = []
         """A batch's episode tables (the draws' fields, data value, entropy), reused by the
         next reset."""
         self.frame_rate = np.zeros(0)
@@ -453,24 +456,26 @@ class TwoTimescaleSimulator:
 
     def reset(self, rng: np.random.Generator | Sequence[np.random.Generator]) -> None:
         """Draw an episode from ``rng`` (a batch: episode i from ``rng[i]``); the first frame's
-        decision is due. A batch draws into the arrays of its last episodes (the old state's
-        ``draws``, ``data_value`` and ``q_negative_entropy``): copy what you keep of them."""
+        decision is due. A batch draws into the arrays of its last episodes: the old state's
+        ``draws``, ``data_value`` and ``q_negative_entropy`` and the views of them (the state's
+        per-slot properties, a ``slot_problem()``'s ``batch_bits``) take the new episodes'
+        values, so copy what you keep of them."""
         cfg = self.config
         rngs = [rng] if not self.batch_shape else list(rng)  # type: ignore[arg-type]
         if len(rngs) != max(self.batch_shape, default=1):
             raise ValueError(f"reset needs {self.batch_shape[0]} generators, got {len(rngs)}")
-        # the old episode goes before the new one is drawn (and stays gone if drawing fails).
-        # One episode's arrays are freed once the new ones exist: freed first, the allocator
-        # (glibc) hands their pages back and the new episode's arrays fault them in again (about
-        # 500 of the default episode's 640 page faults, 0.9 ms of a 7 ms reset). A batch draws
-        # into the tables of the last one (new tables: a page fault per 4 KiB written, and the
-        # copies take 1.8 of the 7.7 ms per episode)
+        # the old episode is no longer the simulator's while the new one is drawn (and stays
+        # gone if drawing fails). One episode's arrays are freed only once the new ones exist:
+        # freed first, the allocator (glibc) hands their pages back and the new episode's arrays
+        # fault them in again (about 500 of the default episode's 640 page faults, 0.9 ms of a
+        # 7 ms reset). A batch draws into the arrays of the last one (new ones: a page fault per
+        # 4 KiB written, 0.4 of 6 ms per episode)
         previous = None if self.batch_shape else (self.state, self.data_value)
         self.state, self.view, self.dt_rngs = None, None, []
         self.data_value = self.q_negative_entropy = self.frame_rate = np.zeros(0)
         self._frame_lists = None
-        tables = self._batch_tables  # a batch's draws' fields, data value and entropy
-        self._batch_tables = []
+        tables = self._reusable_tables  # a batch's draws' fields, data value and entropy
+        self._reusable_tables = []
         for index, generator in enumerate(rngs):
             draws = self.slots(cfg, generator)
             if type(self.slots) is not RandomSlots:  # ours are valid by construction
@@ -481,13 +486,15 @@ class TwoTimescaleSimulator:
             if not self.batch_shape:
                 self.data_value, self.q_negative_entropy = episode[-2:]
             else:  # each episode into the batch's arrays at once: no list of episodes held
-                if index == 0:
-                    tables = _batch_tables(len(rngs), episode, tables)
+                if not tables:  # the first batch (the config fixes the shapes, all float64)
+                    tables = [
+                        np.empty((len(rngs), *np.shape(t)), np.result_type(t)) for t in episode
+                    ]
                 for table, values in zip(tables, episode, strict=True):
                     table[index] = values
             self.dt_rngs.append(np.random.default_rng(generator.integers(2**63)))
         if self.batch_shape:
-            *fields, self.data_value, self.q_negative_entropy = self._batch_tables = tables
+            *fields, self.data_value, self.q_negative_entropy = self._reusable_tables = tables
             draws = SlotDraws(*fields)
         q0 = draws.q[..., 0, :, :]
         accuracy = np.full(q0.shape[:-1], cfg.acc_max)
@@ -800,20 +807,6 @@ class TwoTimescaleSimulator:
         st.frame = slot // cfg.slots_per_frame
         if st.frame > st.decided_frame and slot < cfg.slots_per_episode:
             self.view = self._frame_view()
-
-
-def _batch_tables(
-    size: int, episode: list[np.ndarray], reusable: list[np.ndarray]
-) -> list[np.ndarray]:
-    """Arrays for ``size`` episodes like ``episode``'s (a leading batch axis): those of
-    ``reusable`` that have the shape and dtype, new ones for the others."""
-    tables = []
-    for index, values in enumerate(episode):
-        shape, dtype = (size, *np.shape(values)), np.result_type(values)
-        table = reusable[index] if index < len(reusable) else None
-        fits = table is not None and table.shape == shape and table.dtype == dtype
-        tables.append(table if fits else np.empty(shape, dtype))
-    return tables
 
 
 class _FrameLists(NamedTuple):

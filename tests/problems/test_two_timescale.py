@@ -19,6 +19,7 @@ from mec_gym.models.data_drift import (
     negative_entropy,
     noisy_estimate,
     project_top_k,
+    projection_kl,
 )
 from mec_gym.problems.two_timescale import (
     ComputeShares,
@@ -259,6 +260,14 @@ def test_projection_of_a_member_is_itself():
     assert np.array_equal(p, q) and kl == 0.0
     p, kl = project_top_k(q, 5)
     assert np.array_equal(p, q) and kl == 0.0
+
+
+def test_projection_kl_refuses_a_k_outside_the_classes():
+    q = np.array([0.2, 0.5, 0.3])
+    for k in (0, 4, -1):
+        with pytest.raises(ValueError, match=r"k must be in \[1, 3\]"):
+            projection_kl(q, k)
+    assert projection_kl(q, 3) == 0.0
 
 
 def test_projection_three_classes_by_hand():

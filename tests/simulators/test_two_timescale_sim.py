@@ -29,6 +29,8 @@ from mec_gym.simulators.two_timescale import (
 from mec_gym.solvers.two_timescale import closed_form_split, equal_split
 
 CONFIG = TwoTimescaleEnvConfig(frames_per_episode=3, slots_per_frame=10)
+FIELDS = ("positions", "fading", "batch_bits", "q")
+"""The fields of ``SlotDraws``."""
 N = CONFIG.num_mus
 
 
@@ -123,23 +125,51 @@ def test_batched_simulator_equals_one_simulator_per_episode():
 def test_a_batch_draws_its_next_episodes_into_the_same_arrays():
     batch = TwoTimescaleSimulator(CONFIG, num_envs=2)
     batch.reset([np.random.default_rng(s) for s in (1, 2)])
-    tables = (batch.state.draws.q, batch.state.draws.positions, batch.data_value)
+
+    def tables(sim):
+        draws = sim.state.draws
+        return *(getattr(draws, f) for f in FIELDS), sim.data_value, sim.q_negative_entropy
+
+    first = tables(batch)
     batch.reset([np.random.default_rng(s) for s in (3, 4)])
-    again = (batch.state.draws.q, batch.state.draws.positions, batch.data_value)
-    assert all(new is old for new, old in zip(again, tables, strict=True))
+    assert all(new is old for new, old in zip(tables(batch), first, strict=True))
     fresh = TwoTimescaleSimulator(CONFIG, num_envs=2)
     fresh.reset([np.random.default_rng(s) for s in (3, 4)])
-    for name in ("positions", "fading", "batch_bits", "q"):
-        np.testing.assert_array_equal(
-            getattr(batch.state.draws, name), getattr(fresh.state.draws, name)
-        )
-    np.testing.assert_array_equal(batch.data_value, fresh.data_value)
-    np.testing.assert_array_equal(batch.q_negative_entropy, fresh.q_negative_entropy)
+    for reused, new in zip(tables(batch), tables(fresh), strict=True):
+        np.testing.assert_array_equal(reused, new)
     single = TwoTimescaleSimulator(CONFIG)  # one episode: new arrays (a caller may keep the old)
     single.reset(np.random.default_rng(1))
     old_q = single.state.draws.q
     single.reset(np.random.default_rng(2))
     assert single.state.draws.q is not old_q
+
+
+class FailingSlots(RandomSlots):
+    """``RandomSlots`` that raises on its ``fail_at``-th episode (counted from 0)."""
+
+    def __init__(self, fail_at: int) -> None:
+        self.fail_at, self.drawn = fail_at, 0
+
+    def __call__(self, config, rng):
+        self.drawn += 1
+        if self.drawn - 1 == self.fail_at:
+            raise ValueError("no episode")
+        return super().__call__(config, rng)
+
+
+def test_a_batch_whose_reset_fails_has_no_episode_and_draws_the_next_one_right():
+    batch = TwoTimescaleSimulator(CONFIG, FailingSlots(fail_at=3), num_envs=2)
+    batch.reset([np.random.default_rng(s) for s in (1, 2)])
+    with pytest.raises(ValueError, match="no episode"):  # the second episode of the batch
+        batch.reset([np.random.default_rng(s) for s in (3, 4)])
+    assert batch.state is None
+    with pytest.raises(RuntimeError, match="reset"):
+        batch.slot_problem()
+    batch.reset([np.random.default_rng(s) for s in (5, 6)])
+    fresh = TwoTimescaleSimulator(CONFIG, num_envs=2)
+    fresh.reset([np.random.default_rng(s) for s in (5, 6)])
+    np.testing.assert_array_equal(batch.state.draws.q, fresh.state.draws.q)
+    np.testing.assert_array_equal(batch.data_value, fresh.data_value)
 
 
 def test_slot_outcome_is_the_slot_problem_evaluation():
@@ -299,6 +329,12 @@ def test_mobility_layout_and_custom_generator():
         checked_draws(CONFIG, dataclasses.replace(draws, q=2 * draws.q))
     with pytest.raises(ValueError, match="draws.fading"):
         checked_draws(CONFIG, dataclasses.replace(draws, fading=draws.fading[:-1]))
+    # a generator's lists or float32 arrays come back as float64 arrays
+    lists = dataclasses.replace(draws, positions=draws.positions.tolist())
+    single = dataclasses.replace(lists, fading=draws.fading.astype(np.float32))
+    checked = checked_draws(CONFIG, single)
+    assert {getattr(checked, f).dtype for f in FIELDS} == {np.dtype(float)}
+    np.testing.assert_array_equal(checked.positions, draws.positions)
 
 
 @pytest.mark.parametrize("field", ["frames_per_episode", "mu_speed_mps", "accuracy_penalty"])
