@@ -482,7 +482,8 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
 
     ## Rewards
     ``-objective / N``, the slot objective ``sum_n (L_tx + L_BS + delta L_re) + accuracy_penalty
-    sum_n max(0, acc_min - acc)`` (s) per MU (about -0.7 per slot at the defaults); the
+    sum_n max(0, acc_min - acc)`` (s) per MU (about -0.4 per slot under the default frame
+    policy and the closed-form split: a slot cost of 6.0 s, docs/RESULTS.md); the
     unscaled objective is ``info["slot_cost"]``.
 
     ## Starting State

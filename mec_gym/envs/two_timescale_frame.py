@@ -208,8 +208,9 @@ class TwoTimescaleFrameEnv(TwoTimescaleEnvBase):
     ## Rewards
     The mean of the frame's slot rewards of ``TwoTimescale-v0``: ``-(sum of the frame's slot
     objectives) / (N slots_per_frame)`` (the spec's summed slot rewards divided by
-    ``slots_per_frame``, so that both levels share one scale: about -0.7 per frame at the
-    defaults). ``info["frame_cost"]`` holds the summed objective, s.
+    ``slots_per_frame``, so that both levels share one scale: about -0.4 per frame under the
+    DT threshold rule, -0.75 under random frame actions). ``info["frame_cost"]`` holds the summed
+    objective, s.
 
     ## Starting State
     As ``TwoTimescale-v0``'s: MUs uniform in the square, each model fitted to its data.
