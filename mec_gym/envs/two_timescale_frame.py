@@ -209,7 +209,7 @@ class TwoTimescaleFrameEnv(TwoTimescaleEnvBase):
     The mean of the frame's slot rewards of ``TwoTimescale-v0``: ``-(sum of the frame's slot
     objectives) / (N slots_per_frame)`` (the spec's summed slot rewards divided by
     ``slots_per_frame``, so that both levels share one scale: about -0.4 per frame under the
-    DT threshold rule, -0.75 under random frame actions). ``info["frame_cost"]`` holds the summed
+    DT threshold rule, -0.76 under random frame actions). ``info["frame_cost"]`` holds the summed
     objective, s.
 
     ## Starting State
