@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from mec_gym.models.summation import numpy_sum
+from mec_gym.models.summation import last_axis_sum
 
 __all__ = [
     "kl_divergence",
@@ -98,8 +98,7 @@ def projection_kl(q: np.ndarray, k: int) -> np.ndarray:
     classes = q.shape[-1]
     if not 1 <= k <= classes:
         raise ValueError(f"k must be in [1, {classes}] (the classes), got {k!r}")
-    top = np.partition(q, classes - k, axis=-1)
-    mass = numpy_sum([top[..., c] for c in range(classes - k, classes)])  # .sum(axis=-1), faster
+    mass = last_axis_sum(np.partition(q, classes - k, axis=-1)[..., classes - k :])
     return -np.log(np.minimum(mass, 1.0))
 
 
@@ -200,8 +199,7 @@ def logit_walk(
         np.maximum(largest, logits[..., c], out=largest)
     logits -= largest[..., None]
     q = np.exp(logits, out=logits)
-    # q.sum(axis=-1) added class by class in numpy's order: the same bits, a third of the time
-    q /= numpy_sum([q[..., c] for c in range(q.shape[-1])])[..., None]
+    q /= last_axis_sum(q)[..., None]
     return q
 
 

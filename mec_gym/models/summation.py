@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, overload
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["PAIRWISE_BLOCK", "numpy_sum"]
+__all__ = ["PAIRWISE_BLOCK", "numpy_sum", "last_axis_sum"]
 
 PAIRWISE_BLOCK = 128
 """Longest run numpy's pairwise summation adds with its eight accumulators before halving."""
@@ -46,6 +46,12 @@ def numpy_sum(values: Sequence[Any]) -> Any:
         half -= half % 8
         return numpy_sum(values[:half]) + numpy_sum(values[half:])
     return _block_sum(n)(values)
+
+
+def last_axis_sum(values: np.ndarray) -> np.ndarray:
+    """``values.sum(axis=-1)`` of a float64 array, bit for bit, added column by column with
+    :func:`numpy_sum` (several times faster when the last axis is short and the array large)."""
+    return numpy_sum([values[..., c] for c in range(values.shape[-1])])
 
 
 def _pairwise_order(terms: list[str]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mec_gym.models.summation import PAIRWISE_BLOCK, numpy_sum
+from mec_gym.models.summation import PAIRWISE_BLOCK, last_axis_sum, numpy_sum
 
 LENGTHS = [*range(0, 2 * PAIRWISE_BLOCK + 20), 1000, 1025, 4099]
 
@@ -32,6 +32,7 @@ def test_numpy_sum_of_columns_is_the_sum_over_the_last_axis_bit_for_bit():
             values = spread_values(rng, int(np.prod(shape)) * n).reshape(*shape, n)
             columns = [values[..., c] for c in range(n)]
             assert np.array_equal(numpy_sum(columns), values.sum(axis=-1)), (n, shape)
+            assert np.array_equal(last_axis_sum(values), values.sum(axis=-1)), (n, shape)
 
 
 def test_the_pairwise_order_is_not_left_to_right():
