@@ -7,11 +7,34 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CALIBRATION_SEEDS", "FixedPolicy", "run_episode"]
+__all__ = [
+    "CALIBRATION_SEEDS",
+    "TRAINING_SEEDS",
+    "FixedPolicy",
+    "training_seed_block",
+    "run_episode",
+]
 
+TRAINING_SEEDS = range(0, 10_000)
+"""Seeds a baseline may learn or fit on, disjoint from the calibration, test (10_000..10_099)
+and validation (30_000..30_099) seeds."""
 CALIBRATION_SEEDS = range(20_000, 30_000)
 """Seeds for calibrating baselines (e.g. the best fixed split), disjoint from the training
 (0..9_999) and evaluation (10_000..10_099) seeds."""
+
+
+def training_seed_block(seed: int, count: int) -> range:
+    """``count`` consecutive seeds of :data:`TRAINING_SEEDS` for a baseline fitted under
+    training seed ``seed`` (>= 0): from ``1000 seed`` for seeds 0..9 (the blocks of different
+    seeds do not overlap while ``count`` <= 1000), further seeds wrapping round inside
+    ``TRAINING_SEEDS``; ValueError for a negative seed or a count outside [1, 10_000]."""
+    if seed < 0 or not 1 <= count <= len(TRAINING_SEEDS):
+        raise ValueError(
+            f"training seed must be >= 0 and count in [1, {len(TRAINING_SEEDS)}], "
+            f"got seed {seed} and count {count}"
+        )
+    start = 1000 * seed % (len(TRAINING_SEEDS) - count + 1)
+    return TRAINING_SEEDS[start : start + count]
 
 
 class FixedPolicy:

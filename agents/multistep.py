@@ -7,7 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from mec_gym.agents.base import CALIBRATION_SEEDS, FixedPolicy, run_episode
+from mec_gym.agents.base import CALIBRATION_SEEDS, FixedPolicy, run_episode, training_seed_block
 from mec_gym.envs.multistep_offload import LOCAL, MultiStepOffloadEnv
 from mec_gym.models.utility import weighted_cost
 from mec_gym.simulators.multistep_offload import device_energy
@@ -127,8 +127,9 @@ def multistep_baselines(
     env_id: str, env_kwargs: dict[str, Any], seed: int, episodes: int = 30
 ) -> dict[str, Any]:
     """Always local, raw offloading, single shot, the best fixed split (chosen on calibration
-    seeds) and the stopping agents with and without DT #1 (trained on seeds ``1000 * seed``
-    onwards), by name; the registry's baseline builder of ``MultiStepOffload-v1``."""
+    seeds) and the stopping agents with and without DT #1 (trained on the seeds of
+    ``training_seed_block(seed, episodes)``, inside the training seeds), by name; the
+    registry's baseline builder of ``MultiStepOffload-v1``."""
     from mec_gym.agents.dt_stopping import collect_stopping_data, train_stopping_policy  # torch
 
     env = gym.make(env_id, **env_kwargs)
@@ -150,7 +151,7 @@ def multistep_baselines(
     best_policy = fixed_option_policy(base, best)
     best_policy.name = f"best_fixed_split ({'local' if best == LOCAL else f'boundary {best}'})"
     policies["best_fixed_split"] = best_policy
-    training_seeds = range(1000 * seed, 1000 * seed + episodes)
+    training_seeds = training_seed_block(seed, episodes)
     for augment, name in ((True, "dt_stopping"), (False, "stopping_no_dt")):
         samples = collect_stopping_data(env_id, env_kwargs, training_seeds, augment=augment)
         policies[name] = train_stopping_policy(env, samples, name, seed=seed)

@@ -14,8 +14,10 @@ reset on the step after (``AutoresetMode.NEXT_STEP``). The adapter hands SB3 the
 observations and resets the vector env (every sub-env continues its own generator, as SB3's
 ``DummyVecEnv`` resets its envs), which needs the sub-envs to end their episodes together: true
 of mec_gym's batched envs, whose episodes have one fixed length; a step where only some end
-raises RuntimeError. ``seed(s)`` seeds sub-env i with ``s + i`` at the next reset, as
-``DummyVecEnv`` does, so that both give the same episodes.
+raises RuntimeError, and a vector env of another autoreset mode is refused. ``seed(s)`` seeds
+sub-env i with ``s + i`` at the next ``reset()`` (not at the autoresets), as ``DummyVecEnv``
+does, so that both give the same episodes. Attributes are set and methods called on the whole
+vector env: ``set_attr`` and ``env_method`` take no ``indices`` but all the sub-envs.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
 
 __all__ = ["NativeVecEnv"]
@@ -37,6 +40,11 @@ class NativeVecEnv(VecEnv):
     def __init__(self, vector_env: gym.vector.VectorEnv) -> None:
         if not isinstance(vector_env, gym.vector.VectorEnv):
             raise TypeError(f"expected a gymnasium VectorEnv, got {type(vector_env).__name__}")
+        mode = vector_env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+        if mode != AutoresetMode.NEXT_STEP:
+            raise ValueError(
+                f"NativeVecEnv needs AutoresetMode.NEXT_STEP, the vector env has {mode}"
+            )
         self.vector_env = vector_env
         super().__init__(
             vector_env.num_envs,
@@ -47,8 +55,13 @@ class NativeVecEnv(VecEnv):
         self.next_seed: int | None = None
 
     def reset(self) -> np.ndarray:
-        observations, info = self.vector_env.reset(seed=self.next_seed)
+        observations = self.reset_all(self.next_seed)
         self.next_seed = None
+        return observations
+
+    def reset_all(self, seed: int | None) -> np.ndarray:
+        """Reset every sub-env (sub-env i from ``seed + i``; None: from its own generator)."""
+        observations, info = self.vector_env.reset(seed=seed)
         self.reset_infos = self.split_infos(info)
         return observations
 
@@ -68,18 +81,20 @@ class NativeVecEnv(VecEnv):
             for i, entry in enumerate(infos):
                 entry["terminal_observation"] = observations[i]
                 entry["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
-            observations = self.reset()
+            observations = self.reset_all(None)
         return observations, np.asarray(rewards, dtype=np.float32), dones, infos
 
     def split_infos(self, info: dict[str, Any]) -> list[dict[str, Any]]:
-        """Gymnasium's batched ``info`` (arrays with ``_key`` masks) as one dict per sub-env."""
+        """Gymnasium's batched ``info`` (arrays with ``_key`` masks, nested dicts of the same
+        form, e.g. ``RecordEpisodeStatistics``'s ``episode``) as one dict per sub-env."""
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         for key, values in info.items():
             if key.startswith("_"):
                 continue
             mask = info.get(f"_{key}", np.ones(self.num_envs, dtype=bool))
+            per_env = self.split_infos(values) if isinstance(values, dict) else values
             for i in np.flatnonzero(mask):
-                value = values[i]
+                value = per_env[i]
                 infos[i][key] = value.item() if isinstance(value, np.generic) else value
         return infos
 
@@ -99,6 +114,8 @@ class NativeVecEnv(VecEnv):
         return self.per_env(getattr(self.vector_env, attr_name), indices)
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        """Set the vector env's attribute (for every sub-env: ``indices`` must name them all)."""
+        self.check_all(indices, "set_attr")
         setattr(self.vector_env, attr_name, value)
 
     def env_method(
@@ -108,7 +125,9 @@ class NativeVecEnv(VecEnv):
         indices: VecEnvIndices = None,
         **method_kwargs: Any,
     ) -> list[Any]:
-        """The vector env's method, called once, its result per sub-env asked for."""
+        """The vector env's method, called once for every sub-env (``indices`` must name them
+        all), its result per sub-env."""
+        self.check_all(indices, "env_method")
         result = getattr(self.vector_env, method_name)(*method_args, **method_kwargs)
         return self.per_env(result, indices)
 
@@ -117,6 +136,14 @@ class NativeVecEnv(VecEnv):
         array (or list) with one row per sub-env, else the value itself."""
         batched = isinstance(value, (np.ndarray, list)) and len(value) == self.num_envs
         return [value[i] if batched else value for i in self._get_indices(indices)]
+
+    def check_all(self, indices: VecEnvIndices, what: str) -> None:
+        """ValueError unless ``indices`` names every sub-env (None does)."""
+        if sorted(self._get_indices(indices)) != list(range(self.num_envs)):
+            raise ValueError(
+                f"NativeVecEnv.{what} acts on the whole vector env: indices must be None or all "
+                f"{self.num_envs} sub-envs, got {indices!r}"
+            )
 
     def env_is_wrapped(self, wrapper_class: type, indices: VecEnvIndices = None) -> list[bool]:
         return [False] * len(list(self._get_indices(indices)))

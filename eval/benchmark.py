@@ -145,7 +145,7 @@ def agent_source(path: Path) -> PolicySource:
     config_path = run_dir / "config.yaml"
     if not model.is_file() or not config_path.is_file():
         raise ValueError(
-            f"--agents {path}: expected a run folder of train/<algo>.py (config.yaml and "
+            f"{path}: expected a run folder of train/<algo>.py (config.yaml and "
             "best_model.zip) or a model file beside its config.yaml"
         )
     config = yaml.safe_load(config_path.read_text())

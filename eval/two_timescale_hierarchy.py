@@ -31,11 +31,11 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import yaml
 
 import mec_gym  # noqa: F401
 from mec_gym.agents.two_timescale import AgentFramePolicy, SlotBaselinePolicy
 from mec_gym.eval import output
+from mec_gym.eval.benchmark import agent_source
 from mec_gym.eval.evaluation import (
     EVAL_SEEDS,
     EvalResult,
@@ -73,17 +73,12 @@ class TrainedAgent:
 def load_agent(run: Path, env_id: str) -> TrainedAgent:
     """The best checkpoint of a ``train/<algo>.py`` run folder on ``env_id`` (ValueError if the
     folder is not such a run)."""
-    from mec_gym.train.common import ALGOS
-
-    config_path = run / "config.yaml"
-    if not config_path.is_file() or not (run / "best_model.zip").is_file():
-        raise ValueError(f"{run} is not a training run folder (config.yaml, best_model.zip)")
-    config = yaml.safe_load(config_path.read_text())
-    if config.get("env_id") != env_id:
-        raise ValueError(f"{run} trained on {config.get('env_id')!r}, not {env_id!r}")
-    model = ALGOS[config["algo"]].load(run / "best_model.zip", device="cpu")
-    label = f"{config['algo']}_s{config['args']['seed']}"
-    return TrainedAgent(label, model, dict(config.get("env_kwargs") or {}))
+    if not run.is_dir():
+        raise ValueError(f"{run}: expected a run folder of train/<algo>.py, not a file")
+    source = agent_source(run)
+    if source.env_id != env_id:
+        raise ValueError(f"{run} trained on {source.env_id!r}, not {env_id!r}")
+    return TrainedAgent(source.name, source.build(), source.env_kwargs)
 
 
 POLICY_KWARGS = ("frame_policy", "slot_policy")

@@ -94,11 +94,16 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         cfg = self.config
         n, k = self.num_envs, cfg.num_devices
-        values = np.asarray(actions, dtype=float)
         width = self.single_action_space.shape[0]
-        if values.size != n * width:
-            raise ValueError(f"actions must have shape ({n}, {width}), got {values.shape}")
-        values = values.reshape(n, width)
+        rows = (n, k, width // k)  # a row per device, as the scalar env takes them
+        shape = np.shape(actions)
+        if shape not in ((n, width), rows) and not (width == 1 and shape == (n,)):
+            raise ValueError(
+                f"actions must have shape ({n}, {width}) (or {rows}, a row per device), got {shape}"
+            )
+        if np.asarray(actions).dtype.kind not in "iubf":
+            raise ValueError(f"actions must be real numbers, got dtype {np.asarray(actions).dtype}")
+        values = np.asarray(actions, dtype=float).reshape(n, width)
         if not np.isfinite(values).all():
             raise ValueError("actions must be finite")
         if k == 1:

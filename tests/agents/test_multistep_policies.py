@@ -146,3 +146,24 @@ def test_build_baselines_unknown_env():
 def test_build_baselines_accepts_the_namespaced_id():
     policies = build_baselines(f"mec_gym:{ENV_ID}", SMALL)
     assert "always_local" in policies
+
+
+def test_training_seed_blocks_stay_inside_the_training_seeds():
+    from mec_gym.agents.base import CALIBRATION_SEEDS, TRAINING_SEEDS, training_seed_block
+    from mec_gym.eval.evaluation import EVAL_SEEDS, VALIDATION_SEEDS
+
+    # the published runs' blocks (seeds 0..2) are those of 1000 * seed onwards
+    assert [training_seed_block(s, 30) for s in range(3)] == [
+        range(0, 30),
+        range(1000, 1030),
+        range(2000, 2030),
+    ]
+    held_out = set(EVAL_SEEDS) | set(VALIDATION_SEEDS) | set(CALIBRATION_SEEDS)
+    for seed in (9, 10, 20, 30, 12345):
+        block = training_seed_block(seed, 30)
+        assert len(block) == 30 and set(block) <= set(TRAINING_SEEDS)
+        assert not set(block) & held_out
+    assert training_seed_block(3, 10_000) == TRAINING_SEEDS
+    for seed, count in ((-1, 30), (0, 0), (0, 10_001)):
+        with pytest.raises(ValueError, match="training seed must be"):
+            training_seed_block(seed, count)

@@ -71,3 +71,51 @@ def test_batched_attributes_and_methods_come_back_per_sub_env():
     rngs = env.get_attr("rngs", indices=[0, 2])
     assert rngs == [vector.rngs[0], vector.rngs[2]]  # one row per sub-env asked for
     assert env.env_is_wrapped(object) == [False] * 3
+
+
+def test_seed_applies_at_the_next_reset_only_as_in_dummy_vec_env():
+    kwargs = SMALL["BandwidthSplit-v0"]
+    native = NativeVecEnv(
+        gym.make_vec("BandwidthSplit-v0", 2, vectorization_mode="vector_entry_point", **kwargs)
+    )
+    dummy = make_vec_env("BandwidthSplit-v0", n_envs=2, env_kwargs=kwargs)
+    actions = np.full((2, 1), 0.4)
+    for env in (native, dummy):
+        env.seed(1)
+        env.reset()
+        env.seed(1)  # not taken by the autoreset below
+    for _ in range(kwargs["periods_per_episode"]):
+        a, b = native.step(actions), dummy.step(actions)
+    assert a[2].all() and b[2].all()
+    np.testing.assert_array_equal(a[0], b[0])  # the next episodes, from the continued rngs
+    np.testing.assert_array_equal(a[3][0]["terminal_observation"], b[3][0]["terminal_observation"])
+
+
+def test_nested_infos_are_split_and_other_autoreset_modes_refused():
+    from gymnasium.vector import AutoresetMode
+    from gymnasium.wrappers.vector import RecordEpisodeStatistics
+
+    vector = gym.make_vec(
+        "BandwidthSplit-v0",
+        2,
+        vectorization_mode="vector_entry_point",
+        **SMALL["BandwidthSplit-v0"],
+    )
+    env = NativeVecEnv(RecordEpisodeStatistics(vector))
+    env.reset()
+    for _ in range(5):
+        _, rewards, dones, infos = env.step(np.full((2, 1), 0.5))
+    assert dones.all()
+    assert [info["episode"]["l"] for info in infos] == [5, 5]
+    same_step = gym.make_vec(
+        "BandwidthSplit-v0",
+        2,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+    )
+    with pytest.raises(ValueError, match="NEXT_STEP"):
+        NativeVecEnv(same_step)
+    with pytest.raises(ValueError, match="whole vector env"):
+        env.set_attr("anything", 1, indices=[0])
+    with pytest.raises(ValueError, match="whole vector env"):
+        env.env_method("reset", indices=[1])

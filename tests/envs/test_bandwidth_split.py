@@ -457,3 +457,25 @@ def test_the_env_copies_and_continues_identically():
 def test_episodes_that_cannot_run_are_refused_naming_the_fields(overrides, match):
     with pytest.raises(ValueError, match=f"BandwidthSplitEnvConfig.{match}"):
         BandwidthSplitEnvConfig(**overrides)
+
+
+def test_vector_actions_of_another_shape_or_dtype_are_refused():
+    envs = gym.make_vec("BandwidthSplitMulti-v0", 3, vectorization_mode="vector_entry_point")
+    width = envs.single_action_space.shape[0]
+    devices = envs.unwrapped.config.num_devices
+    actions = np.random.default_rng(0).random((3, width))
+    envs.reset(seed=0)
+    for bad in (actions.T, actions.reshape(-1), actions[:2]):
+        with pytest.raises(ValueError, match=rf"actions must have shape \(3, {width}\)"):
+            envs.step(bad)
+    with pytest.raises(ValueError, match="real numbers"):
+        envs.step(actions.astype(complex))
+    flat = envs.step(actions)
+    envs.reset(seed=0)
+    by_rows = envs.step(actions.reshape(3, devices, -1))  # a row per device, as the scalar env
+    np.testing.assert_array_equal(flat[1], by_rows[1])
+    one = gym.make_vec("BandwidthSplit-v0", 2, vectorization_mode="vector_entry_point")
+    one.reset(seed=0)
+    column = one.step(np.full((2, 1), 0.3))
+    one.reset(seed=0)
+    np.testing.assert_array_equal(one.step(np.full(2, 0.3))[1], column[1])

@@ -15,16 +15,21 @@ SMALL = {"frames_per_episode": 2, "slots_per_frame": 4}
 
 
 def _run_folder(tmp_path, env_id, env_kwargs):
-    """A run folder as train/ppo.py leaves it, with an untrained PPO model."""
+    """A run folder as train/ppo.py leaves it (its ``config.yaml`` from the same arguments,
+    seed 3), with an untrained PPO model."""
     import gymnasium as gym
     from stable_baselines3 import PPO
+
+    from mec_gym.train.cli import parse_args
+    from mec_gym.train.common import run_config
 
     folder = tmp_path / env_id
     folder.mkdir()
     model = PPO("MlpPolicy", gym.make(env_id, **env_kwargs), n_steps=8, batch_size=8, seed=0)
     model.save(folder / "best_model.zip")
-    config = {"algo": "ppo", "env_id": env_id, "args": {"seed": 3}, "env_kwargs": env_kwargs}
-    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    pairs = [f"{key}={value}" for key, value in env_kwargs.items()]
+    args = parse_args("ppo", ["--env", env_id, "--seed", "3", "--env-kwargs", *pairs])
+    (folder / "config.yaml").write_text(yaml.safe_dump(run_config("ppo", args)))
     return folder
 
 
@@ -79,7 +84,7 @@ def test_the_traces_are_those_of_the_slot_env(tmp_path):
 def test_bad_run_folders_and_mixed_configs_are_refused(tmp_path, capsys):
     with pytest.raises(SystemExit):
         hierarchy.main(["--slot-agent", str(tmp_path), "--out", str(tmp_path / "x")])
-    assert "not a training run folder" in capsys.readouterr().err
+    assert "expected a run folder of train/<algo>.py" in capsys.readouterr().err
     frame = _run_folder(tmp_path, "TwoTimescaleFrame-v0", SMALL)
     with pytest.raises(SystemExit):
         hierarchy.main(["--slot-agent", str(frame), "--out", str(tmp_path / "y")])
