@@ -38,6 +38,7 @@ start --head`` (other machines join it with ``ray start --address HEAD:6379``), 
 
 from __future__ import annotations
 
+import csv
 import functools
 import hashlib
 import importlib
@@ -68,6 +69,9 @@ from mec_gym.registration import ENVS, canonical_id, env_entry
 __all__ = [
     "PolicySource",
     "agent_source",
+    "rows_from_csv",
+    "with_seed_statistics",
+    "markdown_section",
     "problem_kwargs",
     "baseline_sources",
     "pending_seeds",
@@ -128,6 +132,12 @@ def problem_kwargs(env_id: str, env_kwargs: dict[str, Any]) -> dict[str, Any]:
     what makes the problem itself."""
     formulation = env_entry(env_id).formulation_kwargs
     return {key: value for key, value in env_kwargs.items() if key not in formulation}
+
+
+def formulation_kwargs(env_id: str, env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The env's formulation fields of ``env_kwargs`` (the rest: :func:`problem_kwargs`)."""
+    formulation = env_entry(env_id).formulation_kwargs
+    return {key: value for key, value in env_kwargs.items() if key in formulation}
 
 
 def baseline_sources(env_id: str, env_kwargs: dict[str, Any]) -> list[PolicySource]:
@@ -267,17 +277,38 @@ def load_cells(folder: Path, source: PolicySource, seeds: Sequence[int]) -> list
 def seed_groups(
     cells: dict[PolicySource, list[dict[str, Any]]],
 ) -> dict[PolicySource, list[PolicySource]]:
-    """The agents of one algorithm trained with several seeds, as one policy ``<algo> (<n>
-    seeds)`` (kind ``"agents"``) -> its members."""
-    members: dict[str, list[PolicySource]] = {}
+    """The agents of one algorithm and one formulation (env kwargs) trained with several seeds,
+    as one policy ``<algo> (<n> seeds)`` (kind ``"agents"``; ``<algo> [<formulation>] (<n>
+    seeds)`` when the algorithm's agents act in several formulations) -> its members."""
+    members: dict[tuple[str, str], list[PolicySource]] = {}
     for source in cells:
         if source.kind == "agent":
-            members.setdefault(source.algo, []).append(source)
-    return {
-        PolicySource(group[0].env_id, f"{algo} ({len(group)} seeds)", "agents", algo=algo): group
-        for algo, group in members.items()
-        if len(group) >= 2
-    }
+            formulation = json.dumps(source.env_kwargs, sort_keys=True, default=str)
+            members.setdefault((source.algo, formulation), []).append(source)
+    algos = [algo for algo, _ in members]
+    groups = {}
+    for (algo, _), group in members.items():
+        if len(group) < 2:
+            continue
+        label = algo
+        if algos.count(algo) > 1:
+            kwargs = formulation_kwargs(group[0].env_id, group[0].env_kwargs)
+            label += f" [{', '.join(f'{k}={v}' for k, v in sorted(kwargs.items())) or 'defaults'}]"
+        name = f"{label} ({len(group)} seeds)"
+        groups[PolicySource(group[0].env_id, name, "agents", group[0].env_kwargs, algo=algo)] = (
+            group
+        )
+    return groups
+
+
+def duplicate_agents(agents: Sequence[PolicySource]) -> list[str]:
+    """Names of agents given twice: of one env, algorithm, training seed and env kwargs."""
+    keys = [
+        (a.env_id, a.name, json.dumps(a.env_kwargs, sort_keys=True, default=str)) for a in agents
+    ]
+    return sorted(
+        {f"{env_id} {name}" for env_id, name, _ in {k for k in keys if keys.count(k) > 1}}
+    )
 
 
 def group_cells(members: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -306,8 +337,8 @@ def summary_rows(
     """One row per policy, best mean first: mean score and CI, the paired difference to the best
     baseline (positive: better; the best baseline against the runner-up baseline), the mean
     components and the decision time. Agents of one algorithm with several training seeds also
-    get a row of their mean (per test seed, over the training seeds) with the spread of the
-    seeds' means (``seeds_min``, ``seeds_max``)."""
+    get a row of their mean (per test seed, over the training seeds) with the statistics of
+    :func:`with_seed_statistics`."""
     sign = protocol.sign
     groups = seed_groups(cells)
     cells = {**cells, **{g: group_cells([cells[m] for m in ms]) for g, ms in groups.items()}}
@@ -326,9 +357,6 @@ def summary_rows(
             "score": mean,
             "score_ci95": half,
         }
-        if source in groups:
-            seed_means = [scores[member].mean() for member in groups[source]]
-            row["seeds_min"], row["seeds_max"] = min(seed_means), max(seed_means)
         row["group"] = next((g.name for g, ms in groups.items() if source in ms), "")
         reference = next((b for b in baselines if b != source), None)
         if reference is not None:
@@ -341,6 +369,50 @@ def summary_rows(
         seconds = sum(c["seconds_in_predict"] for c in cells[source])
         row["ms_per_decision"] = 1e3 * seconds / max(decisions, 1)
         rows.append(row)
+    return with_seed_statistics(rows)
+
+
+TEXT_COLUMNS = ("env", "policy", "kind", "group", "reference")
+"""Columns of ``results.csv`` that hold text (``episodes`` holds integers, the rest floats)."""
+
+
+def rows_from_csv(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """The rows of a ``results.csv`` this module wrote, by env, as :func:`summary_rows` made
+    them (empty cells left out but ``group``'s, floats read back exactly): what
+    :func:`markdown_section` renders again after a change of the tables' layout, without playing
+    a cell."""
+    by_env: dict[str, list[dict[str, Any]]] = {}
+    with path.open(newline="") as handle:
+        for entry in csv.DictReader(handle):
+            row: dict[str, Any] = {}
+            for key, text in entry.items():
+                if text == "" and key != "group":  # a key the row did not have
+                    continue
+                if key in TEXT_COLUMNS:
+                    row[key] = text
+                else:
+                    row[key] = int(text) if key == "episodes" else float(text)
+            by_env.setdefault(row["env"], []).append(row)
+    return by_env
+
+
+def with_seed_statistics(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` (of one env) with the statistics over the training seeds added to each seed
+    group's row (kind ``"agents"``), from its members' rows (``group``): the lowest and highest
+    of the seeds' mean scores (``seeds_min``, ``seeds_max``) and, when the members are paired
+    against the group's reference, the mean of their paired differences with its 95 % CI over
+    the seeds (``seeds_paired_diff``, ``seeds_paired_diff_ci95``: a t interval with seeds - 1
+    degrees of freedom, which counts how much another training seed changes the result; the
+    group's own CIs are over the test seeds of its mean policy)."""
+    for row in rows:
+        if row["kind"] != "agents":
+            continue
+        members = [m for m in rows if m["group"] == row["policy"]]
+        seed_means = [m["score"] for m in members]
+        row["seeds_min"], row["seeds_max"] = min(seed_means), max(seed_means)
+        if "reference" in row and all(m.get("reference") == row["reference"] for m in members):
+            differences = np.array([m["paired_diff"] for m in members])
+            row["seeds_paired_diff"], row["seeds_paired_diff_ci95"] = mean_ci(differences)
     return rows
 
 
@@ -361,6 +433,11 @@ def markdown_section(env_id: str, protocol: EvalProtocol, rows: list[dict[str, A
             if "reference" in r
             else "–"
         ),
+        "the same over the training seeds (95% CI)": lambda r: (
+            format_mean_ci(r["seeds_paired_diff"], r["seeds_paired_diff_ci95"], sign="+")
+            if "seeds_paired_diff" in r
+            else "–"
+        ),
         **{
             key.replace("_", " ") + (f" ({unit})" if unit and unit[0] != "/" else unit): (
                 f"{{{key}:.3f}}"
@@ -373,8 +450,11 @@ def markdown_section(env_id: str, protocol: EvalProtocol, rows: list[dict[str, A
     note = (
         [
             "",
-            "Agents trained with several seeds appear as their mean; each seed's row is in "
-            "`results.csv`.",
+            "Agents trained with several seeds appear as their mean policy (per test seed, the "
+            "mean over the seeds' agents). Its CIs are over the test seeds and leave out how "
+            "much another training seed would change it; the column 'the same over the training "
+            "seeds' counts that: the mean of the seeds' agents' paired differences, with a t "
+            "interval over the seeds. Each seed's row is in `results.csv`.",
         ]
         if len(shown) < len(rows)
         else []
@@ -536,6 +616,8 @@ def main(argv: Sequence[str] | None = None) -> Path:
         agents = [agent_source(path) for path in args.agents]
     except ValueError as error:
         parser.error(str(error))
+    if duplicates := duplicate_agents(agents):
+        parser.error(f"--agents: {duplicates} given twice (one run per seed and env kwargs)")
     for agent in agents:
         problem = problem_kwargs(agent.env_id, agent.env_kwargs)
         if problem != problem_kwargs(agent.env_id, env_kwargs):

@@ -4,6 +4,7 @@ seeds) × every baseline, on the fixed test seeds.
     python eval/results.py [--env ID ...] [--algo NAME ...] [--seeds 0 1 2] [--timesteps N]
         [--episodes N] [--logdir runs/results] [--address local|auto|ray://HOST:PORT]
         [--out FOLDER] [-- TRAIN ARGS]
+    python eval/results.py --from-csv --out docs
 
 ``make benchmark`` runs it with ``--address local --out docs``: it writes ``docs/RESULTS.md`` and
 its plots in ``docs/results/``. Step 1 trains, for every (algorithm, env) pair whose YAML entry
@@ -13,6 +14,10 @@ unfinished ones resumed). Step 2 benchmarks every baseline and every trained age
 checkpoint chosen on the validation seeds) on the test seeds (``eval/benchmark.py``, cells stored
 in ``<logdir>/benchmark_cells``, out of the docs). Both steps resume where a killed run stopped.
 The page states the command, the machine and the date.
+
+``--from-csv`` renders the tables of ``<out>/RESULTS.md`` and ``<out>/results/results.md`` again
+from ``<out>/results/results.csv`` (after a change of their layout: no training, no policy
+played, the plots kept) and says so on the pages.
 """
 
 from __future__ import annotations
@@ -26,11 +31,15 @@ from pathlib import Path
 
 import mec_gym  # noqa: F401  (registers the environments)
 from mec_gym.eval import benchmark, output
+from mec_gym.eval.evaluation import protocol_for
 from mec_gym.registration import ENVS, canonical_id
 from mec_gym.train.cli import ALGOS, env_problem, load_hyperparams
 from mec_gym.train.sweep import Sweep, run_trainings
 
-__all__ = ["fitting_pairs", "main"]
+__all__ = ["fitting_pairs", "rerender", "main"]
+
+RERENDERED = "Tables re-rendered from `results/results.csv`"
+"""How the page's line about a re-rendering starts (a later one replaces it)."""
 
 
 def fitting_pairs(algos: Sequence[str], env_ids: Sequence[str]) -> list[tuple[str, str]]:
@@ -75,8 +84,17 @@ def main(argv: Sequence[str] | None = None) -> Path:
     parser.add_argument("--episodes", type=int, help="test seeds per policy (default: the env's)")
     parser.add_argument("--logdir", type=Path, default=Path("runs/results"))
     parser.add_argument("--address", help="run on Ray: local, auto or ray://HOST:PORT")
+    parser.add_argument(
+        "--from-csv",
+        action="store_true",
+        help="render the tables of <out>/RESULTS.md again from <out>/results/results.csv",
+    )
     output.add_out_argument(parser, "results")
     args = parser.parse_args(argv)
+    if args.from_csv:
+        if args.out is None or not (args.out / "results" / "results.csv").is_file():
+            parser.error("--from-csv needs --out FOLDER holding results/results.csv")
+        return rerender(args.out, output.command_line(__file__, argv))
     if len(args.seeds) < 3:
         parser.error(f"--seeds: at least 3 training seeds, got {args.seeds}")
     env_ids = [canonical_id(e) for e in args.env] if args.env else sorted(ENVS)
@@ -131,6 +149,38 @@ def main(argv: Sequence[str] | None = None) -> Path:
     ]
     output.write_markdown(folder / "RESULTS.md", page)
     print(f"wrote {folder / 'RESULTS.md'}")
+    return folder
+
+
+def rerender(folder: Path, command: str) -> Path:
+    """``folder/RESULTS.md`` and ``folder/results/results.md`` with their tables rendered again
+    from ``results/results.csv`` (the rows of the same cells,
+    :func:`~mec_gym.eval.benchmark.rows_from_csv`) by the current ``markdown_section``; the seed
+    groups' statistics recomputed from their members' rows, the CSV rewritten with them; each
+    page's header kept, with a line saying when and how."""
+    csv_path = folder / "results" / "results.csv"
+    sections, all_rows = [], []
+    for env_id, rows in benchmark.rows_from_csv(csv_path).items():
+        rows = benchmark.with_seed_statistics(rows)
+        all_rows += rows
+        sections.append(benchmark.markdown_section(env_id, protocol_for(env_id), rows))
+    output.write_csv(csv_path, all_rows)
+    note = (
+        f"{RERENDERED} on {time.strftime('%Y-%m-%d')} by `{command}`: the same rows, no policy "
+        "played again."
+    )
+    text = "\n".join(sections)
+    for page_path, links in (
+        (folder / "results" / "results.md", ""),
+        (folder / "RESULTS.md", "results/"),
+    ):
+        if not page_path.is_file():
+            continue
+        head = page_path.read_text().split("\n## ", 1)[0].rstrip("\n").split("\n\n")
+        head = [paragraph for paragraph in head if not paragraph.startswith(RERENDERED)]
+        tables = text.replace("](", f"]({links}") if links else text
+        output.write_markdown(page_path, ["\n\n".join([*head, note]), "", tables])
+        print(f"wrote {page_path}")
     return folder
 
 

@@ -96,3 +96,17 @@ def test_the_results_page_holds_each_algorithm_over_its_seeds(tmp_path):
     assert "dqn" not in page.split("## ")[1]
     assert "python eval/results.py" in page and "CPUs" in page
     assert (out / "results" / f"{ENV_ID}_scores.png").is_file()
+    group = page.split("| ppo (3 seeds) |")[1].split("\n")[0]
+    assert group.count("±") == 3  # the score, the paired difference and the same over the seeds
+    csv_text = (out / "results" / "results.csv").read_text()
+    bench_page = (out / "results" / "results.md").read_text()
+    for _ in range(2):  # rendered again from results.csv: the same tables, one line saying so
+        results.main(["--from-csv", "--out", str(out)])
+        again = (out / "RESULTS.md").read_text()
+        assert again.count(results.RERENDERED) == 1
+        assert again.split("\n## ", 1)[1] == page.split("\n## ", 1)[1]
+        assert again.split(results.RERENDERED)[0] == page.split("\n## ", 1)[0].rstrip() + "\n\n"
+        assert (out / "results" / "results.csv").read_text() == csv_text
+        bench_again = (out / "results" / "results.md").read_text()
+        assert bench_again.split("\n## ", 1)[1] == bench_page.split("\n## ", 1)[1]
+        assert bench_again.count(results.RERENDERED) == 1

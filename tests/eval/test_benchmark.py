@@ -155,3 +155,56 @@ def test_a_rerun_from_scratch_reproduces_the_table_exactly(tmp_path):
         rows = list(csv.DictReader((tmp_path / name / "results.csv").open()))
         tables.append([{k: v for k, v in row.items() if k != "ms_per_decision"} for row in rows])
     assert tables[0] == tables[1] and len(tables[0]) > 3
+
+
+def _cells(scores, components):
+    return [
+        {
+            "seed": 10_000 + i,
+            "score": score,
+            "components": dict.fromkeys(components, 1.0),
+            "decisions": 1,
+            "seconds_in_predict": 0.0,
+        }
+        for i, score in enumerate(scores)
+    ]
+
+
+def test_seed_groups_carry_the_ci_over_the_training_seeds_and_split_formulations():
+    from scipy import stats
+
+    from mec_gym.eval.evaluation import protocol_for
+
+    env_id = "JointOffload-v1"  # cost: lower is better; action_mode is its formulation
+    protocol = protocol_for(env_id)
+
+    def agent(seed, **kwargs):
+        name = f"ppo_s{seed}"
+        return benchmark.PolicySource(env_id, name, "agent", kwargs, algo="ppo", model=name)
+
+    baseline = benchmark.PolicySource(env_id, "best", "baseline")
+    cells = {baseline: _cells([1.0, 2.0, 3.0], protocol.components)}
+    offsets = {0: 0.1, 1: 0.4, 2: -0.2}
+    for seed, offset in offsets.items():
+        cells[agent(seed)] = _cells(
+            [1.0 + offset, 2.0 + offset, 3.0 + 2 * offset], protocol.components
+        )
+    rows = {row["policy"]: row for row in benchmark.summary_rows(protocol, cells)}
+    group = rows["ppo (3 seeds)"]
+    differences = [-offset * 4 / 3 for offset in offsets.values()]  # cost: sign -1
+    assert group["seeds_paired_diff"] == pytest.approx(sum(differences) / 3)
+    half = stats.t.ppf(0.975, 2) * stats.sem(differences)
+    assert group["seeds_paired_diff_ci95"] == pytest.approx(half)
+    assert (group["seeds_min"], group["seeds_max"]) == pytest.approx(
+        (2.0 - 0.2 * 4 / 3, 2.0 + 0.4 * 4 / 3)
+    )
+    assert "seeds_paired_diff" not in rows["ppo_s0"]
+    page = benchmark.markdown_section(env_id, protocol, list(rows.values()))
+    assert "the same over the training seeds (95% CI)" in page
+
+    for seed in (0, 1):  # two more runs, in another formulation: their own group
+        cells[agent(seed, action_mode="full")] = _cells([1.0, 2.0, 3.0], protocol.components)
+    names = {row["policy"] for row in benchmark.summary_rows(protocol, cells)}
+    assert {"ppo [defaults] (3 seeds)", "ppo [action_mode=full] (2 seeds)"} <= names
+    assert benchmark.duplicate_agents([agent(0), agent(1), agent(0)]) == [f"{env_id} ppo_s0"]
+    assert benchmark.duplicate_agents([agent(0), agent(0, action_mode="full")]) == []
