@@ -80,12 +80,13 @@ def run_episode(
     """
     observation, info = env.reset(seed=int(seed))
     episode_start = np.ones(1, dtype=bool)
+    state = None  # a recurrent policy's hidden state, handed back at every step
     decisions, seconds, done = 0, 0.0, False
     while not done:
         extra = {"action_masks": env.unwrapped.action_masks()} if action_masks else {}
         tic = time.perf_counter()
-        action, _ = policy.predict(
-            observation, episode_start=episode_start, deterministic=True, **extra
+        action, state = policy.predict(
+            observation, state=state, episode_start=episode_start, deterministic=True, **extra
         )
         seconds += time.perf_counter() - tic
         decisions += 1

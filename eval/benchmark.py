@@ -179,9 +179,10 @@ CODE_PACKAGES = ("mec_gym", "mec_gym.agents", "mec_gym.eval")
 
 @functools.cache
 def code_digest() -> str:
-    """A digest of the source and data files of ``CODE_PACKAGES``: cells are stored under it, so
-    that an edit to the code never reuses a cell computed before it."""
-    digest = hashlib.sha256()
+    """A digest of the source and data files of ``CODE_PACKAGES`` and of the package versions
+    (``output.package_versions``): cells are stored under it, so that an edit to the code or
+    another release of a library never reuses a cell computed before it."""
+    digest = hashlib.sha256(json.dumps(output.package_versions(), sort_keys=True).encode())
     for package in CODE_PACKAGES:
         root = Path(importlib.import_module(package).__file__).parent
         for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".json")):

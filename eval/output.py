@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import platform
 import shlex
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -164,6 +166,21 @@ def markdown_table(rows: Iterable[Mapping[str, Any]], columns: Mapping[str, Cell
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+VERSIONED_PACKAGES = ("mec-gym", "gymnasium", "stable-baselines3", "sb3-contrib", "torch", "numpy")
+"""The packages whose versions a training run and a benchmark cell depend on."""
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and of :data:`VERSIONED_PACKAGES` ("not installed" for a missing one)."""
+    versions = {"python": platform.python_version()}
+    for package in VERSIONED_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
 
 
 def write_markdown(path: Path, page: str | Sequence[str]) -> str:

@@ -109,7 +109,11 @@ def main(argv: Sequence[str] | None = None) -> Path:
     jobs = [job for sweep in sweeps for job in sweep.jobs()]
     print(f"{len(jobs)} training runs to start or resume")
     run_trainings(jobs, args.address)  # all sweeps' runs at once: Ray spreads them
-    runs = [run for sweep in sweeps for run in sweep.runs()]
+    found = {sweep: sweep.runs() for sweep in sweeps}
+    missing = [f"{s.algo} on {s.env_id}" for s, runs in found.items() if len(runs) < len(s.seeds)]
+    if missing:  # the page states len(args.seeds) training seeds for every pair
+        parser.error(f"no finished run of every seed for {missing}: run the command again")
+    runs = [run for sweep_runs in found.values() for run in sweep_runs]
 
     folder = output.output_folder(args.out, "results")
     bench_argv = [

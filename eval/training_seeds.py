@@ -60,6 +60,21 @@ def seed_row(run: Path, agent: str, baseline: str) -> dict[str, Any]:
     }
 
 
+def check_runs(runs: Sequence[Path]) -> None:
+    """ValueError unless ``runs`` are at least two run folders of one env, each of another
+    training seed, scored on the same test seeds (their ``config.yaml``)."""
+    if len(runs) < 2:
+        raise ValueError(f"at least 2 run folders (one per training seed), got {len(runs)}")
+    configs = {run: yaml.safe_load((run / "config.yaml").read_text()) for run in runs}
+    for key in ("env_id", "eval_seeds"):
+        values = {str(config.get(key)) for config in configs.values()}
+        if len(values) > 1:
+            raise ValueError(f"the runs differ in {key}: {sorted(values)}")
+    seeds = [config.get("seed") for config in configs.values()]
+    if len(set(seeds)) < len(seeds):
+        raise ValueError(f"the runs' training seeds repeat: {seeds}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     argv = arguments(argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -68,7 +83,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--baseline", default="dt_stopping", help="the reference row")
     add_out_argument(parser, NAME)
     args = parser.parse_args(argv)
-    rows = [seed_row(run, args.agent, args.baseline) for run in args.runs]
+    try:
+        check_runs(args.runs)
+        rows = [seed_row(run, args.agent, args.baseline) for run in args.runs]
+    except (OSError, ValueError, KeyError) as error:
+        parser.error(str(error))
     summary = {"run": f"mean ± sd over {len(rows)} seeds"}
     for key in ("agent", "baseline", "advantage", "relative"):
         values = np.array([row[key] for row in rows])

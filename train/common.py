@@ -38,7 +38,6 @@ import functools
 import hashlib
 import importlib
 import pickle
-import platform
 import random
 import shutil
 import signal
@@ -47,7 +46,6 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -203,17 +201,6 @@ def env_config(env_id: str, env_kwargs: dict[str, Any]) -> dict[str, Any] | None
         return config.to_dict() if hasattr(config, "to_dict") else None
     finally:
         env.close()
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of Python and the packages a run depends on."""
-    versions = {"python": platform.python_version()}
-    for package in ("mec-gym", "gymnasium", "stable-baselines3", "sb3-contrib", "torch", "numpy"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    return versions
 
 
 class _PlainDumper(yaml.SafeDumper):
@@ -781,7 +768,7 @@ def run_config(algo: str, args: argparse.Namespace) -> dict[str, Any]:
         "hyperparams": args.hyperparams,
         "env_kwargs": args.env_kwargs,
         "env_config": env_config(args.env, args.env_kwargs),
-        "versions": package_versions(),
+        "versions": output.package_versions(),
     }
 
 

@@ -74,7 +74,7 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         self.periods = RandomPeriods() if periods is None else periods
         self.set_single_spaces(action_space_for(cfg), observation_space_for(cfg))
         self.scale = ObservationScale(cfg)
-        shape = (cfg.periods_per_episode + 1, num_envs, cfg.num_devices)
+        shape = (cfg.periods_per_episode + 1, self.num_envs, cfg.num_devices)
         self.upload_snr, self.download_snr, self.available_samples = (
             np.zeros(shape) for _ in range(3)
         )
@@ -86,7 +86,7 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         self.devices: DeviceState = initial_devices(cfg, shape[1:])
         self.period = 0
         """The current period of every sub-env."""
-        self.totals = np.zeros((num_envs, len(self.keys)))
+        self.totals = np.zeros((self.num_envs, len(self.keys)))
 
     # ------------------------------------------------------------------ gym API
     def _step_all(

@@ -9,6 +9,7 @@ episode means that ``info`` reports. An environment implements the hooks ``_rese
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -244,8 +245,9 @@ class MecVectorEnv(VectorEnv):
                 f"{type(self).__name__} does not render (render_mode must be None, got "
                 f"{render_mode!r}); render a scalar env instead"
             )
-        if not isinstance(num_envs, int) or num_envs < 1:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, numbers.Integral) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        num_envs = int(num_envs)
         self.config = env_class.resolve_config(config, env_class.default_preset, overrides)
         self.num_envs = num_envs
         self.render_mode = None

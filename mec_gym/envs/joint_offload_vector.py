@@ -85,13 +85,16 @@ class JointOffloadVectorEnv(LockstepVectorEnv):
         self.action_mode = cfg.action_mode
         self.width = ACTION_WIDTH[self.action_mode]
         n, rounds = cfg.num_devices, self.simulator.chunk_rounds
-        self.gain_db, self.rate = np.zeros((num_envs, rounds, n)), np.zeros((num_envs, rounds, n))
-        self.distance = np.zeros((num_envs, rounds, n))
-        self.walk_end = np.zeros((num_envs, n, 2))
-        self.blocks = [slice(i, i + DRAW_BLOCK) for i in range(0, num_envs, DRAW_BLOCK)]
+        self.gain_db, self.rate = (
+            np.zeros((self.num_envs, rounds, n)),
+            np.zeros((self.num_envs, rounds, n)),
+        )
+        self.distance = np.zeros((self.num_envs, rounds, n))
+        self.walk_end = np.zeros((self.num_envs, n, 2))
+        self.blocks = [slice(i, i + DRAW_BLOCK) for i in range(0, self.num_envs, DRAW_BLOCK)]
         """The sub-envs whose rounds are drawn at once (arrays that stay in cache)."""
         self.slot = self.round = 0
-        self.totals = np.zeros((num_envs, len(self.keys)))
+        self.totals = np.zeros((self.num_envs, len(self.keys)))
 
     # ------------------------------------------------------------------ gym API
     def _step_all(

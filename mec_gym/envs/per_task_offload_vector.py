@@ -161,11 +161,11 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         self.min_frames = self.scalar.min_frames
         self.frame_span = cfg.max_frames - self.min_frames
         self.options = cfg.action_mode == "options"
-        self.rows = np.arange(num_envs)
+        self.rows = np.arange(self.num_envs)
         self.uploads, self.edge_jobs = (
-            ReservationHeaps(num_envs, RELEASES_OBSERVED) for _ in range(2)
+            ReservationHeaps(self.num_envs, RELEASES_OBSERVED) for _ in range(2)
         )
-        self.totals = np.zeros((num_envs, len(self.keys)))
+        self.totals = np.zeros((self.num_envs, len(self.keys)))
         self.task = 0
 
     # ------------------------------------------------------------------ gym API

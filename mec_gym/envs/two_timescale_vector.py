@@ -70,11 +70,11 @@ class TwoTimescaleVectorEnv(LockstepVectorEnv):
         super().__init__(TwoTimescaleEnv, num_envs, config, render_mode, overrides)
         cfg = self.config
         self.frame_policy: FramePolicy = resolve_frame_policy(frame_policy)
-        self.simulator = TwoTimescaleSimulator(cfg, slots, num_envs)
-        self.observer = SlotObserver(cfg, (num_envs,))
+        self.simulator = TwoTimescaleSimulator(cfg, slots, self.num_envs)
+        self.observer = SlotObserver(cfg, (self.num_envs,))
         self.set_single_spaces(slot_action_space(cfg), slot_observation_space(cfg))
         self.frame_problem: SlotProblem | None = None
-        self.totals = np.zeros((num_envs, len(self.keys)))
+        self.totals = np.zeros((self.num_envs, len(self.keys)))
 
     # ------------------------------------------------------------------ gym API
     def _step_all(

@@ -213,3 +213,13 @@ def test_native_vector_env_seeds_each_sub_env_and_continues_its_generator(env_id
         envs.reset(seed=[1, 2, 3])
     with pytest.raises(ValueError, match="reset_mask"):  # the sub-envs reset together
         envs.reset(seed=0, options={"reset_mask": np.array([True, False])})
+
+
+@pytest.mark.parametrize("env_id", [e for e in ENV_IDS if ENVS[e].vector_entry_point])
+def test_native_vector_env_takes_numpy_counts_and_refuses_bad_ones(env_id):
+    kwargs = ENVS[env_id].small_kwargs
+    envs = gym.make_vec(env_id, np.int64(2), vectorization_mode="vector_entry_point", **kwargs)
+    assert type(envs.num_envs) is int and len(envs.reset(seed=0)[0]) == 2
+    for bad in (True, 0, 2.0):
+        with pytest.raises(ValueError, match="num_envs must be a positive integer"):
+            gym.make_vec(env_id, bad, vectorization_mode="vector_entry_point", **kwargs)

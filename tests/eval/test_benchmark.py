@@ -208,3 +208,17 @@ def test_seed_groups_carry_the_ci_over_the_training_seeds_and_split_formulations
     assert {"ppo [defaults] (3 seeds)", "ppo [action_mode=full] (2 seeds)"} <= names
     assert benchmark.duplicate_agents([agent(0), agent(1), agent(0)]) == [f"{env_id} ppo_s0"]
     assert benchmark.duplicate_agents([agent(0), agent(0, action_mode="full")]) == []
+
+
+def test_cells_are_keyed_by_the_package_versions_too(monkeypatch):
+    benchmark.code_digest.cache_clear()
+    now = benchmark.code_digest()
+    versions = {**benchmark.output.package_versions(), "torch": "another release"}
+    monkeypatch.setattr(benchmark.output, "package_versions", lambda: versions)
+    benchmark.code_digest.cache_clear()
+    try:
+        assert benchmark.code_digest() != now
+    finally:
+        monkeypatch.undo()
+        benchmark.code_digest.cache_clear()
+    assert benchmark.code_digest() == now

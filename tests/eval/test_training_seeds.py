@@ -6,13 +6,15 @@ import csv
 
 import numpy as np
 import pytest
+import yaml
 
 from mec_gym.eval import training_seeds
 
 
-def _run(folder, agent_scores, baseline_scores):
+def _run(folder, agent_scores, baseline_scores, seed=0, env_id="MultiStepOffload-v1"):
     folder.mkdir()
-    (folder / "config.yaml").write_text("env_id: MultiStepOffload-v1\n")
+    config = {"env_id": env_id, "seed": seed, "eval_seeds": list(range(10_000, 10_003))}
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
     with (folder / "comparison.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["policy", "utility"])
@@ -28,7 +30,7 @@ def _run(folder, agent_scores, baseline_scores):
 
 def test_paired_advantages_per_run_and_their_spread(tmp_path):
     first = _run(tmp_path / "s0", [0.5, 0.6, 0.7], [0.4, 0.6, 0.5])
-    second = _run(tmp_path / "s1", [0.3, 0.3, 0.6], [0.4, 0.3, 0.5])
+    second = _run(tmp_path / "s1", [0.3, 0.3, 0.6], [0.4, 0.3, 0.5], seed=1)
     row = training_seeds.seed_row(first, "ppo", "dt_stopping")
     assert row["advantage"] == pytest.approx(0.1)
     differences = np.array([0.1, 0.0, 0.2])
@@ -41,3 +43,17 @@ def test_paired_advantages_per_run_and_their_spread(tmp_path):
     assert float(rows[2]["advantage_sd"]) == pytest.approx(np.std([0.1, 0.0], ddof=1))
     with pytest.raises(ValueError, match="no policy"):
         training_seeds.seed_row(first, "sac", "dt_stopping")
+
+
+def test_runs_of_one_seed_or_env_or_a_single_run_are_refused(tmp_path, capsys):
+    first = _run(tmp_path / "a", [0.5, 0.6, 0.7], [0.4, 0.6, 0.5])
+    same_seed = _run(tmp_path / "b", [0.5, 0.6, 0.7], [0.4, 0.6, 0.5])
+    other_env = _run(tmp_path / "c", [0.5, 0.6, 0.7], [0.4, 0.6, 0.5], 2, "PerTaskOffload-v1")
+    for runs, message in (
+        ([first], "at least 2 run folders"),
+        ([first, same_seed], "training seeds repeat"),
+        ([first, other_env], "differ in env_id"),
+    ):
+        with pytest.raises(SystemExit):
+            training_seeds.main([*map(str, runs), "--out", str(tmp_path / "out")])
+        assert message in capsys.readouterr().err.strip().splitlines()[-1]
