@@ -65,11 +65,13 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         config: BandwidthSplitEnvConfig | dict[str, Any] | None = None,
         render_mode: str | None = None,
         periods: PeriodGenerator | None = None,
+        max_episode_steps: int | None = None,
         **overrides: Any,
     ) -> None:
         if periods is not None and not callable(periods):
             raise TypeError(f"periods must be a PeriodGenerator, got {type(periods).__name__}")
         super().__init__(BandwidthSplitEnv, num_envs, config, render_mode, overrides)
+        self.limit_steps(max_episode_steps)
         cfg = self.config
         self.periods = RandomPeriods() if periods is None else periods
         self.set_single_spaces(action_space_for(cfg), observation_space_for(cfg))

@@ -281,17 +281,39 @@ class MecVectorEnv(VectorEnv):
                 self.rngs[i], _ = seeding.np_random(value)
 
 
+def checked_step_limit(max_episode_steps: Any) -> int | None:
+    """``max_episode_steps`` of a native vector env as an int (None: no limit); ValueError
+    unless it is a positive integer or None."""
+    value = max_episode_steps
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"max_episode_steps must be a positive integer or None, got {value!r}")
+    return int(value)
+
+
 class LockstepVectorEnv(MecVectorEnv):
     """A native vector env whose sub-envs' episodes have one length, so they all end at the
-    same step: the shared reset and autoreset step. Subclasses set ``self.autoreset`` when the
-    episodes end and implement ``_start`` (new episodes for every sub-env from their own
-    generators: the observations and the reset ``info``) and ``_step_all`` (one step of every
-    sub-env, the ``step`` return)."""
+    same step: the shared reset and autoreset step, and the step limit (``max_episode_steps``).
+    Subclasses set ``self.autoreset`` when the episodes end and implement ``_start`` (new
+    episodes for every sub-env from their own generators: the observations and the reset
+    ``info``) and ``_step_all`` (one step of every sub-env, the ``step`` return)."""
 
     ready = False
     """Whether ``reset`` has been called."""
     autoreset = False
     """Whether the last step ended the episodes (the next step resets them)."""
+    max_episode_steps: int | None = None
+    """Steps after which every episode is truncated, as Gymnasium's ``TimeLimit`` truncates
+    the scalar env's (None: the episodes' own length); set by :meth:`limit_steps`."""
+    elapsed = 0
+    """Steps of the running episodes."""
+
+    def limit_steps(self, max_episode_steps: int | None) -> None:
+        """Truncate every episode after ``max_episode_steps`` steps (a positive integer, or
+        None for no limit; ValueError otherwise), as ``gymnasium.make_vec(..., max_episode_steps
+        =k)`` does in the ``"sync"`` mode."""
+        self.max_episode_steps = checked_step_limit(max_episode_steps)
 
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
@@ -308,7 +330,7 @@ class LockstepVectorEnv(MecVectorEnv):
         self.reseed(seed)
         self.ready = False
         start = self._start()
-        self.ready = True
+        self.ready, self.elapsed = True, 0
         return start
 
     def step(
@@ -320,9 +342,15 @@ class LockstepVectorEnv(MecVectorEnv):
             raise RuntimeError("call reset() before step()")
         if self.autoreset:
             observations, infos = self._start()
+            self.elapsed = 0
             flags = np.zeros(self.num_envs, dtype=bool)
             return observations, np.zeros(self.num_envs), flags, flags.copy(), infos
-        return self._step_all(actions)
+        observations, rewards, terminated, truncated, infos = self._step_all(actions)
+        self.elapsed += 1
+        if self.max_episode_steps is not None and self.elapsed >= self.max_episode_steps:
+            truncated = np.ones(self.num_envs, dtype=bool)
+            self.autoreset = True
+        return observations, rewards, terminated, truncated, infos
 
     def _start(self) -> tuple[np.ndarray, dict[str, Any]]:
         raise NotImplementedError

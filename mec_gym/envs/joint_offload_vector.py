@@ -70,10 +70,12 @@ class JointOffloadVectorEnv(LockstepVectorEnv):
         render_mode: str | None = None,
         drops: DropGenerator | None = None,
         preset: str | None = JointOffloadEnv.default_preset,
+        max_episode_steps: int | None = None,
         **overrides: Any,
     ) -> None:
         resolved = JointOffloadEnv.resolve_config(config, preset, overrides)  # as the scalar env
         super().__init__(JointOffloadEnv, num_envs, resolved, render_mode, {})
+        self.limit_steps(max_episode_steps)
         self.preset = preset
         cfg = self.config
         self.scalar = JointOffloadEnv(cfg, drops=drops)

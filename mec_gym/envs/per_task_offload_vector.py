@@ -149,7 +149,7 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         resolved = PerTaskOffloadEnv.resolve_config(config, preset, overrides)  # as the scalar
         super().__init__(PerTaskOffloadEnv, num_envs, resolved, render_mode, {})
         self.preset = preset
-        self.max_episode_steps = max_episode_steps
+        self.limit_steps(max_episode_steps)
         """Truncation after this many steps, as ``TimeLimit`` (the registered guard)."""
         cfg = self.config
         self.scalar = PerTaskOffloadEnv(cfg, drops=drops, arrivals=arrivals)
@@ -186,14 +186,12 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         else:
             self._begin_task()
             observations = self._observations()
-        limit = self.max_episode_steps
-        truncated = limit is not None and self.task >= limit
-        self.autoreset = terminated or truncated
+        self.autoreset = terminated  # the step limit: LockstepVectorEnv.step
         return (
             observations,
             -cost,
             np.full(n, terminated),
-            np.full(n, truncated),
+            np.zeros(n, dtype=bool),
             self._infos(edge_seen),
         )
 

@@ -65,9 +65,11 @@ class TwoTimescaleVectorEnv(LockstepVectorEnv):
         render_mode: str | None = None,
         frame_policy: FramePolicy | str | None = None,
         slots: SlotGenerator | None = None,
+        max_episode_steps: int | None = None,
         **overrides: Any,
     ) -> None:
         super().__init__(TwoTimescaleEnv, num_envs, config, render_mode, overrides)
+        self.limit_steps(max_episode_steps)
         cfg = self.config
         self.frame_policy: FramePolicy = resolve_frame_policy(frame_policy)
         self.simulator = TwoTimescaleSimulator(cfg, slots, self.num_envs)

@@ -223,3 +223,20 @@ def test_native_vector_env_takes_numpy_counts_and_refuses_bad_ones(env_id):
     for bad in (True, 0, 2.0):
         with pytest.raises(ValueError, match="num_envs must be a positive integer"):
             gym.make_vec(env_id, bad, vectorization_mode="vector_entry_point", **kwargs)
+
+
+@pytest.mark.parametrize("env_id", [e for e in ENV_IDS if ENVS[e].vector_entry_point])
+def test_native_vector_env_truncates_at_max_episode_steps_as_sync_does(env_id):
+    kwargs = {**ENVS[env_id].small_kwargs, "max_episode_steps": 3}
+    native = gym.make_vec(env_id, 2, vectorization_mode="vector_entry_point", **kwargs)
+    sync = gym.make_vec(env_id, 2, vectorization_mode="sync", **kwargs)
+    np.testing.assert_allclose(native.reset(seed=5)[0], sync.reset(seed=5)[0], rtol=1e-12)
+    native.action_space.seed(0)
+    for step in range(8):  # three steps, the autoreset step, three steps, ...
+        actions = native.action_space.sample()
+        got, expected = native.step(actions), sync.step(actions)
+        for a, b in zip(got[:4], expected[:4], strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+        assert got[3].all() == (step % 4 == 2)
+    with pytest.raises(ValueError, match="max_episode_steps must be a positive integer"):
+        gym.make_vec(env_id, 2, vectorization_mode="vector_entry_point", max_episode_steps=0)
