@@ -11,6 +11,7 @@ __all__ = [
     "CALIBRATION_SEEDS",
     "TRAINING_SEEDS",
     "FixedPolicy",
+    "RandomizedPolicy",
     "training_seed_block",
     "run_episode",
 ]
@@ -66,8 +67,26 @@ class FixedPolicy:
         """Actions for a batch of observations (rows); ``act`` row by row unless overridden."""
         return np.stack([self.act(row, i) for i, row in enumerate(observations)])
 
+    def begin_episode(self, seed: int) -> None:
+        """Called by the evaluations before each episode with its env seed (see
+        :class:`RandomizedPolicy`); nothing to do for a policy without draws of its own."""
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
+
+
+class RandomizedPolicy(FixedPolicy):
+    """A fixed policy with draws of its own (``self.rng``, e.g. a random baseline): they start
+    from ``seed`` and again, at each :meth:`begin_episode`, from ``seed`` and the episode's env
+    seed, so that its actions in an episode depend on those two alone (not on the episodes it
+    played before: a table resumed or played in another order gives the same scores)."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+
+    def begin_episode(self, seed: int) -> None:
+        self.rng = np.random.default_rng([self.seed, int(seed)])
 
 
 def run_episode(
@@ -75,10 +94,13 @@ def run_episode(
 ) -> tuple[dict[str, Any], int, float]:
     """Play one deterministic episode of ``policy`` on ``env`` from ``reset(seed=seed)``.
 
+    A :class:`FixedPolicy` is told the episode's seed first (:meth:`FixedPolicy.begin_episode`).
     With ``action_masks``, the env's ``action_masks()`` is passed to ``predict`` (MaskablePPO).
     Returns the last ``info``, the number of decisions and the seconds spent in ``predict``.
     """
     observation, info = env.reset(seed=int(seed))
+    if isinstance(policy, FixedPolicy):
+        policy.begin_episode(int(seed))
     episode_start = np.ones(1, dtype=bool)
     state = None  # a recurrent policy's hidden state, handed back at every step
     decisions, seconds, done = 0, 0.0, False

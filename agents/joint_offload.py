@@ -21,7 +21,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from mec_gym.agents.base import FixedPolicy
+from mec_gym.agents.base import RandomizedPolicy
 from mec_gym.envs.per_task_offload import (
     SHARE_FRACTION_FLOOR,
     PerTaskOffloadEnv,
@@ -47,19 +47,19 @@ PER_TASK_DECISIONS = ("cheaper", "local", "edge", "random")
 """How :class:`PerTaskRulePolicy` chooses between its edge and its local option."""
 
 
-class SolverPolicy(FixedPolicy):
+class SolverPolicy(RandomizedPolicy):
     """A JointOffload-v1 solver as a fixed policy: solve the observed instance, apply it.
 
     ``env`` is any instance of the environment with the same configuration (its
     ``decode_observation`` and ``action_from_allocation`` are used, not its state). ``seed``
-    seeds the draws of the ``random`` solver.
+    seeds the draws of the ``random`` solver (:class:`RandomizedPolicy`).
     """
 
     def __init__(self, env: Any, solver: str, seed: int = 0) -> None:
+        super().__init__(seed)
         self.base = env.unwrapped
         self.solver = solver
         self.name = solver
-        self.rng = np.random.default_rng(seed)
         config = self.base.config
         self.template = JointOffloadProblem.from_gains(config, np.zeros(config.num_devices))
 
@@ -77,7 +77,7 @@ class SolverPolicy(FixedPolicy):
         return self.base.action_from_allocation(allocation)
 
 
-class PerTaskRulePolicy(FixedPolicy):
+class PerTaskRulePolicy(RandomizedPolicy):
     """PerTaskOffload-v1: edge-or-local rule for the arriving task, from the observation.
 
     The edge option reserves ``share`` of the uplink and of the edge CPU (absolute fractions,
@@ -102,10 +102,10 @@ class PerTaskRulePolicy(FixedPolicy):
             raise ValueError(f"share must be in (0, 1] or None, got {share}")
         if decision not in PER_TASK_DECISIONS:
             raise ValueError(f"decision must be one of {PER_TASK_DECISIONS}, got {decision!r}")
+        super().__init__(seed)
         self.base = base
         self.share = share
         self.decision = decision
-        self.rng = np.random.default_rng(seed)
         default_name = "greedy" if share is None else f"share_1/{1 / share:g}"
         if decision != "cheaper":
             default_name = {"local": "local_only", "edge": "edge_only"}.get(decision, decision)

@@ -21,7 +21,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from mec_gym.agents.base import FixedPolicy
+from mec_gym.agents.base import FixedPolicy, RandomizedPolicy
 from mec_gym.envs.two_timescale import SLOT_BASELINES, SlotRuleAction, TwoTimescaleEnv
 from mec_gym.envs.two_timescale_frame import (
     TwoTimescaleFrameEnv,
@@ -81,14 +81,15 @@ class FrameRulePolicy(FixedPolicy):
         return action_from_frame_decision(self.config, self.rule(view))
 
 
-class RandomFramePolicy(FixedPolicy):
-    """Uniformly random association and retraining flags, from its own generator (``seed``)."""
+class RandomFramePolicy(RandomizedPolicy):
+    """Uniformly random association and retraining flags, from its own generator (``seed``,
+    :class:`RandomizedPolicy`)."""
 
     name = "random"
 
     def __init__(self, env: Any, seed: int) -> None:
+        super().__init__(seed)
         self.space = _unwrapped(env, TwoTimescaleFrameEnv).action_space
-        self.rng = np.random.default_rng(seed)
 
     def act(self, observation: np.ndarray, env_index: int) -> np.ndarray:
         return self.rng.integers(0, self.space.nvec)

@@ -4,7 +4,7 @@ seeds) × every baseline, on the fixed test seeds.
     python eval/results.py [--env ID ...] [--algo NAME ...] [--seeds 0 1 2] [--timesteps N]
         [--episodes N] [--logdir runs/results] [--address local|auto|ray://HOST:PORT]
         [--out FOLDER] [-- TRAIN ARGS]
-    python eval/results.py --from-csv --out docs
+    python eval/results.py --from-csv [--replay-baselines] --out docs
 
 ``make benchmark`` runs it with ``--address local --out docs``: it writes ``docs/RESULTS.md`` and
 its plots in ``docs/results/``. Step 1 trains, for every (algorithm, env) pair whose YAML entry
@@ -17,17 +17,22 @@ The page states the command, the machine and the date.
 
 ``--from-csv`` renders the tables of ``<out>/RESULTS.md`` and ``<out>/results/results.md`` again
 from ``<out>/results/results.csv`` (after a change of their layout: no training, no policy
-played, the plots kept) and says so on the pages.
+played, the plots kept) and says so on the pages; with ``--replay-baselines`` it first plays
+every baseline again (after a change that moves only baselines' scores, e.g. of their draws)
+and keeps the agents' rows, refusing if a baseline the agents are paired against scores
+differently.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import mec_gym  # noqa: F401  (registers the environments)
 from mec_gym.eval import benchmark, output
@@ -36,7 +41,7 @@ from mec_gym.registration import ENVS, canonical_id
 from mec_gym.train.cli import ALGOS, env_problem, load_hyperparams
 from mec_gym.train.sweep import Sweep, run_trainings
 
-__all__ = ["fitting_pairs", "rerender", "main"]
+__all__ = ["fitting_pairs", "merged_rows", "replay_baselines", "rerender", "main"]
 
 RERENDERED = "Tables re-rendered from `results/results.csv`"
 """How the page's line about a re-rendering starts (a later one replaces it)."""
@@ -89,12 +94,25 @@ def main(argv: Sequence[str] | None = None) -> Path:
         action="store_true",
         help="render the tables of <out>/RESULTS.md again from <out>/results/results.csv",
     )
+    parser.add_argument(
+        "--replay-baselines",
+        action="store_true",
+        help="with --from-csv: play every baseline again first (cells in --logdir), keep agents",
+    )
     output.add_out_argument(parser, "results")
     args = parser.parse_args(argv)
+    if args.replay_baselines and not args.from_csv:
+        parser.error("--replay-baselines goes with --from-csv")
     if args.from_csv:
         if args.out is None or not (args.out / "results" / "results.csv").is_file():
             parser.error("--from-csv needs --out FOLDER holding results/results.csv")
-        return rerender(args.out, output.command_line(__file__, argv))
+        replayed = None
+        if args.replay_baselines:
+            replayed = replay_baselines(args.out / "results" / "results.csv", args.logdir, extra)
+        try:
+            return rerender(args.out, output.command_line(__file__, argv), replayed)
+        except ValueError as error:
+            parser.error(str(error))
     if len(args.seeds) < 3:
         parser.error(f"--seeds: at least 3 training seeds, got {args.seeds}")
     env_ids = [canonical_id(e) for e in args.env] if args.env else sorted(ENVS)
@@ -156,23 +174,100 @@ def main(argv: Sequence[str] | None = None) -> Path:
     return folder
 
 
-def rerender(folder: Path, command: str) -> Path:
+def replay_baselines(
+    csv_path: Path, logdir: Path, extra: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Every baseline of each env of ``csv_path`` played again on as many test seeds by
+    ``eval/benchmark.py`` (its cells in ``<logdir>/benchmark_cells``, its output in
+    ``<logdir>/baselines_replayed/<env>``; the baselines' env kwargs from ``extra`` as in a full
+    run): their rows by env."""
+    replayed = {}
+    for env_id, rows in benchmark.rows_from_csv(csv_path).items():
+        episodes = max(row["episodes"] for row in rows)
+        bench_argv = ["--env", env_id, "--episodes", str(episodes), "--no-tensorboard"]
+        bench_argv += ["--out", str(logdir / "baselines_replayed" / env_id)]
+        bench_argv += ["--cells", str(logdir / "benchmark_cells")]
+        bench = benchmark.main(bench_argv + training_env_kwargs(extra))
+        replayed[env_id] = benchmark.rows_from_csv(bench / "results.csv")[env_id]
+    return replayed
+
+
+TIMING_COLUMNS = ("ms_per_decision",)
+"""Columns that a replay times again (every other value of a replayed cell is reproduced)."""
+REPLAY_RTOL = 1e-9
+"""Relative tolerance of a replayed value (floating-point sums may differ in their last bits
+between releases of the code or of numpy)."""
+
+
+def same_values(row: dict[str, Any], replayed: dict[str, Any]) -> bool:
+    """Whether ``replayed`` has ``row``'s keys and values but the timings (numbers within
+    :data:`REPLAY_RTOL`)."""
+    keys = set(row) - set(TIMING_COLUMNS)
+    if keys != set(replayed) - set(TIMING_COLUMNS):
+        return False
+    return all(
+        math.isclose(row[k], replayed[k], rel_tol=REPLAY_RTOL, abs_tol=1e-12)
+        if isinstance(row[k], float)
+        else row[k] == replayed[k]
+        for k in keys
+    )
+
+
+def merged_rows(
+    env_id: str, rows: list[dict[str, Any]], baselines: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``rows`` of one env with its baselines' rows replaced by the replayed ``baselines``, best
+    first. ValueError unless the same baselines were replayed on as many episodes and each
+    baseline the agents' rows are paired against scores as before (:func:`same_values`; else
+    their paired differences would need the agents played again)."""
+    old = {row["policy"]: row for row in rows if row["kind"] == "baseline"}
+    new = {row["policy"]: row for row in baselines}
+    if set(old) != set(new):
+        raise ValueError(f"{env_id}: the baselines are now {sorted(new)}, not {sorted(old)}")
+    if any(new[name]["episodes"] != old[name]["episodes"] for name in old):
+        raise ValueError(f"{env_id}: the baselines were replayed on another number of episodes")
+    for row in rows:
+        reference = row.get("reference") if row["kind"] != "baseline" else None
+        if reference is None:
+            continue
+        if not same_values(old[reference], new[reference]):
+            raise ValueError(
+                f"{env_id}: {reference}, the reference of {row['policy']}, scores differently "
+                "now: its agents need playing again (a full run of this command without --from-csv)"
+            )
+    sign = protocol_for(env_id).sign
+    merged = [new[row["policy"]] if row["kind"] == "baseline" else row for row in rows]
+    return sorted(merged, key=lambda row: -sign * row["score"])
+
+
+def rerender(
+    folder: Path, command: str, baselines: dict[str, list[dict[str, Any]]] | None = None
+) -> Path:
     """``folder/RESULTS.md`` and ``folder/results/results.md`` with their tables rendered again
     from ``results/results.csv`` (the rows of the same cells,
-    :func:`~mec_gym.eval.benchmark.rows_from_csv`) by the current ``markdown_section``; the seed
-    groups' statistics recomputed from their members' rows, the CSV rewritten with them; each
-    page's header kept, with a line saying when and how."""
+    :func:`~mec_gym.eval.benchmark.rows_from_csv`) by the current ``markdown_section``; with
+    ``baselines`` (:func:`replay_baselines`), the baselines' rows replaced by those
+    (:func:`merged_rows`) and the score and trade-off plots drawn again. The seed groups'
+    statistics recomputed from their members' rows, the CSV rewritten with them; each page's
+    header kept, with a line saying when and how."""
     csv_path = folder / "results" / "results.csv"
     sections, all_rows = [], []
     for env_id, rows in benchmark.rows_from_csv(csv_path).items():
+        protocol = protocol_for(env_id)
+        if baselines is not None:
+            rows = merged_rows(env_id, rows, baselines[env_id])
+            benchmark.plot_scores(folder / "results" / f"{env_id}_scores.png", protocol, rows)
+            benchmark.plot_tradeoff(folder / "results" / f"{env_id}_tradeoff.png", protocol, rows)
         rows = benchmark.with_seed_statistics(rows)
         all_rows += rows
-        sections.append(benchmark.markdown_section(env_id, protocol_for(env_id), rows))
+        sections.append(benchmark.markdown_section(env_id, protocol, rows))
     output.write_csv(csv_path, all_rows)
-    note = (
-        f"{RERENDERED} on {time.strftime('%Y-%m-%d')} by `{command}`: the same rows, no policy "
-        "played again."
+    played = (
+        "the agents' rows, the baselines played again"
+        if baselines is not None
+        else "the same rows, no policy played again"
     )
+    note = f"{RERENDERED} on {time.strftime('%Y-%m-%d')} by `{command}`: {played}."
     text = "\n".join(sections)
     for page_path, links in (
         (folder / "results" / "results.md", ""),

@@ -33,6 +33,7 @@ import gymnasium as gym
 import numpy as np
 
 import mec_gym  # noqa: F401
+from mec_gym.agents.base import FixedPolicy
 from mec_gym.agents.two_timescale import AgentFramePolicy, SlotBaselinePolicy
 from mec_gym.eval import output
 from mec_gym.eval.benchmark import agent_source
@@ -130,6 +131,8 @@ def run_combination(
     seconds, decisions = 0.0, 0
     for seed in seeds:
         observation, _ = env.reset(seed=int(seed))
+        if isinstance(slot_policy, FixedPolicy):
+            slot_policy.begin_episode(int(seed))
         series: list[tuple[float, float, float]] = []
         done = False
         while not done:

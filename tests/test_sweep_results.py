@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from mec_gym.eval import results
@@ -110,3 +111,43 @@ def test_the_results_page_holds_each_algorithm_over_its_seeds(tmp_path):
         bench_again = (out / "results" / "results.md").read_text()
         assert bench_again.split("\n## ", 1)[1] == bench_page.split("\n## ", 1)[1]
         assert bench_again.count(results.RERENDERED) == 1
+    before = {row["policy"]: row for row in rows_from_csv(out)}
+    results.main(
+        ["--from-csv", "--replay-baselines", "--logdir", str(tmp_path / "runs")]
+        + ["--out", str(out), "--", *TINY]
+    )
+    after = {row["policy"]: row for row in rows_from_csv(out)}
+    assert after.keys() == before.keys()
+    for name, row in before.items():  # the baselines replayed: the same values, re-timed
+        assert results.same_values(row, after[name])
+        assert row == after[name] or row["kind"] == "baseline"
+    assert "the baselines played again" in (out / "RESULTS.md").read_text()
+
+
+def rows_from_csv(out: Path) -> list[dict]:
+    from mec_gym.eval.benchmark import rows_from_csv as read
+
+    return [row for rows in read(out / "results" / "results.csv").values() for row in rows]
+
+
+def test_replayed_baselines_replace_the_old_and_a_moved_reference_is_refused():
+    def row(policy, kind, score, reference=None):
+        values = {"env": "BandwidthSplit-v0", "policy": policy, "kind": kind, "group": ""}
+        values |= {"episodes": 3, "score": score, "ms_per_decision": 1.0}
+        return values | ({"reference": reference} if reference else {})
+
+    rows = [row("best", "baseline", 0.5, "other"), row("ppo_s0", "agent", 0.4, "best")]
+    rows.append(row("other", "baseline", 0.3, "best"))
+    replayed = [row("best", "baseline", 0.5, "other"), row("other", "baseline", 0.45, "best")]
+    replayed[0]["ms_per_decision"] = 2.0
+    merged = results.merged_rows("BandwidthSplit-v0", rows, replayed)
+    assert [(r["policy"], r["score"]) for r in merged] == [
+        ("best", 0.5),
+        ("other", 0.45),
+        ("ppo_s0", 0.4),
+    ]
+    moved = [row("best", "baseline", 0.51, "other"), row("other", "baseline", 0.3, "best")]
+    with pytest.raises(ValueError, match="best, the reference of ppo_s0, scores differently"):
+        results.merged_rows("BandwidthSplit-v0", rows, moved)
+    with pytest.raises(ValueError, match="the baselines are now"):
+        results.merged_rows("BandwidthSplit-v0", rows, replayed[:1])

@@ -140,3 +140,27 @@ def test_solver_rule_reserves_the_solvers_shares_for_the_task_and_typical_device
             assert wanted == (1 / 3, 1 / 3)
     with pytest.raises(ValueError, match="concurrency"):
         PerTaskSolverPolicy(env, concurrency=0)
+
+
+@pytest.mark.parametrize(
+    ("env_id", "name"),
+    [
+        ("JointOffload-v1", "random"),
+        ("PerTaskOffload-v1", "random"),
+        ("TwoTimescaleFrame-v0", "random"),
+    ],
+)
+def test_a_random_baseline_scores_a_seed_alike_whatever_it_played_before(env_id, name):
+    from mec_gym.agents import build_baselines
+    from mec_gym.agents.base import run_episode
+    from mec_gym.registration import ENVS
+
+    kwargs = ENVS[env_id].small_kwargs
+    env = gym.make(env_id, **kwargs)
+    policy = build_baselines(env_id, kwargs)[name]
+    alone = run_episode(policy, env, 10_001)[0]
+    run_episode(policy, env, 10_000)
+    after_another = run_episode(policy, env, 10_001)[0]
+    assert alone == after_another
+    other = build_baselines(env_id, kwargs, seed=1)[name]  # another policy seed: other draws
+    assert run_episode(other, env, 10_001)[0] != alone
