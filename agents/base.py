@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import numbers
 import time
 from typing import Any
 
@@ -26,10 +28,11 @@ CALIBRATION_SEEDS = range(20_000, 30_000)
 
 def training_seed_block(seed: int, count: int) -> range:
     """``count`` consecutive seeds of :data:`TRAINING_SEEDS` for a baseline fitted under
-    training seed ``seed`` (>= 0): from ``1000 seed`` for seeds 0..9 (the blocks of different
-    seeds do not overlap while ``count`` <= 1000), further seeds wrapping round inside
-    ``TRAINING_SEEDS``; ValueError for a negative seed or a count outside [1, 10_000]."""
-    if seed < 0 or not 1 <= count <= len(TRAINING_SEEDS):
+    training seed ``seed`` (>= 0): from ``1000 seed`` for seeds 0..9 (their blocks do not
+    overlap while ``count`` <= 1000); a later seed's block wraps round inside
+    ``TRAINING_SEEDS`` and may share seeds with an earlier one's, never with the held-out seeds.
+    ValueError for a negative seed or a count outside [1, 10_000]."""
+    if isinstance(seed, bool) or seed < 0 or not 1 <= count <= len(TRAINING_SEEDS):
         raise ValueError(
             f"training seed must be >= 0 and count in [1, {len(TRAINING_SEEDS)}], "
             f"got seed {seed} and count {count}"
@@ -82,11 +85,21 @@ class RandomizedPolicy(FixedPolicy):
     played before: a table resumed or played in another order gives the same scores)."""
 
     def __init__(self, seed: int) -> None:
-        self.seed = seed
-        self.rng = np.random.default_rng(seed)
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
 
     def begin_episode(self, seed: int) -> None:
         self.rng = np.random.default_rng([self.seed, int(seed)])
+
+
+def takes_state(policy: Any) -> bool:
+    """Whether ``policy.predict`` takes a ``state`` argument (SB3's call shape)."""
+    try:
+        return "state" in inspect.signature(policy.predict).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def run_episode(
@@ -95,6 +108,7 @@ def run_episode(
     """Play one deterministic episode of ``policy`` on ``env`` from ``reset(seed=seed)``.
 
     A :class:`FixedPolicy` is told the episode's seed first (:meth:`FixedPolicy.begin_episode`).
+    A ``predict`` that takes ``state`` gets back the state it returned (recurrent policies).
     With ``action_masks``, the env's ``action_masks()`` is passed to ``predict`` (MaskablePPO).
     Returns the last ``info``, the number of decisions and the seconds spent in ``predict``.
     """
@@ -102,13 +116,16 @@ def run_episode(
     if isinstance(policy, FixedPolicy):
         policy.begin_episode(int(seed))
     episode_start = np.ones(1, dtype=bool)
+    recurrent = takes_state(policy)
     state = None  # a recurrent policy's hidden state, handed back at every step
     decisions, seconds, done = 0, 0.0, False
     while not done:
         extra = {"action_masks": env.unwrapped.action_masks()} if action_masks else {}
+        if recurrent:
+            extra["state"] = state
         tic = time.perf_counter()
         action, state = policy.predict(
-            observation, state=state, episode_start=episode_start, deterministic=True, **extra
+            observation, episode_start=episode_start, deterministic=True, **extra
         )
         seconds += time.perf_counter() - tic
         decisions += 1

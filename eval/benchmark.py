@@ -158,7 +158,10 @@ def agent_source(path: Path) -> PolicySource:
             f"{path}: expected a run folder of train/<algo>.py (config.yaml and "
             "best_model.zip) or a model file beside its config.yaml"
         )
-    config = yaml.safe_load(config_path.read_text())
+    config = yaml.safe_load(config_path.read_text()) or {}
+    missing = [key for key in ("algo", "env_id", "seed") if key not in config]
+    if missing:
+        raise ValueError(f"{config_path} lacks {missing}: not a config.yaml of train/<algo>.py")
     evaluations = run_dir / "evaluations.npz"
     return PolicySource(
         env_id=config["env_id"],
@@ -409,8 +412,11 @@ def with_seed_statistics(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if row["kind"] != "agents":
             continue
         members = [m for m in rows if m["group"] == row["policy"]]
+        if not members:
+            raise ValueError(f"{row['env']}: no member rows of the seed group {row['policy']!r}")
         seed_means = [m["score"] for m in members]
         row["seeds_min"], row["seeds_max"] = min(seed_means), max(seed_means)
+        row.pop("seeds_paired_diff", None), row.pop("seeds_paired_diff_ci95", None)
         if "reference" in row and all(m.get("reference") == row["reference"] for m in members):
             differences = np.array([m["paired_diff"] for m in members])
             row["seeds_paired_diff"], row["seeds_paired_diff_ci95"] = mean_ci(differences)

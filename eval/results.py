@@ -43,7 +43,7 @@ from mec_gym.train.sweep import Sweep, run_trainings
 
 __all__ = ["fitting_pairs", "merged_rows", "replay_baselines", "rerender", "main"]
 
-RERENDERED = "Tables re-rendered from `results/results.csv`"
+RERENDERED = "Tables re-rendered"
 """How the page's line about a re-rendering starts (a later one replaces it)."""
 
 
@@ -103,6 +103,18 @@ def main(argv: Sequence[str] | None = None) -> Path:
     args = parser.parse_args(argv)
     if args.replay_baselines and not args.from_csv:
         parser.error("--replay-baselines goes with --from-csv")
+    given = {
+        "--env": args.env,
+        "--algo": args.algo != sorted(ALGOS),
+        "--seeds": args.seeds != [0, 1, 2],
+        "--timesteps": args.timesteps,
+        "--episodes": args.episodes,
+        "--address": args.address,
+    }
+    if args.from_csv and any(given.values()):
+        parser.error(
+            f"--from-csv takes the rows as they are: drop {[k for k, v in given.items() if v]}"
+        )
     if args.from_csv:
         if args.out is None or not (args.out / "results" / "results.csv").is_file():
             parser.error("--from-csv needs --out FOLDER holding results/results.csv")
@@ -110,7 +122,8 @@ def main(argv: Sequence[str] | None = None) -> Path:
         if args.replay_baselines:
             replayed = replay_baselines(args.out / "results" / "results.csv", args.logdir, extra)
         try:
-            return rerender(args.out, output.command_line(__file__, argv), replayed)
+            command = output.command_line(__file__, argv + (["--", *extra] if extra else []))
+            return rerender(args.out, command, replayed)
         except ValueError as error:
             parser.error(str(error))
     if len(args.seeds) < 3:
@@ -199,15 +212,22 @@ REPLAY_RTOL = 1e-9
 between releases of the code or of numpy)."""
 
 
-def same_values(row: dict[str, Any], replayed: dict[str, Any]) -> bool:
-    """Whether ``replayed`` has ``row``'s keys and values but the timings (numbers within
-    :data:`REPLAY_RTOL`)."""
-    keys = set(row) - set(TIMING_COLUMNS)
-    if keys != set(replayed) - set(TIMING_COLUMNS):
+PAIRING_COLUMNS = ("reference", "paired_diff", "paired_diff_ci95")
+"""Columns of a baseline's row that pair it against another baseline."""
+
+
+def same_values(
+    row: dict[str, Any], replayed: dict[str, Any], ignored: Sequence[str] = TIMING_COLUMNS
+) -> bool:
+    """Whether ``replayed`` has ``row``'s keys and values but the ``ignored`` columns (numbers
+    within :data:`REPLAY_RTOL`, NaN equal to NaN)."""
+    keys = set(row) - set(ignored)
+    if keys != set(replayed) - set(ignored):
         return False
     return all(
         math.isclose(row[k], replayed[k], rel_tol=REPLAY_RTOL, abs_tol=1e-12)
-        if isinstance(row[k], float)
+        or (math.isnan(row[k]) and math.isnan(replayed[k]))
+        if isinstance(row[k], float) and isinstance(replayed[k], float)
         else row[k] == replayed[k]
         for k in keys
     )
@@ -215,29 +235,39 @@ def same_values(row: dict[str, Any], replayed: dict[str, Any]) -> bool:
 
 def merged_rows(
     env_id: str, rows: list[dict[str, Any]], baselines: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """``rows`` of one env with its baselines' rows replaced by the replayed ``baselines``, best
-    first. ValueError unless the same baselines were replayed on as many episodes and each
-    baseline the agents' rows are paired against scores as before (:func:`same_values`; else
-    their paired differences would need the agents played again)."""
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """``rows`` of one env with each baseline's row replaced by its replayed row in
+    ``baselines`` where the replay moved it (:func:`same_values`; an unmoved row is kept whole,
+    its decision time too), best first; and the names of the moved baselines. ValueError unless
+    the same baselines were replayed on as many episodes, the baseline the agents' rows are
+    paired against scores as before and stays the best (else their paired differences would
+    need the agents played again)."""
     old = {row["policy"]: row for row in rows if row["kind"] == "baseline"}
     new = {row["policy"]: row for row in baselines}
     if set(old) != set(new):
         raise ValueError(f"{env_id}: the baselines are now {sorted(new)}, not {sorted(old)}")
     if any(new[name]["episodes"] != old[name]["episodes"] for name in old):
         raise ValueError(f"{env_id}: the baselines were replayed on another number of episodes")
+    moved = [name for name in old if not same_values(old[name], new[name])]
+    sign = protocol_for(env_id).sign
+    merged = [
+        new[row["policy"]] if row["kind"] == "baseline" and row["policy"] in moved else row
+        for row in rows
+    ]
+    merged.sort(key=lambda row: -sign * row["score"])
+    best = next((row["policy"] for row in merged if row["kind"] == "baseline"), None)
     for row in rows:
         reference = row.get("reference") if row["kind"] != "baseline" else None
         if reference is None:
             continue
-        if not same_values(old[reference], new[reference]):
+        ignored = (*TIMING_COLUMNS, *PAIRING_COLUMNS)
+        if not same_values(old[reference], new[reference], ignored) or reference != best:
             raise ValueError(
                 f"{env_id}: {reference}, the reference of {row['policy']}, scores differently "
-                "now: its agents need playing again (a full run of this command without --from-csv)"
+                "now or is no longer the best baseline: the agents need playing again (this "
+                "command without --from-csv)"
             )
-    sign = protocol_for(env_id).sign
-    merged = [new[row["policy"]] if row["kind"] == "baseline" else row for row in rows]
-    return sorted(merged, key=lambda row: -sign * row["score"])
+    return merged, moved
 
 
 def rerender(
@@ -246,37 +276,49 @@ def rerender(
     """``folder/RESULTS.md`` and ``folder/results/results.md`` with their tables rendered again
     from ``results/results.csv`` (the rows of the same cells,
     :func:`~mec_gym.eval.benchmark.rows_from_csv`) by the current ``markdown_section``; with
-    ``baselines`` (:func:`replay_baselines`), the baselines' rows replaced by those
-    (:func:`merged_rows`) and the score and trade-off plots drawn again. The seed groups'
-    statistics recomputed from their members' rows, the CSV rewritten with them; each page's
-    header kept, with a line saying when and how."""
+    ``baselines`` (:func:`replay_baselines`), the baselines' rows that moved replaced
+    (:func:`merged_rows`, every env checked before anything is written) and the score and
+    trade-off plots drawn again (not the learning curves: they need the training runs). The
+    seed groups' statistics recomputed from their members' rows, the CSV rewritten with them;
+    each page's header kept, with a line saying when and how."""
     csv_path = folder / "results" / "results.csv"
+    by_env = benchmark.rows_from_csv(csv_path)
+    moved: list[str] = []
+    if baselines is not None:
+        for env_id, rows in by_env.items():
+            by_env[env_id], names = merged_rows(env_id, rows, baselines[env_id])
+            moved += [f"{env_id} {name}" for name in names]
     sections, all_rows = [], []
-    for env_id, rows in benchmark.rows_from_csv(csv_path).items():
+    for env_id, rows in by_env.items():
         protocol = protocol_for(env_id)
         if baselines is not None:
-            rows = merged_rows(env_id, rows, baselines[env_id])
             benchmark.plot_scores(folder / "results" / f"{env_id}_scores.png", protocol, rows)
             benchmark.plot_tradeoff(folder / "results" / f"{env_id}_tradeoff.png", protocol, rows)
         rows = benchmark.with_seed_statistics(rows)
         all_rows += rows
         sections.append(benchmark.markdown_section(env_id, protocol, rows))
     output.write_csv(csv_path, all_rows)
-    played = (
-        "the agents' rows, the baselines played again"
-        if baselines is not None
-        else "the same rows, no policy played again"
-    )
-    note = f"{RERENDERED} on {time.strftime('%Y-%m-%d')} by `{command}`: {played}."
+    if baselines is None:
+        played = "the same rows, no policy played again"
+    else:
+        played = (
+            "the baselines played again, the rows that moved replaced (their decision times "
+            f"measured again): {', '.join(moved) or 'none'}; every other row kept (the learning "
+            "curves, drawn from the training runs, show the baselines' first scores)"
+        )
     text = "\n".join(sections)
-    for page_path, links in (
-        (folder / "results" / "results.md", ""),
-        (folder / "RESULTS.md", "results/"),
+    for page_path, csv_name, links in (
+        (folder / "results" / "results.md", "results.csv", ""),
+        (folder / "RESULTS.md", "results/results.csv", "results/"),
     ):
         if not page_path.is_file():
             continue
         head = page_path.read_text().split("\n## ", 1)[0].rstrip("\n").split("\n\n")
         head = [paragraph for paragraph in head if not paragraph.startswith(RERENDERED)]
+        note = (
+            f"{RERENDERED} from `{csv_name}` on {time.strftime('%Y-%m-%d')} by `{command}`: "
+            f"{played}."
+        )
         tables = text.replace("](", f"]({links}") if links else text
         output.write_markdown(page_path, ["\n\n".join([*head, note]), "", tables])
         print(f"wrote {page_path}")

@@ -65,7 +65,7 @@ def check_runs(runs: Sequence[Path]) -> None:
     training seed, scored on the same test seeds (their ``config.yaml``)."""
     if len(runs) < 2:
         raise ValueError(f"at least 2 run folders (one per training seed), got {len(runs)}")
-    configs = {run: yaml.safe_load((run / "config.yaml").read_text()) for run in runs}
+    configs = {run: yaml.safe_load((run / "config.yaml").read_text()) or {} for run in runs}
     for key in ("env_id", "eval_seeds"):
         values = {str(config.get(key)) for config in configs.values()}
         if len(values) > 1:

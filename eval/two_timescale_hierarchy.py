@@ -75,7 +75,7 @@ def load_agent(run: Path, env_id: str) -> TrainedAgent:
     """The best checkpoint of a ``train/<algo>.py`` run folder on ``env_id`` (ValueError if the
     folder is not such a run)."""
     if not run.is_dir():
-        raise ValueError(f"{run}: expected a run folder of train/<algo>.py, not a file")
+        raise ValueError(f"{run}: expected a run folder of train/<algo>.py")
     source = agent_source(run)
     if source.env_id != env_id:
         raise ValueError(f"{run} trained on {source.env_id!r}, not {env_id!r}")

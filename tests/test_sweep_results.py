@@ -118,10 +118,11 @@ def test_the_results_page_holds_each_algorithm_over_its_seeds(tmp_path):
     )
     after = {row["policy"]: row for row in rows_from_csv(out)}
     assert after.keys() == before.keys()
-    for name, row in before.items():  # the baselines replayed: the same values, re-timed
-        assert results.same_values(row, after[name])
-        assert row == after[name] or row["kind"] == "baseline"
-    assert "the baselines played again" in (out / "RESULTS.md").read_text()
+    assert after == before  # no baseline of BandwidthSplit-v0 moved: every row kept whole
+    replayed_page = (out / "RESULTS.md").read_text()
+    assert "the baselines played again" in replayed_page and "-- --n-envs" in replayed_page
+    with pytest.raises(SystemExit):
+        results.main(["--from-csv", "--env", ENV_ID, "--out", str(out)])
 
 
 def rows_from_csv(out: Path) -> list[dict]:
@@ -140,14 +141,24 @@ def test_replayed_baselines_replace_the_old_and_a_moved_reference_is_refused():
     rows.append(row("other", "baseline", 0.3, "best"))
     replayed = [row("best", "baseline", 0.5, "other"), row("other", "baseline", 0.45, "best")]
     replayed[0]["ms_per_decision"] = 2.0
-    merged = results.merged_rows("BandwidthSplit-v0", rows, replayed)
+    merged, moved = results.merged_rows("BandwidthSplit-v0", rows, replayed)
     assert [(r["policy"], r["score"]) for r in merged] == [
         ("best", 0.5),
         ("other", 0.45),
         ("ppo_s0", 0.4),
     ]
-    moved = [row("best", "baseline", 0.51, "other"), row("other", "baseline", 0.3, "best")]
-    with pytest.raises(ValueError, match="best, the reference of ppo_s0, scores differently"):
-        results.merged_rows("BandwidthSplit-v0", rows, moved)
+    assert moved == ["other"] and merged[0] is rows[0]  # an unmoved row kept, its timing too
+    overtaken = [row("best", "baseline", 0.5, "other"), row("other", "baseline", 0.55, "best")]
+    shifted = [row("best", "baseline", 0.51, "other"), row("other", "baseline", 0.3, "best")]
+    for bad in (overtaken, shifted):
+        with pytest.raises(ValueError, match="best, the reference of ppo_s0, scores differently"):
+            results.merged_rows("BandwidthSplit-v0", rows, bad)
+    nan = [dict(r, score_ci95=float("nan")) for r in rows]  # 1 episode: no CI
+    assert (
+        results.merged_rows("BandwidthSplit-v0", nan, [r for r in nan if r["kind"] == "baseline"])[
+            1
+        ]
+        == []
+    )
     with pytest.raises(ValueError, match="the baselines are now"):
         results.merged_rows("BandwidthSplit-v0", rows, replayed[:1])

@@ -245,7 +245,7 @@ class MecVectorEnv(VectorEnv):
                 f"{type(self).__name__} does not render (render_mode must be None, got "
                 f"{render_mode!r}); render a scalar env instead"
             )
-        if isinstance(num_envs, bool) or not isinstance(num_envs, numbers.Integral) or num_envs < 1:
+        if not is_positive_integer(num_envs):
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         num_envs = int(num_envs)
         self.config = env_class.resolve_config(config, env_class.default_preset, overrides)
@@ -287,9 +287,14 @@ def checked_step_limit(max_episode_steps: Any) -> int | None:
     value = max_episode_steps
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+    if not is_positive_integer(value):
         raise ValueError(f"max_episode_steps must be a positive integer or None, got {value!r}")
     return int(value)
+
+
+def is_positive_integer(value: Any) -> bool:
+    """Whether ``value`` is an integer >= 1 (numpy's too; not a bool)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
 
 
 class LockstepVectorEnv(MecVectorEnv):

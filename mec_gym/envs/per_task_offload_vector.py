@@ -149,8 +149,7 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         resolved = PerTaskOffloadEnv.resolve_config(config, preset, overrides)  # as the scalar
         super().__init__(PerTaskOffloadEnv, num_envs, resolved, render_mode, {})
         self.preset = preset
-        self.limit_steps(max_episode_steps)
-        """Truncation after this many steps, as ``TimeLimit`` (the registered guard)."""
+        self.limit_steps(max_episode_steps)  # the registered TimeLimit guard, applied alike
         cfg = self.config
         self.scalar = PerTaskOffloadEnv(cfg, drops=drops, arrivals=arrivals)
         """A scalar env of the same config: its simulator draws the episodes."""

@@ -167,3 +167,18 @@ def test_training_seed_blocks_stay_inside_the_training_seeds():
     for seed, count in ((-1, 30), (0, 0), (0, 10_001)):
         with pytest.raises(ValueError, match="training seed must be"):
             training_seed_block(seed, count)
+
+
+def test_a_policy_without_state_in_predict_is_evaluated_and_bad_seeds_are_refused():
+    from mec_gym.agents.base import RandomizedPolicy, run_episode, takes_state
+
+    class Constant:  # the documented call shape, without ``state``
+        def predict(self, observation, episode_start=None, deterministic=True):
+            return np.array([0.5]), None
+
+    env = gym.make("BandwidthSplit-v0", periods_per_episode=3)
+    info, decisions, _ = run_episode(Constant(), env, 10_000)
+    assert decisions == 3 and not takes_state(Constant())
+    for seed in (-1, None, True, 1.5):
+        with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+            RandomizedPolicy(seed)

@@ -222,3 +222,13 @@ def test_cells_are_keyed_by_the_package_versions_too(monkeypatch):
         monkeypatch.undo()
         benchmark.code_digest.cache_clear()
     assert benchmark.code_digest() == now
+
+
+def test_a_config_without_the_run_keys_and_a_group_without_members_are_refused(tmp_path):
+    (tmp_path / "best_model.zip").write_bytes(b"")
+    (tmp_path / "config.yaml").write_text("env_id: BandwidthSplit-v0\n")
+    with pytest.raises(ValueError, match=r"lacks \['algo', 'seed'\]"):
+        benchmark.agent_source(tmp_path)
+    group = {"env": ENV_ID, "policy": "ppo (3 seeds)", "kind": "agents", "group": "", "score": 1.0}
+    with pytest.raises(ValueError, match="no member rows"):
+        benchmark.with_seed_statistics([group])
