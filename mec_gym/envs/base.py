@@ -324,13 +324,14 @@ class LockstepVectorEnv(MecVectorEnv):
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Reset every sub-env: sub-env i with ``seed + i`` (an int), ``seed[i]`` (a list) or
-        its own generator continued (None). ValueError for ``options["reset_mask"]`` (the
-        sub-envs run in lockstep: they reset together). A reset that fails leaves no episode to
-        step."""
-        if options and "reset_mask" in options:
+        its own generator continued (None). ValueError for an ``options["reset_mask"]`` that
+        is not all True (the sub-envs run in lockstep: they reset together). A reset that fails
+        leaves no episode to step."""
+        mask = (options or {}).get("reset_mask")
+        if mask is not None and not (np.shape(mask) == (self.num_envs,) and np.all(mask)):
             raise ValueError(
                 f"{type(self).__name__} resets every sub-env at once (they run in lockstep): "
-                "options['reset_mask'] is not supported"
+                "options['reset_mask'] must be None or all True"
             )
         self.reseed(seed)
         self.ready = False

@@ -253,7 +253,8 @@ def decision_from_action(
     if values.shape != (*batch_shape, width):
         raise ValueError(f"action must have shape {(*batch_shape, width)}, got {np.shape(action)}")
     if not np.isfinite(values).all():
-        raise ValueError(f"action must be finite, got {action!r}")
+        where = np.argwhere(~np.isfinite(values))[:3].tolist()
+        raise ValueError(f"action must be finite, got NaN or inf at {where} (first ones)")
     values = np.minimum(np.maximum(values, 0.0), 1.0)
     if config.slot_action == "ratio":
         batch = state.batch_bits

@@ -213,6 +213,8 @@ def test_native_vector_env_seeds_each_sub_env_and_continues_its_generator(env_id
         envs.reset(seed=[1, 2, 3])
     with pytest.raises(ValueError, match="reset_mask"):  # the sub-envs reset together
         envs.reset(seed=0, options={"reset_mask": np.array([True, False])})
+    every = envs.reset(seed=[4, 9], options={"reset_mask": np.ones(2, dtype=bool)})[0]
+    np.testing.assert_array_equal(every, first)
 
 
 @pytest.mark.parametrize("env_id", [e for e in ENV_IDS if ENVS[e].vector_entry_point])
