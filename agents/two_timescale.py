@@ -98,7 +98,11 @@ class RandomFramePolicy(RandomizedPolicy):
 class AgentFramePolicy:
     """A frame policy of ``TwoTimescale-v0`` from an agent trained on ``TwoTimescaleFrame-v0``
     (anything with SB3's ``predict``): the view's frame observation, the agent's deterministic
-    action, the frame env's decision map. Works on a batched view (the vector env)."""
+    action, the frame env's decision map. Works on a batched view (the vector env). The slot
+    env's config must hold the fields the agent trained with (``frame_action`` decides the
+    action's width: the YAML's frame agent takes ``frame_action="retrain"``); a mismatch is the
+    decision map's ValueError on the action's shape. ``eval/two_timescale_hierarchy.py``
+    composes the configs of two agents so."""
 
     def __init__(self, agent: Any) -> None:
         self.agent = agent

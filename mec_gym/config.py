@@ -7,6 +7,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+import numpy as np
+
 __all__ = ["SystemConfig", "resolve_config"]
 
 ConfigT = TypeVar("ConfigT", bound="SystemConfig")
@@ -22,6 +24,9 @@ class SystemConfig:
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):  # type: ignore[arg-type]
             value = getattr(self, field.name)
+            if isinstance(value, np.generic):  # numpy scalars become Python's (np.int64(5): 5)
+                value = value.item()
+                object.__setattr__(self, field.name, value)
             if isinstance(value, list):  # lists from YAML/JSON become tuples (hashable, frozen)
                 object.__setattr__(self, field.name, tuple(value))
             elif isinstance(value, float) and value == 0.0:  # -0.0 (numpy refuses scale=-0.0)

@@ -647,5 +647,7 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
 
     @property
     def last_outcome(self) -> SlotOutcome | None:
-        """The previous slot's ``SlotOutcome`` (None at the start of an episode)."""
-        return self.simulator.state.last_outcome
+        """The previous slot's ``SlotOutcome`` (None at the start of an episode and before the
+        first reset)."""
+        state = self.simulator.state
+        return None if state is None else state.last_outcome

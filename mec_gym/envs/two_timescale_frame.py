@@ -112,20 +112,23 @@ def frame_decision_from_action(view: FrameView, action: Any) -> FrameDecision:
     ``frame_action="retrain"``, (..., N): the flags, the association by
     :func:`~mec_gym.solvers.two_timescale.frame.dt_association` on the view for them).
 
-    ValueError unless the entries are integers in range. Under a ``max_users_per_bs`` cap an
-    association that overloads a BS is repaired: the MUs keep their chosen BS in decreasing
-    order of their DT-predicted rate to it while it has room, the others take the BS of next
-    highest DT-predicted rate with room."""
+    ValueError unless the entries are integers (or booleans) in range. Under a
+    ``max_users_per_bs`` cap an association that overloads a BS is repaired: the MUs keep
+    their chosen BS while it has room, in decreasing order of their DT-predicted rate to it
+    relative to the rate to their best BS (ties: the lower MU index); the others take the BS of
+    highest relative DT-predicted rate that has room."""
     cfg = view.config
     n, m = cfg.num_mus, cfg.num_bs
     width = n if cfg.frame_action == "retrain" else 2 * n
     values = np.asarray(action)
-    if values.shape[-1:] != (width,) or values.dtype.kind not in "iuf":
-        raise ValueError(f"action must hold {width} integers, got {values!r}")
+    if values.shape[-1:] != (width,) or values.dtype.kind not in "biuf":
+        raise ValueError(
+            f"action must hold {width} integers, got {values.dtype} of shape {values.shape}"
+        )
     if not np.isfinite(values).all():
-        raise ValueError(f"action must be finite integers, got {values!r}")
+        raise ValueError("action must be finite integers, got NaN or inf")
     if not np.array_equal(values, np.round(values)):
-        raise ValueError(f"action must hold integers, got {values!r}")
+        raise ValueError(f"action must hold integers, got {values[values != np.round(values)][:3]}")
     values = values.astype(np.intp)
     retrain = values[..., width - n :]
     if np.any((retrain < 0) | (retrain > 1)):

@@ -23,6 +23,19 @@ __all__ = ["render_text", "new_figure", "render_rgb", "AreaView"]
 _RETRAIN, _COST, _IDLE = "#d62728", "#1f77b4", "#7f7f7f"
 
 
+def position_text(env: Any) -> str:
+    """Where the episode is: the frames played (frame level) or the slot and the frame it is in
+    (slot level, frames counted from 1), e.g. ``slot 60/1000  in frame 2/20``."""
+    cfg = env.config
+    st = env.simulator.state
+    frames = cfg.frames_per_episode
+    if hasattr(env, "slot_policy"):  # the frame level; st.frame: the frames played
+        return (
+            f"frame {min(st.frame, frames)}/{frames} played  slot {st.slot}/{cfg.slots_per_episode}"
+        )
+    return f"slot {st.slot}/{cfg.slots_per_episode}  in frame {min(st.frame + 1, frames)}/{frames}"
+
+
 def render_text(env: Any) -> str:
     """Compact text view: the slot and frame, then per MU its BS, retraining flag, batch, rate
     and last measured accuracy, and the last slot's delays."""
@@ -31,8 +44,7 @@ def render_text(env: Any) -> str:
     st = simulator.state
     decided = st.association is not None
     lines = [
-        f"slot {st.slot}/{cfg.slots_per_episode}  frame {min(st.frame, cfg.frames_per_episode)}"
-        f"/{cfg.frames_per_episode}  M={cfg.num_bs} N={cfg.num_mus}"
+        f"{position_text(env)}  M={cfg.num_bs} N={cfg.num_mus}"
         + ("" if decided else "  (no frame decision yet)")
     ]
     rates = simulator.slot_rates() if decided else None
@@ -141,15 +153,7 @@ def _header(env: Any) -> str:
     cfg = env.config
     st = env.simulator.state
     frame_level = hasattr(env, "slot_policy")
-    frames = cfg.frames_per_episode
-    if frame_level:  # st.frame: the frames played
-        text = (
-            f"frame {min(st.frame, frames)}/{frames} played  slot {st.slot}/{cfg.slots_per_episode}"
-        )
-    else:
-        text = (
-            f"slot {st.slot}/{cfg.slots_per_episode}  in frame {min(st.frame + 1, frames)}/{frames}"
-        )
+    text = position_text(env)
     history = env.cost_history
     last = st.last_outcome
     if not history or last is None:

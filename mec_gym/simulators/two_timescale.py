@@ -153,7 +153,7 @@ class TwoTimescaleEnvConfig(TwoTimescaleConfig):
                 f"{type(self).__name__}.frames_per_episode, slots_per_frame, num_mus, "
                 f"num_classes, num_bs: an episode's tables would hold {entries:,} entries "
                 f"(slots x MUs x max(classes, BSs); at most {MAX_EPISODE_ENTRIES:,}): lower "
-                "frames_per_episode, slots_per_frame, num_mus or num_classes"
+                "frames_per_episode, slots_per_frame, num_mus, num_classes or num_bs"
             )
 
     @property
@@ -226,9 +226,11 @@ class RandomSlots:
 
 
 def checked_draws(config: TwoTimescaleEnvConfig, draws: SlotDraws) -> SlotDraws:
-    """What a slot generator returned as float64 arrays, or ValueError unless the shapes fit the
-    config, positions lie in the square, fading is >= 0, batches are > 0 and every q is a
-    distribution."""
+    """What a slot generator returned as float64 arrays; TypeError unless it is a
+    :class:`SlotDraws`, ValueError unless the shapes fit the config, positions lie in the
+    square, fading is > 0, batches are in (0, batch_max_bits] and every q is a distribution."""
+    if not isinstance(draws, SlotDraws):
+        raise TypeError(f"a slot generator must return SlotDraws, got {type(draws).__name__}")
     s, n, m = config.slots_per_episode + 1, config.num_mus, config.num_bs
     shapes = {
         "positions": (s, n, 2),
@@ -239,13 +241,20 @@ def checked_draws(config: TwoTimescaleEnvConfig, draws: SlotDraws) -> SlotDraws:
     values = {}
     for name, shape in shapes.items():
         value = values[name] = np.asarray(getattr(draws, name), dtype=float)
-        if value.shape != shape or not np.isfinite(value).all():
-            raise ValueError(f"draws.{name} must be finite of shape {shape}, got {value.shape}")
+        if value.shape != shape:
+            raise ValueError(f"draws.{name} must have shape {shape}, got {value.shape}")
+        if not np.isfinite(value).all():
+            raise ValueError(f"draws.{name} must be finite")
     draws = SlotDraws(**values)
     if np.any((draws.positions < 0) | (draws.positions > config.area_m)):
         raise ValueError(f"draws.positions must lie in [0, {config.area_m}] m")
-    if np.any(draws.fading < 0) or np.any(draws.batch_bits <= 0):
-        raise ValueError("draws.fading must be >= 0 and draws.batch_bits > 0")
+    if np.any(draws.fading <= 0):
+        raise ValueError("draws.fading must be > 0 (a power gain of 0 gives an infinite delay)")
+    if np.any((draws.batch_bits <= 0) | (draws.batch_bits > config.batch_max_bits)):
+        raise ValueError(
+            f"draws.batch_bits must lie in (0, {config.batch_max_bits}] bit (batch_max_bits: "
+            "the observations scale the batches by it)"
+        )
     if np.any(draws.q < 0) or not np.allclose(draws.q.sum(axis=-1), 1.0):
         raise ValueError("every draws.q[t, n] must be a distribution over the classes")
     return draws
@@ -268,12 +277,19 @@ def checked_frame_decision(
     """``decision`` as (intp, bool) arrays, or ValueError unless the association holds
     ``batch_shape + (N,)`` integers in [0, M) with at most ``max_users_per_bs`` MUs per BS (if
     capped) and the retraining flags as many booleans (or 0/1)."""
+    if not isinstance(decision, FrameDecision):
+        raise TypeError(
+            f"a frame policy must return a FrameDecision, got {type(decision).__name__}"
+        )
     shape = (*batch_shape, config.num_mus)
     m = config.num_bs
     association = np.asarray(decision.association)
     retrain = np.asarray(decision.retrain)
     if association.shape != shape or association.dtype.kind not in "iu":
-        raise ValueError(f"association must be integers of shape {shape}, got {association!r}")
+        raise ValueError(
+            f"association must be integers of shape {shape}, got {association.dtype} of shape "
+            f"{association.shape}"
+        )
     if np.any((association < 0) | (association >= m)):
         raise ValueError(f"association must be in [0, {m - 1}], got {association.tolist()}")
     cap = config.max_users_per_bs
@@ -284,7 +300,10 @@ def checked_frame_decision(
                 f"at most {cap} MUs per BS (max_users_per_bs), got loads {load.tolist()}"
             )
     if retrain.shape != shape or not np.all((retrain == 0) | (retrain == 1)):
-        raise ValueError(f"retrain must be booleans of shape {shape}, got {retrain!r}")
+        raise ValueError(
+            f"retrain must be booleans (or 0/1) of shape {shape}, got {retrain.dtype} of shape "
+            f"{retrain.shape}"
+        )
     return FrameDecision(association.astype(np.intp), retrain.astype(bool))
 
 

@@ -564,3 +564,33 @@ def test_play_slot_needs_one_episode():
     fresh = TwoTimescaleSimulator(CONFIG)
     with pytest.raises(RuntimeError, match="reset"):
         fresh.play_slot([1e6] * N, [0.0] * N, [0.0] * N)
+
+
+def test_generators_and_frame_policies_returning_bad_values_are_refused_in_one_line():
+    draws = RandomSlots()(CONFIG, np.random.default_rng(0))
+    for changes, match in (
+        ({"fading": np.zeros_like(draws.fading)}, "draws.fading must be > 0"),
+        ({"batch_bits": 2 * CONFIG.batch_max_bits + draws.batch_bits}, "draws.batch_bits must"),
+        ({"q": np.full_like(draws.q, np.nan)}, "draws.q must be finite"),
+    ):
+        with pytest.raises(ValueError, match=match) as error:
+            checked_draws(CONFIG, dataclasses.replace(draws, **changes))
+        assert "\n" not in str(error.value)
+    with pytest.raises(TypeError, match="must return SlotDraws, got tuple"):
+        TwoTimescaleSimulator(CONFIG, slots=lambda config, rng: (draws.positions,)).reset(
+            np.random.default_rng(0)
+        )
+    sim = TwoTimescaleSimulator(CONFIG)
+    sim.reset(np.random.default_rng(0))
+    with pytest.raises(TypeError, match="must return a FrameDecision, got NoneType"):
+        sim.begin_frame(None)
+    with pytest.raises(ValueError, match="association must be integers") as error:
+        sim.begin_frame(FrameDecision(np.zeros(N), np.zeros(N, bool)))
+    assert "\n" not in str(error.value)
+
+
+def test_numpy_scalars_in_a_config_become_python_values():
+    config = TwoTimescaleEnvConfig(num_mus=np.int64(5), acc_min=np.float64(0.8))
+    assert type(config.num_mus) is int and type(config.acc_min) is float
+    with pytest.raises(ValueError, match="num_mus must be an integer"):
+        TwoTimescaleEnvConfig(num_mus=np.bool_(True))
