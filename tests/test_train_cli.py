@@ -68,10 +68,31 @@ def test_env_kwargs_and_hyperparams_are_parsed_as_yaml_and_merged_over_the_entry
         (["--env", ENV_ID, "--env-kwargs", "no_such_field=1"], "--env-kwargs:"),
         ([], "--env (or --resume RUN_DIR)"),
         (["--resume", "/no/such/run"], "not a run folder"),
+        (["--env", ENV_ID, "--seed", "-1"], "--seed must be in [0, "),
+        (["--env", ENV_ID, "--seed", str(2**32)], "--seed must be in [0, "),
     ],
 )
 def test_every_bad_input_is_one_line_naming_the_option(capsys, argv, expected):
     assert expected in error_of(capsys, "ppo", argv)
+
+
+BAD_VALUES = {
+    "learning_rate=-1": "learning_rate must be",
+    "gamma=2": "gamma must be a number in [0.0, 1.0]",
+    "n_epochs=0": "n_epochs must be an integer",
+    "batch_size=abc": "batch_size must be an integer",
+    "batch_size=1": "batch_size must be >= 2",
+    "policy=FooPolicy": "policy must be one of",
+}
+"""A bad hyperparameter value (``--hyperparams``) and the start of its one-line error."""
+
+
+@pytest.mark.parametrize("setting", sorted(BAD_VALUES))
+def test_a_bad_hyperparameter_value_is_refused_before_training(capsys, setting):
+    argv = ["--env", ENV_ID, "--hyperparams", setting]
+    assert BAD_VALUES[setting] in error_of(capsys, "ppo", argv)
+    rollout = ["--env", ENV_ID, "--hyperparams", "n_steps=1", "--n-envs", "1"]
+    assert "n_steps x --n-envs" in error_of(capsys, "ppo", rollout)
 
 
 def test_argument_errors_come_before_the_heavy_imports():
@@ -448,3 +469,17 @@ def test_a_seeded_run_repeated_in_fresh_processes_gives_the_same_curve_and_model
         np.testing.assert_array_equal(curves[0][key], curves[1][key])
     models = [policy_parameters(run / "model.zip") for run in runs]
     assert all(torch.equal(models[0][key], models[1][key]) for key in models[0])
+
+
+def test_policy_kwargs_in_the_zoo_dict_form_are_read_and_code_is_refused():
+    from mec_gym.train.cli import parse_policy_kwargs
+
+    text = 'dict(net_arch=[32, 32], activation_fn="relu", optimizer_kwargs=dict(eps=1e-5))'
+    assert parse_policy_kwargs(text) == {
+        "net_arch": [32, 32],
+        "activation_fn": "relu",
+        "optimizer_kwargs": {"eps": 1e-5},
+    }
+    assert parse_policy_kwargs("{'net_arch': [64]}") == {"net_arch": [64]}
+    with pytest.raises(ValueError, match="policy_kwargs must be a dict literal"):
+        parse_policy_kwargs('__import__("os").system("true")')

@@ -7,20 +7,23 @@ the option and the values allowed; torch and stable-baselines3 are imported only
 is valid (:func:`main` then calls :func:`mec_gym.train.common.train`).
 
 Hyperparameters are rl-baselines3-zoo's format: ``train/hyperparams/<algo>.yml`` maps an env ID
-to the entry used for it whole (``default`` for an ID without one; entries share values with
-YAML anchors and ``<<:`` merge keys), so that ``python -m rl_zoo3.train --algo ppo --env
-MultiStepOffload-v1 --gym-packages mec_gym -conf train/hyperparams/ppo.yml`` reads the same
-entries. An entry holds the zoo's ``n_timesteps``, ``n_envs``, ``policy`` (an SB3 name or a
-dotted ``module.Class`` path), ``policy_kwargs``, ``env_kwargs`` and, for the off-policy
-algorithms, ``noise_type`` / ``noise_std``; every other key is a constructor argument of the
-algorithm (:data:`HYPERPARAMETERS`). How many evaluation episodes an env takes is the
+to the entry used for it whole (here ``default`` for an ID without one, which
+rl-baselines3-zoo does not do: it needs the ID's entry; entries share values with YAML anchors
+and ``<<:`` merge keys), so that ``python -m rl_zoo3.train --algo ppo --env MultiStepOffload-v1
+--gym-packages mec_gym -conf train/hyperparams/ppo.yml`` reads the same entries. An entry holds
+the zoo's ``n_timesteps``, ``n_envs``, ``policy`` (an SB3 name or a dotted ``module.Class``
+path), ``policy_kwargs``, ``env_kwargs`` and, for the off-policy algorithms, ``noise_type`` /
+``noise_std``; every other key is a constructor argument of the algorithm
+(:data:`HYPERPARAMETERS`). How many evaluation episodes an env takes is the
 registry's (``EnvEntry.eval_episodes``), not a hyperparameter.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,6 +54,9 @@ __all__ = [
     "unfit_message",
     "load_hyperparams",
     "check_schedule",
+    "check_range",
+    "check_env",
+    "parse_policy_kwargs",
     "build_parser",
     "parse_args",
     "main",
@@ -162,6 +168,36 @@ SCHEDULE_KEYS = ("learning_rate", "clip_range", "clip_range_vf")
 ACTIVATION_NAMES = ("tanh", "relu", "elu", "leaky_relu")
 """Names allowed for ``policy_kwargs.activation_fn``."""
 
+NON_NEGATIVE = (float, 0.0, math.inf)
+FRACTION = (float, 0.0, 1.0)
+COUNT = (int, 1, math.inf)
+VALUE_RANGES: dict[str, tuple[type, float, float]] = {
+    **dict.fromkeys(
+        ("learning_rate", "clip_range", "clip_range_vf", "ent_coef", "vf_coef"), NON_NEGATIVE
+    ),
+    **dict.fromkeys(
+        ("max_grad_norm", "target_policy_noise", "target_noise_clip", "noise_std"), NON_NEGATIVE
+    ),
+    **dict.fromkeys(("gamma", "gae_lambda", "tau", "exploration_fraction"), FRACTION),
+    **dict.fromkeys(("exploration_initial_eps", "exploration_final_eps"), FRACTION),
+    **dict.fromkeys(("n_steps", "batch_size", "n_epochs", "buffer_size", "train_freq"), COUNT),
+    **dict.fromkeys(("target_update_interval", "policy_delay"), COUNT),
+    "learning_starts": (int, 0, math.inf),
+    "sde_sample_freq": (int, -1, math.inf),
+}
+"""(type, lowest, highest) of the numeric hyperparameters checked before training: a value
+outside is a one-line error, as SB3 would fail on it (or train on it silently: a gamma above
+1). Schedules (``lin_<x>``) are checked at their initial value; ``ent_coef`` may also be
+SAC's ``"auto"`` / ``"auto_<x>"``, ``train_freq`` SB3's ``[n, "step"|"episode"]``."""
+STRICTLY_POSITIVE = ("learning_rate", "clip_range", "clip_range_vf", "max_grad_norm", "tau")
+"""Keys of :data:`VALUE_RANGES` that must be above their lowest value 0."""
+ON_POLICY_ALGOS = ("ppo", "maskable_ppo", "a2c")
+"""Algorithms that collect rollouts of ``n_steps`` per env."""
+MAX_SEED = 2**32 - 1
+"""The largest seed numpy's and Gymnasium's generators take (sub-env i gets seed + i)."""
+SB3_POLICY_NAMES = ("MlpPolicy", "CnnPolicy", "MultiInputPolicy")
+"""Policy names SB3's algorithms know; any other ``policy`` is a ``module.Class`` path."""
+
 HYPERPARAMS_DIR = Path(__file__).parent / "hyperparams"
 RESUMED_SETTINGS = (
     "seed",
@@ -248,13 +284,62 @@ def check_schedule(key: str, value: Any) -> None:
     raise ValueError(f"{key} must be a number or 'lin_<number>', got {value!r}")
 
 
+def check_range(key: str, value: Any) -> None:
+    """ValueError unless ``value`` of hyperparameter ``key`` has the type and range of
+    :data:`VALUE_RANGES` (a schedule at its initial value; :data:`STRICTLY_POSITIVE` keys
+    above 0)."""
+    kind, low, high = VALUE_RANGES[key]
+    if key == "ent_coef" and isinstance(value, str) and value.startswith("auto"):
+        return
+    if key == "clip_range_vf" and value is None:
+        return
+    if key == "train_freq" and isinstance(value, (list, tuple)) and len(value) == 2:
+        value = value[0]
+    if key in SCHEDULE_KEYS and isinstance(value, str) and value.startswith("lin_"):
+        value = float(value[4:])
+    number_types = (int,) if kind is int else (int, float)
+    ok = isinstance(value, number_types) and not isinstance(value, bool) and low <= value <= high
+    if not ok or (key in STRICTLY_POSITIVE and value == 0):
+        name = "an integer" if kind is int else "a number"
+        left = "(" if key in STRICTLY_POSITIVE else "["
+        raise ValueError(f"{key} must be {name} in {left}{low}, {high}], got {value!r}")
+
+
+def parse_policy_kwargs(text: str) -> Any:
+    """``policy_kwargs`` written as text: a Python literal (``"{'net_arch': [64]}"``) or the
+    rl-baselines3-zoo's ``"dict(net_arch=[64], ...)"`` (nested ``dict(...)`` calls of
+    literals); ValueError for anything else."""
+    try:
+        return _literal_or_dict_call(ast.parse(text, mode="eval").body)
+    except (SyntaxError, ValueError) as error:
+        raise ValueError(
+            f"policy_kwargs must be a dict literal or dict(...), got {text!r}"
+        ) from error
+
+
+def _literal_or_dict_call(node: ast.AST) -> Any:
+    """The value of a literal node, ``dict(key=...)`` calls evaluated (their values likewise)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
+        if node.args or any(keyword.arg is None for keyword in node.keywords):
+            raise ValueError("dict(...) takes keyword arguments only")
+        return {keyword.arg: _literal_or_dict_call(keyword.value) for keyword in node.keywords}
+    if isinstance(node, ast.List):
+        return [_literal_or_dict_call(item) for item in node.elts]
+    if isinstance(node, ast.Dict):
+        return {
+            ast.literal_eval(key): _literal_or_dict_call(value)
+            for key, value in zip(node.keys, node.values, strict=True)
+        }
+    return ast.literal_eval(node)
+
+
 def load_hyperparams(
     algo: str, env_id: str, overrides: dict[str, Any], path: Path | None = None
 ) -> dict[str, Any]:
-    """The entry of ``env_id`` in ``train/hyperparams/<algo>.yml`` (``default`` if it has none,
-    as rl-baselines3-zoo reads it) updated by ``overrides``, checked: ValueError naming an
-    unknown key with the allowed ones, a missing ``policy`` / ``n_timesteps``, or a bad value of
-    a key the harness reads."""
+    """The entry of ``env_id`` in ``train/hyperparams/<algo>.yml`` (``default`` if it has none;
+    rl-baselines3-zoo itself needs the ID's entry) updated by ``overrides``, checked:
+    ValueError naming an unknown key with the allowed ones, a missing ``policy`` /
+    ``n_timesteps``, or a bad value (:data:`VALUE_RANGES`, the policy, ``policy_kwargs``)."""
     path = path or HYPERPARAMS_DIR / f"{algo}.yml"
     table = yaml.safe_load(path.read_text()) or {}
     if env_id not in table and "default" not in table:
@@ -280,8 +365,21 @@ def load_hyperparams(
     for key in SCHEDULE_KEYS:
         if key in params:
             check_schedule(key, params[key])
+    for key, value in params.items():
+        if key in VALUE_RANGES:
+            check_range(key, value)
+    if algo in ("ppo", "maskable_ppo") and params.get("batch_size", 64) < 2:
+        raise ValueError(f"batch_size must be >= 2 for {algo}, got {params['batch_size']}")
+    policy = params["policy"]
+    if not isinstance(policy, str) or (policy not in SB3_POLICY_NAMES and "." not in policy):
+        raise ValueError(
+            f"policy must be one of {list(SB3_POLICY_NAMES)} or a 'module.Class' path, "
+            f"got {policy!r}"
+        )
     policy_kwargs = params.get("policy_kwargs", {})
-    if not isinstance(policy_kwargs, (dict, str)):
+    if isinstance(policy_kwargs, str):
+        policy_kwargs = parse_policy_kwargs(policy_kwargs)
+    if not isinstance(policy_kwargs, dict):
         raise ValueError(f"policy_kwargs must be a mapping, got {policy_kwargs!r}")
     activation = policy_kwargs.get("activation_fn") if isinstance(policy_kwargs, dict) else None
     if isinstance(activation, str) and activation not in ACTIVATION_NAMES:
@@ -401,6 +499,10 @@ def parse_args(algo: str, argv: Sequence[str] | None) -> argparse.Namespace:
         args.env_kwargs = {**args.hyperparams.get("env_kwargs", {}), **dict(args.env_kwargs)}
         args.n_envs = args.n_envs or int(args.hyperparams.get("n_envs", 1))
         args.eval_episodes = args.eval_episodes or env_entry(args.env).eval_episodes
+    if algo in ON_POLICY_ALGOS and args.hyperparams.get("n_steps", 2) * args.n_envs < 2:
+        parser.error("n_steps x --n-envs must be >= 2 (a rollout holds at least 2 steps)")
+    if not 0 <= args.seed <= MAX_SEED - args.n_envs + 1:
+        parser.error(f"--seed must be in [0, {MAX_SEED - args.n_envs + 1}], got {args.seed}")
     args.timesteps = args.timesteps or int(args.hyperparams["n_timesteps"])
     args.eval_freq = args.eval_freq or max(args.timesteps // EVALUATIONS_PER_RUN, 1)
     args.checkpoint_freq = args.checkpoint_freq or args.eval_freq

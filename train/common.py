@@ -33,7 +33,6 @@ interrupted).
 from __future__ import annotations
 
 import argparse
-import ast
 import functools
 import hashlib
 import importlib
@@ -83,7 +82,13 @@ from mec_gym.eval.evaluation import (
     write_comparison,
 )
 from mec_gym.train.cli import ALGOS as ALGO_PATHS
-from mec_gym.train.cli import HARNESS_KEYS, SCHEDULE_KEYS, SetupError, unfit_message
+from mec_gym.train.cli import (
+    HARNESS_KEYS,
+    SCHEDULE_KEYS,
+    SetupError,
+    parse_policy_kwargs,
+    unfit_message,
+)
 
 __all__ = [
     "ALGOS",
@@ -127,7 +132,7 @@ def resolve_policy_kwargs(value: dict[str, Any] | str | None) -> dict[str, Any]:
     """``policy_kwargs`` as a dict, with ``activation_fn`` names mapped to torch modules."""
     if value is None:
         return {}
-    kwargs = ast.literal_eval(value) if isinstance(value, str) else dict(value)
+    kwargs = parse_policy_kwargs(value) if isinstance(value, str) else dict(value)
     if not isinstance(kwargs, dict):
         raise SetupError(f"policy_kwargs must be a dict, got {value!r}")
     activation = kwargs.get("activation_fn")

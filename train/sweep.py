@@ -80,16 +80,20 @@ def run_trainings(jobs: Sequence[tuple[str, list[str]]], address: str | None = N
 
     for algo, argv in jobs:
         parse_args(algo, argv)
+    failed = []
     if address is None:
-        for algo, argv in jobs:
-            train_seed(algo, argv)
+        for algo, argv in jobs:  # every run goes on to its end whatever the others do
+            try:
+                train_seed(algo, argv)
+            except Exception as error:  # noqa: BLE001 (reported with the others at the end)
+                failed.append(f"train/{algo}.py {' '.join(argv)}: {error!r}")
+        report_failures(failed, len(jobs))
         return
     if not jobs:
         return
     import ray
 
     ray.init(address=None if address == "local" else address, log_to_driver=True)
-    failed = []
     try:
         remote = ray.remote(num_cpus=1)(train_seed)
         pending = {remote.remote(algo, argv): (algo, argv) for algo, argv in jobs}
@@ -102,8 +106,13 @@ def run_trainings(jobs: Sequence[tuple[str, list[str]]], address: str | None = N
                 failed.append(f"train/{algo}.py {' '.join(argv)}: {str(error).splitlines()[-1]}")
     finally:
         ray.shutdown()
+    report_failures(failed, len(jobs))
+
+
+def report_failures(failed: Sequence[str], runs: int) -> None:
+    """RuntimeError listing the ``failed`` runs (one line each) of ``runs``, if any."""
     if failed:
-        raise RuntimeError(f"{len(failed)} of {len(jobs)} runs failed:\n" + "\n".join(failed))
+        raise RuntimeError(f"{len(failed)} of {runs} runs failed:\n" + "\n".join(failed))
 
 
 @dataclass(frozen=True)
@@ -177,6 +186,8 @@ def main(argv: Sequence[str] | None = None) -> list[Path]:
     parser.add_argument("--logdir", type=Path, default=Path("runs"))
     parser.add_argument("--address", help="run the seeds on Ray: local, auto or ray://HOST:PORT")
     args = parser.parse_args(argv)
+    if any(seed < 0 for seed in args.seeds):
+        parser.error(f"--seeds must be >= 0, got {args.seeds}")
     env_id = canonical_id(args.env)
     if env_id not in ENVS:
         parser.error(f"unknown environment {args.env!r}; registered mec_gym IDs: {sorted(ENVS)}")

@@ -34,36 +34,47 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from mec_gym.eval.evaluation import VALIDATION_SEEDS, evaluate_policy
 from mec_gym.registration import ENVS, canonical_id
-from mec_gym.train.cli import add_key_value_argument, load_hyperparams
+from mec_gym.train.cli import add_key_value_argument, check_env, load_hyperparams
 from mec_gym.train.common import ALGOS, build_model
 
 __all__ = ["sample_ppo_params", "ValidationPruningCallback", "run_study", "write_trials", "main"]
 
 
-FIRST_CHOICES = {
-    "n_steps": 256,
-    "learning_rate": 1e-4,
-    "batch_size": 64,
-    "n_epochs": 5,
-    "ent_coef": 1e-4,
-    "gae_lambda": 0.9,
-    "clip_range": 0.1,
+SEARCH_SPACE: dict[str, tuple[float, float] | tuple[Any, ...]] = {
+    "n_steps": (256, 512, 1024),
+    "learning_rate": (1e-4, 3e-3),
+    "batch_size": (64, 128, 256),
+    "n_epochs": (5, 10, 20),
+    "ent_coef": (1e-4, 3e-2),
+    "gae_lambda": (0.9, 0.95, 0.98),
+    "clip_range": (0.1, 0.2, 0.3),
 }
-"""A point of the search space (to list the searched names without a study)."""
+"""The searched PPO / MaskablePPO settings, in the order a trial draws them: those of
+:data:`LOG_SCALE` between two bounds on a log scale, the others among their choices."""
+LOG_SCALE = ("learning_rate", "ent_coef")
+"""The settings of :data:`SEARCH_SPACE` searched on a log scale between two bounds."""
+TUNABLE_ALGOS = ("maskable_ppo", "ppo")
+"""The algorithms whose settings :data:`SEARCH_SPACE` holds."""
 
 
 def sample_ppo_params(trial: optuna.Trial) -> dict[str, Any]:
-    """PPO / MaskablePPO optimiser settings of one trial."""
-    n_steps = trial.suggest_categorical("n_steps", [256, 512, 1024])
+    """PPO / MaskablePPO optimiser settings of one trial (:data:`SEARCH_SPACE`)."""
     return {
-        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 3e-3, log=True),
-        "n_steps": n_steps,
-        "batch_size": trial.suggest_categorical("batch_size", [64, 128, 256]),
-        "n_epochs": trial.suggest_categorical("n_epochs", [5, 10, 20]),
-        "ent_coef": trial.suggest_float("ent_coef", 1e-4, 3e-2, log=True),
-        "gae_lambda": trial.suggest_categorical("gae_lambda", [0.9, 0.95, 0.98]),
-        "clip_range": trial.suggest_categorical("clip_range", [0.1, 0.2, 0.3]),
+        name: trial.suggest_float(name, *space, log=True)
+        if name in LOG_SCALE
+        else trial.suggest_categorical(name, list(space))
+        for name, space in SEARCH_SPACE.items()
     }
+
+
+def in_search_space(name: str, value: Any) -> Any:
+    """``value`` of setting ``name`` moved into :data:`SEARCH_SPACE`: clipped to a log-scale
+    range, or the nearest categorical choice."""
+    space = SEARCH_SPACE[name]
+    if name in LOG_SCALE:
+        low, high = space
+        return min(max(float(value), low), high)
+    return min(space, key=lambda choice: abs(choice - value))
 
 
 class ValidationPruningCallback(BaseCallback):
@@ -108,11 +119,14 @@ class ValidationPruningCallback(BaseCallback):
 
 
 def current_params(algo: str, hyperparams: dict[str, Any]) -> dict[str, Any]:
-    """The searched settings as the YAML (or the algorithm's defaults) has them: trial 0, so
-    that the study's best is never worse on the validation seeds than what ships."""
+    """The searched settings as the YAML (or the algorithm's defaults) has them, each moved
+    into the search space (:func:`in_search_space`; e.g. an ``ent_coef`` of 0 to its lowest
+    searched value): trial 0, the closest the study gets to what ships."""
     defaults = inspect.signature(ALGOS[algo].__init__).parameters
-    names = sample_ppo_params(optuna.trial.FixedTrial(FIRST_CHOICES)).keys()
-    return {name: hyperparams.get(name, defaults[name].default) for name in names}
+    return {
+        name: in_search_space(name, hyperparams.get(name, defaults[name].default))
+        for name in SEARCH_SPACE
+    }
 
 
 def run_study(
@@ -178,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="train/tune.py", description="Tune hyperparameters with Optuna on validation seeds."
     )
-    parser.add_argument("--algo", choices=sorted(ALGOS), default="ppo")
+    parser.add_argument("--algo", choices=TUNABLE_ALGOS, default="ppo")
     parser.add_argument("--env", required=True, help=f"one of {sorted(ENVS)}")
     parser.add_argument("--trials", type=int, default=12, help="trials (default 12)")
     parser.add_argument("--timesteps", type=int, default=60_000, help="steps per trial")
@@ -207,8 +221,12 @@ def main(argv: Sequence[str] | None = None) -> Path:
             parser.error(f"--{name} must be >= 1")
     if not 1 <= args.eval_episodes <= len(VALIDATION_SEEDS):
         parser.error(f"--eval-episodes must be in [1, {len(VALIDATION_SEEDS)}]")
+    env_kwargs = {**load_hyperparams(args.algo, env_id, {}).get("env_kwargs", {})}
+    check_env(parser, args.algo, env_id, {**env_kwargs, **dict(args.env_kwargs)})
     out = args.out or Path("runs") / "tune" / env_id / f"{args.algo}_{datetime.now():%Y%m%d-%H%M%S}"
-    out.mkdir(parents=True, exist_ok=False)
+    if out.exists() and any(out.iterdir()):
+        parser.error(f"--out {out} is not empty: a study writes into a fresh folder")
+    out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(args.threads)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with warnings.catch_warnings():
