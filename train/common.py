@@ -9,9 +9,11 @@ checkpoints, scores the chosen checkpoint on the test seeds and writes one run f
         model.zip, best_model.zip       the last policy, the best one on the validation seeds
         checkpoint/                     the last checkpoint (what --resume continues from)
         comparison.md, comparison.csv   chosen agent vs baselines on the test seeds (95% CIs)
+        episode_scores.csv              every policy's score per test seed (what is paired)
         learning_curve.png              validation score vs steps, the baselines as bands
         evaluations.npz                 the validation scores (SB3's EvalCallback format)
-        <i>.monitor.csv                 training episodes of env i (SB3's Monitor format)
+        <i>.monitor.csv                 training episodes of env i (SB3's Monitor format;
+                                        monitor.csv of all envs with --vec-env native)
         agent/, baseline_<name>/        TensorBoard events under one tag vocabulary
 
 TensorBoard tags, the same for every env: ``eval/score``, ``eval/score_ci95`` and
