@@ -312,10 +312,12 @@ def test_resume_refuses_other_settings_and_a_finished_total(tmp_path, capsys):
     run_dir = main("ppo", tiny_argv("ppo", ENV_ID, tmp_path))
     line = error_of(capsys, "ppo", ["--resume", str(run_dir), "--n-envs", "3"])
     assert "--resume takes the run's settings; drop --n-envs" in line
+    line = error_of(capsys, "ppo", ["--resume", str(run_dir), "--vec-env", "dummy"])
+    assert "drop --vec-env" in line  # even the default value, given, is another setting
     assert "is a ppo run, not a2c" in error_of(capsys, "a2c", ["--resume", str(run_dir)])
     with pytest.raises(SystemExit):
         main("ppo", ["--resume", str(run_dir)])
-    assert "the checkpoint is at step 64" in capsys.readouterr().err
+    assert "the checkpoint is at step 64, the total asked is 64" in capsys.readouterr().err
 
 
 def test_pruning_drops_the_events_after_the_checkpoint(tmp_path):

@@ -442,7 +442,6 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--vec-env",
         choices=VEC_ENVS,
-        default="dummy",
         help="training envs: dummy (SB3's DummyVecEnv of scalar envs, the default) or native "
         "(the env's batched vector env: the same training, faster or not by ID and number of "
         "envs, see docs/bench_vector.md; IDs that have one: "
@@ -473,6 +472,7 @@ def parse_args(algo: str, argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("the following arguments are required: --env (or --resume RUN_DIR)")
     else:
         args.seed = 0 if args.seed is None else args.seed
+        args.vec_env = args.vec_env or "dummy"
         args.logdir = Path("runs") if args.logdir is None else args.logdir
     args.env = canonical_id(args.env)
     env_ids = mec_gym_env_ids()
@@ -526,7 +526,7 @@ def restore_args(parser: argparse.ArgumentParser, args: argparse.Namespace, algo
             ("--env-kwargs", args.env_kwargs),
             ("--hyperparams", args.hyperparams),
             ("--no-baselines", args.no_baselines),
-            ("--vec-env", args.vec_env != "dummy"),
+            ("--vec-env", args.vec_env),
         )
         if value
     ]

@@ -829,7 +829,10 @@ def run_training(algo: str, args: argparse.Namespace, run_dir: Path, resuming: b
         state = checkpoint.state()
         step = int(state["num_timesteps"])
         if args.timesteps <= step:
-            raise SetupError(f"--timesteps {args.timesteps}: the checkpoint is at step {step}")
+            raise SetupError(
+                f"--resume: the checkpoint is at step {step}, the total asked is "
+                f"{args.timesteps}: give a larger --timesteps to train on"
+            )
         dropped = prune_events(run_dir, step)
         truncate_monitor_files(run_dir, state["episodes_per_file"])
         config = {**args.resume_config, "timesteps": args.timesteps}
