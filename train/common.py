@@ -35,6 +35,7 @@ interrupted).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import hashlib
 import importlib
@@ -806,7 +807,8 @@ def evaluate_baselines(
 def train(algo: str, args: argparse.Namespace) -> Path:
     """Run the training that ``mec_gym.train.cli.parse_args`` checked (see the module
     docstring); return the run folder. A new run that fails before its first checkpoint
-    leaves no folder; Ctrl-C writes a checkpoint and exits with status 130."""
+    leaves no folder (nor an empty env folder); Ctrl-C writes a checkpoint and exits with
+    status 130."""
     torch.set_num_threads(args.threads)
     resuming = args.resume_config is not None
     run_dir = args.resume if resuming else make_run_dir(args.logdir, args.env, algo, args.seed)
@@ -815,6 +817,8 @@ def train(algo: str, args: argparse.Namespace) -> Path:
     except BaseException:
         if not resuming and not Checkpoint(run_dir).exists():
             shutil.rmtree(run_dir, ignore_errors=True)
+            with contextlib.suppress(OSError):  # the env's folder too, if this run made it
+                run_dir.parent.rmdir()
         raise
 
 
