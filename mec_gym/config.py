@@ -24,9 +24,11 @@ class SystemConfig:
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):  # type: ignore[arg-type]
             value = getattr(self, field.name)
-            if isinstance(value, np.generic):  # numpy scalars become Python's (np.int64(5): 5)
-                value = value.item()
+            if isinstance(value, (np.generic, np.ndarray)):  # numpy values become Python's
+                value = value.tolist()  # np.int64(5): 5; np.array([1, 2]): [1, 2]
                 object.__setattr__(self, field.name, value)
+            if isinstance(value, (list, tuple)):  # and so do their entries
+                value = [v.item() if isinstance(v, np.generic) else v for v in value]
             if isinstance(value, list):  # lists from YAML/JSON become tuples (hashable, frozen)
                 object.__setattr__(self, field.name, tuple(value))
             elif isinstance(value, float) and value == 0.0:  # -0.0 (numpy refuses scale=-0.0)

@@ -162,3 +162,23 @@ def test_replayed_baselines_replace_the_old_and_a_moved_reference_is_refused():
     )
     with pytest.raises(ValueError, match="the baselines are now"):
         results.merged_rows("BandwidthSplit-v0", rows, replayed[:1])
+
+
+def test_a_sweep_without_ray_runs_every_seed_and_reports_the_failures(monkeypatch):
+    from mec_gym.train import sweep
+
+    started = []
+
+    def train_seed(algo, argv):
+        started.append(argv[-1])
+        if argv[-1] == "0":
+            raise SystemExit(2)  # a one-line argument error of train/<algo>.py
+        if argv[-1] == "1":
+            raise RuntimeError("diverged")
+
+    monkeypatch.setattr(sweep, "train_seed", train_seed)
+    monkeypatch.setattr("mec_gym.train.cli.parse_args", lambda algo, argv: None)
+    jobs = [("ppo", ["--seed", str(seed)]) for seed in range(3)]
+    with pytest.raises(RuntimeError, match="2 of 3 runs failed") as error:
+        sweep.run_trainings(jobs)
+    assert started == ["0", "1", "2"] and "diverged" in str(error.value)

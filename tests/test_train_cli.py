@@ -91,8 +91,28 @@ BAD_VALUES = {
 def test_a_bad_hyperparameter_value_is_refused_before_training(capsys, setting):
     argv = ["--env", ENV_ID, "--hyperparams", setting]
     assert BAD_VALUES[setting] in error_of(capsys, "ppo", argv)
+
+
+def test_the_sb3_forms_of_values_are_taken_and_the_rollout_checked_only_where_needed(capsys):
     rollout = ["--env", ENV_ID, "--hyperparams", "n_steps=1", "--n-envs", "1"]
     assert "n_steps x --n-envs" in error_of(capsys, "ppo", rollout)
+    assert parse_args("a2c", rollout).hyperparams["n_steps"] == 1  # A2C needs no minibatch
+    unnormalised = [*rollout[:4], "normalize_advantage=false", "batch_size=1", *rollout[4:]]
+    assert parse_args("ppo", unnormalised).hyperparams["batch_size"] == 1
+    from mec_gym.train.cli import load_hyperparams
+
+    for algo, values in (
+        ("sac", {"train_freq": [1, "episode"], "ent_coef": "auto_0.1"}),
+        ("ppo", {"clip_range_vf": None, "learning_rate": "lin_3e-4"}),
+    ):
+        assert load_hyperparams(algo, "default", values).items() >= values.items()
+    for algo, values, message in (
+        ("sac", {"train_freq": [1, "bogus"]}, "train_freq must be"),
+        ("ppo", {"ent_coef": "auto"}, "ent_coef must be a number"),
+        ("ppo", {"learning_rate": float("inf")}, "learning_rate must be"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            load_hyperparams(algo, "default", values)
 
 
 def test_argument_errors_come_before_the_heavy_imports():
@@ -483,5 +503,7 @@ def test_policy_kwargs_in_the_zoo_dict_form_are_read_and_code_is_refused():
         "optimizer_kwargs": {"eps": 1e-5},
     }
     assert parse_policy_kwargs("{'net_arch': [64]}") == {"net_arch": [64]}
-    with pytest.raises(ValueError, match="policy_kwargs must be a dict literal"):
-        parse_policy_kwargs('__import__("os").system("true")')
+    assert parse_policy_kwargs("dict(activation_fn=nn.ReLU)") == {"activation_fn": "relu"}
+    for code in ('__import__("os").system("true")', "dict(**globals())", "{1: 2}"):
+        with pytest.raises(ValueError, match="policy_kwargs"):
+            parse_policy_kwargs(code)

@@ -51,11 +51,13 @@ def test_the_shipped_settings_are_moved_into_the_search_space_and_out_must_be_fr
     params = current_params("ppo", {"ent_coef": 0.0, "n_steps": 300, "learning_rate": 0.1})
     assert params["ent_coef"] == 1e-4 and params["n_steps"] == 256
     assert params["learning_rate"] == 3e-3
+    schedules = current_params("ppo", {"learning_rate": "lin_3e-4", "clip_range": "lin_0.2"})
+    assert (schedules["learning_rate"], schedules["clip_range"]) == (3e-4, 0.2)
     (tmp_path / "used").mkdir()
     (tmp_path / "used" / "trials.csv").write_text("")
     with pytest.raises(SystemExit):
         main(["--env", "BandwidthSplit-v0", "--out", str(tmp_path / "used")])
-    assert "is not empty" in capsys.readouterr().err
+    assert "exists: a study writes into a fresh folder" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(
             [

@@ -191,8 +191,7 @@ outside is a one-line error, as SB3 would fail on it (or train on it silently: a
 SAC's ``"auto"`` / ``"auto_<x>"``, ``train_freq`` SB3's ``[n, "step"|"episode"]``."""
 STRICTLY_POSITIVE = ("learning_rate", "clip_range", "clip_range_vf", "max_grad_norm", "tau")
 """Keys of :data:`VALUE_RANGES` that must be above their lowest value 0."""
-ON_POLICY_ALGOS = ("ppo", "maskable_ppo", "a2c")
-"""Algorithms that collect rollouts of ``n_steps`` per env."""
+
 MAX_SEED = 2**32 - 1
 """The largest seed numpy's and Gymnasium's generators take (sub-env i gets seed + i)."""
 SB3_POLICY_NAMES = ("MlpPolicy", "CnnPolicy", "MultiInputPolicy")
@@ -272,7 +271,10 @@ def fitting_algos(action_space: gym.Space, masks: bool) -> list[str]:
 
 # -------------------------------------------------------------------------- hyperparameters
 def check_schedule(key: str, value: Any) -> None:
-    """ValueError unless ``value`` is a number or ``"lin_<number>"``."""
+    """ValueError unless ``value`` is a number or ``"lin_<number>"`` (``clip_range_vf``: or
+    None, SB3's default)."""
+    if key == "clip_range_vf" and value is None:
+        return
     if isinstance(value, bool):
         pass
     elif isinstance(value, (int, float)):
@@ -284,25 +286,48 @@ def check_schedule(key: str, value: Any) -> None:
     raise ValueError(f"{key} must be a number or 'lin_<number>', got {value!r}")
 
 
-def check_range(key: str, value: Any) -> None:
+def check_range(key: str, value: Any, algo: str = "") -> None:
     """ValueError unless ``value`` of hyperparameter ``key`` has the type and range of
-    :data:`VALUE_RANGES` (a schedule at its initial value; :data:`STRICTLY_POSITIVE` keys
-    above 0)."""
+    :data:`VALUE_RANGES` (finite; :data:`STRICTLY_POSITIVE` keys above 0; a schedule at its
+    initial value); ``ent_coef`` may be ``"auto"`` / ``"auto_<x>"`` for SAC, ``train_freq``
+    ``[n, "step"|"episode"]``, ``clip_range_vf`` None."""
     kind, low, high = VALUE_RANGES[key]
-    if key == "ent_coef" and isinstance(value, str) and value.startswith("auto"):
+    if key == "ent_coef" and algo == "sac" and isinstance(value, str) and value.startswith("auto"):
+        if value != "auto":
+            check_range(key, parse_float(value.removeprefix("auto_"), key))
         return
     if key == "clip_range_vf" and value is None:
         return
-    if key == "train_freq" and isinstance(value, (list, tuple)) and len(value) == 2:
+    if key == "train_freq" and isinstance(value, (list, tuple)):
+        if len(value) != 2 or value[1] not in ("step", "episode"):
+            raise ValueError(
+                f'train_freq must be an integer or [n, "step"|"episode"], got {value!r}'
+            )
         value = value[0]
     if key in SCHEDULE_KEYS and isinstance(value, str) and value.startswith("lin_"):
-        value = float(value[4:])
+        value = parse_float(value[4:], key)
     number_types = (int,) if kind is int else (int, float)
-    ok = isinstance(value, number_types) and not isinstance(value, bool) and low <= value <= high
+    ok = isinstance(value, number_types) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value) and low <= value <= high
     if not ok or (key in STRICTLY_POSITIVE and value == 0):
         name = "an integer" if kind is int else "a number"
         left = "(" if key in STRICTLY_POSITIVE else "["
-        raise ValueError(f"{key} must be {name} in {left}{low}, {high}], got {value!r}")
+        right = "]" if math.isfinite(high) else ")"
+        raise ValueError(f"{key} must be {name} in {left}{low}, {high}{right}, got {value!r}")
+
+
+def normalises_advantages(algo: str, params: dict[str, Any]) -> bool:
+    """Whether ``algo`` with ``params`` normalises advantages over a minibatch (PPO's default):
+    SB3 then needs at least 2 samples per minibatch and rollout."""
+    return algo in ("ppo", "maskable_ppo") and params.get("normalize_advantage", True)
+
+
+def parse_float(text: str, key: str) -> float:
+    """``text`` as a float, or ValueError naming hyperparameter ``key``."""
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{key}: {text!r} is not a number") from None
 
 
 def parse_policy_kwargs(text: str) -> Any:
@@ -312,24 +337,33 @@ def parse_policy_kwargs(text: str) -> Any:
     try:
         return _literal_or_dict_call(ast.parse(text, mode="eval").body)
     except (SyntaxError, ValueError) as error:
-        raise ValueError(
-            f"policy_kwargs must be a dict literal or dict(...), got {text!r}"
-        ) from error
+        raise ValueError(f"policy_kwargs {text!r}: {error}") from None
+
+
+ZOO_ACTIVATIONS = {"Tanh": "tanh", "ReLU": "relu", "ELU": "elu", "LeakyReLU": "leaky_relu"}
+"""The zoo's ``nn.<Module>`` activations and their names in :data:`ACTIVATION_NAMES`."""
 
 
 def _literal_or_dict_call(node: ast.AST) -> Any:
-    """The value of a literal node, ``dict(key=...)`` calls evaluated (their values likewise)."""
+    """The value of a literal node, ``dict(key=...)`` calls evaluated (their values likewise),
+    the zoo's ``nn.ReLU`` and co. as activation names."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
         if node.args or any(keyword.arg is None for keyword in node.keywords):
             raise ValueError("dict(...) takes keyword arguments only")
         return {keyword.arg: _literal_or_dict_call(keyword.value) for keyword in node.keywords}
-    if isinstance(node, ast.List):
-        return [_literal_or_dict_call(item) for item in node.elts]
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        if node.value.id == "nn" and node.attr in ZOO_ACTIVATIONS:
+            return ZOO_ACTIVATIONS[node.attr]
+        raise ValueError(f"unknown name {node.value.id}.{node.attr}")
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [_literal_or_dict_call(item) for item in node.elts]
+        return items if isinstance(node, ast.List) else tuple(items)
     if isinstance(node, ast.Dict):
-        return {
-            ast.literal_eval(key): _literal_or_dict_call(value)
-            for key, value in zip(node.keys, node.values, strict=True)
-        }
+        keys = [ast.literal_eval(key) for key in node.keys if key is not None]
+        if len(keys) != len(node.keys) or not all(isinstance(key, str) for key in keys):
+            raise ValueError("policy_kwargs keys must be names")
+        values = [_literal_or_dict_call(value) for value in node.values]
+        return dict(zip(keys, values, strict=True))
     return ast.literal_eval(node)
 
 
@@ -367,9 +401,12 @@ def load_hyperparams(
             check_schedule(key, params[key])
     for key, value in params.items():
         if key in VALUE_RANGES:
-            check_range(key, value)
-    if algo in ("ppo", "maskable_ppo") and params.get("batch_size", 64) < 2:
-        raise ValueError(f"batch_size must be >= 2 for {algo}, got {params['batch_size']}")
+            check_range(key, value, algo)
+    if normalises_advantages(algo, params) and params.get("batch_size", 64) < 2:
+        raise ValueError(
+            f"batch_size must be >= 2 for {algo} with normalize_advantage, got "
+            f"{params['batch_size']}"
+        )
     policy = params["policy"]
     if not isinstance(policy, str) or (policy not in SB3_POLICY_NAMES and "." not in policy):
         raise ValueError(
@@ -499,8 +536,9 @@ def parse_args(algo: str, argv: Sequence[str] | None) -> argparse.Namespace:
         args.env_kwargs = {**args.hyperparams.get("env_kwargs", {}), **dict(args.env_kwargs)}
         args.n_envs = args.n_envs or int(args.hyperparams.get("n_envs", 1))
         args.eval_episodes = args.eval_episodes or env_entry(args.env).eval_episodes
-    if algo in ON_POLICY_ALGOS and args.hyperparams.get("n_steps", 2) * args.n_envs < 2:
-        parser.error("n_steps x --n-envs must be >= 2 (a rollout holds at least 2 steps)")
+    rollout = args.hyperparams.get("n_steps", 2) * args.n_envs
+    if normalises_advantages(algo, args.hyperparams) and rollout < 2:
+        parser.error(f"n_steps x --n-envs must be >= 2 for {algo} with normalize_advantage")
     if not 0 <= args.seed <= MAX_SEED - args.n_envs + 1:
         parser.error(f"--seed must be in [0, {MAX_SEED - args.n_envs + 1}], got {args.seed}")
     args.timesteps = args.timesteps or int(args.hyperparams["n_timesteps"])

@@ -301,8 +301,10 @@ def build_model(
     algo_kwargs["policy"] = resolve_policy(algo_kwargs["policy"])
     algo_kwargs["policy_kwargs"] = resolve_policy_kwargs(algo_kwargs.get("policy_kwargs"))
     for key in SCHEDULE_KEYS:
-        if key in algo_kwargs:
+        if algo_kwargs.get(key) is not None:
             algo_kwargs[key] = resolve_schedule(key, algo_kwargs[key])
+    if isinstance(algo_kwargs.get("train_freq"), list):  # YAML's [n, "step"|"episode"]
+        algo_kwargs["train_freq"] = tuple(algo_kwargs["train_freq"])
     noise = action_noise(hyperparams, space)
     if noise is not None:
         algo_kwargs["action_noise"] = noise

@@ -85,7 +85,7 @@ def run_trainings(jobs: Sequence[tuple[str, list[str]]], address: str | None = N
         for algo, argv in jobs:  # every run goes on to its end whatever the others do
             try:
                 train_seed(algo, argv)
-            except Exception as error:  # noqa: BLE001 (reported with the others at the end)
+            except (Exception, SystemExit) as error:  # noqa: BLE001 (reported at the end)
                 failed.append(f"train/{algo}.py {' '.join(argv)}: {error!r}")
         report_failures(failed, len(jobs))
         return

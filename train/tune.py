@@ -68,9 +68,11 @@ def sample_ppo_params(trial: optuna.Trial) -> dict[str, Any]:
 
 
 def in_search_space(name: str, value: Any) -> Any:
-    """``value`` of setting ``name`` moved into :data:`SEARCH_SPACE`: clipped to a log-scale
-    range, or the nearest categorical choice."""
+    """``value`` of setting ``name`` (a ``lin_`` schedule: its initial value) moved into
+    :data:`SEARCH_SPACE`: clipped to a log-scale range, or the nearest categorical choice."""
     space = SEARCH_SPACE[name]
+    if isinstance(value, str) and value.startswith("lin_"):  # a schedule: its initial value
+        value = float(value[4:])
     if name in LOG_SCALE:
         low, high = space
         return min(max(float(value), low), high)
@@ -224,8 +226,8 @@ def main(argv: Sequence[str] | None = None) -> Path:
     env_kwargs = {**load_hyperparams(args.algo, env_id, {}).get("env_kwargs", {})}
     check_env(parser, args.algo, env_id, {**env_kwargs, **dict(args.env_kwargs)})
     out = args.out or Path("runs") / "tune" / env_id / f"{args.algo}_{datetime.now():%Y%m%d-%H%M%S}"
-    if out.exists() and any(out.iterdir()):
-        parser.error(f"--out {out} is not empty: a study writes into a fresh folder")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        parser.error(f"--out {out} exists: a study writes into a fresh folder")
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(args.threads)
     optuna.logging.set_verbosity(optuna.logging.WARNING)

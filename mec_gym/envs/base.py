@@ -328,10 +328,11 @@ class LockstepVectorEnv(MecVectorEnv):
         is not all True (the sub-envs run in lockstep: they reset together). A reset that fails
         leaves no episode to step."""
         mask = (options or {}).get("reset_mask")
-        if mask is not None and not (np.shape(mask) == (self.num_envs,) and np.all(mask)):
+        shape_ok = np.shape(mask) == (self.num_envs,) and np.asarray(mask).dtype == bool
+        if mask is not None and not (shape_ok and np.all(mask)):
             raise ValueError(
                 f"{type(self).__name__} resets every sub-env at once (they run in lockstep): "
-                "options['reset_mask'] must be None or all True"
+                f"options['reset_mask'] must be None or {self.num_envs} booleans all True"
             )
         self.reseed(seed)
         self.ready = False

@@ -592,5 +592,14 @@ def test_generators_and_frame_policies_returning_bad_values_are_refused_in_one_l
 def test_numpy_scalars_in_a_config_become_python_values():
     config = TwoTimescaleEnvConfig(num_mus=np.int64(5), acc_min=np.float64(0.8))
     assert type(config.num_mus) is int and type(config.acc_min) is float
-    with pytest.raises(ValueError, match="num_mus must be an integer"):
-        TwoTimescaleEnvConfig(num_mus=np.bool_(True))
+    assert TwoTimescaleEnvConfig(num_mus=np.array(5)).num_mus == 5  # a 0-d array too
+
+
+def test_numpy_entries_of_a_tuple_field_become_python_values():
+    from mec_gym.problems.bandwidth_split import BandwidthSplitConfig
+
+    sizes = np.array([4.0, 12.0, 26.0, 44.0, 68.0])
+    for value in (sizes, list(sizes), list(sizes.astype(int))):
+        config = BandwidthSplitConfig(model_sizes=value)
+        assert config.model_sizes == (4, 12, 26, 44, 68)
+        assert {type(size) for size in config.model_sizes} <= {int, float}
