@@ -182,3 +182,10 @@ def test_a_sweep_without_ray_runs_every_seed_and_reports_the_failures(monkeypatc
     with pytest.raises(RuntimeError, match="2 of 3 runs failed") as error:
         sweep.run_trainings(jobs)
     assert started == ["0", "1", "2"] and "diverged" in str(error.value)
+    started.clear()
+    monkeypatch.setattr(
+        sweep, "train_seed", lambda algo, argv: [started.append(argv[-1]), exit(130)]
+    )
+    with pytest.raises(SystemExit) as stopped:  # Ctrl-C: the run checkpointed, the sweep stops
+        sweep.run_trainings(jobs)
+    assert stopped.value.code == 130 and started == ["0"]

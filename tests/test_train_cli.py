@@ -97,6 +97,10 @@ def test_the_sb3_forms_of_values_are_taken_and_the_rollout_checked_only_where_ne
     rollout = ["--env", ENV_ID, "--hyperparams", "n_steps=1", "--n-envs", "1"]
     assert "n_steps x --n-envs" in error_of(capsys, "ppo", rollout)
     assert parse_args("a2c", rollout).hyperparams["n_steps"] == 1  # A2C needs no minibatch
+    normalised = [*rollout[:4], "normalize_advantage=true", *rollout[4:]]
+    assert "n_steps x --n-envs" in error_of(capsys, "a2c", normalised)  # unless it normalises
+    episodic = ["--env", ENV_ID, "--hyperparams", "train_freq=[1, episode]", "--n-envs", "4"]
+    assert "trains on one env only" in error_of(capsys, "dqn", episodic)
     unnormalised = [*rollout[:4], "normalize_advantage=false", "batch_size=1", *rollout[4:]]
     assert parse_args("ppo", unnormalised).hyperparams["batch_size"] == 1
     from mec_gym.train.cli import load_hyperparams
@@ -110,6 +114,8 @@ def test_the_sb3_forms_of_values_are_taken_and_the_rollout_checked_only_where_ne
         ("sac", {"train_freq": [1, "bogus"]}, "train_freq must be"),
         ("ppo", {"ent_coef": "auto"}, "ent_coef must be a number"),
         ("ppo", {"learning_rate": float("inf")}, "learning_rate must be"),
+        ("ppo", {"n_steps": 10**400}, "n_steps must be an integer"),
+        ("sac", {"ent_coef": "auto_0"}, "needs x > 0"),
     ):
         with pytest.raises(ValueError, match=message):
             load_hyperparams(algo, "default", values)

@@ -293,8 +293,11 @@ def check_range(key: str, value: Any, algo: str = "") -> None:
     ``[n, "step"|"episode"]``, ``clip_range_vf`` None."""
     kind, low, high = VALUE_RANGES[key]
     if key == "ent_coef" and algo == "sac" and isinstance(value, str) and value.startswith("auto"):
-        if value != "auto":
-            check_range(key, parse_float(value.removeprefix("auto_"), key))
+        initial = 1.0 if value == "auto" else parse_float(value.removeprefix("auto_"), key)
+        if not (math.isfinite(initial) and initial > 0):
+            raise ValueError(
+                f"ent_coef 'auto_<x>' needs x > 0 (SAC's initial value), got {value!r}"
+            )
         return
     if key == "clip_range_vf" and value is None:
         return
@@ -308,7 +311,9 @@ def check_range(key: str, value: Any, algo: str = "") -> None:
         value = parse_float(value[4:], key)
     number_types = (int,) if kind is int else (int, float)
     ok = isinstance(value, number_types) and not isinstance(value, bool)
-    ok = ok and math.isfinite(value) and low <= value <= high
+    if ok:  # finite, and an int64 at most
+        finite = value < 2**63 if isinstance(value, int) else math.isfinite(value)
+        ok = finite and low <= value <= high
     if not ok or (key in STRICTLY_POSITIVE and value == 0):
         name = "an integer" if kind is int else "a number"
         left = "(" if key in STRICTLY_POSITIVE else "["
@@ -317,9 +322,12 @@ def check_range(key: str, value: Any, algo: str = "") -> None:
 
 
 def normalises_advantages(algo: str, params: dict[str, Any]) -> bool:
-    """Whether ``algo`` with ``params`` normalises advantages over a minibatch (PPO's default):
-    SB3 then needs at least 2 samples per minibatch and rollout."""
-    return algo in ("ppo", "maskable_ppo") and params.get("normalize_advantage", True)
+    """Whether ``algo`` with ``params`` normalises advantages (PPO's and MaskablePPO's default,
+    A2C's option): SB3 then needs at least 2 samples per rollout (and per PPO minibatch)."""
+    default = algo in ("ppo", "maskable_ppo")
+    return algo in ("ppo", "maskable_ppo", "a2c") and bool(
+        params.get("normalize_advantage", default)
+    )
 
 
 def parse_float(text: str, key: str) -> float:
@@ -337,7 +345,8 @@ def parse_policy_kwargs(text: str) -> Any:
     try:
         return _literal_or_dict_call(ast.parse(text, mode="eval").body)
     except (SyntaxError, ValueError) as error:
-        raise ValueError(f"policy_kwargs {text!r}: {error}") from None
+        reason = str(error) if "malformed node" not in str(error) else "not a literal"
+        raise ValueError(f"policy_kwargs {text!r}: {reason}") from None
 
 
 ZOO_ACTIVATIONS = {"Tanh": "tanh", "ReLU": "relu", "ELU": "elu", "LeakyReLU": "leaky_relu"}
@@ -402,7 +411,7 @@ def load_hyperparams(
     for key, value in params.items():
         if key in VALUE_RANGES:
             check_range(key, value, algo)
-    if normalises_advantages(algo, params) and params.get("batch_size", 64) < 2:
+    if algo != "a2c" and normalises_advantages(algo, params) and params.get("batch_size", 64) < 2:
         raise ValueError(
             f"batch_size must be >= 2 for {algo} with normalize_advantage, got "
             f"{params['batch_size']}"
@@ -539,6 +548,9 @@ def parse_args(algo: str, argv: Sequence[str] | None) -> argparse.Namespace:
     rollout = args.hyperparams.get("n_steps", 2) * args.n_envs
     if normalises_advantages(algo, args.hyperparams) and rollout < 2:
         parser.error(f"n_steps x --n-envs must be >= 2 for {algo} with normalize_advantage")
+    train_freq = args.hyperparams.get("train_freq")
+    if isinstance(train_freq, (list, tuple)) and train_freq[1] == "episode" and args.n_envs > 1:
+        parser.error('train_freq [n, "episode"] trains on one env only: --n-envs 1')
     if not 0 <= args.seed <= MAX_SEED - args.n_envs + 1:
         parser.error(f"--seed must be in [0, {MAX_SEED - args.n_envs + 1}], got {args.seed}")
     args.timesteps = args.timesteps or int(args.hyperparams["n_timesteps"])

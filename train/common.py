@@ -819,7 +819,7 @@ def train(algo: str, args: argparse.Namespace) -> Path:
     except BaseException:
         if not resuming and not Checkpoint(run_dir).exists():
             shutil.rmtree(run_dir, ignore_errors=True)
-            with contextlib.suppress(OSError):  # the env's folder too, if this run made it
+            with contextlib.suppress(OSError):  # and the env's folder, if nothing else is in it
                 run_dir.parent.rmdir()
         raise
 

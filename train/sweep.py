@@ -72,6 +72,10 @@ def train_seed(algo: str, argv: list[str]) -> str:
     return str(main(algo, argv))
 
 
+INTERRUPTED = 130
+"""Exit status of a training run stopped by Ctrl-C (it wrote a checkpoint): the sweep stops."""
+
+
 def run_trainings(jobs: Sequence[tuple[str, list[str]]], address: str | None = None) -> None:
     """Run every ``(algo, argv)`` of ``jobs``: one after the other here without ``address``,
     else as Ray tasks of one CPU each (see the module docstring). Every command line is checked
@@ -85,7 +89,11 @@ def run_trainings(jobs: Sequence[tuple[str, list[str]]], address: str | None = N
         for algo, argv in jobs:  # every run goes on to its end whatever the others do
             try:
                 train_seed(algo, argv)
-            except (Exception, SystemExit) as error:  # noqa: BLE001 (reported at the end)
+            except SystemExit as error:
+                if error.code in (0, INTERRUPTED):  # Ctrl-C: the run checkpointed, stop here
+                    raise
+                failed.append(f"train/{algo}.py {' '.join(argv)}: exit status {error.code}")
+            except Exception as error:  # noqa: BLE001 (reported with the others at the end)
                 failed.append(f"train/{algo}.py {' '.join(argv)}: {error!r}")
         report_failures(failed, len(jobs))
         return
