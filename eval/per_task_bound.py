@@ -27,9 +27,11 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+import yaml
 
 from mec_gym.agents import build_baselines
 from mec_gym.eval import output
+from mec_gym.eval.benchmark import problem_kwargs
 from mec_gym.eval.evaluation import EVAL_SEEDS, evaluate_policy, mean_ci
 from mec_gym.simulators.per_task_offload import PerTaskSimulator, TaskDecision, edge_option
 from mec_gym.solvers.joint_offload.local import local_optimum
@@ -63,7 +65,16 @@ def episode_bound(seed: int) -> float:
 
 
 def agent_scores(run: Path, agent: str, seeds: Sequence[int]) -> np.ndarray:
-    """The agent's per-episode cost on ``seeds`` from a training run's ``episode_scores.csv``."""
+    """The agent's per-episode cost on ``seeds`` from a training run's ``episode_scores.csv``;
+    ValueError unless the run trained on ``PerTaskOffload-v1``'s default problem (the one the
+    bound and the baselines here are computed on; formulation fields may differ)."""
+    config = yaml.safe_load((run / "config.yaml").read_text()) or {}
+    problem = problem_kwargs(ENV_ID, dict(config.get("env_kwargs") or {}))
+    if config.get("env_id") != ENV_ID or problem:
+        raise ValueError(
+            f"{run}: trained on {config.get('env_id')} with {problem}, not on {ENV_ID}'s "
+            "default problem, which the bound is computed on"
+        )
     rows = {int(row["seed"]): row for row in csv.DictReader((run / "episode_scores.csv").open())}
     missing = [seed for seed in seeds if seed not in rows]
     if missing or agent not in next(iter(rows.values())):
@@ -84,6 +95,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not 1 <= args.episodes <= len(EVAL_SEEDS):
         parser.error(f"--episodes must be in [1, {len(EVAL_SEEDS)}]")
     seeds = EVAL_SEEDS[: args.episodes]
+    try:
+        scores = {
+            f"{args.agent} ({run.name})": agent_scores(run, args.agent, seeds) for run in args.runs
+        }
+    except (OSError, ValueError) as error:
+        parser.error(str(error))
     bound = np.array([episode_bound(seed) for seed in seeds])
     mean, half = mean_ci(bound)
     nan = float("nan")
@@ -97,9 +114,6 @@ def main(argv: Sequence[str] | None = None) -> None:
             "gap_percent": nan,
         }
     ]
-    scores = {
-        f"{args.agent} ({run.name})": agent_scores(run, args.agent, seeds) for run in args.runs
-    }
     policies = build_baselines(ENV_ID)
     for name in POLICIES:
         result = evaluate_policy(policies[name], ENV_ID, {}, seeds, name, hindsight=False)

@@ -32,3 +32,16 @@ def test_the_script_writes_its_page(tmp_path):
     per_task_bound.main(["--episodes", "1", "--out", str(tmp_path / "bound")])
     page = (tmp_path / "bound" / "per_task_bound.md").read_text()
     assert "lower bound (each task alone)" in page and "greedy" in page
+
+
+def test_a_run_on_another_problem_is_refused(tmp_path, capsys):
+    import pytest
+    import yaml
+
+    config = {"env_id": "PerTaskOffload-v1", "env_kwargs": {"num_devices": 5}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(ValueError, match="not on PerTaskOffload-v1's default problem"):
+        per_task_bound.agent_scores(tmp_path, "maskable_ppo", [10_000])
+    with pytest.raises(SystemExit):
+        per_task_bound.main(["--runs", str(tmp_path), "--out", str(tmp_path / "out")])
+    assert "default problem" in capsys.readouterr().err.strip().splitlines()[-1]
