@@ -287,8 +287,7 @@ def seed_groups(
     members: dict[tuple[str, str], list[PolicySource]] = {}
     for source in cells:
         if source.kind == "agent":
-            formulation = json.dumps(source.env_kwargs, sort_keys=True, default=str)
-            members.setdefault((source.algo, formulation), []).append(source)
+            members.setdefault((source.algo, kwargs_key(source.env_kwargs)), []).append(source)
     algos = [algo for algo, _ in members]
     groups = {}
     for (algo, _), group in members.items():
@@ -305,11 +304,14 @@ def seed_groups(
     return groups
 
 
+def kwargs_key(env_kwargs: dict[str, Any]) -> str:
+    """``env_kwargs`` as a text that two equal dicts share (keys sorted): a grouping key."""
+    return json.dumps(env_kwargs, sort_keys=True, default=str)
+
+
 def duplicate_agents(agents: Sequence[PolicySource]) -> list[str]:
     """Names of agents given twice: of one env, algorithm, training seed and env kwargs."""
-    keys = [
-        (a.env_id, a.name, json.dumps(a.env_kwargs, sort_keys=True, default=str)) for a in agents
-    ]
+    keys = [(a.env_id, a.name, kwargs_key(a.env_kwargs)) for a in agents]
     return sorted(
         {f"{env_id} {name}" for env_id, name, _ in {k for k in keys if keys.count(k) > 1}}
     )

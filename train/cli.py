@@ -55,6 +55,7 @@ __all__ = [
     "load_hyperparams",
     "check_schedule",
     "check_range",
+    "schedule_start",
     "check_env",
     "parse_policy_kwargs",
     "build_parser",
@@ -307,8 +308,8 @@ def check_range(key: str, value: Any, algo: str = "") -> None:
                 f'train_freq must be an integer or [n, "step"|"episode"], got {value!r}'
             )
         value = value[0]
-    if key in SCHEDULE_KEYS and isinstance(value, str) and value.startswith("lin_"):
-        value = parse_float(value[4:], key)
+    if key in SCHEDULE_KEYS:
+        value = schedule_start(key, value)
     number_types = (int,) if kind is int else (int, float)
     ok = isinstance(value, number_types) and not isinstance(value, bool)
     if ok:  # finite, and an int64 at most
@@ -328,6 +329,14 @@ def normalises_advantages(algo: str, params: dict[str, Any]) -> bool:
     return algo in ("ppo", "maskable_ppo", "a2c") and bool(
         params.get("normalize_advantage", default)
     )
+
+
+def schedule_start(key: str, value: Any) -> Any:
+    """The initial value of a ``"lin_<x>"`` schedule of hyperparameter ``key`` (ValueError
+    unless x is a number); any other value as it is."""
+    if isinstance(value, str) and value.startswith("lin_"):
+        return parse_float(value[4:], key)
+    return value
 
 
 def parse_float(text: str, key: str) -> float:

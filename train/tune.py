@@ -34,7 +34,12 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from mec_gym.eval.evaluation import VALIDATION_SEEDS, evaluate_policy
 from mec_gym.registration import ENVS, canonical_id
-from mec_gym.train.cli import add_key_value_argument, check_env, load_hyperparams
+from mec_gym.train.cli import (
+    add_key_value_argument,
+    check_env,
+    load_hyperparams,
+    schedule_start,
+)
 from mec_gym.train.common import ALGOS, build_model
 
 __all__ = ["sample_ppo_params", "ValidationPruningCallback", "run_study", "write_trials", "main"]
@@ -71,8 +76,7 @@ def in_search_space(name: str, value: Any) -> Any:
     """``value`` of setting ``name`` (a ``lin_`` schedule: its initial value) moved into
     :data:`SEARCH_SPACE`: clipped to a log-scale range, or the nearest categorical choice."""
     space = SEARCH_SPACE[name]
-    if isinstance(value, str) and value.startswith("lin_"):  # a schedule: its initial value
-        value = float(value[4:])
+    value = schedule_start(name, value)
     if name in LOG_SCALE:
         low, high = space
         return min(max(float(value), low), high)
