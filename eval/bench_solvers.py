@@ -4,8 +4,9 @@ spec's targets.
 Every solver of ``mec_gym.solvers.joint_offload.registry`` runs at every N where it applies
 (``solver_applies``: Search+Heuristic at tiny N only; CCCP up to ``MAX_DEVICES``) on random drops
 (seeds 10_000 + i, default configuration). Per (solver, N): the first call in the process is
-reported as "cold" (it includes cvxpy's compilation of the problem sizes not met before; N runs
-in increasing order); then, per drop, an untimed solve of the drop followed by a timed solve of
+reported as "cold" (it includes cvxpy's compilation of the problem sizes not met before, and
+loading ADMM's compiled loops, or compiling them if numba has no cache yet; N runs in increasing
+order); then, per drop, an untimed solve of the drop followed by a timed solve of
 a fresh copy of it (``JointOffloadProblem.from_gains``, so no cached property is reused), so the
 timed solves exclude compilation. Median, mean and max over the drops; a cell stops after
 ``--budget`` seconds once it has ``--min-drops`` drops. The gap is each timed allocation's total
@@ -62,7 +63,7 @@ f* is 1.71 GHz with the defaults, so both branches of the min occur)."""
 BATCH_DEVICES = 25
 BATCH_DROPS = 100
 """ADMM batched: the drops (seeds 10_000 + i) of N = ``BATCH_DEVICES`` solved in one call."""
-BATCH_LABELS = {"admm_batch": f"ADMM, {BATCH_DROPS} drops in one vectorised call"}
+BATCH_LABELS = {"admm_batch": f"ADMM, {BATCH_DROPS} drops in one call"}
 THEOREM1_LABELS = {
     "theorem1_closed_form": "Theorem 1, closed form (10^5 devices)",
     "theorem1_enumeration": "Theorem 1, enumerating F (10^5 devices)",
@@ -275,7 +276,8 @@ def markdown(
         f"{platform.python_version()}, {config_text}.",
         "",
         "Per (solver, N): *cold* is the first call in the process (N in increasing order; it "
-        "includes cvxpy's compilation of the problem sizes not met at a smaller N). Each timed "
+        "includes cvxpy's compilation of the problem sizes not met at a smaller N, and ADMM's "
+        "compiled loops loaded from numba's cache, or compiled without one). Each timed "
         "solve is preceded by an untimed solve of the same drop (compilation excluded) and runs "
         "on a fresh copy of the drop. Drops are seeds 10000, 10001, …; Theorem 1 runs over "
         f"{THEOREM1_DEVICES:,} devices with CPU caps uniform in "

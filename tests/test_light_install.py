@@ -1,4 +1,4 @@
-"""The environments run without the extras (torch, SB3, sb3-contrib, cvxpy, tensorboard).
+"""The environments run without the extras (torch, SB3, sb3-contrib, cvxpy, numba, tensorboard).
 
 A fresh ``pip install .`` has none of them; here they are hidden from a subprocess instead.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-EXTRAS = ("torch", "stable_baselines3", "sb3_contrib", "cvxpy", "tensorboard")
+EXTRAS = ("torch", "stable_baselines3", "sb3_contrib", "cvxpy", "numba", "llvmlite", "tensorboard")
 
 SCRIPT = f"""
 import importlib.abc, sys

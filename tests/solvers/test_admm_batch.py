@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -12,7 +15,6 @@ from mec_gym.problems.joint_offload import (
     JointOffloadProblem,
     evaluate_allocation,
 )
-from mec_gym.solvers.joint_offload import admm as admm_module
 from mec_gym.solvers.joint_offload.admm import (
     AdmmResult,
     admm,
@@ -117,6 +119,32 @@ def test_results_of_the_previous_implementation_are_kept():
             assert result.allocation.frames[result.allocation.offload].tolist() == frames
 
 
+NUMPY_RESULTS = Path(__file__).parents[1] / "data" / "admm_numpy_results.json"
+"""``admm_batch``'s results under the numpy implementation it had until the compiled loops
+(``git show e664111:mec_gym/solvers/joint_offload/admm.py``): per "config/N<n>/penalty", the
+drops of seeds 20_000.. as [iterations, converged, cost, offloading devices, their frames]."""
+PENALTIES = {"adaptive": {}, "fixed": {"rho": 1e-3, "max_iterations": 20}}
+
+
+@pytest.mark.parametrize("key", sorted(json.loads(NUMPY_RESULTS.read_text())))
+def test_results_of_the_numpy_implementation_are_kept(key):
+    """The compiled iterations take the decisions the numpy ones took, bit for bit in the cost
+    (three configs, N = 5, 25, 60, adaptive and fixed penalty, ten drops each)."""
+    name, devices, penalty = key.split("/")
+    expected = json.loads(NUMPY_RESULTS.read_text())[key]
+    problems = [
+        JointOffloadProblem.sample(
+            CONFIGS[name], np.random.default_rng(20_000 + i), int(devices[1:])
+        )
+        for i in range(len(expected))
+    ]
+    for result, row in zip(admm_batch(problems, **PENALTIES[penalty]), expected, strict=True):
+        allocation = result.allocation
+        offloading = np.flatnonzero(allocation.offload).tolist()
+        got = [result.iterations, result.converged, result.cost, offloading]
+        assert got + [allocation.frames[allocation.offload].tolist()] == row
+
+
 def test_costs_are_those_of_evaluate_allocation():
     problems = drops("balanced", 10, 8)
     results = admm_batch(problems)
@@ -127,11 +155,10 @@ def test_costs_are_those_of_evaluate_allocation():
     np.testing.assert_array_equal(costs, [r.cost for r in results])
 
 
-@pytest.mark.parametrize("chunk", [300, 8192])
-def test_local_step_is_the_full_cubic_array_bit_for_bit(chunk, monkeypatch):
-    """Solving the CPU share once per distinct linear term, in chunks, changes nothing: the
+@pytest.mark.parametrize("shared_price", [False, True])
+def test_local_step_is_the_full_cubic_array_bit_for_bit(shared_price):
+    """Solving the CPU share once for the devices at the common price changes nothing: the
     best F, its value and shares equal those of the plain (2, L, N, nF) array."""
-    monkeypatch.setattr(admm_module, "CHUNK_ELEMENTS", chunk)
     problems = drops("spec", 7, 5)
     rate = np.stack([p.rate for p in problems])
     terms = edge_terms(problems[0], rate)
@@ -140,7 +167,8 @@ def test_local_step_is_the_full_cubic_array_bit_for_bit(chunk, monkeypatch):
     linear[1, :, 3:] = linear[1, :, :1]  # local devices share the price
     penalty = 10 ** rng.uniform(-3, -1, (2, 5, 1))
     cpu = terms.cpu[0, 0]
-    best, value, shares = local_step(terms.tx, cpu, terms.constant, linear, penalty)
+    common = linear[1, :, 0] if shared_price else None
+    best, value, shares = local_step(terms.tx, cpu, terms.constant, linear, penalty, common)
     coefficients = np.stack([terms.tx, terms.cpu])
     roots = share_cubic_root(coefficients, linear[..., None], penalty[..., None])
     full = terms.constant + np.sum(

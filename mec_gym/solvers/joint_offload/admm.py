@@ -11,14 +11,14 @@ rho. An offloading device's cost is separable in the shares::
 
 (b is Theorem 2's ``tx_weight``). One iteration:
 
-1. *Local step* (every device, vectorised): the value of staying local is
+1. *Local step* (every device): the value of staying local is
    ``U^L* - lambda tau_hat - mu phi_hat + rho/2 (tau_hat^2 + phi_hat^2)`` (a local device uses
    no resources, tau = phi = 0). Offloading with frames F minimises
    ``U^E + lambda (tau - tau_hat) + mu (phi - phi_hat) + rho/2 [(tau - tau_hat)^2 + (phi -
    phi_hat)^2]``, strictly convex in (tau, phi) > 0 and separable; its stationarity conditions
    are the cubics ``rho t^3 + (lambda - rho t_hat) t^2 - a = 0`` with exactly one positive root
    (:func:`share_cubic_root`). They are solved for every device and every integer F in
-   [F_min, F_max] at once (:func:`local_step`); the device keeps the best F and the cheaper of
+   [F_min, F_max] (:func:`local_step`); the device keeps the best F and the cheaper of
    local/edge.
 2. *Global step* (at the BS): (tau + lambda/rho, phi + mu/rho) of the offloading devices are
    projected onto Z, local devices get 0 (:func:`project_budget`, the exact sort-based
@@ -53,17 +53,14 @@ iteration, ``raw_trace`` the cost with the global copies (the spec's trace; inf 
 share is 0). The stop rule (see :func:`admm`) waits for the decisions, the frames, the consensus
 residual and the cost to settle, so the iteration count varies with N and the instance.
 
-*Batches* (:func:`admm_batch`): B instances of one config and one N run at once, every array
-with a leading batch axis; an instance that meets its stop rule leaves the batch (its result is
-final), so each result equals the one of the instance alone, and :func:`admm` is the batch of one.
-The work is the local step's cubics, done without changing their results (the shares, decisions
-and costs are bit for bit those of solving one instance's full (2, N, number of F) array):
-a_phi does not depend on the device, so the CPU share's cubic is solved once per distinct
-``mu - rho phi_hat`` of an instance (every local device has the same one, the common price);
-the cubics go in flat chunks of a few instances (:data:`CHUNK_ELEMENTS`) that stay in cache;
-the cube root of Newton's start is taken only where the square-root bound is not clearly below
-it. Measured at N = 25 on the 100 drops of ``eval/bench_solvers.py``: one call takes about an
-eighth of the CPU time of 100 calls of :func:`admm` (the cubics are most of it).
+*Batches* (:func:`admm_batch`): B instances of one config and one N are set up at once (every
+array with a leading batch axis), then each runs its own iterations until its own stop rule, so
+each result is the one of the instance alone and :func:`admm` is the batch of one. The
+iterations are compiled loops (:mod:`~mec_gym.solvers.joint_offload.admm_kernels`, numba, in the
+``solvers`` extra: written in numpy, an iteration at N = 25 made about 100 calls on small
+arrays). The CPU
+share's cubic depends on the device only through its ``mu - rho phi_hat``, so it is solved once
+for all devices at the common price (every local device has it).
 
 *Sensitivity to a fixed rho* (``rho=...``): the penalty then prices the shares of every device
 alike whatever the budgets' prices; a large rho keeps devices local, a very small one lets too
@@ -84,6 +81,14 @@ from mec_gym.problems.joint_offload import (
     offload_delay_energy,
     weighted_cost,
 )
+from mec_gym.solvers.joint_offload.admm_kernels import (
+    NEWTON_STEPS,
+    decision_cost_rows,
+    iterate_batch,
+    local_step_batch,
+    project_rows,
+    share_roots_elementwise,
+)
 from mec_gym.solvers.joint_offload.edge import compose_allocations
 from mec_gym.solvers.joint_offload.local import local_optimum
 
@@ -102,14 +107,7 @@ __all__ = [
     "decision_cost",
     "total_costs",
     "NEWTON_STEPS",
-    "CHUNK_ELEMENTS",
 ]
-
-NEWTON_STEPS = 6
-"""Newton steps of :func:`share_cubic_root` (enough for machine precision for every cubic)."""
-
-CHUNK_ELEMENTS = 8_192
-"""Elements of a chunk of ADMM's local step (a few instances; its temporaries stay in cache)."""
 
 
 @dataclass(frozen=True)
@@ -174,69 +172,21 @@ def edge_terms(problem: JointOffloadProblem, rate: np.ndarray | None = None) -> 
 
 
 def share_cubic_root(a: np.ndarray, linear: np.ndarray, rho: float | np.ndarray) -> np.ndarray:
-    """The positive root t of ``rho t^3 + linear t^2 - a = 0`` (elementwise, broadcasting).
-
-    With a > 0 and rho > 0 the cubic is -a at 0 and has exactly one positive root r, right of
-    which it is increasing and convex. Newton's method starts from the upper bound
-    ``min((a/rho)^(1/3), sqrt(a/linear^+)) + (-linear)^+/rho`` (at most twice r) and descends
-    monotonically. Scaling t = r x reduces every cubic to ``x^3 + beta x^2 - (1 + beta)`` with
-    beta = linear/(rho r) > -1, and Newton's iterates scale with it, so the error depends on beta
-    only: over beta in (-1, 1e15) the start is at most 1.385 r, and :data:`NEWTON_STEPS` = 6
-    steps reach machine precision (5 steps: 1e-12). No convergence test is needed.
-    """
-    a = np.asarray(a, dtype=float)
-    shape = np.broadcast(a, linear, rho).shape
-    if np.shape(linear) != shape:  # a full-size operand: loops over broadcast axes are slow
-        full_linear = np.empty(shape)
-        np.copyto(full_linear, linear)
-        linear = full_linear
-    linear = np.asarray(linear, dtype=float)
-    t = np.empty(shape)
-    with np.errstate(divide="ignore"):
-        np.sqrt(a / np.maximum(linear, 0.0), out=t)  # inf where linear <= 0
-        # the cube root (the costly part) only where the square root is not clearly below it:
-        # x > q^3 (1 + 1e-12) implies cbrt(x) > q whatever the rounding
-        scaled = np.divide(a, rho, out=np.empty(shape))
-        cube = t * t
-        cube *= t
-        cube *= 1.0 + 1e-12
-        need = ~(scaled > cube)
-    np.cbrt(scaled, out=scaled, where=need)
-    np.minimum(scaled, t, out=t, where=need)
-    t += np.maximum(-linear, 0.0) / rho
-    twice_linear = 2.0 * linear
-    rho_t, step = np.empty(shape), cube  # work arrays, in place (no temporaries)
-    for _ in range(NEWTON_STEPS):  # t -= (t t (rho t + linear) - a) / (t (3 rho t + 2 linear))
-        np.multiply(rho, t, out=rho_t)
-        np.multiply(t, t, out=step)
-        step *= np.add(rho_t, linear, out=scaled)
-        step -= a
-        rho_t *= 3.0
-        rho_t += twice_linear
-        rho_t *= t
-        step /= rho_t
-        t -= step
-    return t
+    """The positive root t of ``rho t^3 + linear t^2 - a = 0`` (elementwise, broadcasting; a > 0,
+    rho > 0): Newton's method from an upper bound, :data:`NEWTON_STEPS` steps (see
+    :func:`~mec_gym.solvers.joint_offload.admm_kernels.share_roots`)."""
+    return share_values(a, linear, rho)[0]
 
 
 def project_budget(values: np.ndarray) -> np.ndarray:
-    """Euclidean projection of each row of ``values`` (..., n) onto {z >= 0, sum z <= 1}.
-
-    Exact: if the positive part fits the budget it is the projection; otherwise the projection
-    is onto the simplex sum z = 1, z = max(v - theta, 0), where theta, the root of
-    sum max(v - theta, 0) = 1, is the largest of the averages (u_1 + ... + u_j - 1)/j over the
-    values sorted in decreasing order u (the sort-based algorithm instead of a bisection; the
-    spec's theta equals rho times this one).
-    """
+    """Euclidean projection of each row of ``values`` (..., n) onto {z >= 0, sum z <= 1}, exact
+    (the sort-based algorithm: see
+    :func:`~mec_gym.solvers.joint_offload.admm_kernels.project_rows`)."""
     values = np.asarray(values, dtype=float)
-    positive = np.maximum(values, 0.0)
-    over = positive.sum(axis=-1, keepdims=True) > 1.0
-    if not over.any():
-        return positive
-    descending = -np.sort(-values, axis=-1)
-    averages = (descending.cumsum(axis=-1) - 1.0) / np.arange(1, values.shape[-1] + 1)
-    theta = averages.max(axis=-1, keepdims=True)
-    return np.where(over, np.maximum(values - theta, 0.0), positive)
+    rows = np.ascontiguousarray(values).reshape(-1, values.shape[-1])
+    out = np.empty(rows.shape)
+    project_rows(rows, out)
+    return out.reshape(values.shape)
 
 
 def admm_start(
@@ -270,16 +220,31 @@ def admm_start(
 
 
 def share_values(
-    a: np.ndarray, linear: np.ndarray, rho: np.ndarray
+    a: np.ndarray, linear: np.ndarray, rho: float | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(t, a/t + t (linear + rho/2 t)) with t the optimal share (:func:`share_cubic_root`):
     one share's part of the local step's edge value, broadcasting."""
-    t = share_cubic_root(a, linear, rho)
-    return t, a / t + t * (linear + 0.5 * rho * t)
+    shape = np.broadcast_shapes(np.shape(a), np.shape(linear), np.shape(rho))
+    flat = [filled(x, shape, float).reshape(-1) for x in (a, linear, rho)]
+    root, value = np.empty(shape), np.empty(shape)
+    share_roots_elementwise(*flat, root.reshape(-1), value.reshape(-1))
+    return root, value
+
+
+def filled(values: np.ndarray | float, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """A new contiguous array of ``shape`` and ``dtype`` holding ``values`` broadcast to it."""
+    out = np.empty(shape, dtype=dtype)
+    out[...] = values
+    return out
 
 
 def local_step(
-    tx: np.ndarray, cpu: np.ndarray, constant: np.ndarray, linear: np.ndarray, penalty: np.ndarray
+    tx: np.ndarray,
+    cpu: np.ndarray,
+    constant: np.ndarray,
+    linear: np.ndarray,
+    penalty: np.ndarray,
+    common: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """ADMM's local step, every instance and device: (its best F as an index into the frames
     (L, N), its edge value there (L, N), its optimal shares there (2, L, N)). The edge value
@@ -287,64 +252,29 @@ def local_step(
 
     ``tx`` (L, N, nF) is a_tau, ``cpu`` (nF,) is a_phi (the same for every device),
     ``constant`` (L, N, nF) is c, ``linear`` (2, L, N) is ``lambda - rho t_hat`` and ``penalty``
-    (2, L, 1) is rho, per budget. The CPU share's cubic depends on the device through its
-    ``linear`` only, so a batch larger than :data:`CHUNK_ELEMENTS` solves it once per distinct
-    value of an instance (the local devices share one), in chunks of instances of about
-    :data:`CHUNK_ELEMENTS` elements (cache-sized temporaries), every cubic of a chunk in one
-    flat call; a smaller one solves the whole (2, L, N, nF) array in one call (fewest calls).
-    Both give the same bits.
+    (2, L, 1) is rho, per budget. The CPU share's cubics of the devices of an instance whose
+    ``linear[1]`` equals its ``common`` (L,) (the local devices' price; default: none) are
+    solved once (see :func:`~mec_gym.solvers.joint_offload.admm_kernels.local_step_instance`).
     """
-    size, n, frames = tx.shape
-    if 2 * tx.size <= CHUNK_ELEMENTS:  # one chunk: the (2, L, N, nF) array in one call
-        a = np.empty((2, *tx.shape))
-        a[0], a[1] = tx, cpu
-        roots, values = share_values(a, linear[..., None], penalty[..., None])
-        edge_values = np.add(constant, values[0] + values[1], out=values[0])
-        best = edge_values.argmin(axis=-1)
-        pick = np.arange(0, tx.size, frames).reshape(size, n) + best
-        return best, edge_values.take(pick), roots.reshape(2, -1).take(pick, axis=1)
-    # the CPU share: one cubic per distinct (instance, linear), numbered in instance order
-    order = linear[1].argsort(axis=-1)
-    order += np.arange(0, size * n, n)[:, None]  # flat (instance, device) in sorted order
-    ordered = linear[1].take(order)
-    first = np.empty(order.shape, dtype=bool)  # the first device of each distinct value
-    first[:, 0] = True
-    np.not_equal(ordered[:, 1:], ordered[:, :-1], out=first[:, 1:])
-    counts = first.sum(axis=-1)  # distinct values per instance
-    row_first = np.zeros(size + 1, dtype=np.int64)  # instance -> its first number
-    counts.cumsum(out=row_first[1:])
-    group = np.empty(size * n, dtype=np.int64)  # (instance, device) -> its distinct value
-    group[order.reshape(-1)] = first.reshape(-1).cumsum() - 1
-    group = group.reshape(size, n)
-    unique_linear = ordered[first]
-    unique_rho = penalty[1, :, 0].repeat(counts)
-    best = np.empty((size, n), dtype=np.int64)
-    value, shares = np.empty((size, n)), np.empty((2, size, n))
-    chunk = max(1, CHUNK_ELEMENTS // (n * frames))
-    for start in range(0, size, chunk):
-        stop = min(start + chunk, size)
-        low, high = row_first[start], row_first[stop]
-        # the chunk's cubics in one flat array: its time shares, then its distinct CPU shares
-        split = (stop - start) * n * frames
-        roots, values = share_values(
-            np.concatenate([tx[start:stop].reshape(-1), cpu[None].repeat(high - low, 0).ravel()]),
-            np.concatenate(
-                [linear[0, start:stop].repeat(frames), unique_linear[low:high].repeat(frames)]
-            ),
-            np.concatenate(
-                [penalty[0, start:stop, 0].repeat(n * frames), unique_rho[low:high].repeat(frames)]
-            ),
-        )
-        in_chunk = group[start:stop] - low
-        edge_values = values[:split].reshape(stop - start, n, frames)
-        edge_values += values[split:].reshape(-1, frames)[in_chunk]
-        edge_values = np.add(constant[start:stop], edge_values, out=edge_values)
-        chosen = edge_values.argmin(axis=-1)
-        pick = np.arange(0, split, frames).reshape(chosen.shape) + chosen
-        best[start:stop], value[start:stop] = chosen, edge_values.take(pick)
-        shares[0, start:stop] = roots.take(pick)
-        shares[1, start:stop] = roots[split:].reshape(-1, frames)[in_chunk, chosen]
-    return best, value, shares
+    size, n, _ = np.shape(tx)
+    common = np.full(size, np.nan) if common is None else np.asarray(common, dtype=float)
+    best, value, shares = (
+        np.empty((size, n), dtype=np.int64),
+        np.empty((size, n)),
+        np.empty((size, 2, n)),
+    )
+    local_step_batch(
+        np.ascontiguousarray(tx, dtype=float),
+        np.ascontiguousarray(cpu, dtype=float),
+        np.ascontiguousarray(constant, dtype=float),
+        np.ascontiguousarray(np.swapaxes(linear, 0, 1), dtype=float),
+        np.ascontiguousarray(np.swapaxes(penalty[..., 0], 0, 1), dtype=float),
+        common,
+        best,
+        value,
+        shares,
+    )
+    return best, value, np.swapaxes(shares, 0, 1)
 
 
 def decision_cost(
@@ -356,17 +286,18 @@ def decision_cost(
 ) -> np.ndarray:
     """Total cost (...,) of offloading decisions (..., N) with Theorem 2's shares, from the
     terms at every device's frames (a_tau ``tx``, a_phi ``cpu``, c ``constant``, (..., N)) and
-    Theorem 1's costs ``local_cost`` of the local devices::
+    Theorem 1's costs ``local_cost`` of the local devices (arrays broadcast)::
 
         (sum sqrt a_tau)^2 + (sum sqrt a_phi)^2 + sum c   (offloading devices)
         + sum U^L*                                        (local devices)
     """
-    return (
-        np.where(offload, np.sqrt(tx), 0.0).sum(axis=-1) ** 2
-        + np.where(offload, np.sqrt(cpu), 0.0).sum(axis=-1) ** 2
-        + np.where(offload, constant, 0.0).sum(axis=-1)
-        + np.where(offload, 0.0, local_cost).sum(axis=-1)
-    )
+    inputs = (offload, tx, cpu, constant, local_cost)
+    shape = np.broadcast_shapes(*(np.shape(x) for x in inputs))
+    arrays = [filled(offload, shape, bool)] + [filled(x, shape, float) for x in inputs[1:]]
+    rows = [x.reshape(-1, shape[-1]) for x in arrays]
+    out = np.empty(rows[0].shape[0])
+    decision_cost_rows(*rows, out)
+    return out.reshape(shape[:-1])
 
 
 def check_settings(
@@ -401,8 +332,8 @@ def admm_batch(
 ) -> list[AdmmResult]:
     """Algorithm 4 on B instances of one config and one N at once; see the module docstring.
 
-    Every array has a leading batch axis; an instance that meets its stop rule (see
-    :func:`admm`) is dropped from the batch, so each result is the one :func:`admm` gives on
+    The instances are set up together (arrays with a leading batch axis), then each iterates
+    until its own stop rule (see :func:`admm`), so each result is the one :func:`admm` gives on
     that instance alone (``admm`` is this function with B = 1).
     """
     check_settings(rho, penalty_scale, tol, residual_tol, min_iterations, max_iterations)
@@ -417,100 +348,52 @@ def admm_batch(
     size = len(problems)
     all_rates = np.stack([p.rate for p in problems])  # (B, N), bit/s
     terms = edge_terms(problem, all_rates)
-    frame_range = terms.frames
     local = local_optimum(problem)  # Theorem 1 does not depend on the channel
-    local_cost = local.cost  # (N,)
+    local_cost = np.ascontiguousarray(local.cost, dtype=float)  # (N,)
     offload, global_shares = admm_start(all_rates, terms, local_cost)
-    # state of the instances still running (axis "L"), shares first: (2, L, N[, number of F])
-    live = np.arange(size)
-    tx, constant = terms.tx, np.ascontiguousarray(terms.constant)  # (L, N, nF)
-    cpu = terms.cpu[(0,) * (terms.cpu.ndim - 1)]  # a_phi, the same for every device: (nF,)
-    at_min = np.stack([tx[..., 0], np.broadcast_to(cpu[0], tx.shape[:-1])])  # a at F_min
+    tx, constant = np.ascontiguousarray(terms.tx), np.ascontiguousarray(terms.constant)
+    cpu = np.array(terms.cpu[(0,) * (terms.cpu.ndim - 1)])  # a_phi, the same for all: (nF,)
+    at_min = np.stack([tx[..., 0], np.broadcast_to(cpu[0], tx.shape[:-1])], axis=1)  # (B, 2, N)
     # a lone device's price (its own a at F_min): the penalty scale while nobody offloads
-    price_floor = np.median(at_min, axis=-1)
-    price = np.where(offload, np.sqrt(at_min), 0.0).sum(axis=-1) ** 2  # (sum sqrt a)^2
-    multipliers = np.repeat(price[..., None], n, axis=-1)  # lambda, mu
-    penalty = np.full((2, size, 1), float(rho)) if rho is not None else None
-    row_start = np.arange(size * n).reshape(size, n) * frame_range.size  # (instance, device, F_min)
-    start_frames = np.where(offload, frame_range[0], 0)
+    price_floor = np.median(at_min, axis=-1)  # (B, 2)
+    price = np.where(offload[:, None], np.sqrt(at_min), 0.0).sum(axis=-1) ** 2  # (sum sqrt a)^2
+    multipliers = np.repeat(price[..., None], n, axis=-1)  # lambda, mu: (B, 2, N)
     best_cost = decision_cost(offload, tx[..., 0], cpu[0], constant[..., 0], local_cost)
-    best_offload, best_frames = offload.copy(), start_frames.copy()
-    previous_frames, previous_raw = start_frames, np.full(size, np.nan)  # no iterate yet
-    trace = np.full((max_iterations, size), np.nan)
-    raw_trace = np.full((max_iterations, size), np.nan)
+    best_offload = offload.copy()
+    best_frames = np.where(offload, terms.frames[0], 0).astype(np.int64)
+    trace = np.full((size, max_iterations), np.nan)
+    raw_trace = np.full((size, max_iterations), np.nan)
     iterations = np.zeros(size, dtype=np.int64)
     converged = np.zeros(size, dtype=bool)
-    with np.errstate(divide="ignore", invalid="ignore"):  # a zero global share: inf raw cost
-        for k in range(max_iterations):
-            if rho is None:
-                penalty = penalty_scale * np.maximum(price, price_floor)[..., None]
-            # 1. local step, every device and every F at once
-            best, edge_value, roots = local_step(
-                tx, cpu, constant, multipliers - penalty * global_shares, penalty
-            )
-            pick = row_start[: best.shape[0]] + best  # flat index of (instance, device, its F)
-            gain = local_cost - edge_value  # > 0: the device prefers the edge
-            wants_switch = (gain > 0) != offload
-            switching = wants_switch.any(axis=-1)
-            if switching.any():  # the BS switches the device with the largest gain
-                rows = np.flatnonzero(switching)
-                switch = np.argmax(np.where(wants_switch[rows], np.abs(gain[rows]), -1.0), axis=-1)
-                offload[rows, switch] = ~offload[rows, switch]
-            shares = np.where(offload, roots, 0.0)
-            # 2. global step, 3. multipliers; local devices take the common price
-            global_shares = project_budget(np.where(offload, shares + multipliers / penalty, 0.0))
-            multipliers += penalty * (shares - global_shares)
-            priced = offload & (global_shares.min(axis=0) > 0)
-            priced_max = np.where(priced, multipliers, -np.inf).max(axis=-1)
-            idle = ~offload.any(axis=-1)
-            price = np.where(priced.any(axis=-1), priced_max, np.where(idle, 0.0, price))
-            multipliers = np.where(offload, multipliers, price[..., None])
-            # cost of the iterate: with the global copies, and with Theorem 2's shares
-            frames = np.where(offload, frame_range[best], 0)
-            picked = tx.take(pick), cpu[best], constant.take(pick)  # a_tau, a_phi, c at F
-            edge_cost = picked[2] + (picked[0] / global_shares[0] + picked[1] / global_shares[1])
-            raw = np.where(offload, edge_cost, local_cost).sum(axis=-1)
-            cost = decision_cost(offload, *picked, local_cost)
-            raw_trace[k, live], trace[k, live] = raw, cost
-            better = cost < best_cost[live]
-            if better.any():
-                rows = live[better]
-                best_cost[rows], best_offload[rows] = cost[better], offload[better]
-                best_frames[rows] = frames[better]
-            # the stop rule, tested where no device wants to switch (from the second iteration)
-            settled = ~switching if k + 1 >= max(min_iterations, 2) else np.zeros_like(switching)
-            if settled.any():
-                gap = shares - global_shares
-                # ||(tau, phi) - (tau_hat, phi_hat)|| and ||(tau_hat, phi_hat)|| per instance
-                residual, scale = np.sqrt((np.stack([gap, global_shares]) ** 2).sum(-1).sum(1))
-                settled &= (
-                    (frames == previous_frames).all(axis=-1)
-                    & (residual <= residual_tol * scale)
-                    & (np.abs(raw - previous_raw) <= tol * np.abs(previous_raw))
-                )
-            previous_frames, previous_raw = frames, raw
-            done = settled | (k + 1 == max_iterations)
-            if done.any():
-                iterations[live[done]], converged[live[done]] = k + 1, settled[done]
-                keep = ~done
-                if not keep.any():
-                    break
-                live, offload = live[keep], offload[keep]
-                tx, constant = tx[keep], constant[keep]
-                price_floor, price = price_floor[:, keep], price[:, keep]
-                multipliers, global_shares = multipliers[:, keep], global_shares[:, keep]
-                previous_frames, previous_raw = previous_frames[keep], previous_raw[keep]
-                if rho is not None:
-                    penalty = penalty[:, keep]
+    settings = np.array(
+        [
+            np.nan if rho is None else rho,
+            penalty_scale,
+            tol,
+            residual_tol,
+            min_iterations,
+            max_iterations,
+        ],
+        dtype=float,
+    )
+    shares = np.ascontiguousarray(global_shares.swapaxes(0, 1))  # (B, 2, N)
+    iterate_batch(
+        (tx, cpu, constant, local_cost, terms.frames.astype(np.int64)),
+        (offload, shares, multipliers, price, price_floor),
+        settings,
+        (best_offload, best_frames, best_cost, trace, raw_trace),
+        iterations,
+        converged,
+    )
     allocations = compose_allocations(problem, best_offload, best_frames, all_rates, local)
     costs = total_costs(problem, allocations, all_rates)
     return [
         AdmmResult(
             allocation=allocation,
             cost=float(cost),
-            raw_cost=float(raw_trace[count - 1, i]),
-            cost_trace=trace[:count, i].copy(),
-            raw_trace=raw_trace[:count, i].copy(),
+            raw_cost=float(raw_trace[i, count - 1]),
+            cost_trace=trace[i, :count].copy(),
+            raw_trace=raw_trace[i, :count].copy(),
             iterations=int(count),
             converged=bool(converged[i]),
         )
