@@ -9,7 +9,7 @@ decisions and its cost computed by
 use for their rewards), checked with ``feasibility_violations``.
 
 Run it from a checkout (or anywhere mec_gym is installed with the ``solvers`` extra, which
-brings cvxpy)::
+brings cvxpy and numba)::
 
     .venv/bin/python examples/use_solver.py            # 8 devices, the preset "balanced"
     .venv/bin/python examples/use_solver.py --devices 12 --preset pan2023 --show cccp

@@ -43,7 +43,7 @@ RUNS = {
 }
 """Every example except ``rllib_ppo.py``; each needs well under 30 s with ``--quick``."""
 
-NEEDS = {"train_sb3.py": ("torch", "stable_baselines3"), "use_solver.py": ("cvxpy",)}
+NEEDS = {"train_sb3.py": ("torch", "stable_baselines3"), "use_solver.py": ("cvxpy", "numba")}
 """Extras an example imports (the test is skipped without them)."""
 
 

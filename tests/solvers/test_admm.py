@@ -94,6 +94,11 @@ def test_projection_is_rowwise_and_fixes_points_of_z():
     np.testing.assert_allclose(project_budget(inside), inside)
 
 
+def test_projection_of_a_scalar_and_of_empty_rows():
+    assert project_budget(0.5) == 0.5 and project_budget(-0.5) == 0.0
+    assert project_budget(np.zeros((3, 0))).shape == (3, 0)
+
+
 # ----------------------------------------------------------------------------------- solver
 def test_edge_terms_reproduce_the_edge_cost():
     problem = sample("pan2023", 5, 6)
@@ -191,3 +196,7 @@ def test_iteration_limits_are_respected_and_validated():
         admm(problem, residual_tol=0.0)
     with pytest.raises(ValueError, match="min_iterations"):
         admm(problem, min_iterations=5, max_iterations=4)
+    with pytest.raises(ValueError, match="min_iterations must be an integer"):
+        admm(problem, min_iterations=2.5)
+    with pytest.raises(ValueError, match="max_iterations must be an integer"):
+        admm(problem, max_iterations=True)

@@ -183,6 +183,45 @@ def test_local_step_is_the_full_cubic_array_bit_for_bit(shared_price):
     )
 
 
+def test_local_step_broadcasts_its_inputs_and_refuses_other_shapes():
+    """A penalty or linear term given once for every instance is used for each of them; a shape
+    that does not broadcast is a one-line ValueError naming the argument."""
+    problems = drops("spec", 6, 3)
+    terms = edge_terms(problems[0], np.stack([p.rate for p in problems]))
+    cpu = terms.cpu[0, 0]
+    linear = np.random.default_rng(2).normal(0.0, 0.02, (2, 1, 6))
+    penalty = np.full((2, 1, 1), 0.01)
+    best, value, shares = local_step(terms.tx, cpu, terms.constant, linear, penalty)
+    for i in range(3):
+        alone = local_step(terms.tx[i : i + 1], cpu, terms.constant[i : i + 1], linear, penalty)
+        np.testing.assert_array_equal(best[i], alone[0][0])
+        np.testing.assert_array_equal(value[i], alone[1][0])
+        np.testing.assert_array_equal(shares[:, i], alone[2][:, 0])
+    for name, arguments in {
+        "linear": (terms.tx, cpu, terms.constant, np.zeros((2, 3, 5)), penalty),
+        "penalty": (terms.tx, cpu, terms.constant, linear, np.ones((2, 2, 1))),
+        "common": (terms.tx, cpu, terms.constant, linear, penalty, np.zeros(4)),
+        "cpu": (terms.tx, np.ones(3), terms.constant, linear, penalty),
+    }.items():
+        with pytest.raises(ValueError, match=f"^local_step: {name} of shape .* does not broad"):
+            local_step(*arguments)
+
+
+def test_decision_cost_of_one_instance_is_a_float():
+    problem = drops("spec", 4, 1)[0]
+    terms = edge_terms(problem)
+    offload = np.array([True, False, True, False])
+    cost = decision_cost(offload, terms.tx[:, 0], terms.cpu[:, 0], terms.constant[:, 0], 1.0)
+    assert isinstance(cost, float)
+    expected = (
+        np.sqrt(terms.tx[offload, 0]).sum() ** 2
+        + np.sqrt(terms.cpu[offload, 0]).sum() ** 2
+        + terms.constant[offload, 0].sum()
+        + 2.0
+    )
+    assert cost == pytest.approx(expected, rel=1e-14)
+
+
 def test_batch_needs_one_config_and_one_size():
     with pytest.raises(ValueError, match="at least one"):
         admm_batch([])

@@ -58,9 +58,8 @@ array with a leading batch axis), then each runs its own iterations until its ow
 each result is the one of the instance alone and :func:`admm` is the batch of one. The
 iterations are compiled loops (:mod:`~mec_gym.solvers.joint_offload.admm_kernels`, numba, in the
 ``solvers`` extra: written in numpy, an iteration at N = 25 made about 100 calls on small
-arrays). The CPU
-share's cubic depends on the device only through its ``mu - rho phi_hat``, so it is solved once
-for all devices at the common price (every local device has it).
+arrays). The CPU share's cubic depends on the device only through its ``mu - rho phi_hat``, so
+it is solved once for all devices at the common price (every local device has it).
 
 *Sensitivity to a fixed rho* (``rho=...``): the penalty then prices the shares of every device
 alike whatever the budgets' prices; a large rho keeps devices local, a very small one lets too
@@ -69,6 +68,8 @@ many offload and makes zero global shares likely.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -183,9 +184,9 @@ def project_budget(values: np.ndarray) -> np.ndarray:
     (the sort-based algorithm: see
     :func:`~mec_gym.solvers.joint_offload.admm_kernels.project_rows`)."""
     values = np.asarray(values, dtype=float)
-    rows = np.ascontiguousarray(values).reshape(-1, values.shape[-1])
-    out = np.empty(rows.shape)
-    project_rows(rows, out)
+    shape = values.shape if values.ndim else (1,)
+    out = np.empty(shape)
+    project_rows(as_rows(filled(values, shape, float)), as_rows(out))
     return out.reshape(values.shape)
 
 
@@ -232,10 +233,16 @@ def share_values(
 
 
 def filled(values: np.ndarray | float, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-    """A new contiguous array of ``shape`` and ``dtype`` holding ``values`` broadcast to it."""
+    """A new contiguous array of ``shape`` and ``dtype`` holding ``values`` broadcast to it
+    (ValueError if they do not broadcast)."""
     out = np.empty(shape, dtype=dtype)
     out[...] = values
     return out
+
+
+def as_rows(array: np.ndarray) -> np.ndarray:
+    """A contiguous ``array`` viewed as the rows of its last axis (rows, n), n = 0 too."""
+    return array.reshape(math.prod(array.shape[:-1]), array.shape[-1])
 
 
 def local_step(
@@ -256,25 +263,37 @@ def local_step(
     ``linear[1]`` equals its ``common`` (L,) (the local devices' price; default: none) are
     solved once (see :func:`~mec_gym.solvers.joint_offload.admm_kernels.local_step_instance`).
     """
-    size, n, _ = np.shape(tx)
-    common = np.full(size, np.nan) if common is None else np.asarray(common, dtype=float)
-    best, value, shares = (
-        np.empty((size, n), dtype=np.int64),
-        np.empty((size, n)),
-        np.empty((size, 2, n)),
-    )
+    size, n, frames = np.shape(tx)
+    shapes = {
+        "tx": (tx, (size, n, frames)),
+        "cpu": (cpu, (frames,)),
+        "constant": (constant, (size, n, frames)),
+        "linear": (linear, (2, size, n)),
+        "penalty": (penalty, (2, size, 1)),
+        "common": (np.nan if common is None else common, (size,)),
+    }
+    arrays = {}
+    for name, (values, shape) in shapes.items():
+        try:
+            arrays[name] = filled(values, shape, float)
+        except ValueError:
+            raise ValueError(
+                f"local_step: {name} of shape {np.shape(values)} does not broadcast to {shape}"
+            ) from None
+    best, value = np.empty((size, n), dtype=np.int64), np.empty((size, n))
+    shares = np.empty((size, 2, n))
     local_step_batch(
-        np.ascontiguousarray(tx, dtype=float),
-        np.ascontiguousarray(cpu, dtype=float),
-        np.ascontiguousarray(constant, dtype=float),
-        np.ascontiguousarray(np.swapaxes(linear, 0, 1), dtype=float),
-        np.ascontiguousarray(np.swapaxes(penalty[..., 0], 0, 1), dtype=float),
-        common,
+        arrays["tx"],
+        arrays["cpu"],
+        arrays["constant"],
+        np.ascontiguousarray(arrays["linear"].swapaxes(0, 1)),
+        np.ascontiguousarray(arrays["penalty"][..., 0].swapaxes(0, 1)),
+        arrays["common"],
         best,
         value,
         shares,
     )
-    return best, value, np.swapaxes(shares, 0, 1)
+    return best, value, shares.swapaxes(0, 1)
 
 
 def decision_cost(
@@ -294,10 +313,10 @@ def decision_cost(
     inputs = (offload, tx, cpu, constant, local_cost)
     shape = np.broadcast_shapes(*(np.shape(x) for x in inputs))
     arrays = [filled(offload, shape, bool)] + [filled(x, shape, float) for x in inputs[1:]]
-    rows = [x.reshape(-1, shape[-1]) for x in arrays]
+    rows = [as_rows(x) for x in arrays]
     out = np.empty(rows[0].shape[0])
     decision_cost_rows(*rows, out)
-    return out.reshape(shape[:-1])
+    return out.reshape(shape[:-1])[()]
 
 
 def check_settings(
@@ -315,6 +334,9 @@ def check_settings(
     for name, value in positive.items():
         if not value > 0:
             raise ValueError(f"{name} must be > 0, got {value}")
+    for name, value in (("min_iterations", min_iterations), ("max_iterations", max_iterations)):
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
     if not 1 <= min_iterations <= max_iterations:
         raise ValueError(
             f"need 1 <= min_iterations <= max_iterations, got {min_iterations}, {max_iterations}"

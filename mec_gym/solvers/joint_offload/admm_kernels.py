@@ -5,9 +5,13 @@ decisions and the iterations of one instance, written as loops and compiled by n
 ``solvers`` extra) on first use, then cached on disk. :mod:`~mec_gym.solvers.joint_offload.admm`
 sets up the instances with numpy and calls :func:`iterate_batch`; its public functions
 (``share_cubic_root``, ``project_budget``, ``decision_cost``, ``local_step``) are these kernels
-on arrays of any shape. Every formula keeps the order of operations of the numpy code it
-replaced; the numbers differ from that code's in the last bits at most (sums over the devices
-run in sequence rather than in numpy's pairwise order, cube roots come from the C library).
+on arrays of any shape. The formulas are those of the numpy code they replaced, and the
+numbers differ from that code's in the last bits at most: sums over the devices run in
+sequence rather than in numpy's pairwise order, cube roots come from the C library, and the
+test for taking a cube root compares ``a`` with ``rho q^3`` rather than ``a / rho`` with
+``q^3`` (the same choice of start, given the test's margin). So an exact tie (two F with the
+same value, a gain of exactly 0) could in principle go the other way; on the recorded
+instances (``tests/data/admm_numpy_results.json``) every decision is the same.
 
 Why compiled: one iteration at N = 25 was about 100 numpy calls on arrays of a few hundred
 values, so numpy's cost per call, not the arithmetic, set the time (``python
@@ -18,9 +22,17 @@ the values with no calls or branches, which LLVM can vectorise.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
-import numba
 import numpy as np
+
+try:
+    import numba
+except ImportError as error:  # the solvers extra is not installed
+    raise ImportError(
+        "ADMM's compiled loops need numba, in the solvers extra: pip install 'mec-gym[solvers]'"
+    ) from error
 
 __all__ = [
     "NEWTON_STEPS",
@@ -42,7 +54,19 @@ COMPILE = {"cache": True, "error_model": "numpy", "nogil": True}
 gives inf or NaN as in numpy (no exception check in the loops, so they vectorise)."""
 
 
-@numba.njit(**COMPILE)
+def compiled(function: Callable[..., Any]) -> Any:
+    """``function`` compiled by numba with :data:`COMPILE`'s options, without the disk cache
+    where numba finds no writable cache folder (a read-only install without a home folder:
+    numba then refuses ``cache=True`` with a RuntimeError; each process compiles instead)."""
+    try:
+        return numba.njit(**COMPILE)(function)
+    except RuntimeError as error:
+        if "cannot cache" not in str(error):
+            raise
+        return numba.njit(**{**COMPILE, "cache": False})(function)
+
+
+@compiled
 def share_roots(
     a: np.ndarray, linear: float, rho: float, root: np.ndarray, value: np.ndarray
 ) -> None:
@@ -86,7 +110,7 @@ def share_roots(
         value[j] = a[j] / t + t * (linear + half_rho * t)
 
 
-@numba.njit(**COMPILE)
+@compiled
 def share_roots_elementwise(
     a: np.ndarray, linear: np.ndarray, rho: np.ndarray, root: np.ndarray, value: np.ndarray
 ) -> None:
@@ -95,7 +119,7 @@ def share_roots_elementwise(
         share_roots(a[j : j + 1], linear[j], rho[j], root[j : j + 1], value[j : j + 1])
 
 
-@numba.njit(**COMPILE)
+@compiled
 def project_rows(values: np.ndarray, out: np.ndarray) -> None:
     """Into ``out``: the Euclidean projection of each row of ``values`` (R, n) onto {z >= 0,
     sum z <= 1}.
@@ -123,7 +147,7 @@ def project_rows(values: np.ndarray, out: np.ndarray) -> None:
             out[r, i] = max(values[r, i] - theta, 0.0)
 
 
-@numba.njit(**COMPILE)
+@compiled
 def decision_cost_row(
     offload: np.ndarray,
     tx: np.ndarray,
@@ -144,7 +168,7 @@ def decision_cost_row(
     return sum_tx * sum_tx + sum_cpu * sum_cpu + sum_constant + sum_local
 
 
-@numba.njit(**COMPILE)
+@compiled
 def decision_cost_rows(
     offload: np.ndarray,
     tx: np.ndarray,
@@ -158,7 +182,7 @@ def decision_cost_rows(
         out[r] = decision_cost_row(offload[r], tx[r], cpu[r], constant[r], local_cost[r])
 
 
-@numba.njit(**COMPILE)
+@compiled
 def local_step_instance(
     tx: np.ndarray,
     cpu: np.ndarray,
@@ -208,14 +232,14 @@ def local_step_instance(
         shares[0, i], shares[1, i] = tx_root[chosen], cpu_root[row, chosen]
 
 
-@numba.njit(**COMPILE)
+@compiled
 def work_array(n: int, frames: int) -> np.ndarray:
     """The work array of :func:`local_step_instance` for N = ``n`` devices and ``frames``
     values of F: (2 N + 2, frames)."""
     return np.empty((2 * n + 2, frames))
 
 
-@numba.njit(**COMPILE)
+@compiled
 def local_step_batch(
     tx: np.ndarray,
     cpu: np.ndarray,
@@ -246,7 +270,7 @@ def local_step_batch(
         )
 
 
-@numba.njit(**COMPILE)
+@compiled
 def iterate_instance(
     terms: tuple[np.ndarray, ...],
     state: tuple[np.ndarray, ...],
@@ -376,7 +400,7 @@ def iterate_instance(
     return max_iterations, False
 
 
-@numba.njit(**COMPILE)
+@compiled
 def iterate_batch(
     terms: tuple[np.ndarray, ...],
     state: tuple[np.ndarray, ...],
