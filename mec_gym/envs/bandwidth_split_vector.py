@@ -89,6 +89,8 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         self.period = 0
         """The current period of every sub-env."""
         self.totals = np.zeros((self.num_envs, len(self.keys)))
+        self.mask_keys = tuple("_" + key for key in (*self.keys, "period_map", "period"))
+        """The ``info`` masks' keys, ``"_" + key`` for each key of a step's ``info``."""
 
     # ------------------------------------------------------------------ gym API
     def _step_all(
@@ -98,14 +100,15 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         n, k = self.num_envs, cfg.num_devices
         width = self.single_action_space.shape[0]
         rows = (n, k, width // k)  # a row per device, as the scalar env takes them
-        shape = np.shape(actions)
-        if shape not in ((n, width), rows) and not (width == 1 and shape == (n,)):
+        given = np.asarray(actions)
+        if given.shape not in ((n, width), rows) and not (width == 1 and given.shape == (n,)):
             raise ValueError(
-                f"actions must have shape ({n}, {width}) (or {rows}, a row per device), got {shape}"
+                f"actions must have shape ({n}, {width}) (or {rows}, a row per device), got "
+                f"{given.shape}"
             )
-        if np.asarray(actions).dtype.kind not in "iubf":
-            raise ValueError(f"actions must be real numbers, got dtype {np.asarray(actions).dtype}")
-        values = np.asarray(actions, dtype=float).reshape(n, width)
+        if given.dtype.kind not in "iubf":
+            raise ValueError(f"actions must be real numbers, got dtype {given.dtype}")
+        values = given.astype(float, copy=False).reshape(n, width)
         if not np.isfinite(values).all():
             raise ValueError("actions must be finite")
         if k == 1:
@@ -138,9 +141,8 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         infos: dict[str, Any] = dict(zip(self.keys, (self.totals / t).T, strict=True))
         infos["period_map"] = rewards.copy()
         infos["period"] = np.full(n, t)
-        masks = np.ones((len(infos), n), dtype=bool)  # a row per key, each its own array
-        for key, mask in zip(list(infos), masks, strict=True):
-            infos["_" + key] = mask
+        masks = np.ones((len(self.mask_keys), n), dtype=bool)  # a row per key, each its own
+        infos.update(zip(self.mask_keys, masks, strict=True))
         flags = np.zeros(n, dtype=bool)
         return self._observations(), rewards, flags, np.full(n, truncated), infos
 
