@@ -42,7 +42,7 @@ COLUMNS = {
     "envs": "{num_envs}",
     "native (env-steps/s)": "{native:,.0f}",
     "SyncVectorEnv (env-steps/s)": "{sync:,.0f}",
-    "native / Sync": "{speedup:.1f}×",
+    "native / Sync": "{speedup:.2f}×",
     "native time in resets": "{reset_share:.0%}",
     "native with free steps / Sync": "{ceiling:.1f}×",
     "target at 256 envs": "{target}",

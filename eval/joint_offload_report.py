@@ -325,6 +325,11 @@ def baseline_paragraph(experiments: Experiments) -> str:
     )
 
 
+GROWTH = 1.1
+"""ADMM's mean time at the largest N over its time at the smallest above which the report says
+it grows with N (below: within the timing noise)."""
+
+
 def paper_statements(experiments: Experiments) -> list[str]:
     """Our figures beside the paper's statements on ADMM's running time and GP+Heuristic (as
     the spec and the issue tracker report them; the paper's full text was not available)."""
@@ -336,10 +341,10 @@ def paper_statements(experiments: Experiments) -> list[str]:
     lines = [
         f"- Running time: the paper's ADMM time grows with N. Ours: {admm_time[small]:.3f} ms at "
         f"N = {small}, {admm_time[large]:.3f} ms at N = {large} (section (b)): it "
-        + ("grows" if admm_time[large] > admm_time[small] else "does **not** grow")
-        + " with N. Our iteration count is set by how fast the decisions and the consensus "
-        "residual settle (the iteration counts below), and an iteration solves N x (number "
-        "of F) cubics, so its cost grows with N too.",
+        + ("grows" if admm_time[large] > GROWTH * admm_time[small] else "does **not** grow")
+        + f" with N (by more than {GROWTH - 1:.0%}). Our iteration count is set by how fast the "
+        "decisions and the consensus residual settle (the iteration counts below), and an "
+        "iteration solves N to 2N x (number of F) cubics, so its cost grows with N too.",
     ]
     if gp_gaps:
         worst = max(gp_gaps, key=lambda r: r["gap_pct"])

@@ -57,7 +57,7 @@ def vector_rows(folder: Path) -> list[dict[str, str]]:
             "target": "native vector env at 256 envs",
             "env": row["env"],
             "measured": (
-                f"{float(row['speedup']):.1f}× Sync, {float(row['native']):,.0f} steps/s "
+                f"{float(row['speedup']):.2f}× Sync, {float(row['native']):,.0f} steps/s "
                 f"(resets {float(row['reset_share']):.0%} of its time: at most "
                 f"{float(row['ceiling']):.1f}× Sync if its steps took no time)"
             ),

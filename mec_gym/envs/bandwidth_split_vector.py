@@ -89,8 +89,6 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         self.period = 0
         """The current period of every sub-env."""
         self.totals = np.zeros((self.num_envs, len(self.keys)))
-        self.mask_keys = tuple("_" + key for key in (*self.keys, "period_map", "period"))
-        """The ``info`` masks' keys, ``"_" + key`` for each key of a step's ``info``."""
 
     # ------------------------------------------------------------------ gym API
     def _step_all(
@@ -141,8 +139,9 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         infos: dict[str, Any] = dict(zip(self.keys, (self.totals / t).T, strict=True))
         infos["period_map"] = rewards.copy()
         infos["period"] = np.full(n, t)
-        masks = np.ones((len(self.mask_keys), n), dtype=bool)  # a row per key, each its own
-        infos.update(zip(self.mask_keys, masks, strict=True))
+        masks = np.ones((len(infos), n), dtype=bool)  # a row per key, each its own array
+        for key, mask in zip(list(infos), masks, strict=True):
+            infos["_" + key] = mask
         flags = np.zeros(n, dtype=bool)
         return self._observations(), rewards, flags, np.full(n, truncated), infos
 

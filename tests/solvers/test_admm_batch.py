@@ -205,6 +205,9 @@ def test_local_step_broadcasts_its_inputs_and_refuses_other_shapes():
     }.items():
         with pytest.raises(ValueError, match=f"^local_step: {name} of shape .* does not broad"):
             local_step(*arguments)
+    for tx in (terms.tx[..., :0], terms.tx[0]):  # no F, no instance axis
+        with pytest.raises(ValueError, match=r"^local_step: tx must be \(L, N, nF\)"):
+            local_step(tx, cpu, terms.constant, linear, penalty)
 
 
 def test_decision_cost_of_one_instance_is_a_float():
@@ -220,6 +223,8 @@ def test_decision_cost_of_one_instance_is_a_float():
         + 2.0
     )
     assert cost == pytest.approx(expected, rel=1e-14)
+    with pytest.raises(ValueError, match="device axis"):
+        decision_cost(True, 1.0, 1.0, 1.0, 1.0)
 
 
 def test_batch_needs_one_config_and_one_size():

@@ -187,7 +187,7 @@ def project_budget(values: np.ndarray) -> np.ndarray:
     shape = values.shape if values.ndim else (1,)
     out = np.empty(shape)
     project_rows(as_rows(filled(values, shape, float)), as_rows(out))
-    return out.reshape(values.shape)
+    return out.reshape(values.shape)[()]
 
 
 def admm_start(
@@ -262,7 +262,11 @@ def local_step(
     (2, L, 1) is rho, per budget. The CPU share's cubics of the devices of an instance whose
     ``linear[1]`` equals its ``common`` (L,) (the local devices' price; default: none) are
     solved once (see :func:`~mec_gym.solvers.joint_offload.admm_kernels.local_step_instance`).
+    The other inputs broadcast to those shapes; ValueError (one line) for a ``tx`` that is not
+    (L, N, nF) with nF >= 1 or an input that does not broadcast.
     """
+    if np.ndim(tx) != 3 or np.shape(tx)[-1] == 0:
+        raise ValueError(f"local_step: tx must be (L, N, nF) with nF >= 1, got {np.shape(tx)}")
     size, n, frames = np.shape(tx)
     shapes = {
         "tx": (tx, (size, n, frames)),
@@ -272,14 +276,16 @@ def local_step(
         "penalty": (penalty, (2, size, 1)),
         "common": (np.nan if common is None else common, (size,)),
     }
-    arrays = {}
     for name, (values, shape) in shapes.items():
         try:
-            arrays[name] = filled(values, shape, float)
-        except ValueError:
+            fits = np.broadcast_shapes(np.shape(values), shape) == shape
+        except ValueError:  # numpy's "shape mismatch"
+            fits = False
+        if not fits:
             raise ValueError(
                 f"local_step: {name} of shape {np.shape(values)} does not broadcast to {shape}"
-            ) from None
+            )
+    arrays = {name: filled(values, shape, float) for name, (values, shape) in shapes.items()}
     best, value = np.empty((size, n), dtype=np.int64), np.empty((size, n))
     shares = np.empty((size, 2, n))
     local_step_batch(
@@ -302,16 +308,19 @@ def decision_cost(
     cpu: np.ndarray,
     constant: np.ndarray,
     local_cost: np.ndarray,
-) -> np.ndarray:
-    """Total cost (...,) of offloading decisions (..., N) with Theorem 2's shares, from the
-    terms at every device's frames (a_tau ``tx``, a_phi ``cpu``, c ``constant``, (..., N)) and
-    Theorem 1's costs ``local_cost`` of the local devices (arrays broadcast)::
+) -> np.ndarray | float:
+    """Total cost (...,) of offloading decisions (..., N) with Theorem 2's shares (a float for
+    one instance), from the terms at every device's frames (a_tau ``tx``, a_phi ``cpu``, c
+    ``constant``, (..., N)) and Theorem 1's costs ``local_cost`` of the local devices (arrays
+    broadcast; at least one of them has the device axis)::
 
         (sum sqrt a_tau)^2 + (sum sqrt a_phi)^2 + sum c   (offloading devices)
         + sum U^L*                                        (local devices)
     """
     inputs = (offload, tx, cpu, constant, local_cost)
     shape = np.broadcast_shapes(*(np.shape(x) for x in inputs))
+    if not shape:
+        raise ValueError("decision_cost needs arrays with a device axis (..., N), got scalars")
     arrays = [filled(offload, shape, bool)] + [filled(x, shape, float) for x in inputs[1:]]
     rows = [as_rows(x) for x in arrays]
     out = np.empty(rows[0].shape[0])

@@ -2,16 +2,18 @@
 
 The local step's cubics, the projection onto the budgets, Theorem 2's cost of a set of
 decisions and the iterations of one instance, written as loops and compiled by numba (the
-``solvers`` extra) on first use, then cached on disk. :mod:`~mec_gym.solvers.joint_offload.admm`
-sets up the instances with numpy and calls :func:`iterate_batch`; its public functions
-(``share_cubic_root``, ``project_budget``, ``decision_cost``, ``local_step``) are these kernels
-on arrays of any shape. The formulas are those of the numpy code they replaced, and the
-numbers differ from that code's in the last bits at most: sums over the devices run in
-sequence rather than in numpy's pairwise order, cube roots come from the C library, and the
-test for taking a cube root compares ``a`` with ``rho q^3`` rather than ``a / rho`` with
-``q^3`` (the same choice of start, given the test's margin). So an exact tie (two F with the
-same value, a gain of exactly 0) could in principle go the other way; on the recorded
-instances (``tests/data/admm_numpy_results.json``) every decision is the same.
+``solvers`` extra) on first use, then cached on disk where a cache folder is writable.
+:mod:`~mec_gym.solvers.joint_offload.admm` sets up the instances with numpy and calls
+:func:`iterate_batch`; its public functions (``share_cubic_root``, ``project_budget``,
+``decision_cost``, ``local_step``) are these kernels on arrays of any shape.
+
+The formulas are those of the numpy code they replaced, and the numbers differ from that
+code's in the last bits at most: sums over the devices run in sequence rather than in numpy's
+pairwise order, cube roots come from the C library, and the test for taking a cube root
+compares ``a`` with ``rho q^3`` rather than ``a / rho`` with ``q^3`` (the same choice of start,
+given the test's margin). So an exact tie (two F with the same value, a gain of exactly 0)
+could in principle go the other way; on the recorded instances
+(``tests/data/admm_numpy_results.json``) every decision is the same.
 
 Why compiled: one iteration at N = 25 was about 100 numpy calls on arrays of a few hundred
 values, so numpy's cost per call, not the arithmetic, set the time (``python
@@ -29,7 +31,9 @@ import numpy as np
 
 try:
     import numba
-except ImportError as error:  # the solvers extra is not installed
+except ModuleNotFoundError as error:  # the solvers extra is not installed
+    if error.name != "numba":
+        raise
     raise ImportError(
         "ADMM's compiled loops need numba, in the solvers extra: pip install 'mec-gym[solvers]'"
     ) from error
