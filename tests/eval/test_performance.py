@@ -33,7 +33,7 @@ def test_the_summary_keeps_every_judged_row_with_its_verdict(tmp_path):
     ]
     (vector,) = performance.vector_rows(tmp_path)
     assert vector["measured"] == (
-        "200.0× Sync, 2,000,000 steps/s (resets 50% of its time: at most 400.0× Sync if its "
+        "200.00× Sync, 2,000,000 steps/s (resets 50% of its time: at most 400.0× Sync if its "
         "steps took no time)"
     )
     assert vector["verdict"] == "PASS"
