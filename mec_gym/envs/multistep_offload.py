@@ -295,7 +295,7 @@ class MultiStepOffloadEnv(MecEnv[MultiStepOffloadConfig]):
             "step_tasks": self._step_records,
             "time": st.now,
         }
-        if st.deciding >= 0 and not self.simulator.done:
+        if st.deciding >= 0:  # a decision is pending (the episode is not over)
             boundary = self.simulator.pending_boundary()
             info["device"] = st.deciding
             info["task"] = st.current[st.deciding]

@@ -831,12 +831,11 @@ class MultiStepSimulator:
         st = self.state
         finished: list[TaskRecord] = []
         event_time = st.event_time
-        devices = range(self.config.num_devices)
         n_tasks = self.config.tasks_per_episode
         arrivals = self.arrivals
         while True:
-            device = min(devices, key=event_time.__getitem__)
-            t_device = event_time[device]
+            t_device = min(event_time)
+            device = event_time.index(t_device)  # the first device whose event is next
             t_arrival = arrivals[st.next_arrival] if st.next_arrival < n_tasks else _INF
             if t_arrival <= t_device:
                 if t_arrival == _INF:
