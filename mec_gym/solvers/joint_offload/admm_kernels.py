@@ -302,6 +302,7 @@ def iterate_instance(
     penalty = np.full(2, rho)
     linear, shares, targets = np.empty((2, n)), np.empty((2, n)), np.empty((2, n))
     picked = np.empty((3, n))  # a_tau, a_phi and c at each offloading device's frames
+    priced_max = np.empty(2)  # the largest multiplier of the priced devices, per budget
     work = work_array(n, tx.shape[1])
     best, edge_value, roots = np.empty(n, np.int64), np.empty(n), np.empty((2, n))
     frames, previous_frames = np.empty(n, np.int64), np.empty(n, np.int64)
@@ -343,7 +344,7 @@ def iterate_instance(
             for i in range(n):
                 multipliers[b, i] += penalty[b] * (shares[b, i] - global_shares[b, i])
         priced_any, anyone = False, False
-        priced_max = np.full(2, -np.inf)
+        priced_max[:] = -np.inf
         for i in range(n):
             if offload[i]:
                 anyone = True
