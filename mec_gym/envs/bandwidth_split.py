@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from mec_gym.envs.base import EpisodeMeans, MecEnv, env_metadata
+from mec_gym.envs.base import EpisodeMeans, MecEnv, env_metadata, real_values
 from mec_gym.problems.bandwidth_split import (
     NUMPY_MATH,
     SCALAR_MATH,
@@ -384,9 +384,7 @@ class BandwidthSplitEnv(MecEnv[BandwidthSplitEnvConfig]):
                 f"action must have shape {flat} (or {rows}, a row per device), got "
                 f"{np.shape(action)}"
             )
-        if np.asarray(action).dtype.kind not in "iubf":
-            raise ValueError(f"action must be real numbers, got dtype {np.asarray(action).dtype}")
-        values = np.asarray(action, dtype=float)
+        values = real_values(action)
         if self.simulator.scalar:
             entries = values.reshape(-1).tolist()
             if not all(map(math.isfinite, entries)):

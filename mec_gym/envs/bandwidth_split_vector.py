@@ -31,7 +31,7 @@ from mec_gym.envs.bandwidth_split import (
     period_values,
     shared_band_split,
 )
-from mec_gym.envs.base import LockstepVectorEnv
+from mec_gym.envs.base import LockstepVectorEnv, real_values
 from mec_gym.problems.bandwidth_split import split_outcome
 from mec_gym.simulators.bandwidth_split import (
     DeviceState,
@@ -104,9 +104,7 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
                 f"actions must have shape ({n}, {width}) (or {rows}, a row per device), got "
                 f"{given.shape}"
             )
-        if given.dtype.kind not in "iubf":
-            raise ValueError(f"actions must be real numbers, got dtype {given.dtype}")
-        values = given.astype(float, copy=False).reshape(n, width)
+        values = real_values(given, "actions").reshape(n, width)
         if not np.isfinite(values).all():
             raise ValueError("actions must be finite")
         if k == 1:

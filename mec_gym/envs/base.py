@@ -21,7 +21,14 @@ from gymnasium.vector.utils import batch_space
 
 from mec_gym.config import SystemConfig, resolve_config
 
-__all__ = ["MecEnv", "MecVectorEnv", "EpisodeMeans", "RENDER_METADATA", "env_metadata"]
+__all__ = [
+    "MecEnv",
+    "MecVectorEnv",
+    "EpisodeMeans",
+    "RENDER_METADATA",
+    "env_metadata",
+    "real_values",
+]
 
 ConfigT = TypeVar("ConfigT", bound=SystemConfig)
 
@@ -31,6 +38,16 @@ text view, "rgb_array" an image, "human" that image in a matplotlib window (``re
 frames per second at most)."""
 
 _DEFAULT = object()
+
+
+def real_values(action: Any, name: str = "action") -> np.ndarray:
+    """``action`` as a float64 array; ValueError naming ``name`` unless its entries are real
+    numbers (bool, integer or float dtype: not complex, strings or objects, which numpy would
+    convert with a warning or parse)."""
+    values = np.asarray(action)
+    if values.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be real numbers, got dtype {values.dtype}")
+    return values.astype(float, copy=False)
 
 
 def env_metadata(
@@ -248,7 +265,10 @@ class MecVectorEnv(VectorEnv):
         if not is_positive_integer(num_envs):
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         num_envs = int(num_envs)
-        self.config = env_class.resolve_config(config, env_class.default_preset, overrides)
+        # a preset as the scalar env takes it (None: the config class's defaults)
+        fields = dict(overrides)
+        preset = fields.pop("preset", env_class.default_preset)
+        self.config = env_class.resolve_config(config, preset, fields)
         self.num_envs = num_envs
         self.render_mode = None
         self.keys = env_class.evaluated_keys()

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from mec_gym.envs.base import ConfigT, EpisodeMeans, MecEnv, env_metadata
+from mec_gym.envs.base import ConfigT, EpisodeMeans, MecEnv, env_metadata, real_values
 from mec_gym.models.summation import numpy_sum
 from mec_gym.problems.joint_offload import (
     DEFAULT_PRESET,
@@ -584,9 +584,7 @@ class JointOffloadEnv(JointOffloadSystemEnv[JointOffloadEnvConfig]):
 
     def _full_allocation(self, action: Any) -> Allocation:
         n = self.config.num_devices
-        if np.asarray(action).dtype.kind not in "iubf":
-            raise ValueError(f"action must be real numbers, got dtype {np.asarray(action).dtype}")
-        values = np.asarray(action, dtype=float)
+        values = real_values(action)
         if values.size != 5 * n:
             raise ValueError(f"action must have {5 * n} entries (5 per device), got {values.size}")
         if not np.isfinite(values).all():

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from mec_gym.envs.base import LockstepVectorEnv
+from mec_gym.envs.base import LockstepVectorEnv, real_values
 from mec_gym.envs.joint_offload import (
     JointOffloadEnv,
     JointOffloadEnvConfig,
@@ -147,7 +147,7 @@ class JointOffloadVectorEnv(LockstepVectorEnv):
         if self.action_mode == "decisions":
             return decisions_allocation(problem, values, self.scalar.local_frequency)
         if self.action_mode == "full":
-            values = values.astype(float)
+            values = real_values(values, "actions")
             if not np.isfinite(values).all():
                 raise ValueError("actions must be finite")
             return full_allocation(self.config, self.scalar.min_frames, values)

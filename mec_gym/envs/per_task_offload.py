@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from mec_gym.envs.base import EpisodeMeans, env_metadata
+from mec_gym.envs.base import EpisodeMeans, env_metadata, real_values
 from mec_gym.envs.joint_offload import GainScale, JointOffloadSystemEnv
 from mec_gym.problems.joint_offload import Allocation, DropGenerator, local_delay_energy
 from mec_gym.simulators.per_task_offload import (
@@ -332,7 +332,7 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
         if type(action) is np.ndarray and action.dtype in FLOAT_DTYPES and action.ndim == 1:
             values = action.tolist()  # what the action space samples and SB3 predicts
         else:
-            values = np.asarray(action, dtype=float).reshape(-1).tolist()
+            values = real_values(action).reshape(-1).tolist()
         if len(values) != 5:
             raise ValueError(f"action must have 5 entries, got {len(values)}")
         if not all(map(math.isfinite, values)):

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from mec_gym.envs.base import LockstepVectorEnv
+from mec_gym.envs.base import LockstepVectorEnv, real_values
 from mec_gym.envs.per_task_offload import (
     BACKLOG_SCALE_S,
     LOCAL_FRACTION_FLOOR,
@@ -233,13 +233,9 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
             edge_share = np.where(offload, self.option_reserved[self.rows, option, 1], 0.0)
             local_frequency = np.where(offload, 0.0, local.local_frequency)
             return offload, frames, time_share, edge_share, local_frequency
-        if values.shape != (n, 5) or values.dtype.kind not in "iubf":
-            raise ValueError(
-                f"actions must be real numbers of shape ({n}, 5), got {values.dtype} of shape "
-                f"{values.shape}"
-            )
-        values = values.astype(float)
-        values = values.reshape(n, 5)
+        if values.shape != (n, 5):
+            raise ValueError(f"actions must have shape ({n}, 5), got {values.shape}")
+        values = real_values(values, "actions")
         if not np.isfinite(values).all():
             raise ValueError("actions must be finite")
         unit = (np.minimum(np.maximum(values, -1.0), 1.0) + 1.0) * 0.5

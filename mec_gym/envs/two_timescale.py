@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from mec_gym.envs.base import EpisodeMeans, MecEnv, env_metadata
+from mec_gym.envs.base import EpisodeMeans, MecEnv, env_metadata, real_values
 from mec_gym.problems.two_timescale import (
     ComputeShares,
     SlotProblem,
@@ -249,7 +249,7 @@ def decision_from_action(
     retrain = state.retrain
     batch_shape = retrain.shape[:-1]
     width = 3 * n if config.slot_action == "full" else n
-    values = np.asarray(action, dtype=float)
+    values = real_values(action)
     if values.shape != (*batch_shape, width):
         raise ValueError(f"action must have shape {(*batch_shape, width)}, got {np.shape(action)}")
     if not np.isfinite(values).all():

@@ -90,6 +90,8 @@ def test_every_joint_offload_id_has_the_vector_env():
         ({}, np.full((2, 50), 0.5), "integers"),
         ({}, np.full((2, 50), 7), "frames index"),
         ({"action_mode": "full"}, np.full((2, 125), np.nan), "finite"),
+        ({"action_mode": "full"}, np.full((2, 125), 0.3 + 5j), "real numbers"),
+        ({"action_mode": "full"}, np.full((2, 125), "0.3"), "real numbers"),
         ({"action_mode": "offload"}, np.full((2, 25), 2), "0 or 1"),
     ],
 )

@@ -138,6 +138,29 @@ def test_non_finite_action_raises(env_id, bad):
         env.step(action)
 
 
+def continuous_action_ids() -> list[str]:
+    """The IDs whose default action space is a Box (the ones whose actions are numbers)."""
+    return [e for e in ENV_IDS if isinstance(make(e).action_space, gym.spaces.Box)]
+
+
+@pytest.mark.parametrize("env_id", continuous_action_ids())
+@pytest.mark.parametrize("dtype", [complex, str, object])
+def test_non_real_action_raises_in_scalar_and_native_vector_env(env_id, dtype):
+    """Complex, string or object actions are refused with one line (numpy would otherwise drop
+    an imaginary part or parse a string), in the scalar env and in its native vector env."""
+    env = make(env_id)
+    env.reset(seed=0)
+    action = np.full(env.action_space.shape, 0.5).astype(dtype)
+    with pytest.raises(ValueError, match="real numbers"):
+        env.step(action)
+    if ENVS[env_id].vector_entry_point:
+        kwargs = ENVS[env_id].small_kwargs
+        envs = gym.make_vec(env_id, 2, vectorization_mode="vector_entry_point", **kwargs)
+        envs.reset(seed=0)
+        with pytest.raises(ValueError, match="real numbers"):
+            envs.step(np.stack([action, action]))
+
+
 def evaluated_keys(env: Any) -> tuple[str, ...]:
     """The ``info`` keys the env's evaluation protocol reads: its score and components."""
     protocol = env.metadata["evaluation"]
@@ -215,6 +238,18 @@ def test_native_vector_env_seeds_each_sub_env_and_continues_its_generator(env_id
         envs.reset(seed=0, options={"reset_mask": np.array([True, False])})
     every = envs.reset(seed=[4, 9], options={"reset_mask": np.ones(2, dtype=bool)})[0]
     np.testing.assert_array_equal(every, first)
+
+
+@pytest.mark.parametrize("env_id", [e for e in ENV_IDS if ENVS[e].vector_entry_point])
+def test_native_vector_env_takes_a_preset_as_the_scalar_env_does(env_id):
+    """``preset=None`` (the config class's defaults) and an unknown preset behave as in the
+    scalar env: the same config, and the same one-line error."""
+    kwargs = ENVS[env_id].small_kwargs
+    scalar = make(env_id, preset=None).unwrapped
+    native = gym.make_vec(env_id, 2, vectorization_mode="vector_entry_point", preset=None, **kwargs)
+    assert native.config == scalar.config
+    with pytest.raises(ValueError, match="preset must be"):
+        gym.make_vec(env_id, 2, vectorization_mode="vector_entry_point", preset="no_such")
 
 
 @pytest.mark.parametrize("env_id", [e for e in ENV_IDS if ENVS[e].vector_entry_point])
