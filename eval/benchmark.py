@@ -468,6 +468,16 @@ def markdown_section(env_id: str, protocol: EvalProtocol, rows: list[dict[str, A
         if len(shown) < len(rows)
         else []
     )
+    if any(r["kind"] != "baseline" for r in rows):
+        note += [
+            "",
+            "The best baseline is the one with the best mean on these test seeds (chosen on "
+            "them): the agents' paired differences against it are conservative, while its own "
+            "margin over the runner-up is the largest of several on the same seeds. Agents act "
+            "in the action formulation of their training runs' env kwargs (e.g. an action mode), "
+            "the baselines in the one of the benchmark's `--env-kwargs` (the env's default "
+            "without them), on the same episodes.",
+        ]
     slug = env_id
     plots = f"![scores]({slug}_scores.png) ![trade-off]({slug}_tradeoff.png)"
     if any(r["kind"] == "agent" for r in rows):
