@@ -347,7 +347,8 @@ class DTStatistics:
     """What the frame-level decision sees (exact, or through the DT's error)."""
 
     mean_rate: np.ndarray
-    """Mean uplink rate of every (MU, BS) pair (the rate at the path-loss gain), bit/s, (N, M)."""
+    """The "mean" uplink rate of every (MU, BS) pair: the rate at the path gain (fading 1),
+    above the mean rate over Rayleigh fading (docs/two_timescale.md), bit/s, (N, M)."""
     accuracy_end_of_frame: np.ndarray
     """Accuracy forecast at the end of the frame without retraining, (N,)."""
 
