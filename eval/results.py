@@ -119,13 +119,6 @@ def main(argv: Sequence[str] | None = None) -> Path:
     args = parser.parse_args(argv)
     if args.replay_baselines and not args.from_csv:
         parser.error("--replay-baselines goes with --from-csv")
-    if args.update:
-        if args.from_csv:
-            parser.error("--update trains and plays: drop --from-csv")
-        if not args.env:
-            parser.error("--update needs --env: the envs whose rows to replace")
-        if args.out is None or not (args.out / "results" / "results.csv").is_file():
-            parser.error("--update needs --out FOLDER holding results/results.csv")
     given = {
         "--env": args.env,
         "--algo": args.algo != sorted(ALGOS),
@@ -134,6 +127,15 @@ def main(argv: Sequence[str] | None = None) -> Path:
         "--episodes": args.episodes,
         "--address": args.address,
     }
+    if args.update:
+        if args.from_csv:
+            parser.error("--update trains and plays: drop --from-csv")
+        if not args.env:
+            parser.error("--update needs --env: the envs whose rows to replace")
+        if given["--algo"]:
+            parser.error("--update replaces whole envs, every algorithm that fits: drop --algo")
+        if args.out is None or not (args.out / "results" / "results.csv").is_file():
+            parser.error("--update needs --out FOLDER holding results/results.csv")
     if args.from_csv and any(given.values()):
         parser.error(
             f"--from-csv takes the rows as they are: drop {[k for k, v in given.items() if v]}"

@@ -247,6 +247,7 @@ def test_an_update_replaces_the_rows_and_plots_of_its_envs_only(tmp_path):
         ["--update", "--out", "docs"],  # no --env
         ["--update", "--env", ENV_ID],  # no --out
         ["--update", "--from-csv", "--env", ENV_ID, "--out", "docs"],
+        ["--update", "--env", ENV_ID, "--algo", "ppo", "--out", "docs"],  # a whole env or none
     ],
 )
 def test_a_bad_update_command_exits_with_its_error(argv, capsys):
