@@ -23,8 +23,9 @@ every baseline again (after a change that moves only baselines' scores, e.g. of 
 and keeps the agents' rows, refusing if a baseline the agents are paired against scores
 differently.
 
-``--update`` trains and benchmarks only the ``--env`` IDs (both steps as above, the benchmark's
-pages in a fresh ``runs/results_update/<time>/``), then replaces those envs' rows and plots in
+``--update`` trains and benchmarks only the ``--env`` IDs, every algorithm that fits them, with
+the page's settings (no ``--algo``, ``--seeds``, ``--timesteps`` or ``--episodes``; both steps
+as above, the benchmark's pages in a fresh ``runs/results_update/<time>/``), then replaces those envs' rows and plots in
 ``<out>`` and renders its pages again, every other env's rows kept (after a change that moves
 only some envs' agents, e.g. of their YAML entries); the pages say which envs and how.
 """
@@ -134,6 +135,9 @@ def main(argv: Sequence[str] | None = None) -> Path:
             parser.error("--update needs --env: the envs whose rows to replace")
         if given["--algo"]:
             parser.error("--update replaces whole envs, every algorithm that fits: drop --algo")
+        other = [key for key in ("--seeds", "--timesteps", "--episodes") if given[key]]
+        if other:  # the page's other rows: seeds 0 1 2, the YAML budgets, the env's episodes
+            parser.error(f"--update keeps the page's settings: drop {other}")
         if args.out is None or not (args.out / "results" / "results.csv").is_file():
             parser.error("--update needs --out FOLDER holding results/results.csv")
     if args.from_csv and any(given.values()):

@@ -41,9 +41,9 @@ _DEFAULT = object()
 
 
 def real_values(action: Any, name: str = "action") -> np.ndarray:
-    """``action`` as a float64 array; ValueError naming ``name`` unless its entries are real
-    numbers (bool, integer or float dtype: not complex, strings or objects, which numpy would
-    convert with a warning or parse)."""
+    """``action`` as a float64 array; ValueError naming ``name`` unless its dtype is bool,
+    integer or float (complex, string and object arrays are refused, even objects holding
+    numbers: numpy would drop an imaginary part with a warning or parse a string)."""
     values = np.asarray(action)
     if values.dtype.kind not in "biuf":
         raise ValueError(f"{name} must be real numbers, got dtype {values.dtype}")
