@@ -17,7 +17,9 @@ of mec_gym's batched envs, whose episodes have one fixed length; a step where on
 raises RuntimeError, and a vector env of another autoreset mode is refused. ``seed(s)`` seeds
 sub-env i with ``s + i`` at the next ``reset()`` (not at the autoresets), as ``DummyVecEnv``
 does, so that both give the same episodes. Attributes are set and methods called on the whole
-vector env: ``set_attr`` and ``env_method`` take no ``indices`` but all the sub-envs.
+vector env: ``set_attr`` and ``env_method`` take no ``indices`` but all the sub-envs. An
+attribute the vector env's wrappers (e.g. ``RecordEpisodeStatistics``) do not have is looked up
+through them, down to the native env (e.g. ``action_masks`` for MaskablePPO).
 """
 
 from __future__ import annotations
@@ -111,12 +113,17 @@ class NativeVecEnv(VecEnv):
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
         """The vector env's attribute per sub-env asked for (:meth:`per_env`)."""
-        return self.per_env(getattr(self.vector_env, attr_name), indices)
+        return self.per_env(getattr(self.holder(attr_name), attr_name), indices)
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
-        """Set the vector env's attribute (for every sub-env: ``indices`` must name them all)."""
+        """Set the vector env's attribute (for every sub-env: ``indices`` must name them all),
+        on the outermost wrapper that has it (the vector env itself if none has)."""
         self.check_all(indices, "set_attr")
-        setattr(self.vector_env, attr_name, value)
+        try:
+            holder = self.holder(attr_name)
+        except AttributeError:
+            holder = self.vector_env
+        setattr(holder, attr_name, value)
 
     def env_method(
         self,
@@ -128,8 +135,21 @@ class NativeVecEnv(VecEnv):
         """The vector env's method, called once for every sub-env (``indices`` must name them
         all), its result per sub-env."""
         self.check_all(indices, "env_method")
-        result = getattr(self.vector_env, method_name)(*method_args, **method_kwargs)
-        return self.per_env(result, indices)
+        method = getattr(self.holder(method_name), method_name)
+        return self.per_env(method(*method_args, **method_kwargs), indices)
+
+    def holder(self, name: str) -> gym.vector.VectorEnv:
+        """The outermost of the vector env and the envs it wraps (``.env``, as Gymnasium's
+        vector wrappers hold them) that has the attribute ``name``; AttributeError if none."""
+        env = self.vector_env
+        while not hasattr(env, name):
+            inner = env.env if isinstance(env, gym.vector.VectorWrapper) else None
+            if inner is None:
+                raise AttributeError(
+                    f"{type(self.vector_env).__name__} and the envs it wraps have no {name!r}"
+                )
+            env = inner
+        return env
 
     def per_env(self, value: Any, indices: VecEnvIndices) -> list[Any]:
         """``value`` of the whole batch as one entry per sub-env in ``indices``: row i of an

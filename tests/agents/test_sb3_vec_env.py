@@ -73,6 +73,26 @@ def test_batched_attributes_and_methods_come_back_per_sub_env():
     assert env.env_is_wrapped(object) == [False] * 3
 
 
+def test_attributes_are_found_through_gymnasium_vector_wrappers():
+    """A wrapped native env (Gymnasium's vector wrappers do not pass attributes on) still
+    gives MaskablePPO its action masks."""
+    from gymnasium.wrappers.vector import RecordEpisodeStatistics
+    from sb3_contrib.common.maskable.utils import get_action_masks, is_masking_supported
+
+    kwargs = {"action_mode": "options", "tasks_per_episode": 5}
+    native = gym.make_vec("PerTaskOffload-v1", 2, vectorization_mode="vector_entry_point", **kwargs)
+    wrapped = RecordEpisodeStatistics(native)
+    env = NativeVecEnv(wrapped)
+    env.reset()
+    assert is_masking_supported(env)
+    np.testing.assert_array_equal(get_action_masks(env), native.action_masks())
+    assert env.get_attr("num_envs") == [2, 2]  # the wrapper's own attribute
+    env.set_attr("tag", 1)  # an attribute none has: set on the outermost env
+    assert wrapped.tag == 1 and env.get_attr("tag") == [1, 1]
+    with pytest.raises(AttributeError, match="no 'no_such'"):
+        env.get_attr("no_such")
+
+
 def test_seed_applies_at_the_next_reset_only_as_in_dummy_vec_env():
     kwargs = SMALL["BandwidthSplit-v0"]
     native = NativeVecEnv(
