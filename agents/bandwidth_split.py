@@ -107,7 +107,7 @@ def served_devices(problem: BandwidthSplitProblem) -> np.ndarray:
 class SharedBandPolicy(FixedPolicy):
     """K devices on one band: the multi-device optimum (``"myopic"``: dual bisection,
     :func:`~mec_gym.solvers.bandwidth_split.multi_device_split`) or ``"equal"`` (1/(2K) of the
-    band to each upload and each download).
+    band to each upload and each download, the largest model each download carries).
 
     The optimum serves the devices of :func:`served_devices` (the solver needs every device to
     get ``M_min``); the others get no share and keep their models. It maximises the delivered
@@ -126,10 +126,11 @@ class SharedBandPolicy(FixedPolicy):
 
     def act(self, observation: np.ndarray, env_index: int) -> np.ndarray:
         k = self.base.config.num_devices
-        if self.rule == "equal":
-            share = np.full(k, 0.5 / k)
-            return self.base.action_from_split(share, share, np.zeros(k))
         whole = self.base.problem_from_observation(observation)
+        if self.rule == "equal":  # and the largest model each download carries
+            share = np.full(k, 0.5 / k)
+            carried = whole.evaluate(share, share).model_size
+            return self.base.action_from_split(share, share, carried)
         served = served_devices(whole)
         upload, download, size = np.zeros(k), np.zeros(k), np.zeros(k)
         if served.size:

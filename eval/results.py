@@ -25,9 +25,10 @@ differently.
 
 ``--update`` trains and benchmarks only the ``--env`` IDs, every algorithm that fits them, with
 the page's settings (no ``--algo``, ``--seeds``, ``--timesteps`` or ``--episodes``; both steps
-as above, the benchmark's pages in a fresh ``runs/results_update/<time>/``), then replaces those envs' rows and plots in
-``<out>`` and renders its pages again, every other env's rows kept (after a change that moves
-only some envs' agents, e.g. of their YAML entries); the pages say which envs and how.
+as above, the benchmark's pages in a fresh ``runs/results_update/<time>/``), then replaces
+those envs' rows and plots in ``<out>`` and renders its pages again, every other env's rows
+kept (after a change that moves only some envs' agents, e.g. of their YAML entries); the pages
+say which envs and how.
 """
 
 from __future__ import annotations

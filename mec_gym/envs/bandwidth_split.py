@@ -221,7 +221,7 @@ class ObservationScale:
         and the clipping of the gain and N_avail. A batch of observations (leading axes) gives
         arrays of shape (batch..., K) and (batch...)."""
         obs = np.asarray(observation, dtype=np.float64)
-        per = obs[..., :-2].reshape(*obs.shape[:-1], -1, len(DEVICE_FEATURES))
+        per = self.device_columns(obs)
 
         def unsquash(x: np.ndarray) -> np.ndarray:
             x = np.minimum(x, 1.0 - 1e-7)
@@ -237,6 +237,17 @@ class ObservationScale:
             "bandwidth_hz": (obs[..., -2] * BANDWIDTH_SCALE)[()],
             "progress": obs[..., -1][()],
         }
+
+    def gain_step_db(self, observation: np.ndarray) -> np.ndarray:
+        """Per device, dB, shape (batch..., K): one float32 step of the observed gain feature,
+        at least what rounding the observation moved the gain by, either way."""
+        feature = self.device_columns(np.asarray(observation, dtype=np.float32))[..., 0]
+        return np.abs(np.spacing(feature)).astype(np.float64) / self.gain_scale
+
+    @staticmethod
+    def device_columns(obs: np.ndarray) -> np.ndarray:
+        """The per-device features of observations (batch..., 6K + 2): (batch..., K, 6)."""
+        return obs[..., :-2].reshape(*obs.shape[:-1], -1, len(DEVICE_FEATURES))
 
 
 class BandwidthSplitEnv(MecEnv[BandwidthSplitEnvConfig]):
@@ -443,13 +454,19 @@ class BandwidthSplitEnv(MecEnv[BandwidthSplitEnvConfig]):
     def problem_from_observation(self, observation: np.ndarray) -> BandwidthSplitProblem:
         """The period's instance rebuilt from an observation: the K devices' gains, N_avail,
         current mAP (the fallback) and carried fresh data, with this env's config. With one
-        device a batch of observations gives one instance per observation."""
+        device a batch of observations gives one instance per observation.
+
+        The gains are taken one float32 step of their feature low (at most 6e-6 dB,
+        :meth:`ObservationScale.gain_step_db`): a split planned on the instance then delivers
+        its model on the true channel (a model arrives only if the download carries all of it,
+        and the observation's rounding alone would miss that for a split planned to the limit).
+        """
         if self.config.num_devices > 1 and np.ndim(observation) != 1:
             raise ValueError("with several devices, rebuild one observation at a time")
         decoded = self.decode_observation(observation)
         return BandwidthSplitProblem.from_gains(
             self.config,
-            decoded["gain_db"],
+            decoded["gain_db"] - self.scale.gain_step_db(observation),
             decoded["available_samples"],
             decoded["device_map"],
             decoded["fresh_data"],

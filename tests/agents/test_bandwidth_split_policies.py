@@ -121,3 +121,39 @@ def test_devices_beyond_what_the_band_carries_are_left_out():
     obs[6::6][:3] = -1.0  # devices 1 to 3 at the farthest observable gain: one is left out
     action = SharedBandPolicy(env, "myopic").predict(obs)[0].reshape(4, 2)
     assert np.count_nonzero(action.sum(axis=1) == 0.0) == 1 and action.sum() <= 1.0 + 1e-12
+
+
+@pytest.mark.parametrize(
+    ("model_size", "rule"),
+    [("auto", "smallest_model"), ("auto", "upload_first"), ("continuous", "equal")]
+    + [("continuous", "model_first"), ("continuous", "myopic")],
+)
+def test_a_split_planned_on_the_observation_delivers_its_model(model_size, rule):
+    """The observation rounds the gain to float32; a rule asking for exactly what its download
+    carries (the smallest model's share, or the model the split carries) must still get it."""
+    env = gym.make("BandwidthSplit-v0", model_size=model_size, periods_per_episode=25)
+    base, policy = env.unwrapped, SplitRulePolicy(env, rule)
+    planned = 0
+    for seed in (10000, 10001):
+        observation, _ = env.reset(seed=seed)
+        for _ in range(25):
+            plan = policy.rule(base.problem_from_observation(observation))
+            observation, *_ = env.step(policy.act(observation, 0))
+            if plan.model_size > 0:
+                planned += 1
+                assert base.last_outcome.model_size > 0, f"seed {seed}: the model was lost"
+    assert planned >= 25
+
+
+def test_the_multi_device_equal_split_asks_for_the_model_each_download_carries():
+    """With a chosen model size (not auto) the equal split gets the models auto gives it (to
+    the planning margin of the observed gains)."""
+    outcomes = {}
+    for model_size in ("auto", "continuous"):
+        env = gym.make("BandwidthSplitMulti-v0", model_size=model_size, periods_per_episode=5)
+        policy = SharedBandPolicy(env, "equal")
+        observation, _ = env.reset(seed=3)
+        env.step(policy.act(observation, 0))
+        outcomes[model_size] = env.unwrapped.last_outcome.model_size
+    np.testing.assert_allclose(outcomes["continuous"], outcomes["auto"], rtol=1e-6)
+    assert np.all(outcomes["auto"] > env.unwrapped.config.min_model_size)
