@@ -95,7 +95,9 @@ class FixedSplitPolicy(FixedPolicy):
 
 
 class SingleShotPolicy(FixedPolicy):
-    """Decide once, at task generation, where to offload (or not), from utility estimates.
+    """Decide once where to offload (or not), from utility estimates, at the task's first
+    decision epoch (when it starts: later than the spec's "at task generation", knowing its
+    queueing delay and the channel and edge backlog at its start).
 
     Remembers the choice per device until the task's later decisions execute it.
     """
