@@ -39,7 +39,7 @@ import os
 import platform
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,10 @@ from mec_gym.train.sweep import Sweep, run_trainings
 __all__ = ["fitting_pairs", "merged_rows", "replay_baselines", "rerender", "replace_envs", "main"]
 
 RERENDERED = "Tables re-rendered"
-"""How the page's line about a re-rendering starts (a later one replaces it)."""
+"""How the page's line about a re-rendering starts (a later one replaces a plain one, which
+played no policy; a line about a replay of the baselines is kept)."""
+PLAIN = "the same rows, no policy played again"
+"""What the line about a plain re-rendering says."""
 UPDATED = "Rows updated"
 """How the page's line about an ``--update`` starts (every one is kept)."""
 PLOTS = ("scores", "tradeoff", "learning")
@@ -317,7 +320,8 @@ def rerender(
     (:func:`merged_rows`, every env checked before anything is written) and the score and
     trade-off plots drawn again (not the learning curves: they need the training runs). The
     seed groups' statistics recomputed from their members' rows, the CSV rewritten with them;
-    each page's header kept, with a line saying when and how (replacing an earlier such line)."""
+    each page's header kept, with a line saying when and how (replacing an earlier line about a
+    plain re-rendering; lines about replays say where rows came from and are kept)."""
     by_env = benchmark.rows_from_csv(folder / "results" / "results.csv")
     moved: list[str] = []
     if baselines is not None:
@@ -329,7 +333,7 @@ def rerender(
             benchmark.plot_scores(folder / "results" / f"{env_id}_scores.png", protocol, rows)
             benchmark.plot_tradeoff(folder / "results" / f"{env_id}_tradeoff.png", protocol, rows)
     if baselines is None:
-        played = "the same rows, no policy played again"
+        played = PLAIN
     else:
         played = (
             "the baselines played again, the rows that moved replaced (their decision times "
@@ -337,7 +341,7 @@ def rerender(
             "curves, drawn from the training runs, show the baselines' first scores)"
         )
     note = f"{RERENDERED} from `{{csv}}` on {time.strftime('%Y-%m-%d')} by `{command}`: {played}."
-    write_pages(folder, by_env, note, replaced=RERENDERED)
+    write_pages(folder, by_env, note, replaces=plain_rerendering)
     return folder
 
 
@@ -364,21 +368,29 @@ def replace_envs(
                 target.unlink(missing_ok=True)
     note = (
         f"{UPDATED} on {time.strftime('%Y-%m-%d')} by `{command}` ({hours:.1f} h; training runs: "
-        f"{logdir}): the rows and plots of {', '.join(env_ids)} trained and played again, every "
-        "other env's rows kept."
+        f"{logdir}, those already finished reused): the rows and plots of {', '.join(env_ids)} "
+        "trained and played again, every other env's rows kept."
     )
     write_pages(folder, dict(sorted(by_env.items())), note)
     return folder
 
 
+def plain_rerendering(paragraph: str) -> bool:
+    """Whether a paragraph of a page's header is the line about a plain re-rendering."""
+    return paragraph.startswith(RERENDERED) and PLAIN in paragraph
+
+
 def write_pages(
-    folder: Path, by_env: dict[str, list[dict[str, Any]]], note: str, replaced: str | None = None
+    folder: Path,
+    by_env: dict[str, list[dict[str, Any]]],
+    note: str,
+    replaces: Callable[[str], bool] | None = None,
 ) -> None:
     """``folder/results/results.csv`` with the rows ``by_env`` (the seed groups' statistics
     recomputed from their members' rows), and ``folder/RESULTS.md`` and
     ``folder/results/results.md`` (those present) with their tables rendered from them by the
-    current ``markdown_section``: each page's header kept, its paragraphs starting with
-    ``replaced`` dropped, ``note`` added (``{csv}``: the CSV's path from the page)."""
+    current ``markdown_section``: each page's header kept but its paragraphs that ``replaces``
+    picks, ``note`` added (``{csv}``: the CSV's path from the page)."""
     sections, all_rows = [], []
     for env_id, rows in by_env.items():
         protocol = protocol_for(env_id)
@@ -394,8 +406,8 @@ def write_pages(
         if not page_path.is_file():
             continue
         head = page_path.read_text().split("\n## ", 1)[0].rstrip("\n").split("\n\n")
-        if replaced is not None:
-            head = [paragraph for paragraph in head if not paragraph.startswith(replaced)]
+        if replaces is not None:
+            head = [paragraph for paragraph in head if not replaces(paragraph)]
         tables = text.replace("](", f"]({links}") if links else text
         paragraphs = [*head, note.replace("{csv}", csv_name)]
         output.write_markdown(page_path, ["\n\n".join(paragraphs), "", tables])

@@ -121,6 +121,10 @@ def test_the_results_page_holds_each_algorithm_over_its_seeds(tmp_path):
     assert after == before  # no baseline of BandwidthSplit-v0 moved: every row kept whole
     replayed_page = (out / "RESULTS.md").read_text()
     assert "the baselines played again" in replayed_page and "-- --n-envs" in replayed_page
+    assert replayed_page.count(results.RERENDERED) == 1  # the plain line replaced
+    results.main(["--from-csv", "--out", str(out)])  # a later plain one keeps the replay's line
+    final = (out / "RESULTS.md").read_text()
+    assert final.count(results.RERENDERED) == 2 and "the baselines played again" in final
     with pytest.raises(SystemExit):
         results.main(["--from-csv", "--env", ENV_ID, "--out", str(out)])
 
