@@ -3,9 +3,10 @@
 Source: D. Yang, S. Zhang, H. Zhang, L. Song, "End-Edge Model Collaboration: Bandwidth Allocation
 for Data Upload and Model Transmission", arXiv 2504.14310; model ``docs/bandwidth_split.md``.
 
-Every policy rebuilds the period's instance from the observation
-(``env.problem_from_observation``: gain, N_avail, the device's current mAP as the fallback, the
-carried fresh data) and applies a solver of :mod:`mec_gym.solvers.bandwidth_split` to it:
+Every policy but the lookahead rebuilds the period's instance from the observation
+(``env.problem_from_observation``: gain, with a margin for the observation's rounding, N_avail,
+the device's current mAP as the fallback, the carried fresh data) and applies a solver of
+:mod:`mec_gym.solvers.bandwidth_split` to it (the lookahead decodes the observation as is):
 
 - :class:`SplitRulePolicy` (one device): the per-period optimum (``myopic``, bisection) or a rule
   (``equal``, ``upload_first``, ``model_first``, ``smallest_model``);
