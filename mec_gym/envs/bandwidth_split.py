@@ -456,13 +456,14 @@ class BandwidthSplitEnv(MecEnv[BandwidthSplitEnvConfig]):
         current mAP (the fallback) and carried fresh data, with this env's config. With one
         device a batch of observations gives one instance per observation.
 
-        The gains are taken one float32 step of their feature low (3e-6 to 6e-6 dB at the
-        defaults, :meth:`ObservationScale.gain_step_db`): a split planned on the instance then
+        The gains are taken one float32 step of their feature low (at the defaults at most
+        3e-6 dB for a gain within the observed range, much less near its middle;
+        :meth:`ObservationScale.gain_step_db`): a split planned on the instance then
         delivers its model on the true channel (a model arrives only if the download carries all
         of it, and the observation's rounding alone would miss that for a split planned to the
         limit). Not below the observed range: a gain clipped to its floor (``SHADOWING_SPAN``
-        shadowing deviations below the farthest distance's) decodes as the floor, above the
-        true gain.
+        shadowing deviations and 0.5 dB below the farthest distance's) decodes as the floor,
+        above the true gain.
         """
         if self.config.num_devices > 1 and np.ndim(observation) != 1:
             raise ValueError("with several devices, rebuild one observation at a time")
