@@ -32,6 +32,7 @@ from mec_gym.envs.bandwidth_split import (
     shared_band_split,
 )
 from mec_gym.envs.base import LockstepVectorEnv, real_values
+from mec_gym.models.summation import last_axis_sum
 from mec_gym.problems.bandwidth_split import split_outcome
 from mec_gym.simulators.bandwidth_split import (
     DeviceState,
@@ -128,7 +129,7 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         per_device = period_values(cfg, outcome)
         # every key's (n, K) values side by side, (n, keys * K); their means over the devices
         period = np.concatenate([per_device[key] for key in self.keys], axis=1)
-        period = period if k == 1 else np.add.reduce(period.reshape(n, -1, k), axis=-1) / k
+        period = period if k == 1 else last_axis_sum(period.reshape(n, -1, k)) / k
         self.totals += period
         self.period = t = t + 1
         truncated = t >= cfg.periods_per_episode

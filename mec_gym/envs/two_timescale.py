@@ -122,8 +122,11 @@ retraining job (the action cannot express a zero share), so ``closed_form_adapti
 every action under ``"ratio"``)."""
 
 
-def slot_action_space(config: TwoTimescaleEnvConfig) -> spaces.Box:
-    """``Box(0, 1, (3N,))`` (``slot_action="full"``) or ``Box(0, 1, (N,))`` (``"ratio"``)."""
+def slot_action_space(config: TwoTimescaleEnvConfig) -> spaces.Box | spaces.MultiBinary:
+    """``Box(0, 1, (3N,))`` (``slot_action="full"``), ``Box(0, 1, (N,))`` (``"ratio"``) or
+    ``MultiBinary(N)`` (``"ratio_binary"``)."""
+    if config.slot_action == "ratio_binary":
+        return spaces.MultiBinary(config.num_mus)
     width = 3 if config.slot_action == "full" else 1
     return spaces.Box(0.0, 1.0, (width * config.num_mus,), np.float32)
 
@@ -255,8 +258,14 @@ def decision_from_action(
     if not np.isfinite(values).all():
         where = np.argwhere(~np.isfinite(values))[:3].tolist()
         raise ValueError(f"action must be finite, got NaN or inf at {where} (first ones)")
+    if config.slot_action == "ratio_binary" and not np.isin(values, (0.0, 1.0)).all():
+        where = np.argwhere(~np.isin(values, (0.0, 1.0)))[:3].tolist()
+        raise ValueError(
+            f"slot_action='ratio_binary' takes generation ratios of 0 or 1, got other values at "
+            f"{where} (first ones)"
+        )
     values = np.minimum(np.maximum(values, 0.0), 1.0)
-    if config.slot_action == "ratio":
+    if config.slot_action != "full":
         batch = state.batch_bits
         work = config.retrain_cost * retraining_bits(retrain, values, batch)
         return shares_from_weights(frame_problem, *closed_form_weights(batch, work)), values
@@ -291,8 +300,8 @@ class SlotRuleAction:
     """A slot policy from a baseline of ``SLOT_BASELINES``: the generation ratios from the
     observed accuracy, the slot rebuilt from the observation at those ratios
     (:func:`problem_from_observation`), the rule's shares; the action of the config's
-    ``slot_action`` (under ``"ratio"`` only the ratios: the env splits in closed form, so
-    ``"equal"`` is refused). Works on one observation or a batch."""
+    ``slot_action`` (under ``"ratio"`` and ``"ratio_binary"`` only the ratios: the env splits in
+    closed form, so ``"equal"`` is refused). Works on one observation or a batch."""
 
     def __init__(self, config: TwoTimescaleEnvConfig, name: str = "closed_form") -> None:
         if name not in SLOT_BASELINES:
@@ -309,6 +318,8 @@ class SlotRuleAction:
         config = self.config
         accuracy = decode_observation(config, observation)["accuracy"]
         ratio = baseline_ratios(config, self.name, accuracy)
+        if config.slot_action == "ratio_binary":  # the baselines' ratios are 0 or 1
+            return ratio.astype(np.int8)
         if config.slot_action == "ratio":
             return ratio
         problem = problem_from_observation(config, observation, ratio)
@@ -467,7 +478,10 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
     ``ValueError``. :func:`action_from_shares` gives the action of a solver's shares. With
     ``slot_action="ratio"``: ``Box(0, 1, (N,), float32)``, the generation ratios only (clipped
     to [0, 1]), each BS's capacity split in closed form for them (lambda prop. to sqrt(Q),
-    lambda_re prop. to sqrt(c_re S), the slot optimum given p).
+    lambda_re prop. to sqrt(c_re S), the slot optimum given p). With
+    ``slot_action="ratio_binary"``: ``MultiBinary(N)``, the generation ratios each 0 or 1 (any
+    other value raises ``ValueError``), split as under ``"ratio"``: the on/off choice of the
+    adaptive baseline ``closed_form_adaptive``, which it expresses exactly.
 
     ## Observation Space
     ``Box(0, 1, (N (M + 4) + 2,), float32)``: per MU (MU-major) the one-hot of its BS (M), its
@@ -515,6 +529,8 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
     holds the last slot's ``SlotOutcome``.
 
     ## Version History
+    - v0, 2026-11-27 (API only): ``slot_action="ratio_binary"``, a new option; the other
+      options' dynamics, observations and rewards are unchanged.
     - v0, 2026-11-27 (numerics only): the per-BS sums of the compute split add MU by MU (the
       same numbers on every CPU; they can differ in the last bit from before, where the BLAS
       kernel added in another order).

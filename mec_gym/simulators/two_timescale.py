@@ -114,7 +114,7 @@ __all__ = [
 ]
 
 
-SLOT_ACTIONS = ("full", "ratio")
+SLOT_ACTIONS = ("full", "ratio", "ratio_binary")
 """Values of ``TwoTimescaleEnvConfig.slot_action``."""
 FRAME_ACTIONS = ("full", "retrain")
 """Values of ``TwoTimescaleEnvConfig.frame_action``."""
@@ -135,7 +135,8 @@ class TwoTimescaleEnvConfig(TwoTimescaleConfig):
     """Penalty per unit of accuracy below ``acc_min`` per MU and slot, s (as a delay)."""
     slot_action: str = "full"
     """What a ``TwoTimescale-v0`` action sets: ``"full"`` (compute weights and generation
-    ratios) or ``"ratio"`` (the generation ratios; compute split in closed form)."""
+    ratios), ``"ratio"`` (the generation ratios in [0, 1]; compute split in closed form) or
+    ``"ratio_binary"`` (the generation ratios, each 0 or 1; compute split in closed form)."""
     frame_action: str = "full"
     """What a ``TwoTimescaleFrame-v0`` action sets: ``"full"`` (association and retraining
     flags) or ``"retrain"`` (the flags; association by the DT heuristic)."""

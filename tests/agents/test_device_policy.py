@@ -80,3 +80,35 @@ def test_box_actions_get_one_gaussian_mean_per_entry_from_the_shared_head():
     mean_swapped = policy.get_distribution(th.as_tensor(swapped[None])).distribution.mean[0]
     assert th.allclose(mean[[1, 0]], mean_swapped[:2], atol=1e-6)
     model.learn(8)
+
+
+def test_feature_offset_and_scale_normalise_each_device_row_and_survive_saving(tmp_path):
+    offset, scale = [0.5, 0.0, 0.25], [2.0, 1.0, 8.0]
+    normalised = model("offload", seed=3)
+    kwargs = {**KWARGS, "feature_offset": offset, "feature_scale": scale}
+    env = gym.make("JointOffload-v1", num_devices=N, rounds_per_episode=8, action_mode="offload")
+    agent = PPO(DeviceSetPolicy, env, n_steps=16, batch_size=16, seed=3, policy_kwargs=kwargs)
+    agent.policy.load_state_dict(normalised.policy.state_dict())  # the same weights
+    observation = env.reset(seed=0)[0]
+    rows = observation[: 3 * N].reshape(N, 3)
+    fed = np.concatenate((((rows - offset) * scale).reshape(-1), observation[3 * N :]))
+    th.testing.assert_close(logits(agent, observation), logits(normalised, fed.astype(np.float32)))
+    assert not th.allclose(logits(agent, observation), logits(normalised, observation))
+    agent.save(tmp_path / "agent.zip")
+    loaded = PPO.load(tmp_path / "agent.zip", device="cpu")
+    assert loaded.policy.feature_offset == offset and loaded.policy.feature_scale == scale
+    th.testing.assert_close(logits(loaded, observation), logits(agent, observation))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("feature_offset", [0.0, 1.0]),
+        ("feature_scale", [1.0, float("nan"), 1.0]),
+        ("feature_scale", [1.0, 0.0, 1.0]),
+    ],
+)
+def test_bad_feature_normalisation_is_refused_naming_the_field(name, value):
+    env = gym.make("JointOffload-v1", num_devices=N, action_mode="offload")
+    with pytest.raises(ValueError, match=name):
+        PPO(DeviceSetPolicy, env, policy_kwargs={**KWARGS, name: value})

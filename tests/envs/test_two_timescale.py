@@ -5,6 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.utils.env_checker import check_env
 
 import mec_gym  # noqa: F401
 from mec_gym.agents.base import run_episode
@@ -227,6 +228,40 @@ def test_ratio_actions_split_in_closed_form_and_baselines_follow_the_mode():
         obs_full, r_full, *_ = full_env.step(full["closed_form_adaptive"].predict(obs_full)[0])
         assert r_ratio >= r_full - 1e-12
         np.testing.assert_array_equal(env.state.q_model, full_env.state.q_model)
+
+
+def test_binary_ratio_actions_play_as_ratio_actions_of_zero_or_one():
+    binary = make_env(slot_action="ratio_binary", frame_policy="dt_always")
+    ratio = make_env(slot_action="ratio", frame_policy="dt_always")
+    n = binary.config.num_mus
+    assert binary.action_space == gym.spaces.MultiBinary(n)
+    check_env(make_env(slot_action="ratio_binary"), skip_render_check=True)
+    policies = two_timescale_baselines(
+        "TwoTimescale-v0", {**SMALL, "slot_action": "ratio_binary"}, 0
+    )
+    assert set(policies) == {"closed_form", "closed_form_adaptive"}
+    obs_binary, _ = binary.reset(seed=4)
+    obs_ratio, _ = ratio.reset(seed=4)
+    rng = np.random.default_rng(1)
+    for step in range(binary.config.slots_per_episode):
+        if step % 2:  # the adaptive baseline, then random on/off choices
+            action = policies["closed_form_adaptive"].predict(obs_binary)[0]
+            assert action.dtype == np.int8 and binary.action_space.contains(action)
+        else:
+            action = rng.integers(0, 2, n, dtype=np.int8)
+        shares, played = binary.decision_from_action(action)
+        (want_shares, want_ratio) = ratio.decision_from_action(action.astype(np.float32))
+        assert as_bytes(shares.inference) == as_bytes(want_shares.inference)
+        assert as_bytes(shares.retraining) == as_bytes(want_shares.retraining)
+        assert as_bytes(played) == as_bytes(want_ratio)
+        obs_binary, r_binary, *_ = binary.step(action)
+        obs_ratio, r_ratio, *_ = ratio.step(action.astype(np.float32))
+        assert r_binary == r_ratio
+        np.testing.assert_array_equal(obs_binary, obs_ratio)
+    binary.reset(seed=0)
+    for bad in ([0.5] + [0] * (n - 1), [2] + [1] * (n - 1), [-1] + [0] * (n - 1)):
+        with pytest.raises(ValueError, match="ratio_binary.*0 or 1"):
+            binary.step(np.array(bad))
 
 
 def test_adaptive_ratio_retrains_only_below_the_target():
