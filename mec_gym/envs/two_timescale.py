@@ -119,7 +119,7 @@ SLOT_BASELINES: dict[str, tuple[str, str]] = {
 ``slot_action="full"`` actions, a retrained MU given p = 0 keeps the floor weight of its
 retraining job (the action cannot express a zero share), so ``closed_form_adaptive`` is about
 0.3 % worse there on the test seeds than its exact decision (:func:`slot_rule_decision`, and
-every action under ``"ratio"``)."""
+every action under ``"ratio"`` and ``"ratio_binary"``)."""
 
 
 def slot_action_space(config: TwoTimescaleEnvConfig) -> spaces.Box | spaces.MultiBinary:
@@ -247,7 +247,8 @@ def decision_from_action(
 ) -> tuple[ComputeShares, np.ndarray]:
     """(compute shares, generation ratios) of actions (..., 3N or N: see the Action Space) in
     the current slot of ``state``, whose frame's association and capacities ``frame_problem``
-    holds. ValueError for a wrong shape or a non-finite entry."""
+    holds. ValueError for a wrong shape, a non-finite entry or, under ``"ratio_binary"``, an
+    entry other than 0 or 1."""
     n = config.num_mus
     retrain = state.retrain
     batch_shape = retrain.shape[:-1]
@@ -258,8 +259,8 @@ def decision_from_action(
     if not np.isfinite(values).all():
         where = np.argwhere(~np.isfinite(values))[:3].tolist()
         raise ValueError(f"action must be finite, got NaN or inf at {where} (first ones)")
-    if config.slot_action == "ratio_binary" and not np.isin(values, (0.0, 1.0)).all():
-        where = np.argwhere(~np.isin(values, (0.0, 1.0)))[:3].tolist()
+    if config.slot_action == "ratio_binary" and not ((values == 0.0) | (values == 1.0)).all():
+        where = np.argwhere((values != 0.0) & (values != 1.0))[:3].tolist()
         raise ValueError(
             f"slot_action='ratio_binary' takes generation ratios of 0 or 1, got other values at "
             f"{where} (first ones)"

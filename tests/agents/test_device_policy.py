@@ -88,6 +88,8 @@ def test_feature_offset_and_scale_normalise_each_device_row_and_survive_saving(t
     kwargs = {**KWARGS, "feature_offset": offset, "feature_scale": scale}
     env = gym.make("JointOffload-v1", num_devices=N, rounds_per_episode=8, action_mode="offload")
     agent = PPO(DeviceSetPolicy, env, n_steps=16, batch_size=16, seed=3, policy_kwargs=kwargs)
+    # the normalisation is not in the state dict (agents saved without it load as before)
+    assert not any("feature_" in key for key in agent.policy.state_dict())
     agent.policy.load_state_dict(normalised.policy.state_dict())  # the same weights
     observation = env.reset(seed=0)[0]
     rows = observation[: 3 * N].reshape(N, 3)

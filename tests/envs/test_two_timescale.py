@@ -247,8 +247,9 @@ def test_binary_ratio_actions_play_as_ratio_actions_of_zero_or_one():
         if step % 2:  # the adaptive baseline, then random on/off choices
             action = policies["closed_form_adaptive"].predict(obs_binary)[0]
             assert action.dtype == np.int8 and binary.action_space.contains(action)
-        else:
+        else:  # as int8, bool or float32 (what SB3's Bernoulli samples are)
             action = rng.integers(0, 2, n, dtype=np.int8)
+            action = [action, action.astype(bool), action.astype(np.float32)][step % 3]
         shares, played = binary.decision_from_action(action)
         (want_shares, want_ratio) = ratio.decision_from_action(action.astype(np.float32))
         assert as_bytes(shares.inference) == as_bytes(want_shares.inference)
@@ -260,8 +261,9 @@ def test_binary_ratio_actions_play_as_ratio_actions_of_zero_or_one():
         np.testing.assert_array_equal(obs_binary, obs_ratio)
     binary.reset(seed=0)
     for bad in ([0.5] + [0] * (n - 1), [2] + [1] * (n - 1), [-1] + [0] * (n - 1)):
-        with pytest.raises(ValueError, match="ratio_binary.*0 or 1"):
-            binary.step(np.array(bad))
+        for dtype in (np.float64, np.float32):
+            with pytest.raises(ValueError, match="ratio_binary.*0 or 1"):
+                binary.step(np.array(bad, dtype=dtype))
 
 
 def test_adaptive_ratio_retrains_only_below_the_target():

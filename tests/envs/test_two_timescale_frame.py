@@ -19,7 +19,12 @@ from mec_gym.agents.two_timescale import (
     SlotBaselinePolicy,
     two_timescale_frame_baselines,
 )
-from mec_gym.envs.two_timescale import TwoTimescaleEnv, fixed_rule_decision, slot_rule_decision
+from mec_gym.envs.two_timescale import (
+    SlotRuleAction,
+    TwoTimescaleEnv,
+    fixed_rule_decision,
+    slot_rule_decision,
+)
 from mec_gym.envs.two_timescale_frame import (
     TwoTimescaleFrameEnv,
     action_from_frame_decision,
@@ -196,10 +201,11 @@ def test_vector_env_equals_sync_vector_env_step_by_step(slot_action):
             np.testing.assert_array_equal(info_native[key], info_sync[key])
         resets += int(step_native[3].all())
     assert resets == 2
-    closed_form = SlotBaselinePolicy(gym.make("mec_gym:TwoTimescale-v0", **kwargs), "closed_form")
-    batch = closed_form.predict(obs_native)[0]
-    rows = np.stack([closed_form.predict(row)[0] for row in obs_native])
-    np.testing.assert_allclose(batch, rows, rtol=1e-12)
+    for name in ("closed_form", "closed_form_adaptive"):  # the second's ratios follow each row
+        rule = SlotBaselinePolicy(gym.make("mec_gym:TwoTimescale-v0", **kwargs), name)
+        batch = rule.predict(obs_native)[0]
+        rows = np.stack([rule.predict(row)[0] for row in obs_native])
+        np.testing.assert_allclose(batch, rows, rtol=1e-12)
     with pytest.raises(ValueError, match="render"):
         gym.make_vec(
             "mec_gym:TwoTimescale-v0",
@@ -207,6 +213,21 @@ def test_vector_env_equals_sync_vector_env_step_by_step(slot_action):
             vectorization_mode="vector_entry_point",
             render_mode="rgb_array",
         )
+
+
+def test_a_plugged_binary_slot_policy_plays_as_the_named_baseline():
+    """TwoTimescaleFrame-v0 under slot_action="ratio_binary": the adaptive baseline plugged in
+    as a callable on slot observations (its int8 actions, as float32 too: what SB3 gives)
+    plays the frames the named baseline plays, bit for bit."""
+    kwargs = {**SMALL, "slot_action": "ratio_binary"}
+    rule = SlotRuleAction(TwoTimescaleFrameEnv(**kwargs).config, "closed_form_adaptive")
+    rewards = []
+    for slot_policy in ("closed_form_adaptive", rule, lambda obs: rule(obs).astype(np.float32)):
+        env = TwoTimescaleFrameEnv(slot_policy=slot_policy, **kwargs)
+        env.reset(seed=3)
+        env.action_space.seed(0)
+        rewards.append([env.step(env.action_space.sample())[1] for _ in range(3)])
+    assert rewards[0] == rewards[1] == rewards[2]
 
 
 def test_a_large_dt_error_keeps_the_observation_in_its_space():
