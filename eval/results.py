@@ -390,7 +390,8 @@ def write_pages(
     recomputed from their members' rows), and ``folder/RESULTS.md`` and
     ``folder/results/results.md`` (those present) with their tables rendered from them by the
     current ``markdown_section``: each page's header kept but its paragraphs that ``replaces``
-    picks, ``note`` added (``{csv}``: the CSV's path from the page)."""
+    picks and any identical to ``note``, ``note`` added at the end (``{csv}``: the CSV's path
+    from the page)."""
     sections, all_rows = [], []
     for env_id, rows in by_env.items():
         protocol = protocol_for(env_id)
@@ -406,10 +407,14 @@ def write_pages(
         if not page_path.is_file():
             continue
         head = page_path.read_text().split("\n## ", 1)[0].rstrip("\n").split("\n\n")
-        if replaces is not None:
-            head = [paragraph for paragraph in head if not replaces(paragraph)]
+        line = note.replace("{csv}", csv_name)
+        head = [  # a line identical to the new one (same command, same day) moves to the end
+            paragraph
+            for paragraph in head
+            if paragraph != line and (replaces is None or not replaces(paragraph))
+        ]
         tables = text.replace("](", f"]({links}") if links else text
-        paragraphs = [*head, note.replace("{csv}", csv_name)]
+        paragraphs = [*head, line]
         output.write_markdown(page_path, ["\n\n".join(paragraphs), "", tables])
         print(f"wrote {page_path}")
 

@@ -243,6 +243,13 @@ def test_an_update_replaces_the_rows_and_plots_of_its_envs_only(tmp_path):
     assert f"## {kept}" in page and f"## {updated}" in page and "old tables" not in page
     assert (out / "results" / f"{updated}_scores.png").read_bytes() == b"new"
     assert not (out / "results" / f"{updated}_learning.png").exists()  # the bench has none
+    results.replace_envs(
+        out, bench / "results", [updated], "python eval/results.py --update", tmp_path, 0.25
+    )
+    again = (out / "RESULTS.md").read_text()  # the same update again: its line once, at the end
+    assert again.count(f"{results.UPDATED} on ") == 1 and again.index("Tables re-") < again.index(
+        results.UPDATED
+    )
 
 
 @pytest.mark.parametrize(
