@@ -31,7 +31,7 @@ from mec_gym.envs.bandwidth_split import (
     period_values,
     shared_band_split,
 )
-from mec_gym.envs.base import LockstepVectorEnv, real_values
+from mec_gym.envs.base import LockstepVectorEnv, env_blocks, real_values
 from mec_gym.models.summation import last_axis_sum
 from mec_gym.problems.bandwidth_split import split_outcome
 from mec_gym.simulators.bandwidth_split import (
@@ -87,6 +87,8 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         """The episodes' observed gain and N_avail (``ObservationScale.period_features``), as
         the tables above."""
         self.devices: DeviceState = initial_devices(cfg, shape[1:])
+        self.blocks = env_blocks(self.num_envs, shape[0] * shape[2])
+        """The sub-envs whose episodes are drawn at once (small arrays, see ``env_blocks``)."""
         self.period = 0
         """The current period of every sub-env."""
         self.totals = np.zeros((self.num_envs, len(self.keys)))
@@ -146,20 +148,24 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
 
     # ------------------------------------------------------------------ internals
     def _start(self) -> tuple[np.ndarray, dict[str, Any]]:
-        """New episodes for every sub-env (from their own generators); their observations and
-        reset ``info`` (none)."""
+        """New episodes for every sub-env (from their own generators, a block of sub-envs at a
+        time, in order: see ``env_blocks``); their observations and reset ``info``
+        (none)."""
         cfg = self.config
-        draws = checked_draws(cfg, self.periods(cfg, list(self.rngs)), self.num_envs)
-        channels = episode_channels(cfg, draws)
-        observed = self.scale.period_features(channels.gain_db, draws.available_samples)
-        for table, values in (
-            (self.upload_snr, channels.upload_snr),
-            (self.download_snr, channels.download_snr),
-            (self.available_samples, draws.available_samples),
-            (self.observed_gain, observed[0]),
-            (self.observed_samples, observed[1]),
-        ):
-            table[:] = values.transpose(1, 0, 2)  # drawn env first, stored period first
+        rngs = list(self.rngs)
+        for envs in self.blocks:
+            block = rngs[envs]
+            draws = checked_draws(cfg, self.periods(cfg, block), len(block))
+            channels = episode_channels(cfg, draws)
+            observed = self.scale.period_features(channels.gain_db, draws.available_samples)
+            for table, values in (
+                (self.upload_snr, channels.upload_snr),
+                (self.download_snr, channels.download_snr),
+                (self.available_samples, draws.available_samples),
+                (self.observed_gain, observed[0]),
+                (self.observed_samples, observed[1]),
+            ):
+                table[:, envs] = values.transpose(1, 0, 2)  # drawn env first, stored period first
         self.devices = initial_devices(cfg, self.upload_snr.shape[1:])
         self.period = 0
         self.totals[:] = 0.0

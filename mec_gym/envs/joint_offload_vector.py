@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from mec_gym.envs.base import LockstepVectorEnv, real_values
+from mec_gym.envs.base import LockstepVectorEnv, env_blocks, real_values
 from mec_gym.envs.joint_offload import (
     JointOffloadEnv,
     JointOffloadEnvConfig,
@@ -44,8 +44,6 @@ from mec_gym.solvers.joint_offload.edge import allocation_with_shares
 
 __all__ = ["JointOffloadVectorEnv"]
 
-DRAW_BLOCK = 16
-"""Sub-envs whose chunks of rounds are drawn in one call (larger arrays fall out of cache)."""
 ACTION_WIDTH = {"decisions": 2, "offload": 1, "full": 5}
 """Action entries per device in each action mode."""
 
@@ -93,8 +91,8 @@ class JointOffloadVectorEnv(LockstepVectorEnv):
         )
         self.distance = np.zeros((self.num_envs, rounds, n))
         self.walk_end = np.zeros((self.num_envs, n, 2))
-        self.blocks = [slice(i, i + DRAW_BLOCK) for i in range(0, self.num_envs, DRAW_BLOCK)]
-        """The sub-envs whose rounds are drawn at once (arrays that stay in cache)."""
+        self.blocks = env_blocks(self.num_envs, rounds * n)
+        """The sub-envs whose rounds are drawn at once (small arrays, see ``env_blocks``)."""
         self.slot = self.round = 0
         self.totals = np.zeros((self.num_envs, len(self.keys)))
 

@@ -342,7 +342,10 @@ def scalar_trace(env_id: str, kwargs: dict, seed: int, actions: np.ndarray) -> l
         ("BandwidthSplitMulti-v0", {"model_size": "continuous", "num_devices": 3}),
     ],
 )
-def test_vector_env_equals_the_scalar_env_step_by_step(env_id, kwargs):
+@pytest.mark.parametrize("block_values", [None, 1])  # 1: a block per sub-env
+def test_vector_env_equals_the_scalar_env_step_by_step(env_id, kwargs, block_values, monkeypatch):
+    if block_values is not None:
+        monkeypatch.setattr("mec_gym.envs.base.BLOCK_VALUES", block_values)
     kwargs = {**SHORT, **kwargs}
     n, seed, steps = 3, 11, 13  # two episodes of 5 periods, two autoresets and a bit
     envs = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", **kwargs)
@@ -370,6 +373,7 @@ def test_vector_env_equals_the_scalar_env_step_by_step(env_id, kwargs):
                 assert v_info["_" + key][i], (step, key)
                 assert_same(v_info[key][i], value)
     assert sum(bool(step[3].any()) for step in vector[1:]) == 2  # both episode ends seen
+    assert len(envs.blocks) == (1 if block_values is None else n)
     envs.close()
 
 

@@ -204,3 +204,23 @@ def test_the_decision_twin_refuses_a_reset_simulator():
     env.reset(seed=1)
     with pytest.raises(RuntimeError, match="reset since this twin"):
         twin.replay_local(0)
+
+
+@pytest.mark.parametrize(
+    ("num_envs", "values_per_env", "sizes"),
+    [
+        (256, 204, [37] * 6 + [34]),  # BandwidthSplitMulti-v0: 4 devices, 51 periods
+        (5, 2525, [3, 2]),  # JointOffload-v1: 25 devices, 101 rounds
+        (3, 10**6, [1, 1, 1]),  # a sub-env larger than a block: one per block
+        (4, 0, [4]),
+    ],
+)
+def test_env_blocks_cover_the_sub_envs_in_order_within_the_block_size(
+    num_envs, values_per_env, sizes
+):
+    from mec_gym.envs.base import env_blocks
+
+    blocks = env_blocks(num_envs, values_per_env)
+    covered = [i for b in blocks for i in range(num_envs)[b]]
+    assert covered == list(range(num_envs))
+    assert [len(range(num_envs)[b]) for b in blocks] == sizes
