@@ -7,14 +7,15 @@ seeds) × every baseline, on the fixed test seeds.
     python eval/results.py --from-csv [--replay-baselines] --out docs
     python eval/results.py --update --env ID [ID ...] [--logdir DIR] --out docs [-- TRAIN ARGS]
 
-``make benchmark`` runs it with ``--address local --out docs``: it writes ``docs/RESULTS.md`` and
-its plots in ``docs/results/``. Step 1 trains, for every (algorithm, env) pair whose YAML entry
-poses actions the algorithm can take, one run per seed with the YAML's budget (``--timesteps``:
-another, for quick checks) into ``--logdir`` (``train/sweep.py``: finished runs are kept,
-unfinished ones resumed). Step 2 benchmarks every baseline and every trained agent (its
-checkpoint chosen on the validation seeds) on the test seeds (``eval/benchmark.py``, cells stored
-in ``<logdir>/benchmark_cells``, out of the docs). Both steps resume where a killed run stopped.
-The page states the command, the machine and the date.
+``make benchmark`` runs it with ``--address local --logdir runs/results --out docs --
+--no-baselines`` (the training runs skip their own evaluation of the baselines: step 2 plays them):
+it writes ``docs/RESULTS.md`` and its plots in ``docs/results/``. Step 1 trains, for every
+(algorithm, env) pair whose YAML entry poses actions the algorithm can take, one run per seed with
+the YAML's budget (``--timesteps``: another, for quick checks) into ``--logdir``
+(``train/sweep.py``: finished runs are kept, unfinished ones resumed). Step 2 benchmarks every
+baseline and every trained agent (its checkpoint chosen on the validation seeds) on the test seeds
+(``eval/benchmark.py``, cells stored in ``<logdir>/benchmark_cells``, out of the docs). Both steps
+resume where a killed run stopped. The page states the command, the machine and the date.
 
 ``--from-csv`` renders the tables of ``<out>/RESULTS.md`` and ``<out>/results/results.md`` again
 from ``<out>/results/results.csv`` (after a change of their layout: no training, no policy
@@ -54,11 +55,13 @@ __all__ = ["fitting_pairs", "merged_rows", "replay_baselines", "rerender", "repl
 
 RERENDERED = "Tables re-rendered"
 """How the page's line about a re-rendering starts (a later one replaces a plain one, which
-played no policy; a line about a replay of the baselines is kept)."""
+played no policy; a line about a replay of the baselines is kept, unless the new line is the
+same: then it moves to the end)."""
 PLAIN = "the same rows, no policy played again"
 """What the line about a plain re-rendering says."""
 UPDATED = "Rows updated"
-"""How the page's line about an ``--update`` starts (every one is kept)."""
+"""How the page's line about an ``--update`` starts (every one is kept, except that a line the
+same as the new one moves to the end)."""
 PLOTS = ("scores", "tradeoff", "learning")
 """The plots of an env in ``results/``: ``<env>_<name>.png``."""
 
@@ -321,7 +324,8 @@ def rerender(
     trade-off plots drawn again (not the learning curves: they need the training runs). The
     seed groups' statistics recomputed from their members' rows, the CSV rewritten with them;
     each page's header kept, with a line saying when and how (replacing an earlier line about a
-    plain re-rendering; lines about replays say where rows came from and are kept)."""
+    plain re-rendering or the same line; lines about replays say where rows came from and are
+    kept)."""
     by_env = benchmark.rows_from_csv(folder / "results" / "results.csv")
     moved: list[str] = []
     if baselines is not None:

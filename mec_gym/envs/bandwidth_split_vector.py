@@ -152,10 +152,9 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         time, in order: see ``env_blocks``); their observations and reset ``info``
         (none)."""
         cfg = self.config
-        rngs = list(self.rngs)
         for envs in self.blocks:
-            block = rngs[envs]
-            draws = checked_draws(cfg, self.periods(cfg, block), len(block))
+            rngs = self.rngs[envs]
+            draws = checked_draws(cfg, self.periods(cfg, rngs), len(rngs))
             channels = episode_channels(cfg, draws)
             observed = self.scale.period_features(channels.gain_db, draws.available_samples)
             for table, values in (

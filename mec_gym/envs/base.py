@@ -302,18 +302,20 @@ class MecVectorEnv(VectorEnv):
 
 
 BLOCK_VALUES = 7680
-"""Float64 values (60 KB) up to which a native vector env draws its sub-envs' episode tables
-in one block (:func:`env_blocks`). A table of the whole batch (hundreds of KB) is allocated
-by ``mmap`` (glibc's threshold is 128 KB), so each reset faults its pages in again: at 256
-envs about a third of the reset's time for ``BandwidthSplitMulti-v0`` and ``JointOffload-v1``.
-A block's tables (a walk's positions are two of them) stay below the threshold and reuse the
-last block's memory."""
+"""Float64 values (60 KiB) up to which a native vector env draws its sub-envs' episode tables in
+one block (:func:`env_blocks`). Tables of hundreds of KiB (the whole batch of
+``BandwidthSplitMulti-v0`` at 256 envs, 16 sub-envs of ``JointOffload-v1``) went back to the
+system when freed (``mmap``'d, or trimmed from the heap) and were faulted in again at the next
+reset: in a fresh process a quarter of the reset's time for the first, two fifths for the second
+(not once glibc has raised its mmap threshold after freeing larger arrays). A block's arrays
+(some, such as a walk's positions, twice a table) stay below glibc's initial mmap threshold (128
+KiB) and reuse the last block's memory. A sub-env larger than a block gets a block of its own."""
 
 
 def env_blocks(num_envs: int, values_per_env: int) -> list[slice]:
     """Consecutive blocks of ``num_envs`` sub-envs, each as many as keep ``values_per_env``
-    values per sub-env within :data:`BLOCK_VALUES` (at least one)."""
-    size = max(1, BLOCK_VALUES // max(1, values_per_env))
+    (>= 1) values per sub-env within :data:`BLOCK_VALUES` (at least one)."""
+    size = max(1, BLOCK_VALUES // values_per_env)
     return [slice(first, first + size) for first in range(0, num_envs, size)]
 
 

@@ -162,8 +162,8 @@ class JointOffloadVectorEnv(LockstepVectorEnv):
         return allocation_with_shares(problem, offload, frames, self.scalar.local_frequency)
 
     def _start(self) -> tuple[np.ndarray, dict[str, Any]]:
-        """New episodes for every sub-env (from their own generators); their observations and
-        reset ``info`` (none)."""
+        """New episodes for every sub-env (from their own generators, a block of sub-envs at a
+        time, in order: see ``env_blocks``); their observations and reset ``info`` (none)."""
         for envs in self.blocks:
             self._store(envs, self.simulator.first_chunks(self.rngs[envs]))
         self.slot = self.round = 0

@@ -163,7 +163,9 @@ class PeriodDraws:
 
 class PeriodGenerator(Protocol):
     """Draws episodes: ``generator(config, rngs) -> PeriodDraws`` with one episode per
-    generator in ``rngs`` (batch axis first), each drawn from its own generator only."""
+    generator in ``rngs`` (batch axis first, sized by ``len(rngs)``), each drawn from its own
+    generator only. A vector env calls it on consecutive blocks of its sub-envs' generators, in
+    order (``mec_gym.envs.base.env_blocks``)."""
 
     def __call__(
         self, config: BandwidthSplitEnvConfig, rngs: Sequence[np.random.Generator]

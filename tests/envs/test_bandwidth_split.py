@@ -342,11 +342,13 @@ def scalar_trace(env_id: str, kwargs: dict, seed: int, actions: np.ndarray) -> l
         ("BandwidthSplitMulti-v0", {"model_size": "continuous", "num_devices": 3}),
     ],
 )
-@pytest.mark.parametrize("block_values", [None, 1])  # 1: a block per sub-env
-def test_vector_env_equals_the_scalar_env_step_by_step(env_id, kwargs, block_values, monkeypatch):
-    if block_values is not None:
-        monkeypatch.setattr("mec_gym.envs.base.BLOCK_VALUES", block_values)
+@pytest.mark.parametrize("per_block", [None, 1, 2])  # sub-envs per block (None: all in one)
+def test_vector_env_equals_the_scalar_env_step_by_step(env_id, kwargs, per_block, monkeypatch):
     kwargs = {**SHORT, **kwargs}
+    if per_block is not None:
+        cfg = make(env_id, **kwargs).config
+        per_env = (cfg.periods_per_episode + 1) * cfg.num_devices  # values of a sub-env's table
+        monkeypatch.setattr("mec_gym.envs.base.BLOCK_VALUES", per_block * per_env)
     n, seed, steps = 3, 11, 13  # two episodes of 5 periods, two autoresets and a bit
     envs = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", **kwargs)
     assert isinstance(envs, BandwidthSplitVectorEnv)
@@ -373,7 +375,9 @@ def test_vector_env_equals_the_scalar_env_step_by_step(env_id, kwargs, block_val
                 assert v_info["_" + key][i], (step, key)
                 assert_same(v_info[key][i], value)
     assert sum(bool(step[3].any()) for step in vector[1:]) == 2  # both episode ends seen
-    assert len(envs.blocks) == (1 if block_values is None else n)
+    assert [len(range(n)[b]) for b in envs.blocks] == {None: [3], 1: [1, 1, 1], 2: [2, 1]}[
+        per_block
+    ]
     envs.close()
 
 

@@ -60,8 +60,8 @@ def assert_same_steps(
         ("JointOffload-N8-v1", 2, 24, {"rounds_per_episode": 6, "action_mode": "offload"}),
         # episodes longer than a chunk of rounds (CHUNK_ROUNDS = 256): the next chunks drawn,
         # at the last round of the episode too; more sub-envs than a block of draws (env_blocks:
-        # 73 sub-envs of 13 rounds of 8 devices, 2 of 131 rounds of 25)
-        ("JointOffload-N8-v1", 2, 560, {"rounds_per_episode": 270, "device_speed": 40.0}),
+        # 3 sub-envs of 256 rounds of 8 devices, 73 of 13 rounds of 8, 2 of 131 rounds of 25)
+        ("JointOffload-N8-v1", 4, 560, {"rounds_per_episode": 270, "device_speed": 40.0}),
         ("JointOffload-N8-v1", 2, 520, {"rounds_per_episode": 256, "num_devices": 3}),
         ("JointOffload-N8-v1", 75, 30, {"rounds_per_episode": 12}),
         ("JointOffload-v1", 5, 265, {"rounds_per_episode": 130}),

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import mec_gym  # noqa: F401
+from mec_gym.envs.base import env_blocks
 from mec_gym.envs.per_task_offload import ArrivalTrace
 from mec_gym.problems.joint_offload import FixedDrop
 from mec_gym.simulators.multistep_offload import (
@@ -212,14 +213,12 @@ def test_the_decision_twin_refuses_a_reset_simulator():
         (256, 204, [37] * 6 + [34]),  # BandwidthSplitMulti-v0: 4 devices, 51 periods
         (5, 2525, [3, 2]),  # JointOffload-v1: 25 devices, 101 rounds
         (3, 10**6, [1, 1, 1]),  # a sub-env larger than a block: one per block
-        (4, 0, [4]),
+        (4, 1, [4]),
     ],
 )
 def test_env_blocks_cover_the_sub_envs_in_order_within_the_block_size(
     num_envs, values_per_env, sizes
 ):
-    from mec_gym.envs.base import env_blocks
-
     blocks = env_blocks(num_envs, values_per_env)
     covered = [i for b in blocks for i in range(num_envs)[b]]
     assert covered == list(range(num_envs))
