@@ -412,7 +412,7 @@ def write_pages(
             continue
         head = page_path.read_text().split("\n## ", 1)[0].rstrip("\n").split("\n\n")
         line = note.replace("{csv}", csv_name)
-        head = [  # a line identical to the new one (same command, same day) moves to the end
+        head = [  # a line identical to the new one (day, command, hours, runs) moves to the end
             paragraph
             for paragraph in head
             if paragraph != line and (replaces is None or not replaces(paragraph))
