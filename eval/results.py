@@ -51,7 +51,15 @@ from mec_gym.registration import ENVS, canonical_id
 from mec_gym.train.cli import ALGOS, env_problem, load_hyperparams
 from mec_gym.train.sweep import Sweep, run_trainings
 
-__all__ = ["fitting_pairs", "merged_rows", "replay_baselines", "rerender", "replace_envs", "main"]
+__all__ = [
+    "fitting_pairs",
+    "header_paragraphs",
+    "merged_rows",
+    "replay_baselines",
+    "rerender",
+    "replace_envs",
+    "main",
+]
 
 RERENDERED = "Tables re-rendered"
 """How the page's line about a re-rendering starts (a later one replaces a plain one, which
@@ -384,6 +392,11 @@ def plain_rerendering(paragraph: str) -> bool:
     return paragraph.startswith(RERENDERED) and PLAIN in paragraph
 
 
+def header_paragraphs(page: Path) -> list[str]:
+    """The paragraphs of a results page before its first table."""
+    return page.read_text().split("\n## ", 1)[0].rstrip("\n").split("\n\n")
+
+
 def write_pages(
     folder: Path,
     by_env: dict[str, list[dict[str, Any]]],
@@ -410,7 +423,7 @@ def write_pages(
     ):
         if not page_path.is_file():
             continue
-        head = page_path.read_text().split("\n## ", 1)[0].rstrip("\n").split("\n\n")
+        head = header_paragraphs(page_path)
         line = note.replace("{csv}", csv_name)
         head = [  # a line identical to the new one (day, command, hours, runs) moves to the end
             paragraph

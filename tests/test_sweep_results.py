@@ -243,22 +243,18 @@ def test_an_update_replaces_the_rows_and_plots_of_its_envs_only(tmp_path):
     assert f"## {kept}" in page and f"## {updated}" in page and "old tables" not in page
     assert (out / "results" / f"{updated}_scores.png").read_bytes() == b"new"
     assert not (out / "results" / f"{updated}_learning.png").exists()  # the bench has none
-    first_line = header_paragraphs(out / "RESULTS.md")[-1]
+    first_line = results.header_paragraphs(out / "RESULTS.md")[-1]
     assert first_line.startswith(results.UPDATED)
     for command in (
         "python eval/results.py --update --env other",
         "python eval/results.py --update",
     ):
         results.replace_envs(out, bench / "results", [updated], command, tmp_path, 0.25)
-    head = header_paragraphs(out / "RESULTS.md")  # the same update again: its line moved to the end
+    # the same update again: its line moved to the end
+    head = results.header_paragraphs(out / "RESULTS.md")
     assert head.count(first_line) == 1
     assert head[-1] == first_line
     assert "--env other" in head[-2]
-
-
-def header_paragraphs(page: Path) -> list[str]:
-    """The paragraphs of a results page before its first table."""
-    return page.read_text().split("\n## ", 1)[0].rstrip("\n").split("\n\n")
 
 
 @pytest.mark.parametrize(
