@@ -17,18 +17,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import partial
+from functools import cache, partial
 from operator import add, mul
 from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
 
+from mec_gym.compiled import compiled, compiled_envs
 from mec_gym.envs.base import EpisodeMeans, MecEnv, env_metadata, real_values
 from mec_gym.problems.two_timescale import (
     ComputeShares,
     SlotProblem,
     retraining_bits,
+    share_scale,
     shares_from_weight_lists,
     shares_from_weights,
 )
@@ -39,6 +41,7 @@ from mec_gym.simulators.two_timescale import (
     TwoTimescaleEnvConfig,
     TwoTimescaleSimulator,
     TwoTimescaleState,
+    compiled_slot_kernels,
 )
 from mec_gym.solvers.two_timescale import (
     accuracy_target_ratio,
@@ -237,6 +240,63 @@ def problem_from_observation(
     batch = decoded["batch_bits"]
     bits = retraining_bits(decoded["retrain"], generation_ratio, batch)
     return SlotProblem.from_config(config, batch, decoded["rate"], decoded["association"], bits)
+
+
+def clipped_to_unit(value: float) -> float:
+    """``value`` clipped to [0, 1] as ``np.minimum(np.maximum(value, 0.0), 1.0)`` clips it (the
+    0.0 of -0.0); for one float, compiled by :func:`compiled_weight_shares`."""
+    return 1.0 if value >= 1.0 else (value if value > 0.0 else 0.0)
+
+
+@cache
+def compiled_weight_shares() -> Callable[..., Any] | None:
+    """The map of a ``slot_action="full"`` action to compute shares and generation ratios
+    compiled by numba, or None where the envs do not compile
+    (:func:`~mec_gym.compiled.compiled_envs`). Compiled on the first call in each process, not
+    cached on disk (see :func:`~mec_gym.simulators.two_timescale.compiled_slot_kernels`).
+
+    ``weight_shares(action, association, capacity, flags, decision)``: an action (3N,) of
+    float64, the frame's BS of every MU (N,), BS capacities (M,) and retraining flags 0/1 (N,);
+    writes the inference shares, retraining shares and generation ratios into the rows of
+    ``decision`` (3, N) and returns True, or False at once for an action that is not finite
+    (arrays returned from compiled code cost more than arrays written into). The same numbers
+    as :func:`decision_from_action`: weights ``WEIGHT_FLOOR`` plus the clipped entries (times
+    the flag for retraining), each BS's capacity split in proportion
+    (:func:`~mec_gym.problems.two_timescale.share_scale`, the per-BS sums MU by MU)."""
+    if not compiled_envs():
+        return None
+    jit = partial(compiled, cache=False)
+    clip, scale_of = jit(clipped_to_unit), jit(share_scale)
+
+    def weight_shares(
+        action: np.ndarray,
+        association: np.ndarray,
+        capacity: np.ndarray,
+        flags: np.ndarray,
+        decision: np.ndarray,
+    ) -> bool:
+        for value in action:
+            if not np.isfinite(value):
+                return False
+        count = association.shape[0]
+        inference, retraining, ratio = decision[0], decision[1], decision[2]
+        per_bs = np.zeros(capacity.shape[0])
+        for n in range(count):
+            inference[n] = WEIGHT_FLOOR + clip(action[2 * n])
+            retraining[n] = flags[n] * (WEIGHT_FLOOR + clip(action[2 * n + 1]))
+            ratio[n] = clip(action[2 * count + n])
+            per_bs[association[n]] += inference[n] + retraining[n]
+        scale = np.empty(capacity.shape[0])
+        for m in range(capacity.shape[0]):
+            scale[m] = scale_of(capacity[m], per_bs[m])
+        for n in range(count):
+            inference[n] *= scale[association[n]]
+            retraining[n] *= scale[association[n]]
+        return True
+
+    compiled_now = jit(weight_shares)
+    compiled_now(np.zeros(3), np.zeros(1, np.intp), np.ones(1), np.ones(1), np.empty((3, 1)))
+    return compiled_now
 
 
 def decision_from_action(
@@ -559,12 +619,17 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
         **overrides: Any,
     ) -> None:
         super().__init__(config, render_mode, slots, overrides)
+        compiled_slot_kernels()  # compiled here (once per process) rather than in a step
+        if self.config.slot_action == "full":
+            compiled_weight_shares()
         self.frame_policy: FramePolicy = resolve_frame_policy(frame_policy)
         self.action_space = slot_action_space(self.config)
         self.observation_space = slot_observation_space(self.config)
         self._frame_problem: SlotProblem | None = None
         self._frame_inputs: tuple[list[int], list[float], list[bool]] = ([], [], [])
         """The frame's association, BS capacities and retraining flags as Python values."""
+        self._frame_arrays: tuple[np.ndarray, np.ndarray, np.ndarray] = (np.zeros(0),) * 3
+        """The same as arrays (intp, float, float 0/1)."""
 
     # ------------------------------------------------------------------ gym API
     def _reset_episode(self, options: dict[str, Any] | None) -> tuple[np.ndarray, dict[str, Any]]:
@@ -576,7 +641,10 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
 
     def _step_episode(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         simulator = self.simulator
-        values = simulator.play_slot(*self.decision_lists(action))
+        decision = self.compiled_decision(action)
+        values = simulator.play_slot(
+            *(self.decision_lists(action) if decision is None else decision)
+        )
         info = self._episode_means.add_in_order(values)
         cost = values[0]
         info["slot_cost"] = cost
@@ -597,6 +665,7 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
         state = simulator.state
         capacity = [float(self.config.bs_capacity)] * self.config.num_bs
         self._frame_inputs = (state.association.tolist(), capacity, state.retrain.tolist())
+        self._frame_arrays = (state.association, np.array(capacity), state.retrain.astype(float))
         self.observer.begin_frame(simulator)
 
     @property
@@ -625,7 +694,7 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
         if values is None or not math.isfinite(sum(values)):
             shares, ratio = self.decision_from_action(action)
             return shares.inference.tolist(), shares.retraining.tolist(), ratio.tolist()
-        # np.minimum(np.maximum(v, 0.0), 1.0) (numpy's maximum gives the 0.0 of -0.0)
+        # clipped_to_unit, written inline (a call per value costs more)
         values = [1.0 if v >= 1.0 else (v if v > 0.0 else 0.0) for v in values]
         association, capacity, retrain = self._frame_inputs
         n = self.config.num_mus
@@ -636,6 +705,28 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
             *shares_from_weight_lists(association, capacity, inference, retraining),
             values[2 * n :],
         )
+
+    def compiled_decision(self, action: Any) -> np.ndarray | None:
+        """:meth:`decision_lists` as the rows of a float64 array (3, N), mapped by compiled code
+        (:func:`compiled_weight_shares`), bit for bit; None where that does not apply: where the
+        envs do not compile, without a running frame or ``slot_action="full"``, for an action
+        that is not a finite float32 or float64 array of the action's shape."""
+        simulator = self.simulator
+        if (
+            self.config.slot_action != "full"
+            or type(action) is not np.ndarray
+            or action.dtype.char not in "fd"
+            or action.shape != self.action_space.shape
+            or simulator.state is None
+            or simulator.frame_over
+        ):
+            return None
+        weight_shares = compiled_weight_shares()
+        if weight_shares is None:
+            return None
+        values = action if action.dtype.char == "d" else action.astype(np.float64)  # exact
+        decision = np.empty((3, self.config.num_mus))
+        return decision if weight_shares(values, *self._frame_arrays, decision) else None
 
     def decision_from_action(self, action: Any) -> tuple[ComputeShares, np.ndarray]:
         """(compute shares, generation ratios) of an action in the current slot (see the

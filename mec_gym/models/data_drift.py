@@ -29,6 +29,7 @@ from mec_gym.models.summation import last_axis_sum
 
 __all__ = [
     "kl_divergence",
+    "divergence_of_likelihood",
     "negative_entropy",
     "log_likelihood",
     "accuracy_of_divergence",
@@ -57,7 +58,7 @@ def kl_divergence(
     p = np.asarray(p, dtype=float)
     q = np.asarray(q, dtype=float)
     if p_negative_entropy is not None:
-        return p_negative_entropy - log_likelihood(p, q)
+        return divergence_of_likelihood(p_negative_entropy, log_likelihood(p, q))
     if p.min() > 0.0 and q.min() > 0.0:  # the common case, without masks
         return (p * np.log(p / q)).sum(axis=-1)
     positive = p > 0
@@ -65,6 +66,12 @@ def kl_divergence(
     log_q = np.log(q, out=np.full_like(q, -np.inf), where=q > 0)
     terms = np.multiply(p, log_p - log_q, out=np.zeros_like(p), where=positive)
     return terms.sum(axis=-1)
+
+
+def divergence_of_likelihood(p_negative_entropy: Any, log_likelihood: Any) -> Any:
+    """KL(p || q) = ``sum p log p - sum p log q``, nat, from :func:`negative_entropy` of p and
+    :func:`log_likelihood` of p under q (floats or arrays alike)."""
+    return p_negative_entropy - log_likelihood
 
 
 def log_likelihood(p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -84,10 +91,11 @@ def negative_entropy(p: np.ndarray) -> np.ndarray:
     return log_likelihood(p, p)
 
 
-def accuracy_of_divergence(divergence: np.ndarray, acc_max: float, weight: float) -> np.ndarray:
+def accuracy_of_divergence(divergence: Any, acc_max: float, weight: float) -> Any:
     """``clip(acc_max - weight divergence, 0, acc_max)``: the accuracy of a model whose data
-    have drifted ``divergence`` nat from what it was fitted to (``weight``: accuracy per nat)."""
-    accuracy = acc_max - weight * np.asarray(divergence, dtype=float)
+    have drifted ``divergence`` nat from what it was fitted to (``weight``: accuracy per nat);
+    floats or arrays alike."""
+    accuracy = acc_max - weight * divergence
     return np.minimum(np.maximum(accuracy, 0.0), acc_max)
 
 
@@ -165,10 +173,11 @@ def _retraining_fraction(effective_bits: np.ndarray, reference_bits: float) -> n
     return retraining_fraction(np.asarray(effective_bits, dtype=float), reference_bits)[..., None]
 
 
-def blend_toward(q_model: np.ndarray, q: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+def blend_toward(q_model: Any, q: Any, fraction: Any) -> Any:
     """q_model + fraction (q - q_model): distributions (..., C) moved toward q by ``fraction``
-    (..., 1) of the gap (:func:`move_toward` with the fraction already known)."""
-    return q_model + fraction * (np.asarray(q, dtype=float) - q_model)
+    (..., 1) of the gap (:func:`move_toward` with the fraction already known); arrays, or one
+    class's probabilities as floats."""
+    return q_model + fraction * (q - q_model)
 
 
 def logit_walk(

@@ -71,6 +71,7 @@ __all__ = [
     "uplink_rates",
     "model_accuracy",
     "accuracy_violation",
+    "shortfall",
     "retraining_bits",
     "update_model_distribution",
     "update_model_distribution_each_slot",
@@ -229,7 +230,13 @@ def model_accuracy(
 
 def accuracy_violation(config: TwoTimescaleConfig, accuracy: np.ndarray) -> np.ndarray:
     """max(0, acc_min - acc): how far each model's accuracy is below the constraint."""
-    return np.maximum(config.acc_min - accuracy, 0.0)
+    return shortfall(accuracy, config.acc_min)
+
+
+def shortfall(value: Any, minimum: float) -> Any:
+    """``max(0, minimum - value)``: how far ``value`` is below ``minimum`` (floats or arrays
+    alike)."""
+    return np.maximum(minimum - value, 0.0)
 
 
 def retraining_bits(

@@ -55,18 +55,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from itertools import repeat
 from operator import mul
 from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from mec_gym.compiled import compiled, compiled_envs
 from mec_gym.models.channel import rayleigh_power_gains
 from mec_gym.models.data_drift import (
+    accuracy_of_divergence,
     blend_toward,
+    divergence_of_likelihood,
     effective_data_bits,
     generated_data_value,
+    log_likelihood,
     negative_entropy,
     noisy_estimate,
     projection_kl,
@@ -86,6 +90,7 @@ from mec_gym.problems.two_timescale import (
     model_accuracy,
     retraining_bits,
     share_violations,
+    shortfall,
     slot_delays,
     update_model_distribution,
     update_model_distribution_each_slot,
@@ -111,6 +116,7 @@ __all__ = [
     "TwoTimescaleState",
     "TwoTimescaleSimulator",
     "slot_of",
+    "compiled_slot_kernels",
 ]
 
 
@@ -657,9 +663,11 @@ class TwoTimescaleSimulator:
         self, inference: Sequence[float], retraining: Sequence[float], ratio: Sequence[float]
     ) -> list[float]:
         """``step_slot(SlotDecision(ComputeShares(inference, retraining), ratio), check=False)``
-        of a one-episode simulator for a decision of Python floats (N each, e.g. lists; not
-        float32 arrays, whose products stay float32; the values are not checked): the same
-        state after it, bit for bit, several times cheaper at N = 15. The per-MU formulas
+        of a one-episode simulator for a decision of Python floats (N each, e.g. lists, or
+        float64 arrays; not float32 arrays, whose products stay float32; the values are not
+        checked, and the simulator keeps a copy): the same state after it, bit for bit, several
+        times cheaper at N = 15. Where the envs compile (:func:`~mec_gym.compiled.compiled_envs`)
+        the per-MU formulas run compiled (:func:`compiled_slot_kernels`). Otherwise they
         (S = delta p |Q|, then ``job_delay``, ``effective_data_bits`` and
         ``retraining_fraction`` mapped over the MUs) run on floats; the (N, C) distributions,
         the accuracy and its violation on arrays (``blend_toward``, ``model_accuracy``,
@@ -675,6 +683,9 @@ class TwoTimescaleSimulator:
         if not len(inference) == len(retraining) == len(ratio) == cfg.num_mus:
             raise ValueError(f"play_slot takes {cfg.num_mus} shares, shares and ratios")
         lists = self._frame_lists or self._build_frame_lists()
+        kernels = compiled_slot_kernels()
+        if kernels is not None:
+            return self._play_compiled(*kernels, lists, inference, retraining, ratio)
         slot = st.slot
         row = slot - self.frame_start
         batch = lists.batch[row]
@@ -697,10 +708,71 @@ class TwoTimescaleSimulator:
         accuracy = model_accuracy(cfg, q, q_model, self.q_negative_entropy[slot])
         accuracies = accuracy.tolist()
         violation = accuracy_violation(cfg, accuracy).tolist()
+        sums = [numpy_sum(values) for values in (computation, retrain_delay, accuracies, violation)]
+        decision = (tuple(inference), tuple(retraining), tuple(ratio))
+        return self._played(lists, q_model, accuracy, decision, sums)
+
+    def _play_compiled(
+        self,
+        slot_work: Callable[..., None],
+        slot_accuracy: Callable[..., None],
+        lists: _FrameLists,
+        inference: Sequence[float],
+        retraining: Sequence[float],
+        ratio: Sequence[float],
+    ) -> list[float]:
+        """:meth:`play_slot` with the per-MU formulas compiled (:func:`compiled_slot_kernels`),
+        the logarithms of the accuracy and the sums (a row each) numpy's."""
+        st = self.state
+        cfg = self.config
+        slot = st.slot
+        decision = np.empty((3, cfg.num_mus))  # a copy of the decision, for st.played
+        per_mu = np.empty((4, cfg.num_mus))  # L_BS, L_re, accuracy, violation of every MU
+        q = st.draws.q[slot]
+        q_model = np.empty(q.shape)
+        slot_work(
+            np.asarray(inference, dtype=float),
+            np.asarray(retraining, dtype=float),
+            np.asarray(ratio, dtype=float),
+            self._retrain_flags,
+            st.draws.batch_bits[slot],
+            self.data_value[slot],
+            float(cfg.retrain_cost),
+            float(cfg.retrain_ref_bits),
+            st.q_model,
+            q,
+            decision,
+            per_mu,
+            q_model,
+        )
+        likelihood = log_likelihood(q, q_model)  # numpy's logarithms
+        slot_accuracy(
+            self.q_negative_entropy[slot],
+            likelihood,
+            cfg.acc_max,
+            cfg.kl_weight,
+            cfg.acc_min,
+            per_mu,
+        )
+        return self._played(lists, q_model, per_mu[2], decision, per_mu.sum(axis=1).tolist())
+
+    def _played(
+        self,
+        lists: _FrameLists,
+        q_model: np.ndarray,
+        accuracy: np.ndarray,
+        decision: Sequence[Sequence[float]],
+        sums: Sequence[float],
+    ) -> list[float]:
+        """The end of :meth:`play_slot`: the current slot, played with ``decision`` (inference
+        shares, retraining shares, ratios; kept for ``state.last_outcome``), left the models
+        at ``q_model`` and ``accuracy`` with sums over the MUs ``sums`` of L_BS, L_re, the
+        accuracy and its violation; on to the next slot. Returns the slot's ``summary``."""
+        st = self.state
+        cfg = self.config
+        computation_sum, retraining_sum, accuracy_sum, violation_sum = sums
+        row = st.slot - self.frame_start
         transmission = lists.transmission_sum[row]
-        computation_sum = numpy_sum(computation)
-        retraining_sum = numpy_sum(retrain_delay)
-        violation_sum = numpy_sum(violation)
         total = transmission + computation_sum + retraining_sum  # the weight w is 1
         st.q_model = q_model
         st.played = partial(
@@ -709,13 +781,11 @@ class TwoTimescaleSimulator:
             st.draws,
             self.data_value,
             self.q_negative_entropy,
-            slot,
+            st.slot,
             self.frame_rate[row],
             self._retrain_flags,
             q_model,
-            tuple(inference),
-            tuple(retraining),
-            tuple(ratio),
+            *decision,
         )
         self._advance(accuracy, 1)
         return [
@@ -723,7 +793,7 @@ class TwoTimescaleSimulator:
             transmission,
             computation_sum,
             retraining_sum,
-            numpy_sum(accuracies) / cfg.num_mus,
+            accuracy_sum / cfg.num_mus,
             violation_sum,
         ]
 
@@ -842,6 +912,86 @@ class _FrameLists(NamedTuple):
     """exp(-KL(p* || q)) of every MU."""
     flags: list[float]
     """The frame's retraining flags delta, 0.0 or 1.0."""
+
+
+@cache
+def compiled_slot_kernels() -> tuple[Callable[..., None], Callable[..., None]] | None:
+    """The per-MU formulas of a slot compiled by numba, or None where the envs do not compile
+    (:func:`~mec_gym.compiled.compiled_envs`; :meth:`TwoTimescaleSimulator.play_slot` then runs
+    them on Python floats). Compiled on the first call in each process (under 1 s), not cached
+    on disk: numba would not see a change to the formula functions compiled in, which live in
+    other modules.
+
+    ``(slot_work, slot_accuracy)`` for one episode's slot (arrays (N,), distributions (N, C)),
+    the formula functions themselves compiled (bit for bit what
+    :meth:`TwoTimescaleSimulator.step_slot` computes):
+
+    - ``slot_work(inference, retraining, ratio, flags, batch, data_value, retrain_cost,
+      reference_bits, q_model, q, decision, per_mu, retrained)``: the decision copied into the
+      rows of ``decision`` (3, N); S as :func:`retraining_bits` gives it, ``job_delay`` into rows
+      0 (L_BS) and 1 (L_re) of ``per_mu`` (4, N), and the retrained models' distributions
+      (``effective_data_bits``, ``retraining_fraction``, ``blend_toward``) into ``retrained``
+      (N, C) (written into: arrays returned from compiled code cost more);
+    - ``slot_accuracy(negative_entropy, log_likelihood, acc_max, kl_weight, acc_min, per_mu)``:
+      from the data's negative entropy and its log-likelihood under the models
+      (``divergence_of_likelihood``), the accuracy (``accuracy_of_divergence``) into row 2 and
+      its violation (``shortfall``) into row 3. The logarithms stay numpy's: numpy's own
+      (AVX-512) logarithm differs from the C library's in the last bit of some values.
+    """
+    if not compiled_envs():
+        return None
+    jit = partial(compiled, cache=False)
+    delay, value_of, fraction_of, blend = map(
+        jit, (job_delay, effective_data_bits, retraining_fraction, blend_toward)
+    )
+    divergence_of, accuracy_of, below = map(
+        jit, (divergence_of_likelihood, accuracy_of_divergence, shortfall)
+    )
+
+    def slot_work(
+        inference: np.ndarray,
+        retraining: np.ndarray,
+        ratio: np.ndarray,
+        flags: np.ndarray,
+        batch: np.ndarray,
+        data_value: np.ndarray,
+        retrain_cost: float,
+        reference_bits: float,
+        q_model: np.ndarray,
+        q: np.ndarray,
+        decision: np.ndarray,
+        per_mu: np.ndarray,
+        retrained: np.ndarray,
+    ) -> None:
+        for n in range(batch.shape[0]):
+            decision[0, n], decision[1, n], decision[2, n] = inference[n], retraining[n], ratio[n]
+            bits = flags[n] * ratio[n] * batch[n]  # retraining_bits
+            per_mu[0, n] = delay(batch[n], inference[n])
+            per_mu[1, n] = delay(retrain_cost * bits, retraining[n])
+            fraction = fraction_of(value_of(bits, data_value[n]), reference_bits)
+            for c in range(q.shape[1]):
+                retrained[n, c] = blend(q_model[n, c], q[n, c], fraction)
+
+    def slot_accuracy(
+        negative_entropy: np.ndarray,
+        log_likelihood: np.ndarray,
+        acc_max: float,
+        kl_weight: float,
+        acc_min: float,
+        per_mu: np.ndarray,
+    ) -> None:
+        for n in range(negative_entropy.shape[0]):
+            divergence = divergence_of(negative_entropy[n], log_likelihood[n])
+            per_mu[2, n] = accuracy = accuracy_of(divergence, acc_max, kl_weight)
+            per_mu[3, n] = below(accuracy, acc_min)
+
+    kernels = jit(slot_work), jit(slot_accuracy)
+    one, distribution, per_mu = np.ones(1), np.ones((1, 1)), np.empty((4, 1))
+    kernels[0](
+        *[one] * 6, 1.0, 1.0, distribution, distribution, np.empty((3, 1)), per_mu, distribution
+    )
+    kernels[1](one, one, 1.0, 1.0, 1.0, per_mu)
+    return kernels
 
 
 def _slot_work(

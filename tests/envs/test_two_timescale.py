@@ -337,10 +337,11 @@ def as_bytes(values) -> bytes:
         {"slot_action": "ratio", "retrain_cost": 2, "retrain_ref_bits": 1_000_000},
     ],
 )
-def test_actions_map_to_the_same_decision_on_floats_as_on_arrays(changes):
-    """The scalar env maps an action on Python floats; bit for bit (signs of zero included)
-    what ``decision_from_action`` gives on arrays, for actions in and out of the box, with
-    negative zeros, of every float dtype and as lists, and with whole-number config fields."""
+def test_actions_map_to_the_same_decision_on_floats_as_on_arrays(changes, two_timescale_path):
+    """The scalar env maps an action on Python floats, and (compiled) float32 and float64
+    arrays; bit for bit (signs of zero included) what ``decision_from_action`` gives on arrays,
+    for actions in and out of the box, with negative zeros, of every float dtype and as lists,
+    and with whole-number config fields."""
     env = make_env(frames_per_episode=2, **changes)
     env.reset(seed=3)
     rng = np.random.default_rng(0)
@@ -355,11 +356,22 @@ def test_actions_map_to_the_same_decision_on_floats_as_on_arrays(changes):
             got = env.decision_lists(candidate)
             expected = (shares.inference, shares.retraining, ratio)
             assert list(map(as_bytes, got)) == list(map(as_bytes, expected))
+            compiled = env.compiled_decision(candidate)
+            applies = isinstance(candidate, np.ndarray) and candidate.dtype.char in "fd"
+            applies &= two_timescale_path == "compiled" and env.config.slot_action == "full"
+            if applies:
+                assert list(map(as_bytes, compiled)) == list(map(as_bytes, expected))
+            else:
+                assert compiled is None
         env.step(action)
     assert env.frame_problem is None  # the episode is over
+    assert env.compiled_decision(np.zeros(size)) is None
     for decide in (env.decision_from_action, env.decision_lists):
         with pytest.raises(RuntimeError, match="no running frame"):
             decide(np.zeros(size))
         with pytest.raises(RuntimeError, match="no running frame"):
             decide_before_reset = getattr(make_env(**changes), decide.__name__)
             decide_before_reset(np.zeros(size))
+    env.reset(seed=3)
+    for bad in (np.inf, np.nan):  # not mapped: the step raises decision_from_action's error
+        assert env.compiled_decision(np.full(size, bad)) is None

@@ -75,6 +75,14 @@ def test_bench_envs_writes_its_page_into_the_folder(tmp_path):
     assert [r["env"] for r in rows] == ["CartPole-v1", env_id]
     assert all(0 <= float(r["reset_share"]) < 1 for r in rows)
     assert "| time in resets |" in text
+    assert bench_envs.compiled_steps() in text  # which code the steps ran
+
+
+def test_bench_envs_names_the_switch_that_gives_the_pure_python_page(monkeypatch):
+    monkeypatch.setenv("MEC_GYM_NUMBA", "0")
+    assert bench_envs.switch_prefix() == "MEC_GYM_NUMBA=0 "
+    monkeypatch.delenv("MEC_GYM_NUMBA")
+    assert bench_envs.switch_prefix() == ""
 
 
 class SlowResetEnv(gym.Env):

@@ -479,7 +479,7 @@ def test_step_slots_on_a_batch_equals_each_episode_alone():
     assert batch.frame_over and batch.state.last_outcome.summary.shape == (6, len(seeds))
 
 
-# ------------------------------------------------------------------ play_slot on Python floats
+# ------------------------------------------------------------ play_slot on Python floats or arrays
 def random_frame(sim: TwoTimescaleSimulator, rng: np.random.Generator) -> FrameDecision:
     """A random association within the per-BS cap and random retraining flags."""
     cfg = sim.config
@@ -509,7 +509,7 @@ def random_slot_decision(sim: TwoTimescaleSimulator, rng: np.random.Generator) -
         {"retrain_cost": 3, "retrain_ref_bits": 500_000, "bs_capacity": 40_000_000},
     ],
 )
-def test_play_slot_is_step_slot_on_floats_bit_for_bit(changes):
+def test_play_slot_is_step_slot_on_floats_bit_for_bit(changes, two_timescale_path):
     config = CONFIG.replace(**changes)
     played, stepped = TwoTimescaleSimulator(config), TwoTimescaleSimulator(config)
     rng = np.random.default_rng(11)
@@ -522,11 +522,12 @@ def test_play_slot_is_step_slot_on_floats_bit_for_bit(changes):
             stepped.begin_frame(frame)
         decision = random_slot_decision(stepped, rng)
         shares = decision.shares
-        summary = played.play_slot(
-            shares.inference.tolist(),
-            shares.retraining.tolist(),
-            decision.generation_ratio.tolist(),
-        )
+        given = [shares.inference, shares.retraining, decision.generation_ratio]
+        as_lists = stepped.state.slot % 2 == 0  # Python floats, or float64 arrays
+        given = [values.tolist() if as_lists else values.copy() for values in given]
+        summary = played.play_slot(*given)
+        for values in given:  # the simulator keeps copies of the decision
+            values[:] = [np.nan] * len(values)
         outcome = stepped.step_slot(decision, check=False)
         assert np.array(summary).tobytes() == outcome.summary.tobytes()
         assert played.state.q_model.tobytes() == stepped.state.q_model.tobytes()
@@ -542,7 +543,9 @@ def test_play_slot_is_step_slot_on_floats_bit_for_bit(changes):
     assert played.done and played.state.slot == stepped.state.slot
 
 
-def test_play_slot_gives_a_job_without_a_share_an_infinite_delay_as_step_slot():
+def test_play_slot_gives_a_job_without_a_share_an_infinite_delay_as_step_slot(
+    two_timescale_path,
+):
     played, stepped = started(seed=4), started(seed=4)
     decision = SlotDecision(
         ComputeShares(np.zeros(N), np.full(N, 1e6)), np.ones(N)
@@ -553,7 +556,7 @@ def test_play_slot_gives_a_job_without_a_share_an_infinite_delay_as_step_slot():
     assert got == expected and got[0] == np.inf
 
 
-def test_play_slot_needs_one_episode():
+def test_play_slot_needs_one_episode(two_timescale_path):
     sim = TwoTimescaleSimulator(CONFIG, num_envs=2)
     sim.reset([np.random.default_rng(0), np.random.default_rng(1)])
     sim.begin_frame(FrameDecision(np.zeros((2, N), dtype=int), np.zeros((2, N), dtype=bool)))

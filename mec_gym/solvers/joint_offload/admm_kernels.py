@@ -24,13 +24,13 @@ the values with no calls or branches, which LLVM can vectorise.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
+from mec_gym.compiled import compiled
+
 try:
-    import numba
+    import numba  # noqa: F401
 except ModuleNotFoundError as error:  # the solvers extra is not installed
     if error.name != "numba":
         raise
@@ -52,22 +52,6 @@ __all__ = [
 
 NEWTON_STEPS = 6
 """Newton steps of :func:`share_roots` (enough for machine precision for every cubic)."""
-
-COMPILE = {"cache": True, "error_model": "numpy", "nogil": True}
-"""numba options: compiled code cached on disk; ``error_model="numpy"``: a float division by 0
-gives inf or NaN as in numpy (no exception check in the loops, so they vectorise)."""
-
-
-def compiled(function: Callable[..., Any]) -> Any:
-    """``function`` compiled by numba with :data:`COMPILE`'s options, without the disk cache
-    where numba finds no writable cache folder (a read-only install without a home folder:
-    numba then refuses ``cache=True`` with a RuntimeError; each process compiles instead)."""
-    try:
-        return numba.njit(**COMPILE)(function)
-    except RuntimeError as error:
-        if "cannot cache" not in str(error):
-            raise
-        return numba.njit(**{**COMPILE, "cache": False})(function)
 
 
 @compiled
