@@ -10,11 +10,12 @@ where :func:`compiled_envs` (numba imports, and the environment variable ``MEC_G
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-__all__ = ["COMPILE", "ENV_SWITCH", "compiled", "compiled_envs"]
+__all__ = ["COMPILE", "ENV_SWITCH", "SWITCH_VALUES", "compiled", "compiled_envs"]
 
 COMPILE = {"cache": True, "error_model": "numpy", "nogil": True}
 """numba options: compiled code cached on disk; ``error_model="numpy"``: a float division by 0
@@ -25,28 +26,56 @@ ENV_SWITCH = "MEC_GYM_NUMBA"
 """Environment variable: ``0`` makes the environments run their pure-Python paths."""
 
 
+SWITCH_VALUES = {"": True, "1": True, "on": True, "true": True, "yes": True}
+SWITCH_VALUES |= {"0": False, "off": False, "false": False, "no": False}
+"""Values of ``MEC_GYM_NUMBA`` (case aside), and whether each lets the envs compile."""
+
+
 @cache
 def compiled_envs() -> bool:
-    """Whether the environments compile their hot loops: numba imports (not where it is missing
-    or fails to import, e.g. with a numpy release it does not support yet) and ``MEC_GYM_NUMBA``
-    is not ``0`` (read once per process)."""
-    if os.environ.get(ENV_SWITCH, "").strip() == "0":
+    """Whether the environments compile their hot loops (read once per process): numba imports
+    and ``MEC_GYM_NUMBA`` is unset or one of 1, on, true, yes (0, off, false, no: the
+    pure-Python paths; another value is a ValueError). Where numba is installed but fails to
+    import (e.g. under a numpy release it does not support yet), a warning says so and the
+    envs run their pure-Python paths."""
+    value = os.environ.get(ENV_SWITCH, "")
+    setting = SWITCH_VALUES.get(value.strip().lower())
+    if setting is None:
+        raise ValueError(
+            f"{ENV_SWITCH} must be 0 or 1 (or off/on, false/true, no/yes), got {value!r}"
+        )
+    if not setting:
         return False
     try:
         import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    except ModuleNotFoundError as error:
+        if error.name == "numba":  # not installed: the light install
+            return False
+        failure: Exception = error
+    except Exception as error:  # noqa: BLE001 (any failure of an optional speed-up)
+        failure = error
+    else:
+        return True
+    warnings.warn(
+        f"numba failed to import ({type(failure).__name__}: {failure}); the environments run "
+        "their pure-Python paths (the same numbers, slower)",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    return False
 
 
-def compiled(function: Callable[..., Any], *, cache: bool = True) -> Any:
+def compiled(
+    function: Callable[..., Any], *, cache: bool = True, error_model: str = "numpy"
+) -> Any:
     """``function`` compiled by numba with :data:`COMPILE`'s options (``cache=False``: compiled in
-    each process, never loaded from disk), without the disk cache where numba finds no writable
-    cache folder (a read-only install without a home folder: numba then refuses ``cache=True``
-    with a RuntimeError; each process compiles instead). ModuleNotFoundError without numba."""
+    each process, never loaded from disk; ``error_model="python"``: a float division by 0 raises
+    ZeroDivisionError), without the disk cache where numba finds no writable cache folder (a
+    read-only install without a home folder: numba then refuses ``cache=True`` with a
+    RuntimeError; each process compiles instead). ModuleNotFoundError without numba."""
     import numba
 
-    options = {**COMPILE, "cache": cache}
+    options = {**COMPILE, "cache": cache, "error_model": error_model}
     try:
         return numba.njit(**options)(function)
     except RuntimeError as error:

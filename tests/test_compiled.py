@@ -1,10 +1,11 @@
-"""mec_gym.compiled: compilation where numba cannot cache on disk, and without numba."""
+"""mec_gym.compiled: compilation where numba cannot cache on disk; whether the envs compile."""
 
 from __future__ import annotations
 
+import importlib.abc
 import sys
+import warnings
 
-import numba
 import pytest
 
 from mec_gym import compiled
@@ -15,6 +16,7 @@ def twice(x: float) -> float:
 
 
 def test_compiles_without_the_disk_cache_where_numba_has_no_cache_folder(monkeypatch):
+    numba = pytest.importorskip("numba")
     real_njit, asked = numba.njit, []
 
     def njit(*args, **options):
@@ -31,6 +33,8 @@ def test_compiles_without_the_disk_cache_where_numba_has_no_cache_folder(monkeyp
 
 
 def test_other_compilation_errors_are_not_hidden(monkeypatch):
+    numba = pytest.importorskip("numba")
+
     def njit(**options):
         raise RuntimeError("something else")
 
@@ -39,26 +43,59 @@ def test_other_compilation_errors_are_not_hidden(monkeypatch):
         compiled.compiled(twice)
 
 
-@pytest.mark.parametrize(
-    ("switch", "hidden", "expected"), [("0", False, False), ("1", True, False)]
-)
-def test_envs_compile_unless_switched_off_or_numba_does_not_import(
-    monkeypatch, switch, hidden, expected
+@pytest.fixture
+def fresh_switch():
+    """``compiled_envs`` read again within the test (and again after it)."""
+    compiled.compiled_envs.cache_clear()
+    yield compiled.compiled_envs
+    compiled.compiled_envs.cache_clear()
+
+
+@pytest.mark.parametrize("value", ["0", "off", "FALSE", " no "])
+def test_the_switch_turns_compilation_off(monkeypatch, fresh_switch, value):
+    monkeypatch.setenv(compiled.ENV_SWITCH, value)
+    assert fresh_switch() is False
+
+
+@pytest.mark.parametrize("value", [None, "", "1", "on", "True", "yes"])
+def test_the_envs_compile_where_numba_imports_and_the_switch_allows(
+    monkeypatch, fresh_switch, value
 ):
-    monkeypatch.setenv(compiled.ENV_SWITCH, switch)
-    if hidden:
-        monkeypatch.setitem(sys.modules, "numba", None)  # import numba raises ImportError
-    compiled.compiled_envs.cache_clear()
-    try:
-        assert compiled.compiled_envs() is expected
-    finally:
-        compiled.compiled_envs.cache_clear()
+    pytest.importorskip("numba")
+    if value is None:
+        monkeypatch.delenv(compiled.ENV_SWITCH, raising=False)
+    else:
+        monkeypatch.setenv(compiled.ENV_SWITCH, value)
+    assert fresh_switch() is True
 
 
-def test_envs_compile_with_numba_and_no_switch(monkeypatch):
+def test_a_bad_switch_value_is_refused_naming_the_variable(monkeypatch, fresh_switch):
+    monkeypatch.setenv(compiled.ENV_SWITCH, "maybe")
+    with pytest.raises(ValueError, match="MEC_GYM_NUMBA must be 0 or 1.*'maybe'"):
+        fresh_switch()
+
+
+def test_without_numba_the_envs_do_not_compile_and_say_nothing(monkeypatch, fresh_switch):
     monkeypatch.delenv(compiled.ENV_SWITCH, raising=False)
-    compiled.compiled_envs.cache_clear()
-    try:
-        assert compiled.compiled_envs() is True
-    finally:
-        compiled.compiled_envs.cache_clear()
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba: ModuleNotFoundError
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fresh_switch() is False
+
+
+class BrokenNumba(importlib.abc.MetaPathFinder):
+    """numba installed but failing to import (as under a numpy release it does not support)."""
+
+    def find_spec(self, name, path, target=None):
+        if name == "numba":
+            raise ImportError("Numba needs NumPy 2.3 or less")
+
+
+def test_a_numba_that_fails_to_import_is_a_warning_and_the_pure_python_paths(
+    monkeypatch, fresh_switch
+):
+    monkeypatch.delenv(compiled.ENV_SWITCH, raising=False)
+    monkeypatch.delitem(sys.modules, "numba", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [BrokenNumba(), *sys.meta_path])
+    with pytest.warns(RuntimeWarning, match="numba failed to import .*NumPy 2.3.*pure-Python"):
+        assert fresh_switch() is False

@@ -16,7 +16,8 @@ import importlib.abc, sys
 class HideExtras(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
         if name.partition(".")[0] in {EXTRAS!r}:
-            raise ImportError(f"{{name}} is hidden (not in the light install)")
+            hidden = f"No module named {{name!r}} (hidden: not in the light install)"
+            raise ModuleNotFoundError(hidden, name=name)
 
 sys.meta_path.insert(0, HideExtras())
 import gymnasium

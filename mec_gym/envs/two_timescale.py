@@ -71,6 +71,8 @@ __all__ = [
     "SlotObserver",
     "decode_observation",
     "problem_from_observation",
+    "clipped_to_unit",
+    "compiled_weight_shares",
     "decision_from_action",
     "action_from_shares",
     "SlotRuleAction",
@@ -589,7 +591,19 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
     ``slot`` (slots played) and ``frame`` (the next slot's frame). ``env.unwrapped.last_outcome``
     holds the last slot's ``SlotOutcome``.
 
+    ## Speed
+    Where numba imports (the ``solvers`` extra, in ``train`` and ``dev``), the slot's per-MU
+    formulas run compiled (:func:`compiled_weight_shares`,
+    :func:`~mec_gym.simulators.two_timescale.compiled_slot_kernels`) for actions given as
+    float32 or float64 arrays (what SB3 and ``action_space.sample()`` give) under
+    ``slot_action="full"``: the first env made in a process compiles them (about 1 s), and a
+    step costs about 5.4 CartPole steps (``docs/bench_envs.md``). Other actions, and every step
+    without numba or with the environment variable ``MEC_GYM_NUMBA=0``, run on Python floats:
+    the same numbers bit for bit, at about 9 CartPole steps.
+
     ## Version History
+    - v0, 2026-11-27 (speed only): the slot step compiled where numba imports; the same
+      numbers, bit for bit.
     - v0, 2026-11-27 (API only): ``slot_action="ratio_binary"``, a new option; the other
       options' dynamics, observations and rewards are unchanged.
     - v0, 2026-11-27 (numerics only): the per-BS sums of the compute split add MU by MU (the
@@ -724,7 +738,8 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
         weight_shares = compiled_weight_shares()
         if weight_shares is None:
             return None
-        values = action if action.dtype.char == "d" else action.astype(np.float64)  # exact
+        # a native, contiguous, writable float64 copy (exact): the type the map is compiled for
+        values = np.array(action, dtype=np.float64)
         decision = np.empty((3, self.config.num_mus))
         return decision if weight_shares(values, *self._frame_arrays, decision) else None
 

@@ -243,8 +243,8 @@ def retraining_bits(
     retrain: np.ndarray, generation_ratio: np.ndarray, data_bits: np.ndarray
 ) -> np.ndarray:
     """S = delta p ||Q||_2, bit: DT-generated data of a MU with retraining flag delta in {0, 1},
-    generation ratio p in [0, 1] and data norm ||Q||_2 in bit."""
-    return np.asarray(retrain, dtype=float) * generation_ratio * data_bits
+    generation ratio p in [0, 1] and data norm ||Q||_2 in bit (arrays, sequences or floats)."""
+    return np.multiply(retrain, generation_ratio) * data_bits
 
 
 def update_model_distribution(

@@ -124,6 +124,8 @@ SLOT_ACTIONS = ("full", "ratio", "ratio_binary")
 """Values of ``TwoTimescaleEnvConfig.slot_action``."""
 FRAME_ACTIONS = ("full", "retrain")
 """Values of ``TwoTimescaleEnvConfig.frame_action``."""
+FLOAT64 = np.dtype(np.float64)
+"""Native float64, the arrays :meth:`TwoTimescaleSimulator.play_slot` runs compiled."""
 MAX_EPISODE_ENTRIES = 1_000_000
 """Most entries of an episode's largest table, slots x MUs x max(classes, BSs) (an episode is
 drawn whole at reset: ~1 s and 8 MB per table at this size, 7 times the default)."""
@@ -666,9 +668,10 @@ class TwoTimescaleSimulator:
         of a one-episode simulator for a decision of Python floats (N each, e.g. lists, or
         float64 arrays; not float32 arrays, whose products stay float32; the values are not
         checked, and the simulator keeps a copy): the same state after it, bit for bit, several
-        times cheaper at N = 15. Where the envs compile (:func:`~mec_gym.compiled.compiled_envs`)
-        the per-MU formulas run compiled (:func:`compiled_slot_kernels`). Otherwise they
-        (S = delta p |Q|, then ``job_delay``, ``effective_data_bits`` and
+        times cheaper at N = 15. For three float64 arrays, where the envs compile
+        (:func:`~mec_gym.compiled.compiled_envs`), the per-MU formulas run compiled
+        (:func:`compiled_slot_kernels`). Otherwise they (S = delta p |Q|, then ``job_delay``,
+        ``effective_data_bits`` and
         ``retraining_fraction`` mapped over the MUs) run on floats; the (N, C) distributions,
         the accuracy and its violation on arrays (``blend_toward``, ``model_accuracy``,
         ``accuracy_violation``); the sums add in numpy's order (``numpy_sum``); tests hold it
@@ -684,13 +687,18 @@ class TwoTimescaleSimulator:
             raise ValueError(f"play_slot takes {cfg.num_mus} shares, shares and ratios")
         lists = self._frame_lists or self._build_frame_lists()
         kernels = compiled_slot_kernels()
-        if kernels is not None:
-            return self._play_compiled(*kernels, lists, inference, retraining, ratio)
+        compiled = (
+            kernels is not None
+            and type(inference) is type(retraining) is type(ratio) is np.ndarray
+            and inference.dtype is retraining.dtype is ratio.dtype is FLOAT64
+        )
         slot = st.slot
         row = slot - self.frame_start
         batch = lists.batch[row]
-        bits = list(map(mul, map(mul, lists.flags, ratio), batch))  # retraining_bits
         try:
+            if compiled:
+                return self._play_compiled(*kernels, lists, inference, retraining, ratio)
+            bits = list(map(mul, map(mul, lists.flags, ratio), batch))  # retraining_bits
             computation = list(map(job_delay, batch, inference))
             work = map(partial(mul, cfg.retrain_cost), bits)
             retrain_delay = list(map(job_delay, work, retraining))
@@ -730,10 +738,10 @@ class TwoTimescaleSimulator:
         per_mu = np.empty((4, cfg.num_mus))  # L_BS, L_re, accuracy, violation of every MU
         q = st.draws.q[slot]
         q_model = np.empty(q.shape)
-        slot_work(
-            np.asarray(inference, dtype=float),
-            np.asarray(retraining, dtype=float),
-            np.asarray(ratio, dtype=float),
+        slot_work(  # ZeroDivisionError for a job without a share, as on Python floats
+            inference,
+            retraining,
+            ratio,
             self._retrain_flags,
             st.draws.batch_bits[slot],
             self.data_value[slot],
@@ -749,9 +757,9 @@ class TwoTimescaleSimulator:
         slot_accuracy(
             self.q_negative_entropy[slot],
             likelihood,
-            cfg.acc_max,
-            cfg.kl_weight,
-            cfg.acc_min,
+            float(cfg.acc_max),
+            float(cfg.kl_weight),
+            float(cfg.acc_min) + 0.0,  # + 0.0: no -0.0 (numba's maximum would keep its sign)
             per_mu,
         )
         return self._played(lists, q_model, per_mu[2], decision, per_mu.sum(axis=1).tolist())
@@ -941,8 +949,11 @@ def compiled_slot_kernels() -> tuple[Callable[..., None], Callable[..., None]] |
     if not compiled_envs():
         return None
     jit = partial(compiled, cache=False)
-    delay, value_of, fraction_of, blend = map(
-        jit, (job_delay, effective_data_bits, retraining_fraction, blend_toward)
+    # a job without a share: ZeroDivisionError, as on Python floats (play_slot then plays the
+    # slot on arrays, with numpy's warning)
+    delay = compiled(job_delay, cache=False, error_model="python")
+    value_of, fraction_of, blend, bits_of = map(
+        jit, (effective_data_bits, retraining_fraction, blend_toward, retraining_bits)
     )
     divergence_of, accuracy_of, below = map(
         jit, (divergence_of_likelihood, accuracy_of_divergence, shortfall)
@@ -965,7 +976,7 @@ def compiled_slot_kernels() -> tuple[Callable[..., None], Callable[..., None]] |
     ) -> None:
         for n in range(batch.shape[0]):
             decision[0, n], decision[1, n], decision[2, n] = inference[n], retraining[n], ratio[n]
-            bits = flags[n] * ratio[n] * batch[n]  # retraining_bits
+            bits = bits_of(flags[n], ratio[n], batch[n])
             per_mu[0, n] = delay(batch[n], inference[n])
             per_mu[1, n] = delay(retrain_cost * bits, retraining[n])
             fraction = fraction_of(value_of(bits, data_value[n]), reference_bits)

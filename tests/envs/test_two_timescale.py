@@ -15,6 +15,7 @@ from mec_gym.envs.two_timescale import (
     SlotRuleAction,
     TwoTimescaleEnv,
     action_from_shares,
+    compiled_weight_shares,
 )
 from mec_gym.problems.two_timescale import share_violations, shares_from_weights
 from mec_gym.simulators.two_timescale import (
@@ -350,7 +351,10 @@ def test_actions_map_to_the_same_decision_on_floats_as_on_arrays(changes, two_ti
         action = rng.uniform(-0.5, 1.5, size) if step % 2 else rng.random(size)
         action[rng.random(size) < 0.2] = -0.0
         candidates = [action, action.tolist()]
-        candidates += [action.astype(t) for t in (np.float16, np.float32, np.longdouble)]
+        candidates += [action.astype(t) for t in (np.float16, np.float32, np.longdouble, ">f8")]
+        frozen = np.repeat(action, 2)[::2]  # not contiguous, and read-only
+        frozen.flags.writeable = False
+        candidates.append(frozen)
         for candidate in candidates:
             shares, ratio = env.decision_from_action(candidate)
             got = env.decision_lists(candidate)
@@ -366,6 +370,8 @@ def test_actions_map_to_the_same_decision_on_floats_as_on_arrays(changes, two_ti
         env.step(action)
     assert env.frame_problem is None  # the episode is over
     assert env.compiled_decision(np.zeros(size)) is None
+    if two_timescale_path == "compiled":  # every array was mapped by the warm-up's compilation
+        assert len(compiled_weight_shares().signatures) == 1
     for decide in (env.decision_from_action, env.decision_lists):
         with pytest.raises(RuntimeError, match="no running frame"):
             decide(np.zeros(size))

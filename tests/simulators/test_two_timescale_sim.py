@@ -24,6 +24,7 @@ from mec_gym.simulators.two_timescale import (
     TwoTimescaleSimulator,
     bs_positions,
     checked_draws,
+    compiled_slot_kernels,
     distances_to,
 )
 from mec_gym.solvers.two_timescale import closed_form_split, equal_split
@@ -507,6 +508,7 @@ def random_slot_decision(sim: TwoTimescaleSimulator, rng: np.random.Generator) -
         {"drift_step": 6.0, "jump_prob": 0.5, "num_classes": 3, "dt_top_k": 1},
         {"retrain_ref_bits": 1.0, "kl_weight": 5.0},
         {"retrain_cost": 3, "retrain_ref_bits": 500_000, "bs_capacity": 40_000_000},
+        {"acc_max": 1, "acc_min": 0, "kl_weight": 2},  # whole numbers
     ],
 )
 def test_play_slot_is_step_slot_on_floats_bit_for_bit(changes, two_timescale_path):
@@ -541,6 +543,8 @@ def test_play_slot_is_step_slot_on_floats_bit_for_bit(changes, two_timescale_pat
             expected = getattr(outcome.delays, name).tobytes()
             assert getattr(replayed.delays, name).tobytes() == expected, name
     assert played.done and played.state.slot == stepped.state.slot
+    if two_timescale_path == "compiled":  # the warm-up's compilation served every slot
+        assert [len(kernel.signatures) for kernel in compiled_slot_kernels()] == [1, 1]
 
 
 def test_play_slot_gives_a_job_without_a_share_an_infinite_delay_as_step_slot(
@@ -550,10 +554,15 @@ def test_play_slot_gives_a_job_without_a_share_an_infinite_delay_as_step_slot(
     decision = SlotDecision(
         ComputeShares(np.zeros(N), np.full(N, 1e6)), np.ones(N)
     )  # no inference share anywhere
-    with np.errstate(divide="ignore"):
+    with pytest.warns(RuntimeWarning, match="divide by zero"):
         expected = stepped.step_slot(decision, check=False).summary.tolist()
-        got = played.play_slot([0.0] * N, [1e6] * N, [1.0] * N)
-    assert got == expected and got[0] == np.inf
+    for given in ([0.0] * N, [1e6] * N, [1.0] * N), (np.zeros(N), np.full(N, 1e6), np.ones(N)):
+        slot = played.state.slot  # lists: on floats; arrays: compiled where the envs compile
+        with pytest.warns(RuntimeWarning, match="divide by zero"):  # numpy's, as step_slot's
+            got = played.play_slot(*given)
+        assert got == expected and got[0] == np.inf
+        assert played.state.slot == slot + 1
+        played = started(seed=4)
 
 
 def test_play_slot_needs_one_episode(two_timescale_path):
