@@ -596,8 +596,8 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
     formulas run compiled (:func:`compiled_weight_shares`,
     :func:`~mec_gym.simulators.two_timescale.compiled_slot_kernels`) for actions given as
     float32 or float64 arrays (what SB3 and ``action_space.sample()`` give) under
-    ``slot_action="full"``: the first env made in a process compiles them (about 1 s), and a
-    step costs about 5.4 CartPole steps (``docs/bench_envs.md``). Other actions, and every step
+    ``slot_action="full"``: the first env made in a process compiles them (about 1.5 s), and
+    a step costs about 5.5 CartPole steps (``docs/bench_envs.md``). Other actions, and every step
     without numba or with the environment variable ``MEC_GYM_NUMBA=0``, run on Python floats:
     the same numbers bit for bit, at about 9 CartPole steps.
 

@@ -926,7 +926,7 @@ class _FrameLists(NamedTuple):
 def compiled_slot_kernels() -> tuple[Callable[..., None], Callable[..., None]] | None:
     """The per-MU formulas of a slot compiled by numba, or None where the envs do not compile
     (:func:`~mec_gym.compiled.compiled_envs`; :meth:`TwoTimescaleSimulator.play_slot` then runs
-    them on Python floats). Compiled on the first call in each process (under 1 s), not cached
+    them on Python floats). Compiled on the first call in each process (about 1 s), not cached
     on disk: numba would not see a change to the formula functions compiled in, which live in
     other modules.
 
