@@ -1,10 +1,11 @@
 """Compiled loops with numba, which is not in the light install (the ``solvers`` extra has it).
 
 :func:`compiled` compiles a function with the package's numba options. ADMM's loops need it
-(:mod:`mec_gym.solvers.joint_offload.admm_kernels`). An environment compiles its hot loops only
-where :func:`compiled_envs` (numba imports, and the environment variable ``MEC_GYM_NUMBA`` is not
-``0``), and runs its pure-Python path otherwise, with the same numbers bit for bit:
-``MEC_GYM_NUMBA=0`` gives the light install's speed and code path with numba installed.
+(:mod:`mec_gym.solvers.joint_offload.admm_kernels`), whatever the switch below. An environment
+compiles its hot loops only where :func:`compiled_envs` (numba imports, and the environment
+variable ``MEC_GYM_NUMBA`` does not say otherwise), and runs its pure-Python path otherwise,
+with the same numbers bit for bit: ``MEC_GYM_NUMBA=0`` gives the environments the light
+install's speed and code with numba installed.
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ gives inf or NaN as in numpy (no exception check in the loops, so they vectorise
 
 
 ENV_SWITCH = "MEC_GYM_NUMBA"
-"""Environment variable: ``0`` makes the environments run their pure-Python paths."""
+"""Environment variable: ``0`` (or off, false, no) makes the environments run their pure-Python
+paths; unset, empty, ``1`` (or on, true, yes) lets them compile where numba imports."""
 
-
-SWITCH_VALUES = {"": True, "1": True, "on": True, "true": True, "yes": True}
-SWITCH_VALUES |= {"0": False, "off": False, "false": False, "no": False}
-"""Values of ``MEC_GYM_NUMBA`` (case aside), and whether each lets the envs compile."""
+SWITCH_VALUES = {
+    **dict.fromkeys(("", "1", "on", "true", "yes"), True),
+    **dict.fromkeys(("0", "off", "false", "no"), False),
+}
+"""Values of ``MEC_GYM_NUMBA`` (case and surrounding spaces aside), and whether each lets the
+environments compile."""
 
 
 @cache

@@ -593,13 +593,14 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
 
     ## Speed
     Where numba imports (the ``solvers`` extra, in ``train`` and ``dev``), the slot's per-MU
-    formulas run compiled (:func:`compiled_weight_shares`,
-    :func:`~mec_gym.simulators.two_timescale.compiled_slot_kernels`) for actions given as
-    float32 or float64 arrays (what SB3 and ``action_space.sample()`` give) under
-    ``slot_action="full"``: the first env made in a process compiles them (about 1.5 s), and
-    a step costs about 5.5 CartPole steps (``docs/bench_envs.md``). Other actions, and every step
-    without numba or with the environment variable ``MEC_GYM_NUMBA=0``, run on Python floats:
-    the same numbers bit for bit, at about 9 CartPole steps.
+    formulas run compiled (:func:`~mec_gym.simulators.two_timescale.compiled_slot_kernels`),
+    and so does the map of a ``slot_action="full"`` action given as a float32 or float64 array
+    (what SB3 and ``action_space.sample()`` give) to compute shares
+    (:func:`compiled_weight_shares`; the closed-form split of the ratio modes stays in numpy):
+    the first env made in a process compiles them (about 1.5 s), and a default step costs about
+    5.5 CartPole steps (``docs/bench_envs.md``). Without numba, or with the environment
+    variable ``MEC_GYM_NUMBA=0``, the same steps run on Python floats: the same numbers bit for
+    bit, at about 9 CartPole steps.
 
     ## Version History
     - v0, 2026-11-27 (speed only): the slot step compiled where numba imports; the same
@@ -655,10 +656,10 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
 
     def _step_episode(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         simulator = self.simulator
-        decision = self.compiled_decision(action)
-        values = simulator.play_slot(
-            *(self.decision_lists(action) if decision is None else decision)
-        )
+        if compiled_slot_kernels() is None:
+            values = simulator.play_slot(*self.decision_lists(action))
+        else:
+            values = simulator.play_decision(self.decision_array(action), copy=False)  # fresh
         info = self._episode_means.add_in_order(values)
         cost = values[0]
         info["slot_cost"] = cost
@@ -719,6 +720,17 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
             *shares_from_weight_lists(association, capacity, inference, retraining),
             values[2 * n :],
         )
+
+    def decision_array(self, action: Any) -> np.ndarray:
+        """:meth:`decision_from_action` as one float64 array (3, N) (rows: inference shares,
+        retraining shares, generation ratios), the form the compiled slot takes
+        (:meth:`~mec_gym.simulators.two_timescale.TwoTimescaleSimulator.play_decision`): from
+        :meth:`compiled_decision` where that applies; the same numbers either way."""
+        decision = self.compiled_decision(action)
+        if decision is not None:
+            return decision
+        shares, ratio = self.decision_from_action(action)
+        return np.array((shares.inference, shares.retraining, ratio), dtype=np.float64)
 
     def compiled_decision(self, action: Any) -> np.ndarray | None:
         """:meth:`decision_lists` as the rows of a float64 array (3, N), mapped by compiled code

@@ -670,7 +670,8 @@ class TwoTimescaleSimulator:
         checked, and the simulator keeps a copy): the same state after it, bit for bit, several
         times cheaper at N = 15. For three float64 arrays, where the envs compile
         (:func:`~mec_gym.compiled.compiled_envs`), the per-MU formulas run compiled
-        (:func:`compiled_slot_kernels`). Otherwise they (S = delta p |Q|, then ``job_delay``,
+        (:func:`compiled_slot_kernels`; :meth:`play_decision` takes them as one array).
+        Otherwise they (S = delta p |Q|, then ``job_delay``,
         ``effective_data_bits`` and
         ``retraining_fraction`` mapped over the MUs) run on floats; the (N, C) distributions,
         the accuracy and its violation on arrays (``blend_toward``, ``model_accuracy``,
@@ -685,20 +686,18 @@ class TwoTimescaleSimulator:
         cfg = self.config
         if not len(inference) == len(retraining) == len(ratio) == cfg.num_mus:
             raise ValueError(f"play_slot takes {cfg.num_mus} shares, shares and ratios")
+        if (
+            type(inference) is type(retraining) is type(ratio) is np.ndarray
+            and inference.dtype.char == retraining.dtype.char == ratio.dtype.char == "d"
+            and compiled_slot_kernels() is not None
+        ):
+            return self._play_owned(np.array((inference, retraining, ratio), dtype=np.float64))
         lists = self._frame_lists or self._build_frame_lists()
-        kernels = compiled_slot_kernels()
-        compiled = (
-            kernels is not None
-            and type(inference) is type(retraining) is type(ratio) is np.ndarray
-            and inference.dtype is retraining.dtype is ratio.dtype is FLOAT64
-        )
         slot = st.slot
         row = slot - self.frame_start
         batch = lists.batch[row]
+        bits = list(map(mul, map(mul, lists.flags, ratio), batch))  # retraining_bits
         try:
-            if compiled:
-                return self._play_compiled(*kernels, lists, inference, retraining, ratio)
-            bits = list(map(mul, map(mul, lists.flags, ratio), batch))  # retraining_bits
             computation = list(map(job_delay, batch, inference))
             work = map(partial(mul, cfg.retrain_cost), bits)
             retrain_delay = list(map(job_delay, work, retraining))
@@ -706,11 +705,7 @@ class TwoTimescaleSimulator:
             reference = repeat(cfg.retrain_ref_bits)
             fraction = np.fromiter(map(retraining_fraction, effective, reference), float, len(bits))
         except ZeroDivisionError:  # a job without a share: inf delays, as numpy gives them
-            decision = SlotDecision(
-                ComputeShares(np.array(inference), np.array(retraining)),
-                np.array(ratio, dtype=float),
-            )
-            return self.step_slot(decision, check=False).summary.tolist()
+            return self._play_infeasible(inference, retraining, ratio)
         q = st.draws.q[slot]
         q_model = blend_toward(st.q_model, q, fraction[:, None])
         accuracy = model_accuracy(cfg, q, q_model, self.q_negative_entropy[slot])
@@ -720,28 +715,75 @@ class TwoTimescaleSimulator:
         decision = (tuple(inference), tuple(retraining), tuple(ratio))
         return self._played(lists, q_model, accuracy, decision, sums)
 
-    def _play_compiled(
+    def play_decision(self, decision: np.ndarray, copy: bool = True) -> list[float]:
+        """:meth:`play_slot` for a decision given as one float64 array (3, N) (rows: the
+        inference shares, the retraining shares, the generation ratios), the form the env hands
+        over: the same state after it, bit for bit, and the same ``summary``. The simulator
+        keeps the decision for ``state.last_outcome``: a copy, or with ``copy=False`` the array
+        itself where it can (the caller then leaves it unchanged). ValueError for another
+        shape or dtype, or on a batch."""
+        self._slot_due()
+        cfg = self.config
+        if self.batch_shape:
+            raise ValueError("play_decision plays one episode (num_envs=None): use step_slot")
+        if (
+            type(decision) is not np.ndarray
+            or decision.shape != (3, cfg.num_mus)
+            or decision.dtype.char != "d"
+        ):
+            raise ValueError(
+                f"play_decision takes a float64 array of shares, shares and ratios of shape "
+                f"{(3, cfg.num_mus)}, got {type(decision).__name__} "
+                f"{getattr(decision, 'dtype', '')} of shape {np.shape(decision)}"
+            )
+        if compiled_slot_kernels() is None:
+            return self.play_slot(*decision.tolist())
+        flags = decision.flags  # the type compiled: native, contiguous, writable
+        if copy or not (flags.c_contiguous and flags.writeable and decision.dtype.isnative):
+            decision = np.array(decision, dtype=np.float64)
+        return self._play_owned(decision)
+
+    def _play_owned(self, decision: np.ndarray) -> list[float]:
+        """:meth:`play_decision` compiled, for a (3, N) native, contiguous, writable float64
+        ``decision`` that the simulator may keep."""
+        if decision.shape != (3, self.config.num_mus):
+            raise ValueError(f"play_slot takes {self.config.num_mus} shares, shares and ratios")
+        lists = self._frame_lists or self._build_frame_lists()
+        try:
+            played = self._compiled_slot(*compiled_slot_kernels(), decision)
+        except ZeroDivisionError:  # a job without a share: inf delays, as numpy gives them
+            return self._play_infeasible(*decision)
+        return self._played(lists, *played)
+
+    def _play_infeasible(
+        self, inference: Sequence[float], retraining: Sequence[float], ratio: Sequence[float]
+    ) -> list[float]:
+        """The current slot played on arrays (:meth:`step_slot`), for a decision of
+        :meth:`play_slot` that leaves a job without a share (inf delays, numpy's warning)."""
+        decision = SlotDecision(
+            ComputeShares(np.array(inference), np.array(retraining)), np.array(ratio, dtype=float)
+        )
+        return self.step_slot(decision, check=False).summary.tolist()
+
+    def _compiled_slot(
         self,
         slot_work: Callable[..., None],
         slot_accuracy: Callable[..., None],
-        lists: _FrameLists,
-        inference: Sequence[float],
-        retraining: Sequence[float],
-        ratio: Sequence[float],
-    ) -> list[float]:
-        """:meth:`play_slot` with the per-MU formulas compiled (:func:`compiled_slot_kernels`),
-        the logarithms of the accuracy and the sums (a row each) numpy's."""
+        decision: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]:
+        """The current slot's outcome under ``decision`` (as :meth:`_play_owned` takes it), the
+        per-MU formulas compiled (:func:`compiled_slot_kernels`), the logarithms of the
+        accuracy and the sums (a row each) numpy's; the state unchanged: ``(q_model, accuracy,
+        decision, sums)`` as :meth:`_played` takes them. ZeroDivisionError for a job without a
+        share (as on Python floats)."""
         st = self.state
         cfg = self.config
         slot = st.slot
-        decision = np.empty((3, cfg.num_mus))  # a copy of the decision, for st.played
         per_mu = np.empty((4, cfg.num_mus))  # L_BS, L_re, accuracy, violation of every MU
         q = st.draws.q[slot]
         q_model = np.empty(q.shape)
-        slot_work(  # ZeroDivisionError for a job without a share, as on Python floats
-            inference,
-            retraining,
-            ratio,
+        slot_work(
+            decision,
             self._retrain_flags,
             st.draws.batch_bits[slot],
             self.data_value[slot],
@@ -749,7 +791,6 @@ class TwoTimescaleSimulator:
             float(cfg.retrain_ref_bits),
             st.q_model,
             q,
-            decision,
             per_mu,
             q_model,
         )
@@ -762,7 +803,7 @@ class TwoTimescaleSimulator:
             float(cfg.acc_min) + 0.0,  # + 0.0: no -0.0 (numba's maximum would keep its sign)
             per_mu,
         )
-        return self._played(lists, q_model, per_mu[2], decision, per_mu.sum(axis=1).tolist())
+        return q_model, per_mu[2], decision, per_mu.sum(axis=1).tolist()
 
     def _played(
         self,
@@ -934,10 +975,10 @@ def compiled_slot_kernels() -> tuple[Callable[..., None], Callable[..., None]] |
     the formula functions themselves compiled (bit for bit what
     :meth:`TwoTimescaleSimulator.step_slot` computes):
 
-    - ``slot_work(inference, retraining, ratio, flags, batch, data_value, retrain_cost,
-      reference_bits, q_model, q, decision, per_mu, retrained)``: the decision copied into the
-      rows of ``decision`` (3, N); S as :func:`retraining_bits` gives it, ``job_delay`` into rows
-      0 (L_BS) and 1 (L_re) of ``per_mu`` (4, N), and the retrained models' distributions
+    - ``slot_work(decision, flags, batch, data_value, retrain_cost, reference_bits, q_model, q,
+      per_mu, retrained)``: for the decision's rows (inference shares, retraining shares,
+      ratios; (3, N)), S (:func:`retraining_bits`), ``job_delay`` into rows 0 (L_BS) and 1
+      (L_re) of ``per_mu`` (4, N), and the retrained models' distributions
       (``effective_data_bits``, ``retraining_fraction``, ``blend_toward``) into ``retrained``
       (N, C) (written into: arrays returned from compiled code cost more);
     - ``slot_accuracy(negative_entropy, log_likelihood, acc_max, kl_weight, acc_min, per_mu)``:
@@ -960,9 +1001,7 @@ def compiled_slot_kernels() -> tuple[Callable[..., None], Callable[..., None]] |
     )
 
     def slot_work(
-        inference: np.ndarray,
-        retraining: np.ndarray,
-        ratio: np.ndarray,
+        decision: np.ndarray,
         flags: np.ndarray,
         batch: np.ndarray,
         data_value: np.ndarray,
@@ -970,15 +1009,14 @@ def compiled_slot_kernels() -> tuple[Callable[..., None], Callable[..., None]] |
         reference_bits: float,
         q_model: np.ndarray,
         q: np.ndarray,
-        decision: np.ndarray,
         per_mu: np.ndarray,
         retrained: np.ndarray,
     ) -> None:
         for n in range(batch.shape[0]):
-            decision[0, n], decision[1, n], decision[2, n] = inference[n], retraining[n], ratio[n]
-            bits = bits_of(flags[n], ratio[n], batch[n])
-            per_mu[0, n] = delay(batch[n], inference[n])
-            per_mu[1, n] = delay(retrain_cost * bits, retraining[n])
+            inference, retraining, ratio = decision[0, n], decision[1, n], decision[2, n]
+            bits = bits_of(flags[n], ratio, batch[n])
+            per_mu[0, n] = delay(batch[n], inference)
+            per_mu[1, n] = delay(retrain_cost * bits, retraining)
             fraction = fraction_of(value_of(bits, data_value[n]), reference_bits)
             for c in range(q.shape[1]):
                 retrained[n, c] = blend(q_model[n, c], q[n, c], fraction)
@@ -999,7 +1037,7 @@ def compiled_slot_kernels() -> tuple[Callable[..., None], Callable[..., None]] |
     kernels = jit(slot_work), jit(slot_accuracy)
     one, distribution, per_mu = np.ones(1), np.ones((1, 1)), np.empty((4, 1))
     kernels[0](
-        *[one] * 6, 1.0, 1.0, distribution, distribution, np.empty((3, 1)), per_mu, distribution
+        np.ones((3, 1)), *[one] * 3, 1.0, 1.0, distribution, distribution, per_mu, distribution
     )
     kernels[1](one, one, 1.0, 1.0, 1.0, per_mu)
     return kernels

@@ -515,6 +515,8 @@ def test_play_slot_is_step_slot_on_floats_bit_for_bit(changes, two_timescale_pat
     config = CONFIG.replace(**changes)
     played, stepped = TwoTimescaleSimulator(config), TwoTimescaleSimulator(config)
     rng = np.random.default_rng(11)
+    if two_timescale_path == "compiled":
+        signatures = [len(kernel.signatures) for kernel in compiled_slot_kernels()]
     for sim in (played, stepped):
         sim.reset(np.random.default_rng(2))
     while not stepped.done:
@@ -525,11 +527,22 @@ def test_play_slot_is_step_slot_on_floats_bit_for_bit(changes, two_timescale_pat
         decision = random_slot_decision(stepped, rng)
         shares = decision.shares
         given = [shares.inference, shares.retraining, decision.generation_ratio]
-        as_lists = stepped.state.slot % 2 == 0  # Python floats, or float64 arrays
-        given = [values.tolist() if as_lists else values.copy() for values in given]
-        summary = played.play_slot(*given)
+        # Python floats, float64 arrays, strided read-only ones, one (3, N) array
+        kind = stepped.state.slot % 4
+        given = [values.tolist() if kind == 0 else np.repeat(values, 2)[::2] for values in given]
+        if kind == 2:
+            for values in given:
+                values.flags.writeable = False
+        if kind == 3:
+            given = [np.array(given)]
+            summary = played.play_decision(given[0])
+        else:
+            summary = played.play_slot(*given)
         for values in given:  # the simulator keeps copies of the decision
-            values[:] = [np.nan] * len(values)
+            if isinstance(values, list):
+                values[:] = [np.nan] * len(values)
+            elif values.flags.writeable:
+                values[...] = np.nan
         outcome = stepped.step_slot(decision, check=False)
         assert np.array(summary).tobytes() == outcome.summary.tobytes()
         assert played.state.q_model.tobytes() == stepped.state.q_model.tobytes()
@@ -543,8 +556,8 @@ def test_play_slot_is_step_slot_on_floats_bit_for_bit(changes, two_timescale_pat
             expected = getattr(outcome.delays, name).tobytes()
             assert getattr(replayed.delays, name).tobytes() == expected, name
     assert played.done and played.state.slot == stepped.state.slot
-    if two_timescale_path == "compiled":  # the warm-up's compilation served every slot
-        assert [len(kernel.signatures) for kernel in compiled_slot_kernels()] == [1, 1]
+    if two_timescale_path == "compiled":  # no slot made the kernels compile again
+        assert [len(kernel.signatures) for kernel in compiled_slot_kernels()] == signatures
 
 
 def test_play_slot_gives_a_job_without_a_share_an_infinite_delay_as_step_slot(
@@ -565,6 +578,30 @@ def test_play_slot_gives_a_job_without_a_share_an_infinite_delay_as_step_slot(
         played = started(seed=4)
 
 
+def test_play_decision_takes_one_float64_array_of_three_rows(two_timescale_path):
+    sim = started()
+    with pytest.raises(ValueError, match=r"float64 array of shares, shares and ratios of shape"):
+        sim.play_decision(np.ones((3, N), dtype=np.float32))
+    for bad in (np.ones((N, 3)), np.ones((3, N + 1)), [[1e6] * N] * 3):
+        with pytest.raises(ValueError, match=rf"shape \(3, {N}\)"):
+            sim.play_decision(bad)
+    assert sim.state.slot == 0
+    decision = np.array([[1e6] * N, [1e6] * N, [0.5] * N])
+    shared = decision.copy()
+    expected = started().play_slot(*decision.tolist())
+    assert sim.play_decision(shared, copy=False) == expected
+    assert sim.state.last_outcome.retrain_bits.tobytes() == (
+        started()
+        .step_slot(SlotDecision(ComputeShares(decision[0], decision[1]), decision[2]), check=False)
+        .retrain_bits.tobytes()
+    )
+    batch = TwoTimescaleSimulator(CONFIG, num_envs=2)
+    batch.reset([np.random.default_rng(0), np.random.default_rng(1)])
+    batch.begin_frame(FrameDecision(np.zeros((2, N), dtype=int), np.zeros((2, N), dtype=bool)))
+    with pytest.raises(ValueError, match="one episode"):
+        batch.play_decision(decision)
+
+
 def test_play_slot_needs_one_episode(two_timescale_path):
     sim = TwoTimescaleSimulator(CONFIG, num_envs=2)
     sim.reset([np.random.default_rng(0), np.random.default_rng(1)])
@@ -576,6 +613,9 @@ def test_play_slot_needs_one_episode(two_timescale_path):
     fresh = TwoTimescaleSimulator(CONFIG)
     with pytest.raises(RuntimeError, match="reset"):
         fresh.play_slot([1e6] * N, [0.0] * N, [0.0] * N)
+    if two_timescale_path == "compiled":  # arrays of N rows but not of shape (N,)
+        with pytest.raises(ValueError, match=f"takes {N} shares"):
+            started().play_slot(*[np.ones((N, 2))] * 3)
 
 
 def test_generators_and_frame_policies_returning_bad_values_are_refused_in_one_line():
