@@ -598,7 +598,7 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
     (what SB3 and ``action_space.sample()`` give) to compute shares
     (:func:`compiled_weight_shares`; the closed-form split of the ratio modes stays in numpy):
     the first env made in a process compiles them (about 1.5 s), and a default step costs about
-    5.5 CartPole steps (``docs/bench_envs.md``). Without numba, or with the environment
+    5 CartPole steps (``docs/bench_envs.md``). Without numba, or with the environment
     variable ``MEC_GYM_NUMBA=0``, the same steps run on Python floats: the same numbers bit for
     bit, at about 9 CartPole steps.
 

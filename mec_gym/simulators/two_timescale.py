@@ -124,8 +124,6 @@ SLOT_ACTIONS = ("full", "ratio", "ratio_binary")
 """Values of ``TwoTimescaleEnvConfig.slot_action``."""
 FRAME_ACTIONS = ("full", "retrain")
 """Values of ``TwoTimescaleEnvConfig.frame_action``."""
-FLOAT64 = np.dtype(np.float64)
-"""Native float64, the arrays :meth:`TwoTimescaleSimulator.play_slot` runs compiled."""
 MAX_EPISODE_ENTRIES = 1_000_000
 """Most entries of an episode's largest table, slots x MUs x max(classes, BSs) (an episode is
 drawn whole at reset: ~1 s and 8 MB per table at this size, 7 times the default)."""

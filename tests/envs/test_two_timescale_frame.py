@@ -176,7 +176,7 @@ def test_frame_baselines_run_and_threshold_retraining_beats_random_never_and_alw
     assert costs["dt_threshold"] < min(costs["random"], costs["dt_always"], costs["dt_never"])
 
 
-@pytest.mark.parametrize("slot_action", ["full", "ratio_binary"])
+@pytest.mark.parametrize("slot_action", ["full", "ratio", "ratio_binary"])
 def test_vector_env_equals_sync_vector_env_step_by_step(slot_action, two_timescale_path):
     kwargs = {"frames_per_episode": 2, "slots_per_frame": 4, "slot_action": slot_action}
     native = gym.make_vec(

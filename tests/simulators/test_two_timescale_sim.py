@@ -569,10 +569,11 @@ def test_play_slot_gives_a_job_without_a_share_an_infinite_delay_as_step_slot(
     )  # no inference share anywhere
     with pytest.warns(RuntimeWarning, match="divide by zero"):
         expected = stepped.step_slot(decision, check=False).summary.tolist()
-    for given in ([0.0] * N, [1e6] * N, [1.0] * N), (np.zeros(N), np.full(N, 1e6), np.ones(N)):
+    lists = [0.0] * N, [1e6] * N, [1.0] * N
+    for given in lists, tuple(map(np.array, lists)), np.array([lists]):
         slot = played.state.slot  # lists: on floats; arrays: compiled where the envs compile
         with pytest.warns(RuntimeWarning, match="divide by zero"):  # numpy's, as step_slot's
-            got = played.play_slot(*given)
+            got = played.play_slot(*given) if len(given) == 3 else played.play_decision(given[0])
         assert got == expected and got[0] == np.inf
         assert played.state.slot == slot + 1
         played = started(seed=4)
