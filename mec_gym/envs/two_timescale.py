@@ -701,11 +701,7 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
         generation ratios), bit for bit: in a running frame, a ``slot_action="full"`` action
         that is a float16, float32 or float64 array of the action's shape is mapped on floats,
         anything else (and any error) through :meth:`decision_from_action`."""
-        simulator = self.simulator
-        running = simulator.state is not None and not simulator.frame_over
-        full = running and self.config.slot_action == "full"
-        fast = full and type(action) is np.ndarray and action.dtype.char in "efd"
-        values = action.tolist() if fast and action.shape == self.action_space.shape else None
+        values = action.tolist() if self._maps_directly(action, "efd") else None
         if values is None or not math.isfinite(sum(values)):
             shares, ratio = self.decision_from_action(action)
             return shares.inference.tolist(), shares.retraining.tolist(), ratio.tolist()
@@ -719,6 +715,20 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
         return (
             *shares_from_weight_lists(association, capacity, inference, retraining),
             values[2 * n :],
+        )
+
+    def _maps_directly(self, action: Any, dtypes: str) -> bool:
+        """Whether ``action`` is mapped without :meth:`decision_from_action`: in a running
+        frame under ``slot_action="full"``, an array of the action's shape whose dtype's
+        character is in ``dtypes`` (finiteness aside)."""
+        simulator = self.simulator
+        return (
+            self.config.slot_action == "full"
+            and type(action) is np.ndarray
+            and action.dtype.char in dtypes
+            and action.shape == self.action_space.shape
+            and simulator.state is not None
+            and not simulator.frame_over
         )
 
     def decision_array(self, action: Any) -> np.ndarray:
@@ -737,15 +747,7 @@ class TwoTimescaleEnv(TwoTimescaleEnvBase):
         (:func:`compiled_weight_shares`), bit for bit; None where that does not apply: where the
         envs do not compile, without a running frame or ``slot_action="full"``, for an action
         that is not a finite float32 or float64 array of the action's shape."""
-        simulator = self.simulator
-        if (
-            self.config.slot_action != "full"
-            or type(action) is not np.ndarray
-            or action.dtype.char not in "fd"
-            or action.shape != self.action_space.shape
-            or simulator.state is None
-            or simulator.frame_over
-        ):
+        if not self._maps_directly(action, "fd"):
             return None
         weight_shares = compiled_weight_shares()
         if weight_shares is None:

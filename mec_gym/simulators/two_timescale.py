@@ -689,7 +689,10 @@ class TwoTimescaleSimulator:
             and inference.dtype.char == retraining.dtype.char == ratio.dtype.char == "d"
             and compiled_slot_kernels() is not None
         ):
-            return self._play_owned(np.array((inference, retraining, ratio), dtype=np.float64))
+            decision = np.array((inference, retraining, ratio), dtype=np.float64)
+            if decision.shape != (3, cfg.num_mus):  # rows of N values but not of shape (N,)
+                raise ValueError(f"play_slot takes {cfg.num_mus} shares, shares and ratios")
+            return self._play_owned(decision)
         lists = self._frame_lists or self._build_frame_lists()
         slot = st.slot
         row = slot - self.frame_start
@@ -743,9 +746,7 @@ class TwoTimescaleSimulator:
 
     def _play_owned(self, decision: np.ndarray) -> list[float]:
         """:meth:`play_decision` compiled, for a (3, N) native, contiguous, writable float64
-        ``decision`` that the simulator may keep."""
-        if decision.shape != (3, self.config.num_mus):
-            raise ValueError(f"play_slot takes {self.config.num_mus} shares, shares and ratios")
+        ``decision`` of shape (3, N) that the simulator may keep."""
         lists = self._frame_lists or self._build_frame_lists()
         try:
             played = self._compiled_slot(*compiled_slot_kernels(), decision)
