@@ -9,9 +9,13 @@ Inference Tasks in MEC-assisted Augmented Reality Systems", IEEE Trans. Cogn. Co
 the same functions on arrays over the sub-envs: the task's delay, energy and cost
 (``offload_delay_energy``, ``local_delay_energy``, ``weighted_cost``, ``upload_time``), the
 options (``option_shares``, ``edge_option`` on a batch of one-device instances) and the share
-map (``share_fraction``). The reservations in service are kept per sub-env in ``heapq`` lists
-by the scalar simulator's own functions (:class:`ReservationHeaps`), so that the free shares,
-sums over those lists, are the same numbers. Each sub-env keeps its own
+map (``share_fraction``). The reservations in service are kept per sub-env as the scalar
+simulator keeps them, in the order ``heapq`` gives its lists, so that the free shares, sums in
+that order, are the same numbers: where the environments compile
+(:func:`~mec_gym.compiled.compiled_envs`), in rows of arrays kept by numba-compiled sifts
+(:class:`~mec_gym.envs.reservation_kernels.ReservationArrays`); otherwise in ``heapq`` lists by
+the scalar simulator's own functions (:class:`ReservationHeaps`), a loop over the sub-envs in
+Python, several times slower. Each sub-env keeps its own
 ``numpy.random.Generator`` and draws its episodes from it exactly as the scalar env draws from
 its ``np_random`` (``PerTaskSimulator.draw_episode``), so that sub-env i after ``reset(seed=s)``
 equals the scalar env after ``reset(seed=s + i)`` step by step (what ``SyncVectorEnv`` gives),
@@ -22,10 +26,11 @@ restart together.
 from __future__ import annotations
 
 import heapq
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mec_gym.compiled import compiled_envs
 from mec_gym.envs.base import LockstepVectorEnv, real_values
 from mec_gym.envs.per_task_offload import (
     BACKLOG_SCALE_S,
@@ -56,7 +61,10 @@ from mec_gym.simulators.per_task_offload import (
     release_until,
 )
 
-__all__ = ["PerTaskOffloadVectorEnv", "ReservationHeaps"]
+if TYPE_CHECKING:
+    from mec_gym.envs.reservation_kernels import ReservationArrays
+
+__all__ = ["PerTaskOffloadVectorEnv", "ReservationHeaps", "reservation_heaps"]
 
 
 class ReservationHeaps:
@@ -93,6 +101,10 @@ class ReservationHeaps:
         self.release_shares = np.zeros_like(self.release_shares)
         self.release_valid = np.zeros_like(self.release_valid)
 
+    def entries(self, env: int) -> list[tuple[float, float]]:
+        """The heap of sub-env ``env``: (release time s, share) pairs in ``heapq``'s order."""
+        return list(self.heaps[env])
+
     def push(self, envs: np.ndarray, key: np.ndarray, share: np.ndarray) -> None:
         """``heappush`` of (``key[j]``, ``share[j]``) onto the heap of sub-env ``envs[j]``."""
         heaps = self.heaps
@@ -120,6 +132,18 @@ class ReservationHeaps:
         table = np.array(upcoming).reshape(n, count, 2)
         self.release_keys, self.release_shares = table[..., 0], table[..., 1]
         self.release_valid = np.arange(count) < self.size[:, None]
+
+
+def reservation_heaps(num_envs: int, observed: int) -> ReservationHeaps | ReservationArrays:
+    """A heap of reservations per sub-env: compiled ``ReservationArrays``
+    (:mod:`mec_gym.envs.reservation_kernels`) where the environments compile
+    (:func:`~mec_gym.compiled.compiled_envs`), else :class:`ReservationHeaps`; the same
+    interface and numbers."""
+    if compiled_envs():
+        from mec_gym.envs.reservation_kernels import ReservationArrays
+
+        return ReservationArrays(num_envs, observed)
+    return ReservationHeaps(num_envs, observed)
 
 
 class PerTaskOffloadVectorEnv(LockstepVectorEnv):
@@ -162,8 +186,9 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         self.options = cfg.action_mode == "options"
         self.rows = np.arange(self.num_envs)
         self.uploads, self.edge_jobs = (
-            ReservationHeaps(self.num_envs, RELEASES_OBSERVED) for _ in range(2)
+            reservation_heaps(self.num_envs, RELEASES_OBSERVED) for _ in range(2)
         )
+        """The reservations in service of the TDMA frame and of the edge CPU per sub-env."""
         self.totals = np.zeros((self.num_envs, len(self.keys)))
         self.task = 0
 

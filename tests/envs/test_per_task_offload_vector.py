@@ -1,5 +1,6 @@
 """The native vector env of PerTaskOffload-v1 against SyncVectorEnv over the scalar env, step
-by step, autoresets included, in both action modes; its reservation heaps against heapq."""
+by step, autoresets included, in both action modes and with both kinds of reservation heaps
+(compiled arrays, and the lists of the light install); the heaps against heapq."""
 
 from __future__ import annotations
 
@@ -11,7 +12,29 @@ import pytest
 from gymnasium.vector import AutoresetMode
 
 import mec_gym  # noqa: F401
+from mec_gym.compiled import compiled_envs
+from mec_gym.envs import per_task_offload_vector
 from mec_gym.envs.per_task_offload_vector import PerTaskOffloadVectorEnv, ReservationHeaps
+
+
+@pytest.fixture(params=["compiled", "pure_python"])
+def heaps_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test with each kind of reservation heaps: ``ReservationArrays``, compiled
+    (skipped without numba), and the ``ReservationHeaps`` lists of the light install."""
+    if request.param == "pure_python":
+        monkeypatch.setattr(per_task_offload_vector, "compiled_envs", lambda: False)
+    elif not compiled_envs():
+        pytest.skip("the envs do not compile here (no numba, or MEC_GYM_NUMBA=0)")
+    return request.param
+
+
+def heaps_of(path: str, num_envs: int, observed: int):
+    """Empty reservation heaps of the kind ``path`` names (see ``heaps_path``)."""
+    if path == "pure_python":
+        return ReservationHeaps(num_envs, observed)
+    from mec_gym.envs.reservation_kernels import ReservationArrays
+
+    return ReservationArrays(num_envs, observed)
 
 
 def assert_same_steps(num_envs: int, seed: int, steps: int, **kwargs) -> PerTaskOffloadVectorEnv:
@@ -85,21 +108,36 @@ def assert_same_steps(num_envs: int, seed: int, steps: int, **kwargs) -> PerTask
         ),
     ],
 )
-def test_the_vector_env_equals_the_scalar_env_step_by_step(num_envs, steps, kwargs, seed):
+def test_the_vector_env_equals_the_scalar_env_step_by_step(
+    num_envs, steps, kwargs, seed, heaps_path
+):
     native = assert_same_steps(num_envs, seed, steps, **kwargs)
     assert native.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
+    kind = "ReservationHeaps" if heaps_path == "pure_python" else "ReservationArrays"
+    assert type(native.uploads).__name__ == type(native.edge_jobs).__name__ == kind
+    if heaps_path == "compiled":  # compiled for one array type only: never again in a step
+        from mec_gym.envs import reservation_kernels
+
+        for kernel in (reservation_kernels.push_entries, reservation_kernels.release_entries):
+            assert len(kernel.signatures) == 1, kernel.signatures
     native.close()
 
 
-def test_the_heaps_are_the_scalar_simulators_heaps():
-    """Per sub-env the reservations the scalar simulator keeps (``heapq`` lists), their free
-    share (summed in list order) and their earliest releases in order."""
+@pytest.mark.parametrize(
+    ("hold_s", "repeat", "deepest"),
+    [(1.5, 1, 3), (6.0, 1, 12), (3.0, 2, 12)],  # short heaps; past 8 entries; pushes in pairs
+)
+def test_the_heaps_are_the_scalar_simulators_heaps(heaps_path, hold_s, repeat, deepest):
+    """Per sub-env the reservations the scalar simulator keeps (``heapq`` lists, entry for
+    entry), their free share (summed in list order) and their earliest releases in order;
+    heaps of more entries than the compiled rows hold at first, and several pushes onto one
+    heap in one call."""
     rng = np.random.default_rng(3)
-    heaps = ReservationHeaps(3, observed=3)
+    heaps = heaps_of(heaps_path, 3, observed=3)
     lists: list[list[tuple[float, float]]] = [[], [], []]
     for now in np.cumsum(rng.uniform(0.0, 0.4, 300)):
-        envs = np.flatnonzero(rng.random(3) < 0.8)
-        keys = now + rng.exponential(1.5, envs.size).round(1)  # ties in the release times
+        envs = np.tile(np.flatnonzero(rng.random(3) < 0.8), repeat)
+        keys = now + rng.exponential(hold_s, envs.size).round(1)  # ties in the release times
         shares = rng.choice([0.1, 0.2, 0.3], envs.size)
         heaps.push(envs, keys, shares)
         for env, key, share in zip(envs, keys, shares, strict=True):
@@ -108,7 +146,7 @@ def test_the_heaps_are_the_scalar_simulators_heaps():
         for heap in lists:
             while heap and heap[0][0] <= now:
                 heapq.heappop(heap)
-        assert heaps.heaps == lists
+        assert [heaps.entries(env) for env in range(3)] == lists
         np.testing.assert_array_equal(heaps.size, [len(heap) for heap in lists])
         for env, heap in enumerate(lists):  # the shares added left to right, in list order
             total = 0.0
@@ -122,9 +160,10 @@ def test_the_heaps_are_the_scalar_simulators_heaps():
             pairs = zip(keys[env][valid[env]], shares[env][valid[env]], strict=True)
             assert list(pairs) == smallest
             assert not keys[env][~valid[env]].any() and not shares[env][~valid[env]].any()
-    assert max(map(len, lists)) > 3  # heaps of more entries than observed
+    assert max(map(len, lists)) > deepest
     heaps.clear()
-    assert heaps.heaps == [[], [], []] and not heaps.size.any() and heaps.free.tolist() == [1.0] * 3
+    assert [heaps.entries(env) for env in range(3)] == [[], [], []]
+    assert not heaps.size.any() and heaps.free.tolist() == [1.0] * 3
     assert not heaps.release_valid.any() and not heaps.release_keys.any()
     assert not heaps.release_shares.any()  # the observation reads the shares unmasked
 
