@@ -321,8 +321,22 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         self.gain_db = gain_db = np.stack([draw.gain_db for draw in draws])
         self.rate = self.template.with_gains(gain_db).rate
         self.gain_obs = np.clip(self.scalar.gain_scale.encode(gain_db), -1.0, 1.0)
-        self.arrival_times = np.stack([draw.arrival_times for draw in draws])
+        self.arrival_times = arrivals = np.stack([draw.arrival_times for draw in draws])
         self.task_device = np.stack([draw.task_device for draw in draws])
+        # the arrivals in the rate window of each task, the current one included
+        # (PerTaskSimulator.recent_arrivals: the times are non-decreasing, so bisecting the
+        # first task + 1 of them counts min(those <= the window's start, task + 1))
+        starts = arrivals - self.scalar.rate_window
+        before = np.stack(
+            [
+                np.searchsorted(row, row_starts, side="right")
+                for row, row_starts in zip(arrivals, starts, strict=True)
+            ]
+        )
+        counts = np.arange(1, arrivals.shape[1] + 1)
+        self.recent_arrivals = counts - np.minimum(before, counts)
+        """Per sub-env and task, the tasks arrived in the rate window at its arrival, (num_envs,
+        tasks_per_episode)."""
         self.busy_until = np.zeros(gain_db.shape)
         self.uploads.clear()
         self.edge_jobs.clear()
@@ -365,37 +379,35 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
 
     # ------------------------------------------------------------------ observations, info
     def _observations(self) -> np.ndarray:
-        """The observations of the current tasks (``PerTaskOffloadEnv._observation``)."""
+        """The observations of the current tasks (``PerTaskOffloadEnv._observation``), each
+        feature cast to float32 as it is written in."""
         rows, now = self.rows, self.now
         uploads, edge = self.uploads.size, self.edge_jobs.size
-        blocks = [
-            np.stack(
-                (
-                    self.gain_obs[rows, self.device],
-                    self.backlog / (self.backlog + BACKLOG_SCALE_S),
-                    self.free_uplink,
-                    self.free_edge,
-                    uploads / (uploads + 2.0),
-                    edge / (edge + 2.0),
-                ),
-                axis=1,
-            )
-        ]
+        observations = np.empty((len(now), self.single_observation_space.shape[0]), np.float32)
+        features = (
+            self.gain_obs[rows, self.device],
+            self.backlog / (self.backlog + BACKLOG_SCALE_S),
+            self.free_uplink,
+            self.free_edge,
+            uploads / (uploads + 2.0),
+            edge / (edge + 2.0),
+        )
+        for column, feature in enumerate(features):
+            observations[:, column] = feature
+        column = len(features)
         for heap in (self.uploads, self.edge_jobs):  # (wait, share) of each upcoming release
             wait = heap.release_keys - now[:, None]
             with np.errstate(divide="ignore", invalid="ignore"):  # only where no release
                 squashed = np.where(heap.release_valid, wait / (wait + RELEASE_SCALE_S), 0.0)
-            pairs = np.stack((squashed, heap.release_shares), axis=2)  # shares: 0 where none
-            blocks.append(pairs.reshape(len(now), -1))
-        window_start = now - self.scalar.rate_window
-        before = np.count_nonzero(
-            self.arrival_times[:, : self.task + 1] <= window_start[:, None], axis=1
-        )
-        ratio = (self.task + 1 - before) / RATE_WINDOW_ARRIVALS
-        blocks.append((ratio / (ratio + 1.0))[:, None])
+            end = column + 2 * RELEASES_OBSERVED
+            observations[:, column:end:2] = squashed
+            observations[:, column + 1 : end : 2] = heap.release_shares  # 0 where none
+            column = end
+        ratio = self.recent_arrivals[:, self.task] / RATE_WINDOW_ARRIVALS
+        observations[:, column] = ratio / (ratio + 1.0)
         if self.options:
-            blocks.append(self.option_costs / (1.0 + np.abs(self.option_costs)))
-        return np.concatenate(blocks, axis=1, dtype=np.float32)
+            observations[:, column + 1 :] = self.option_costs / (1.0 + np.abs(self.option_costs))
+        return observations
 
     def _infos(self, edge_seen: np.ndarray) -> dict[str, Any]:
         """Episode-to-date means, edge jobs seen at the decision, tasks decided, time (s)."""

@@ -15,6 +15,7 @@ import mec_gym  # noqa: F401
 from mec_gym.compiled import compiled_envs
 from mec_gym.envs import per_task_offload_vector
 from mec_gym.envs.per_task_offload_vector import PerTaskOffloadVectorEnv, ReservationHeaps
+from mec_gym.simulators.per_task_offload import ArrivalTrace
 
 
 @pytest.fixture(params=["compiled", "pure_python"])
@@ -120,6 +121,18 @@ def test_the_vector_env_equals_the_scalar_env_step_by_step(
 
         for kernel in (reservation_kernels.push_entries, reservation_kernels.release_entries):
             assert len(kernel.signatures) == 1, kernel.signatures
+    native.close()
+
+
+def test_the_rate_window_counts_tied_arrivals_as_the_scalar_env_does():
+    """Arrival times on a 0.5 s grid, several at once, and a rate window of exactly 1 s
+    (10 / (N rate)): arrivals at the window's start and after the current task's time."""
+    rng = np.random.default_rng(5)
+    times = np.sort(rng.integers(0, 60, 80)) * 0.5
+    trace = ArrivalTrace(times, rng.integers(0, 5, 80))
+    kwargs = {"num_devices": 5, "arrival_rate": 2.0, "tasks_per_episode": 80}
+    native = assert_same_steps(2, 4, 170, arrivals=trace, **kwargs)
+    assert native.recent_arrivals.max() > 3
     native.close()
 
 
