@@ -71,8 +71,9 @@ class ReservationHeaps:
     """One heap of (release time s, share) reservations per sub-env, each a list kept by
     ``heapq`` with the scalar simulator's functions (``release_until``, ``free_share``,
     ``next_releases``), so that every heap holds its entries in the scalar simulator's order
-    and the free shares, sums in that order, are the same numbers. (A loop over the sub-envs:
-    a heap's pushes and pops are sequential and it holds a few entries.) :meth:`release`
+    and the free shares, sums in that order, are the same numbers. (A loop over the sub-envs
+    in Python: the light install's heaps; :func:`reservation_heaps` gives the compiled
+    ``ReservationArrays`` where numba imports.) :meth:`release`
     pops what has ended and sets what the observation reads: ``size``, ``free`` and the
     ``observed`` earliest releases (``release_keys``, ``release_shares``, ``release_valid``)."""
 
