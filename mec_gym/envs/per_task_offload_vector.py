@@ -73,7 +73,7 @@ class ReservationHeaps:
     ``next_releases``), so that every heap holds its entries in the scalar simulator's order
     and the free shares, sums in that order, are the same numbers. (A loop over the sub-envs
     in Python: the light install's heaps; :func:`reservation_heaps` gives the compiled
-    ``ReservationArrays`` where numba imports.) :meth:`release`
+    ``ReservationArrays`` where the environments compile, ``compiled_envs()``.) :meth:`release`
     pops what has ended and sets what the observation reads: ``size``, ``free`` and the
     ``observed`` earliest releases (``release_keys``, ``release_shares``, ``release_valid``)."""
 

@@ -18,6 +18,8 @@ needs numba (the ``solvers`` extra).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from mec_gym.compiled import compiled
@@ -145,6 +147,12 @@ def release_entries(
             next_keys[env, m] = next_shares[env, m] = 0.0
 
 
+def kernel_array(values: Any, dtype: type[np.generic]) -> np.ndarray:
+    """``values`` as the one array type the kernels are compiled for: C-contiguous, writeable,
+    of ``dtype`` (a copy where needed; numba would compile them again for any other type)."""
+    return np.require(values, dtype=dtype, requirements=("C", "W"))
+
+
 class ReservationArrays:
     """One heap of (release time s, share) reservations per sub-env, as rows of arrays kept by
     the compiled sifts of the module docstring: the interface and numbers of
@@ -156,64 +164,66 @@ class ReservationArrays:
     def __init__(self, num_envs: int, observed: int) -> None:
         self.observed = observed
         self.keys = np.zeros((num_envs, INITIAL_CAPACITY))
-        """Release times (s) of each heap, in heap order in the first ``count[env]`` entries."""
+        """Release times (s) of each heap, in heap order in the first ``held[env]`` entries."""
         self.shares = np.zeros((num_envs, INITIAL_CAPACITY))
         """Their shares."""
-        self.count = np.zeros(num_envs, dtype=np.int64)
-        """Reservations in each heap now, (num_envs,)."""
-        self.clear()
-
-    def clear(self) -> None:
-        """Empty every heap (and what :meth:`release` set: no reservation, all free)."""
-        num_envs = len(self.count)
-        self.count = np.zeros(num_envs, dtype=np.int64)
+        self.held = np.zeros(num_envs, dtype=np.int64)
+        """Reservations each heap holds now, (num_envs,)."""
         self.size = np.zeros(num_envs, dtype=np.int64)
         """Reservations in each heap at the last :meth:`release`, (num_envs,)."""
         self.free = np.ones(num_envs)
         """The free share each heap leaves at the last :meth:`release`, (num_envs,)."""
-        self.release_keys = np.zeros((num_envs, self.observed))
+        self.release_keys = np.zeros((num_envs, observed))
         """Release times (s) of each heap's ``observed`` earliest reservations, in order (0
         past the heap's size), at the last :meth:`release`."""
-        self.release_shares = np.zeros((num_envs, self.observed))
+        self.release_shares = np.zeros((num_envs, observed))
         """Their shares (0 past the heap's size)."""
-        self.release_valid = np.zeros((num_envs, self.observed), dtype=bool)
+        self.release_valid = np.zeros((num_envs, observed), dtype=bool)
         """Which of those entries exist."""
+
+    def clear(self) -> None:
+        """Empty every heap (and what :meth:`release` set: no reservation, all free)."""
+        self.held = np.zeros_like(self.held)
+        self.size = np.zeros_like(self.size)
+        self.free = np.ones_like(self.free)
+        self.release_keys = np.zeros_like(self.release_keys)
+        self.release_shares = np.zeros_like(self.release_shares)
+        self.release_valid = np.zeros_like(self.release_valid)
 
     def entries(self, env: int) -> list[tuple[float, float]]:
         """The heap of sub-env ``env`` as ``heapq`` keeps its list: (release time s, share)
         pairs in heap order."""
-        size = int(self.count[env])
+        size = int(self.held[env])
         keys, shares = self.keys[env, :size].tolist(), self.shares[env, :size].tolist()
         return list(zip(keys, shares, strict=True))
 
     def push(self, envs: np.ndarray, key: np.ndarray, share: np.ndarray) -> None:
         """``heappush`` of (``key[j]``, ``share[j]``) onto the heap of sub-env ``envs[j]``."""
-        # one array type for the kernels (each other type would compile them again)
-        envs = np.ascontiguousarray(envs, dtype=np.int64)
-        key, share = (np.ascontiguousarray(values, dtype=float) for values in (key, share))
+        envs = kernel_array(envs, np.int64)
+        key, share = kernel_array(key, np.float64), kernel_array(share, np.float64)
         done = 0
         while (
-            done := push_entries(self.keys, self.shares, self.count, envs, key, share, done)
+            done := push_entries(self.keys, self.shares, self.held, envs, key, share, done)
         ) < len(envs):
             self._widen()
 
     def release(self, now: np.ndarray) -> None:
         """Pop every reservation released by ``now`` (s, per sub-env), earliest first; then
         the heaps' sizes, free shares and earliest releases."""
-        num_envs = len(self.count)
+        num_envs = len(self.held)
         self.free = np.empty(num_envs)
         self.release_keys = np.empty((num_envs, self.observed))
         self.release_shares = np.empty((num_envs, self.observed))
         release_entries(
             self.keys,
             self.shares,
-            self.count,
-            np.ascontiguousarray(now, dtype=float),
+            self.held,
+            kernel_array(now, np.float64),
             self.free,
             self.release_keys,
             self.release_shares,
         )
-        self.size = self.count.copy()
+        self.size = self.held.copy()
         self.release_valid = np.arange(self.observed) < self.size[:, None]
 
     def _widen(self) -> None:

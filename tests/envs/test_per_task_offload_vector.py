@@ -5,6 +5,7 @@ by step, autoresets included, in both action modes and with both kinds of reserv
 from __future__ import annotations
 
 import heapq
+from typing import TYPE_CHECKING
 
 import gymnasium as gym
 import numpy as np
@@ -16,6 +17,9 @@ from mec_gym.compiled import compiled_envs
 from mec_gym.envs import per_task_offload_vector
 from mec_gym.envs.per_task_offload_vector import PerTaskOffloadVectorEnv, ReservationHeaps
 from mec_gym.simulators.per_task_offload import ArrivalTrace
+
+if TYPE_CHECKING:
+    from mec_gym.envs.reservation_kernels import ReservationArrays
 
 
 @pytest.fixture(params=["compiled", "pure_python"])
@@ -29,7 +33,7 @@ def heaps_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     return request.param
 
 
-def heaps_of(path: str, num_envs: int, observed: int):
+def heaps_of(path: str, num_envs: int, observed: int) -> ReservationHeaps | ReservationArrays:
     """Empty reservation heaps of the kind ``path`` names (see ``heaps_path``)."""
     if path == "pure_python":
         return ReservationHeaps(num_envs, observed)
@@ -126,7 +130,7 @@ def test_the_vector_env_equals_the_scalar_env_step_by_step(
 
 def test_the_rate_window_counts_tied_arrivals_as_the_scalar_env_does():
     """Arrival times on a 0.5 s grid, several at once, and a rate window of exactly 1 s
-    (10 / (N rate)): arrivals at the window's start and after the current task's time."""
+    (10 / (N rate)): arrivals at the window's start."""
     rng = np.random.default_rng(5)
     times = np.sort(rng.integers(0, 60, 80)) * 0.5
     trace = ArrivalTrace(times, rng.integers(0, 5, 80))
@@ -138,7 +142,8 @@ def test_the_rate_window_counts_tied_arrivals_as_the_scalar_env_does():
 
 @pytest.mark.parametrize(
     ("hold_s", "repeat", "deepest"),
-    [(1.5, 1, 3), (6.0, 1, 12), (3.0, 2, 12)],  # short heaps; past 8 entries; pushes in pairs
+    # heaps of up to 15 entries, of over 20, and two pushes per sub-env in each call
+    [(1.5, 1, 3), (6.0, 1, 12), (3.0, 2, 12)],
 )
 def test_the_heaps_are_the_scalar_simulators_heaps(heaps_path, hold_s, repeat, deepest):
     """Per sub-env the reservations the scalar simulator keeps (``heapq`` lists, entry for
@@ -179,6 +184,43 @@ def test_the_heaps_are_the_scalar_simulators_heaps(heaps_path, hold_s, repeat, d
     assert not heaps.size.any() and heaps.free.tolist() == [1.0] * 3
     assert not heaps.release_valid.any() and not heaps.release_keys.any()
     assert not heaps.release_shares.any()  # the observation reads the shares unmasked
+
+
+def test_one_push_call_widens_the_compiled_rows_midway_as_heappush_would():
+    """20 pushes onto one heap in one call (the rows hold 8, then 16, then 32 entries), then
+    an empty push; a release with a read-only clock compiles nothing again."""
+    if not compiled_envs():
+        pytest.skip("the envs do not compile here (no numba, or MEC_GYM_NUMBA=0)")
+    from mec_gym.envs import reservation_kernels
+
+    rng = np.random.default_rng(11)
+    heaps = reservation_kernels.ReservationArrays(2, observed=3)
+    envs = np.array([1, 0, 0, 1] + [0] * 19)
+    keys = rng.integers(1, 6, envs.size).astype(float)  # ties in the release times
+    shares = rng.choice([0.01, 0.02], envs.size)
+    heaps.push(envs, keys, shares)
+    heaps.push(np.array([], dtype=np.int64), np.array([]), np.array([]))
+    lists: list[list[tuple[float, float]]] = [[], []]
+    for env, key, share in zip(envs.tolist(), keys.tolist(), shares.tolist(), strict=True):
+        heapq.heappush(lists[env], (key, share))
+    assert [heaps.entries(env) for env in range(2)] == lists
+    assert heaps.keys.shape[1] == 32
+    heaps.release(np.zeros(2))  # nothing ends at 0 s
+    clock = np.array([2.0, 0.0])  # s, read-only
+    clock.setflags(write=False)
+    heaps.release(clock)
+    for heap, now in zip(lists, clock.tolist(), strict=True):
+        while heap and heap[0][0] <= now:
+            heapq.heappop(heap)
+    assert [heaps.entries(env) for env in range(2)] == lists
+    assert 0 < len(lists[0]) < 21 and len(lists[1]) == 2  # popped at 2 s only
+    for env, heap in enumerate(lists):  # the 3 earliest in order, zeros past the heap
+        earliest = np.zeros((3, 2))
+        earliest[: len(heap)] = sorted(heap)[:3]
+        np.testing.assert_array_equal(heaps.release_keys[env], earliest[:, 0])
+        np.testing.assert_array_equal(heaps.release_shares[env], earliest[:, 1])
+    for kernel in (reservation_kernels.push_entries, reservation_kernels.release_entries):
+        assert len(kernel.signatures) == 1, kernel.signatures
 
 
 @pytest.mark.parametrize(
