@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mec_gym.compiled import COMPILED_ENV_CODE, ENV_SWITCH, compiled_envs
 from mec_gym.registration import canonical_id
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ __all__ = [
     "output_folder",
     "fresh_folder",
     "load_average",
+    "switch_prefix",
+    "compiled_code",
     "write_atomically",
     "write_csv",
     "markdown_table",
@@ -123,6 +126,29 @@ def load_average() -> str:
     """The machine's 1, 5 and 15 min load averages, e.g. ``"0.42, 1.97, 2.65"`` (timings taken
     on a loaded machine are inflated)."""
     return ", ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
+def switch_prefix() -> str:
+    """``MEC_GYM_NUMBA=0 `` (the variable as set) where it is set, else "": what goes in front
+    of a benchmark's command line to give the same page."""
+    value = os.environ.get(ENV_SWITCH)
+    return f"{ENV_SWITCH}={value} " if value is not None else ""
+
+
+def compiled_code() -> str:
+    """The sentence saying which code a benchmark's environments ran: the parts compiled by
+    numba (``mec_gym.compiled.COMPILED_ENV_CODE``), or pure Python throughout."""
+    if not compiled_envs():
+        return (
+            "Every env in pure Python (no numba, or `MEC_GYM_NUMBA=0`): the light install's code."
+        )
+    import numba
+
+    return (
+        f"Compiled by numba {numba.__version__} (the `solvers` extra): "
+        f"{' and '.join(COMPILED_ENV_CODE)}; `MEC_GYM_NUMBA=0` runs the light install's "
+        "pure-Python code instead."
+    )
 
 
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:

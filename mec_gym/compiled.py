@@ -16,12 +16,25 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-__all__ = ["COMPILE", "ENV_SWITCH", "SWITCH_VALUES", "compiled", "compiled_envs"]
+__all__ = [
+    "COMPILE",
+    "COMPILED_ENV_CODE",
+    "ENV_SWITCH",
+    "SWITCH_VALUES",
+    "compiled",
+    "compiled_envs",
+]
 
 COMPILE = {"cache": True, "error_model": "numpy", "nogil": True}
 """numba options: compiled code cached on disk; ``error_model="numpy"``: a float division by 0
 gives inf or NaN as in numpy (no exception check in the loops, so they vectorise)."""
 
+
+COMPILED_ENV_CODE = (
+    "TwoTimescale-v0's slot step",
+    "the reservation heaps of PerTaskOffload-v1's native vector env",
+)
+"""The environment code compiled where :func:`compiled_envs` (pure Python otherwise)."""
 
 ENV_SWITCH = "MEC_GYM_NUMBA"
 """Environment variable: ``0`` (or off, false, no) makes the environments run their pure-Python

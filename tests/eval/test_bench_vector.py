@@ -8,7 +8,7 @@ import time
 import gymnasium as gym
 import pytest
 
-from mec_gym.eval import bench_vector
+from mec_gym.eval import bench_vector, output
 
 
 def test_the_vector_benchmark_writes_both_tables(tmp_path):
@@ -42,7 +42,9 @@ def test_the_vector_benchmark_writes_both_tables(tmp_path):
     training = [r for r in rows if r["vec_env"]]
     assert {r["vec_env"] for r in training} == {"DummyVecEnv", "NativeVecEnv"}
     assert all(0 < float(r["env_share"]) < 1 for r in training)
-    assert "SB3 PPO" in (tmp_path / "bench_vector.md").read_text()
+    page = (tmp_path / "bench_vector.md").read_text()
+    assert "SB3 PPO" in page
+    assert output.compiled_code() in page  # which code the envs ran
 
 
 class SlowResetVectorEnv:

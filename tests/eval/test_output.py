@@ -75,14 +75,23 @@ def test_bench_envs_writes_its_page_into_the_folder(tmp_path):
     assert [r["env"] for r in rows] == ["CartPole-v1", env_id]
     assert all(0 <= float(r["reset_share"]) < 1 for r in rows)
     assert "| time in resets |" in text
-    assert bench_envs.compiled_steps() in text  # which code the steps ran
+    assert output.compiled_code() in text  # which code the steps ran
 
 
-def test_bench_envs_names_the_switch_that_gives_the_pure_python_page(monkeypatch):
+def test_the_benchmarks_say_which_code_the_envs_ran(monkeypatch):
+    from mec_gym.compiled import COMPILED_ENV_CODE, compiled_envs
+
+    if compiled_envs():
+        assert all(part in output.compiled_code() for part in COMPILED_ENV_CODE)
+    monkeypatch.setattr(output, "compiled_envs", lambda: False)
+    assert output.compiled_code().startswith("Every env in pure Python")
+
+
+def test_the_benchmarks_name_the_switch_that_gives_the_pure_python_page(monkeypatch):
     monkeypatch.setenv("MEC_GYM_NUMBA", "0")
-    assert bench_envs.switch_prefix() == "MEC_GYM_NUMBA=0 "
+    assert output.switch_prefix() == "MEC_GYM_NUMBA=0 "
     monkeypatch.delenv("MEC_GYM_NUMBA")
-    assert bench_envs.switch_prefix() == ""
+    assert output.switch_prefix() == ""
 
 
 class SlowResetEnv(gym.Env):
