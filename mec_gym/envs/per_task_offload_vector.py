@@ -64,10 +64,49 @@ from mec_gym.simulators.per_task_offload import (
 if TYPE_CHECKING:
     from mec_gym.envs.reservation_kernels import ReservationArrays
 
-__all__ = ["PerTaskOffloadVectorEnv", "ReservationHeaps", "reservation_heaps"]
+__all__ = [
+    "PerTaskOffloadVectorEnv",
+    "ReleasedReservations",
+    "ReservationHeaps",
+    "reservation_heaps",
+]
 
 
-class ReservationHeaps:
+class ReleasedReservations:
+    """What the last ``release(now)`` of per-sub-env reservation heaps leaves for the
+    observation (the part both kinds of heaps share): ``size``, ``free`` and the ``observed``
+    earliest releases (``release_keys``, ``release_shares``, ``release_valid``)."""
+
+    def __init__(self, num_envs: int, observed: int) -> None:
+        self.observed = observed
+        self.size = np.zeros(num_envs, dtype=np.int64)
+        """Reservations in each heap at the last release, (num_envs,)."""
+        self.free = np.ones(num_envs)
+        """``free_share`` of each heap at the last release, (num_envs,)."""
+        self.release_keys = np.zeros((num_envs, observed))
+        """Release times (s) of each heap's ``observed`` earliest reservations, in order (0
+        past the heap's size), at the last release."""
+        self.release_shares = np.zeros((num_envs, observed))
+        """Their shares (0 past the heap's size)."""
+        self.release_valid = np.zeros((num_envs, observed), dtype=bool)
+        """Which of those entries exist."""
+
+    def clear(self) -> None:
+        """Forget the last release: no reservation, all free."""
+        self.size = np.zeros_like(self.size)
+        self.free = np.ones_like(self.free)
+        self.release_keys = np.zeros_like(self.release_keys)
+        self.release_shares = np.zeros_like(self.release_shares)
+        self.release_valid = np.zeros_like(self.release_valid)
+
+    def record_release(self, size: np.ndarray) -> None:
+        """Set ``size`` (reservations per heap after a release) and which of the earliest
+        releases exist."""
+        self.size = size
+        self.release_valid = np.arange(self.observed) < size[:, None]
+
+
+class ReservationHeaps(ReleasedReservations):
     """One heap of (release time s, share) reservations per sub-env, each a list kept by
     ``heapq`` with the scalar simulator's functions (``release_until``, ``free_share``,
     ``next_releases``), so that every heap holds its entries in the scalar simulator's order
@@ -78,29 +117,14 @@ class ReservationHeaps:
     ``observed`` earliest releases (``release_keys``, ``release_shares``, ``release_valid``)."""
 
     def __init__(self, num_envs: int, observed: int) -> None:
+        super().__init__(num_envs, observed)
         self.heaps: list[list[tuple[float, float]]] = [[] for _ in range(num_envs)]
-        self.observed = observed
-        self.size = np.zeros(num_envs, dtype=np.int64)
-        """Reservations in each heap at the last :meth:`release`, (num_envs,)."""
-        self.free = np.ones(num_envs)
-        """``free_share`` of each heap at the last :meth:`release`, (num_envs,)."""
-        self.release_keys = np.zeros((num_envs, observed))
-        """Release times (s) of each heap's ``observed`` earliest reservations, in order (0
-        past the heap's size), at the last :meth:`release`."""
-        self.release_shares = np.zeros((num_envs, observed))
-        """Their shares (0 past the heap's size)."""
-        self.release_valid = np.zeros((num_envs, observed), dtype=bool)
-        """Which of those entries exist."""
 
     def clear(self) -> None:
         """Empty every heap (and what :meth:`release` set: no reservation, all free)."""
         for heap in self.heaps:
             heap.clear()
-        self.size = np.zeros_like(self.size)
-        self.free = np.ones_like(self.free)
-        self.release_keys = np.zeros_like(self.release_keys)
-        self.release_shares = np.zeros_like(self.release_shares)
-        self.release_valid = np.zeros_like(self.release_valid)
+        super().clear()
 
     def entries(self, env: int) -> list[tuple[float, float]]:
         """The heap of sub-env ``env``: (release time s, share) pairs in ``heapq``'s order."""
@@ -128,11 +152,10 @@ class ReservationHeaps:
                 upcoming += item
             upcoming += padding[: 2 * (count - len(releases))]
         n = len(self.heaps)
-        self.size = np.fromiter(map(len, self.heaps), np.int64, n)
         self.free = np.array(free)
         table = np.array(upcoming).reshape(n, count, 2)
         self.release_keys, self.release_shares = table[..., 0], table[..., 1]
-        self.release_valid = np.arange(count) < self.size[:, None]
+        self.record_release(np.fromiter(map(len, self.heaps), np.int64, n))
 
 
 def reservation_heaps(num_envs: int, observed: int) -> ReservationHeaps | ReservationArrays:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from mec_gym.compiled import compiled
+from mec_gym.envs.per_task_offload_vector import ReleasedReservations
 
 __all__ = ["ReservationArrays", "push_entries", "release_entries"]
 
@@ -153,42 +154,26 @@ def kernel_array(values: Any, dtype: type[np.generic]) -> np.ndarray:
     return np.require(values, dtype=dtype, requirements=("C", "W"))
 
 
-class ReservationArrays:
+class ReservationArrays(ReleasedReservations):
     """One heap of (release time s, share) reservations per sub-env, as rows of arrays kept by
     the compiled sifts of the module docstring: the interface and numbers of
     ``mec_gym.envs.per_task_offload_vector.ReservationHeaps``. :meth:`release` pops what has
-    ended and sets what the observation reads: ``size``, ``free`` and the ``observed``
-    earliest releases (``release_keys``, ``release_shares``, ``release_valid``), new arrays
-    at each call."""
+    ended and sets what the observation reads (:class:`ReleasedReservations`), new arrays at
+    each call."""
 
     def __init__(self, num_envs: int, observed: int) -> None:
-        self.observed = observed
+        super().__init__(num_envs, observed)
         self.keys = np.zeros((num_envs, INITIAL_CAPACITY))
         """Release times (s) of each heap, in heap order in the first ``held[env]`` entries."""
         self.shares = np.zeros((num_envs, INITIAL_CAPACITY))
         """Their shares."""
         self.held = np.zeros(num_envs, dtype=np.int64)
         """Reservations each heap holds now, (num_envs,)."""
-        self.size = np.zeros(num_envs, dtype=np.int64)
-        """Reservations in each heap at the last :meth:`release`, (num_envs,)."""
-        self.free = np.ones(num_envs)
-        """The free share each heap leaves at the last :meth:`release`, (num_envs,)."""
-        self.release_keys = np.zeros((num_envs, observed))
-        """Release times (s) of each heap's ``observed`` earliest reservations, in order (0
-        past the heap's size), at the last :meth:`release`."""
-        self.release_shares = np.zeros((num_envs, observed))
-        """Their shares (0 past the heap's size)."""
-        self.release_valid = np.zeros((num_envs, observed), dtype=bool)
-        """Which of those entries exist."""
 
     def clear(self) -> None:
         """Empty every heap (and what :meth:`release` set: no reservation, all free)."""
         self.held = np.zeros_like(self.held)
-        self.size = np.zeros_like(self.size)
-        self.free = np.ones_like(self.free)
-        self.release_keys = np.zeros_like(self.release_keys)
-        self.release_shares = np.zeros_like(self.release_shares)
-        self.release_valid = np.zeros_like(self.release_valid)
+        super().clear()
 
     def entries(self, env: int) -> list[tuple[float, float]]:
         """The heap of sub-env ``env`` as ``heapq`` keeps its list: (release time s, share)
@@ -223,8 +208,7 @@ class ReservationArrays:
             self.release_keys,
             self.release_shares,
         )
-        self.size = self.held.copy()
-        self.release_valid = np.arange(self.observed) < self.size[:, None]
+        self.record_release(self.held.copy())
 
     def _widen(self) -> None:
         """Double the entries each heap row can hold."""
