@@ -32,7 +32,7 @@ from mec_gym.envs.bandwidth_split import (
     shared_band_split,
 )
 from mec_gym.envs.base import LockstepVectorEnv, env_blocks, real_values
-from mec_gym.models.summation import last_axis_sum
+from mec_gym.models.summation import numpy_sum
 from mec_gym.problems.bandwidth_split import split_outcome
 from mec_gym.simulators.bandwidth_split import (
     DeviceState,
@@ -92,6 +92,9 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         self.period = 0
         """The current period of every sub-env."""
         self.totals = np.zeros((self.num_envs, len(self.keys)))
+        self.device_values = np.empty((cfg.num_devices, len(self.keys), self.num_envs))
+        """A period's values per device, key and sub-env (contiguous rows to sum over the
+        devices)."""
 
     # ------------------------------------------------------------------ gym API
     def _step_all(
@@ -129,9 +132,13 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         )
         self.devices = carry_over(cfg, devices, outcome)
         per_device = period_values(cfg, outcome)
-        # every key's (n, K) values side by side, (n, keys * K); their means over the devices
-        period = np.concatenate([per_device[key] for key in self.keys], axis=1)
-        period = period if k == 1 else last_axis_sum(period.reshape(n, -1, k)) / k
+        if k == 1:  # every key's (n, 1) values side by side, (n, keys)
+            period = np.concatenate([per_device[key] for key in self.keys], axis=1)
+        else:  # their means over the devices, summed device by device as numpy sums a row
+            table = self.device_values
+            for j, key in enumerate(self.keys):
+                table[:, j] = per_device[key].T
+            period = (numpy_sum(table) / k).T
         self.totals += period
         self.period = t = t + 1
         truncated = t >= cfg.periods_per_episode

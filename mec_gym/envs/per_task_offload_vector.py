@@ -17,7 +17,7 @@ that order, are the same numbers: where the environments compile
 the scalar simulator's own functions (:class:`ReservationHeaps`), a loop over the sub-envs in
 Python, several times slower. Each sub-env keeps its own
 ``numpy.random.Generator`` and draws its episodes from it exactly as the scalar env draws from
-its ``np_random`` (``PerTaskSimulator.draw_episode``), so that sub-env i after ``reset(seed=s)``
+its ``np_random`` (``PerTaskSimulator.draw_episodes``), so that sub-env i after ``reset(seed=s)``
 equals the scalar env after ``reset(seed=s + i)`` step by step (what ``SyncVectorEnv`` gives),
 autoresets included. Every episode has ``tasks_per_episode`` tasks, so the sub-envs end and
 restart together.
@@ -341,12 +341,12 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
     def _start(self) -> tuple[np.ndarray, dict[str, Any]]:
         """New episodes for every sub-env (from their own generators); their observations and
         reset ``info``."""
-        draws = [self.simulator.draw_episode(rng) for rng in self.rngs]
-        self.gain_db = gain_db = np.stack([draw.gain_db for draw in draws])
+        draws = self.simulator.draw_episodes(self.rngs)
+        self.gain_db = gain_db = draws.gain_db
         self.rate = self.template.with_gains(gain_db).rate
         self.gain_obs = np.clip(self.scalar.gain_scale.encode(gain_db), -1.0, 1.0)
-        self.arrival_times = arrivals = np.stack([draw.arrival_times for draw in draws])
-        self.task_device = np.stack([draw.task_device for draw in draws])
+        self.arrival_times = arrivals = draws.arrival_times
+        self.task_device = draws.task_device
         # the arrivals in the rate window of each task, the current one included
         # (PerTaskSimulator.recent_arrivals: the times are non-decreasing, so bisecting the
         # first task + 1 of them counts min(those <= the window's start, task + 1))

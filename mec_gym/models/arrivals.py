@@ -12,7 +12,7 @@ __all__ = ["poisson_arrival_times", "mmpp_arrival_times"]
 
 def poisson_arrival_times(rng: np.random.Generator, rate: float, count: int) -> np.ndarray:
     """The first ``count`` arrival times (s) of a Poisson process of ``rate`` 1/s from time 0."""
-    return np.cumsum(rng.exponential(1.0 / rate, size=count))
+    return rng.exponential(1.0 / rate, size=count).cumsum()
 
 
 def mmpp_arrival_times(

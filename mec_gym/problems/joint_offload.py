@@ -52,6 +52,7 @@ __all__ = [
     "DropGenerator",
     "UniformDrops",
     "FixedDrop",
+    "checked_drops",
     "checked_positions",
     "shadowed_gains_db",
     "shadowing_db",
@@ -271,13 +272,15 @@ def sample_positions(rng: np.random.Generator, config: JointOffloadConfig, n: in
     Rejection sampling in the square ``[-side/2, side/2]^2``.
     """
     half = config.area_side / 2.0
-    positions = np.empty((n, 2))
-    missing = np.arange(n)
-    while missing.size:
-        draw = rng.uniform(-half, half, size=(missing.size, 2))
-        ok = np.hypot(draw[:, 0], draw[:, 1]) >= config.min_distance
-        positions[missing[ok]] = draw[ok]
-        missing = missing[~ok]
+    positions = rng.uniform(-half, half, size=(n, 2))
+    too_close = np.hypot(positions[:, 0], positions[:, 1]) < config.min_distance
+    if too_close.any():
+        missing = np.flatnonzero(too_close)
+        while missing.size:  # redrawn, in order, until none is too close
+            draw = rng.uniform(-half, half, size=(missing.size, 2))
+            ok = np.hypot(draw[:, 0], draw[:, 1]) >= config.min_distance
+            positions[missing[ok]] = draw[ok]
+            missing = missing[~ok]
     return positions
 
 
@@ -321,13 +324,23 @@ def checked_positions(
 ) -> np.ndarray:
     """``positions`` (what a drop generator returned) as a float array, or ValueError unless it
     places ``num_devices`` devices in the cell, at least ``min_distance`` from the BS."""
-    positions = np.asarray(positions, dtype=float)
-    if positions.shape != (num_devices, 2):
-        raise ValueError(
-            f"a drop must place {num_devices} devices, shape (N, 2); got {positions.shape}"
-        )
+    return checked_drops(config, [positions], num_devices)[0]
+
+
+def checked_drops(
+    config: JointOffloadConfig, drops: Sequence[np.ndarray], num_devices: int
+) -> np.ndarray:
+    """The drops ``drops`` (what a drop generator returned, one per episode) as a float array
+    (episodes, N, 2), or ValueError unless each places ``num_devices`` devices in the cell, at
+    least ``min_distance`` from the BS (see :func:`checked_positions`)."""
+    for drop in drops:
+        if np.shape(drop) != (num_devices, 2):
+            raise ValueError(
+                f"a drop must place {num_devices} devices, shape (N, 2); got {np.shape(drop)}"
+            )
+    positions = np.array(drops, dtype=float).reshape(len(drops), num_devices, 2)
     half = config.area_side / 2.0
-    distance = np.hypot(positions[:, 0], positions[:, 1])
+    distance = np.hypot(positions[..., 0], positions[..., 1])
     if not np.isfinite(positions).all() or np.any(np.abs(positions) > half):
         raise ValueError(f"drop positions must be finite and lie in the {config.area_side} m cell")
     if np.any(distance < config.min_distance):

@@ -27,7 +27,7 @@ from mec_gym.problems.joint_offload import (
     JointOffloadProblem,
     UniformDrops,
     channel_gains_db,
-    checked_positions,
+    checked_drops,
     shadowing_db,
 )
 
@@ -253,9 +253,7 @@ class JointOffloadRoundsSimulator:
         """The drops and first chunks of ``len(rngs)`` episodes, episode e from ``rngs[e]`` as
         :meth:`first_chunk` draws one (arrays with a leading episode axis)."""
         n = self.config.num_devices
-        origins = np.stack(
-            [checked_positions(self.config, self.drops(self.config, rng, n), n) for rng in rngs]
-        )
+        origins = checked_drops(self.config, [self.drops(self.config, rng, n) for rng in rngs], n)
         return self.draw_chunks(rngs, origins, include_start=True)
 
     def draw_chunks(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -28,10 +29,11 @@ from mec_gym.problems.joint_offload import (
     JointOffloadConfig,
     JointOffloadProblem,
     UniformDrops,
-    checked_positions,
+    channel_gains_db,
+    checked_drops,
     local_delay_energy,
     offload_delay_energy,
-    shadowed_gains_db,
+    shadowing_db,
     upload_time,
     weighted_cost,
 )
@@ -42,6 +44,7 @@ __all__ = [
     "PoissonArrivals",
     "ArrivalTrace",
     "checked_arrivals",
+    "checked_episode_arrivals",
     "TaskDecision",
     "TaskOutcome",
     "PerTaskState",
@@ -166,10 +169,22 @@ def checked_arrivals(
 ) -> tuple[np.ndarray, np.ndarray]:
     """What an arrival generator returned, or ValueError unless it is ``tasks_per_episode``
     finite, non-decreasing times >= 0 (s) and integer devices in ``[0, N)``."""
-    times, devices = np.asarray(times, dtype=float), np.asarray(devices)
+    times, devices = checked_episode_arrivals(config, [(times, devices)])
+    return times[0], devices[0]
+
+
+def checked_episode_arrivals(
+    config: PerTaskOffloadConfig, arrivals: Sequence[tuple[np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """What an arrival generator returned for each of several episodes, as arrays (episodes,
+    tasks_per_episode) of times (s) and devices; ValueError unless each is as
+    :func:`checked_arrivals` requires."""
     n = config.tasks_per_episode
-    if times.shape != (n,) or devices.shape != (n,):
-        raise ValueError(f"arrivals must be {n} times and {n} devices (tasks_per_episode={n})")
+    for times, devices in arrivals:
+        if np.shape(times) != (n,) or np.shape(devices) != (n,):
+            raise ValueError(f"arrivals must be {n} times and {n} devices (tasks_per_episode={n})")
+    times = np.array([times for times, _ in arrivals], dtype=float).reshape(len(arrivals), n)
+    devices = np.array([devices for _, devices in arrivals]).reshape(len(arrivals), n)
     if not np.isfinite(times).all() or np.any(times < 0) or np.any(np.diff(times) < 0):
         raise ValueError("arrival times must be finite, >= 0 and non-decreasing")
     if devices.dtype.kind not in "iu" or np.any((devices < 0) | (devices >= config.num_devices)):
@@ -178,7 +193,8 @@ def checked_arrivals(
 
 
 class EpisodeDraw(NamedTuple):
-    """The random parts of an episode (SI units)."""
+    """The random parts of an episode (SI units; with a leading episode axis from
+    ``PerTaskSimulator.draw_episodes``)."""
 
     positions: np.ndarray
     """Device positions, m, (N, 2), BS at the origin."""
@@ -291,14 +307,25 @@ class PerTaskSimulator:
     def draw_episode(self, rng: np.random.Generator) -> EpisodeDraw:
         """An episode's random parts, from ``rng``: the drop (with one shadowing draw per
         device), then the tasks."""
+        return EpisodeDraw(*(values[0] for values in self.draw_episodes([rng])))
+
+    def draw_episodes(self, rngs: Sequence[np.random.Generator]) -> EpisodeDraw:
+        """The random parts of ``len(rngs)`` episodes, episode e from ``rngs[e]`` as
+        :meth:`draw_episode` draws one (arrays with a leading episode axis): each generator's
+        draws in turn, then the checks and the gains of all at once."""
         cfg = self.config
         n = cfg.num_devices
-        positions = checked_positions(cfg, self.drops(cfg, rng, n), n)
-        distance = np.hypot(positions[:, 0], positions[:, 1])
-        gain_db = shadowed_gains_db(cfg, rng, distance)
-        return EpisodeDraw(
-            positions, distance, gain_db, *checked_arrivals(cfg, *self.arrivals(cfg, rng))
-        )
+        drops, shadowing, arrivals = [], [], []
+        for rng in rngs:  # each episode's draws in order: its drop, shadowing, tasks
+            drops.append(self.drops(cfg, rng, n))
+            shadowing.append(shadowing_db(cfg, rng, (n,)))
+            arrivals.append(self.arrivals(cfg, rng))
+        positions = checked_drops(cfg, drops, n)
+        distance = np.hypot(positions[..., 0], positions[..., 1])
+        # (episodes, N) drawn terms, or 0.0 without shadowing (nothing drawn)
+        terms = np.array(shadowing) if cfg.shadowing_std_db > 0 else 0.0
+        gain_db = channel_gains_db(cfg, distance, terms)
+        return EpisodeDraw(positions, distance, gain_db, *checked_episode_arrivals(cfg, arrivals))
 
     def reset(self, rng: np.random.Generator) -> None:
         """Draw an episode (:meth:`draw_episode`) and move to its first task."""
