@@ -15,12 +15,12 @@ that order, are the same numbers: where the environments compile
 (:func:`~mec_gym.compiled.compiled_envs`), in rows of arrays kept by numba-compiled sifts
 (:class:`~mec_gym.envs.reservation_kernels.ReservationArrays`); otherwise in ``heapq`` lists by
 the scalar simulator's own functions (:class:`ReservationHeaps`), a loop over the sub-envs in
-Python, several times slower. Each sub-env keeps its own
-``numpy.random.Generator`` and draws its episodes from it exactly as the scalar env draws from
-its ``np_random`` (``PerTaskSimulator.draw_episodes``), so that sub-env i after ``reset(seed=s)``
-equals the scalar env after ``reset(seed=s + i)`` step by step (what ``SyncVectorEnv`` gives),
-autoresets included. Every episode has ``tasks_per_episode`` tasks, so the sub-envs end and
-restart together.
+Python, several times slower. Each sub-env keeps its own ``numpy.random.Generator`` and draws
+its episodes from it exactly as the scalar env draws from its ``np_random``
+(``PerTaskSimulator.draw_episode``; all sub-envs at once with ``draw_episodes``), so that sub-env
+i after ``reset(seed=s)`` equals the scalar env after ``reset(seed=s + i)`` step by step (what
+``SyncVectorEnv`` gives), autoresets included. Every episode has ``tasks_per_episode`` tasks,
+so the sub-envs end and restart together.
 """
 
 from __future__ import annotations

@@ -331,8 +331,9 @@ def checked_drops(
     config: JointOffloadConfig, drops: Sequence[np.ndarray], num_devices: int
 ) -> np.ndarray:
     """The drops ``drops`` (what a drop generator returned, one per episode) as a float array
-    (episodes, N, 2), or ValueError unless each places ``num_devices`` devices in the cell, at
-    least ``min_distance`` from the BS (see :func:`checked_positions`)."""
+    (episodes, N, 2), or ValueError unless each places ``num_devices`` devices (shape (N, 2))
+    at finite positions in the cell, at least ``min_distance`` from the BS (every drop's shape
+    is checked first, then the positions)."""
     for drop in drops:
         if np.shape(drop) != (num_devices, 2):
             raise ValueError(

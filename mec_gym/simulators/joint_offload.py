@@ -253,7 +253,9 @@ class JointOffloadRoundsSimulator:
         """The drops and first chunks of ``len(rngs)`` episodes, episode e from ``rngs[e]`` as
         :meth:`first_chunk` draws one (arrays with a leading episode axis)."""
         n = self.config.num_devices
-        origins = checked_drops(self.config, [self.drops(self.config, rng, n) for rng in rngs], n)
+        # each drop copied as it comes (a generator may refill one array)
+        drops = [np.array(self.drops(self.config, rng, n)) for rng in rngs]
+        origins = checked_drops(self.config, drops, n)
         return self.draw_chunks(rngs, origins, include_start=True)
 
     def draw_chunks(

@@ -177,18 +177,23 @@ def checked_episode_arrivals(
     config: PerTaskOffloadConfig, arrivals: Sequence[tuple[np.ndarray, np.ndarray]]
 ) -> tuple[np.ndarray, np.ndarray]:
     """What an arrival generator returned for each of several episodes, as arrays (episodes,
-    tasks_per_episode) of times (s) and devices; ValueError unless each is as
-    :func:`checked_arrivals` requires."""
+    tasks_per_episode) of times (s) and devices (int64); ValueError unless each is
+    ``tasks_per_episode`` finite, non-decreasing times >= 0 and integer devices in ``[0, N)``
+    (the shapes and device types of every episode are checked first, then the values)."""
     n = config.tasks_per_episode
+    integers = f"arrival devices must be integers in [0, {config.num_devices - 1}]"
     for times, devices in arrivals:
         if np.shape(times) != (n,) or np.shape(devices) != (n,):
             raise ValueError(f"arrivals must be {n} times and {n} devices (tasks_per_episode={n})")
+        if np.asarray(devices).dtype.kind not in "iu":
+            raise ValueError(integers)
     times = np.array([times for times, _ in arrivals], dtype=float).reshape(len(arrivals), n)
-    devices = np.array([devices for _, devices in arrivals]).reshape(len(arrivals), n)
+    devices = np.array([devices for _, devices in arrivals], dtype=np.int64)
+    devices = devices.reshape(len(arrivals), n)
     if not np.isfinite(times).all() or np.any(times < 0) or np.any(np.diff(times) < 0):
         raise ValueError("arrival times must be finite, >= 0 and non-decreasing")
-    if devices.dtype.kind not in "iu" or np.any((devices < 0) | (devices >= config.num_devices)):
-        raise ValueError(f"arrival devices must be integers in [0, {config.num_devices - 1}]")
+    if np.any((devices < 0) | (devices >= config.num_devices)):
+        raise ValueError(integers)
     return times, devices
 
 
@@ -311,19 +316,24 @@ class PerTaskSimulator:
 
     def draw_episodes(self, rngs: Sequence[np.random.Generator]) -> EpisodeDraw:
         """The random parts of ``len(rngs)`` episodes, episode e from ``rngs[e]`` as
-        :meth:`draw_episode` draws one (arrays with a leading episode axis): each generator's
-        draws in turn, then the checks and the gains of all at once."""
+        :meth:`draw_episode` draws one (arrays with a leading episode axis): each rng's draws
+        in turn (copied as they come, so a generator may refill one array), then the checks
+        (:func:`~mec_gym.problems.joint_offload.checked_drops`,
+        :func:`checked_episode_arrivals`) and the gains of all at once."""
         cfg = self.config
         n = cfg.num_devices
-        drops, shadowing, arrivals = [], [], []
+        drops: list[np.ndarray] = []
+        shadowing: list[np.ndarray | float] = []
+        arrivals: list[tuple[np.ndarray, np.ndarray]] = []
         for rng in rngs:  # each episode's draws in order: its drop, shadowing, tasks
-            drops.append(self.drops(cfg, rng, n))
+            drops.append(np.array(self.drops(cfg, rng, n)))
             shadowing.append(shadowing_db(cfg, rng, (n,)))
-            arrivals.append(self.arrivals(cfg, rng))
+            times, devices = self.arrivals(cfg, rng)
+            arrivals.append((np.array(times), np.array(devices)))
         positions = checked_drops(cfg, drops, n)
         distance = np.hypot(positions[..., 0], positions[..., 1])
-        # (episodes, N) drawn terms, or 0.0 without shadowing (nothing drawn)
-        terms = np.array(shadowing) if cfg.shadowing_std_db > 0 else 0.0
+        # the drawn terms (episodes, N), or (episodes, 1) zeros without shadowing (no draw)
+        terms = np.array(shadowing).reshape(len(rngs), -1)
         gain_db = channel_gains_db(cfg, distance, terms)
         return EpisodeDraw(positions, distance, gain_db, *checked_episode_arrivals(cfg, arrivals))
 

@@ -7,9 +7,9 @@ import pytest
 
 from mec_gym.problems.joint_offload import FixedDrop, channel_gains_db, sample_positions
 from mec_gym.simulators.per_task_offload import (
-    ArrivalTrace,
     PerTaskOffloadConfig,
     PerTaskSimulator,
+    PoissonArrivals,
 )
 
 REJECTING = {"area_side": 100.0, "min_distance": 30.0}
@@ -39,7 +39,14 @@ def drawn_one_by_one(config: PerTaskOffloadConfig, seed: int) -> tuple[np.ndarra
 
 
 @pytest.mark.parametrize(
-    "overrides", [{}, REJECTING, {**REJECTING, "shadowing_std_db": 0.0}, {"num_devices": 1}]
+    "overrides",
+    [
+        {},
+        REJECTING,
+        {**REJECTING, "shadowing_std_db": 0.0},
+        {"num_devices": 1},
+        {"num_devices": 1, "shadowing_std_db": 0.0},
+    ],
 )
 def test_episodes_drawn_at_once_are_each_episode_drawn_alone(overrides):
     """``draw_episodes`` gives episode e exactly what ``draw_episode`` draws from ``rngs[e]``,
@@ -70,8 +77,46 @@ def test_rejection_sampling_redraws_only_the_devices_too_close():
     assert redrawn > 100
 
 
+class RefilledDrop:
+    """Uniform drops written into one array, returned at every call (allowed: the simulator
+    copies what a generator returns)."""
+
+    def __init__(self) -> None:
+        self.positions = np.empty((0, 2))
+
+    def __call__(self, config, rng, num_devices):
+        if self.positions.shape != (num_devices, 2):
+            self.positions = np.empty((num_devices, 2))
+        self.positions[:] = sample_positions(rng, config, num_devices)
+        return self.positions
+
+
+class RefilledArrivals:
+    """Poisson tasks written into the same two arrays at every call."""
+
+    def __init__(self) -> None:
+        self.times = self.devices = np.empty(0)
+
+    def __call__(self, config, rng):
+        times, devices = PoissonArrivals()(config, rng)
+        if self.times.shape != times.shape:
+            self.times, self.devices = np.empty(times.shape), np.empty(devices.shape, np.int64)
+        self.times[:], self.devices[:] = times, devices
+        return self.times, self.devices
+
+
+def test_generators_may_refill_the_arrays_they_return():
+    config = PerTaskOffloadConfig(shadowing_std_db=4.0)
+    refilling = PerTaskSimulator(config, drops=RefilledDrop(), arrivals=RefilledArrivals())
+    batch = refilling.draw_episodes([np.random.default_rng(seed) for seed in range(3)])
+    for e in range(3):
+        alone = PerTaskSimulator(config).draw_episode(np.random.default_rng(e))
+        for name, got, want in zip(batch._fields, batch, alone, strict=True):
+            np.testing.assert_array_equal(got[e], want, err_msg=name)
+
+
 class SecondDropTooClose:
-    """Valid drops, except the second of every batch (a device at 1 m from the BS)."""
+    """Valid drops, except the second one drawn (a device at 1 m from the BS)."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -84,14 +129,42 @@ class SecondDropTooClose:
         return positions
 
 
-def test_one_bad_episode_in_a_batch_is_refused():
+class SecondTasksOf:
+    """Valid tasks, except those of the second episode drawn: ``times`` and ``devices``."""
+
+    def __init__(self, times, devices) -> None:
+        self.bad, self.calls = (times, devices), 0
+
+    def __call__(self, config, rng):
+        self.calls += 1
+        good = np.arange(config.tasks_per_episode, dtype=float), np.zeros(2, np.int64)
+        return self.bad if self.calls == 2 else good
+
+
+@pytest.mark.parametrize(
+    ("drops", "arrivals", "message"),
+    [
+        (SecondDropTooClose(), None, "from the BS"),
+        (FixedDrop(np.ones((2, 2)) * 100.0), None, "a drop must place 3 devices"),
+        (None, SecondTasksOf([0.0], [0]), "2 times and 2 devices"),
+        (None, SecondTasksOf([1.0, 0.0], [0, 1]), "non-decreasing"),
+        (None, SecondTasksOf([0.0, 1.0], [True, False]), "integers"),
+        (None, SecondTasksOf([0.0, 1.0], [0, 3]), "integers in"),
+    ],
+)
+def test_one_bad_episode_in_a_batch_is_refused(drops, arrivals, message):
     config = PerTaskOffloadConfig(num_devices=3, tasks_per_episode=2)
     rngs = [np.random.default_rng(seed) for seed in range(3)]
-    with pytest.raises(ValueError, match="from the BS"):
-        PerTaskSimulator(config, drops=SecondDropTooClose()).draw_episodes(rngs)
-    with pytest.raises(ValueError, match="a drop must place 3 devices"):
-        PerTaskSimulator(config, drops=FixedDrop(np.ones((2, 2)) * 100.0)).draw_episodes(rngs)
-    with pytest.raises(ValueError, match="2 times and 2 devices"):
-        PerTaskSimulator(config, arrivals=ArrivalTrace([0.0], [0])).draw_episodes(rngs)
-    with pytest.raises(ValueError, match="non-decreasing"):
-        PerTaskSimulator(config, arrivals=ArrivalTrace([1.0, 0.0], [0, 1])).draw_episodes(rngs)
+    simulator = PerTaskSimulator(config, drops=drops, arrivals=arrivals)
+    with pytest.raises(ValueError, match=message):
+        simulator.draw_episodes(rngs)
+
+
+def test_devices_of_mixed_integer_types_are_accepted():
+    """Each episode's devices are checked as integers on their own (int64 and uint64 devices
+    together would make floats)."""
+    config = PerTaskOffloadConfig(num_devices=3, tasks_per_episode=2)
+    tasks = iter([(np.zeros(2), np.array([0, 1])), (np.zeros(2), np.array([2, 1], np.uint64))])
+    simulator = PerTaskSimulator(config, arrivals=lambda config, rng: next(tasks))
+    draw = simulator.draw_episodes([np.random.default_rng(0), np.random.default_rng(1)])
+    np.testing.assert_array_equal(draw.task_device, [[0, 1], [2, 1]])
