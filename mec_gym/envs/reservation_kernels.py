@@ -126,9 +126,11 @@ def release_entries(
         for i in range(size):
             total += row_shares[i]
         free[env] = max(1.0 - total, 0.0)
-        # the earliest entries in order: each entry inserted into the sorted ones kept so far
+        # the earliest entries in order: each entry inserted into the sorted ones kept so far;
+        # only the first 2^observed - 1 can be among them (an entry k levels down sorts after
+        # or equals its k ancestors)
         kept = 0
-        for i in range(size):
+        for i in range(min(size, (1 << observed) - 1)):
             key, share = row_keys[i], row_shares[i]
             place = kept
             while place > 0 and sorts_before(
