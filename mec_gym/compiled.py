@@ -22,6 +22,7 @@ __all__ = [
     "ENV_SWITCH",
     "SWITCH_VALUES",
     "compiled",
+    "compiled_calling",
     "compiled_envs",
 ]
 
@@ -32,7 +33,7 @@ gives inf or NaN as in numpy (no exception check in the loops, so they vectorise
 
 COMPILED_ENV_CODE = (
     "TwoTimescale-v0's slot step",
-    "the reservation heaps of PerTaskOffload-v1's native vector env",
+    "PerTaskOffload-v1's native vector env (its reservation heaps, and its continuous-mode step)",
 )
 """The environment code compiled where :func:`compiled_envs` (pure Python otherwise)."""
 
@@ -80,6 +81,23 @@ def compiled_envs() -> bool:
         stacklevel=2,
     )
     return False
+
+
+def compiled_calling(
+    function: Callable[..., Any], calls: dict[str, Any], *, error_model: str = "numpy"
+) -> Any:
+    """``function`` compiled (:func:`compiled`, not cached on disk) with the global functions
+    it calls, named in ``calls``, replaced by their compiled versions (numba calls compiled
+    functions only): a function written once for floats and arrays compiled as written."""
+    import types
+
+    namespace = {**function.__globals__, **calls}
+    copy = types.FunctionType(
+        function.__code__, namespace, function.__name__, function.__defaults__, function.__closure__
+    )
+    copy.__kwdefaults__ = function.__kwdefaults__
+    copy.__qualname__, copy.__doc__ = function.__qualname__, function.__doc__
+    return compiled(copy, cache=False, error_model=error_model)
 
 
 def compiled(

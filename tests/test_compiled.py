@@ -15,6 +15,21 @@ def twice(x: float) -> float:
     return 2.0 * x
 
 
+def twice_plus(x: float, extra: float = 0.5) -> float:
+    """Calls another function of its module (numba calls only compiled functions)."""
+    return twice(x) + extra
+
+
+def test_a_function_compiles_as_written_with_the_functions_it_calls_compiled():
+    pytest.importorskip("numba")
+    with pytest.raises(Exception, match="twice"):  # numba cannot call the Python function
+        compiled.compiled(twice_plus, cache=False)(1.5)
+    fast = compiled.compiled_calling(twice_plus, {"twice": compiled.compiled(twice, cache=False)})
+    assert fast(1.5) == twice_plus(1.5) == 3.5 and fast(1.5, 1.0) == 4.0  # defaults kept
+    assert twice_plus.__globals__["twice"] is twice  # the module itself is unchanged
+    assert fast.py_func.__qualname__ == "twice_plus" and fast.py_func.__doc__ == twice_plus.__doc__
+
+
 def test_compiles_without_the_disk_cache_where_numba_has_no_cache_folder(monkeypatch):
     numba = pytest.importorskip("numba")
     real_njit, asked = numba.njit, []

@@ -54,6 +54,7 @@ __all__ = [
     "RATE_WINDOW_ARRIVALS",
     "OFFLOAD_SHARES",
     "share_fraction",
+    "squashed",
     "option_shares",
     "option_masks",
 ]
@@ -73,11 +74,19 @@ RELEASE_SCALE_S = 0.1
 """Observation: the time t (s) to a release is observed as t / (t + RELEASE_SCALE_S)."""
 RATE_WINDOW_ARRIVALS = 10.0
 """The recent arrival rate is counted over a window holding this many expected arrivals."""
+RESERVATIONS_SCALE = 2.0
+"""Observation: n reservations in service are observed as n / (n + RESERVATIONS_SCALE)."""
 FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 """Action arrays read as Python floats directly (their values are float64 values exactly)."""
 OFFLOAD_SHARES = (0.125, 0.25, 0.5, 1.0)
 """Options mode: reservation sizes of the edge options, as fractions of the whole uplink and of
 F^E (each capped at ``1 - SHARE_FRACTION_FLOOR`` of what is free)."""
+
+
+def squashed(value: Any, scale: float) -> Any:
+    """How the observation maps a quantity >= 0 onto [0, 1): ``value / (value + scale)``
+    (floats or arrays alike)."""
+    return value / (value + scale)
 
 
 def share_fraction(unit: Any) -> Any:
@@ -464,20 +473,19 @@ class PerTaskOffloadEnv(JointOffloadSystemEnv[PerTaskOffloadConfig]):
         uploads, edge = st.uploads, st.edge_jobs
         features = [
             self._gain_obs[st.device],
-            backlog / (backlog + BACKLOG_SCALE_S),
+            squashed(backlog, BACKLOG_SCALE_S),
             st.free_uplink_share,
             st.free_edge_share,
-            len(uploads) / (len(uploads) + 2.0),
-            len(edge) / (len(edge) + 2.0),
+            squashed(len(uploads), RESERVATIONS_SCALE),
+            squashed(len(edge), RESERVATIONS_SCALE),
         ]
         for heap in (uploads, edge):
             upcoming = next_releases(heap, RELEASES_OBSERVED)
             for end, share in upcoming:
-                wait = end - now
-                features += (wait / (wait + RELEASE_SCALE_S), share)
+                features += (squashed(end - now, RELEASE_SCALE_S), share)
             features += (0.0, 0.0) * (RELEASES_OBSERVED - len(upcoming))
         ratio = self.simulator.recent_arrivals(self.rate_window) / RATE_WINDOW_ARRIVALS
-        features.append(ratio / (ratio + 1.0))
+        features.append(squashed(ratio, 1.0))
         if self.action_mode == "options":
             features += [cost / (1.0 + abs(cost)) for _, cost in self.option_decisions()]
         # every feature is in [-1, 1] by construction (gain clipped, the rest in [0, 1])

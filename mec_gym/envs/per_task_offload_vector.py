@@ -8,14 +8,20 @@ Inference Tasks in MEC-assisted Augmented Reality Systems", IEEE Trans. Cogn. Co
 :class:`~mec_gym.envs.per_task_offload.PerTaskOffloadEnv`, one task per sub-env per step, with
 the same functions on arrays over the sub-envs: the task's delay, energy and cost
 (``offload_delay_energy``, ``local_delay_energy``, ``weighted_cost``, ``upload_time``), the
-options (``option_shares``, ``edge_option`` on a batch of one-device instances) and the share
-map (``share_fraction``). The reservations in service are kept per sub-env as the scalar
-simulator keeps them, in the order ``heapq`` gives its lists, so that the free shares, sums in
-that order, are the same numbers: where the environments compile
-(:func:`~mec_gym.compiled.compiled_envs`), in rows of arrays kept by numba-compiled sifts
-(:class:`~mec_gym.envs.reservation_kernels.ReservationArrays`); otherwise in ``heapq`` lists by
-the scalar simulator's own functions (:class:`ReservationHeaps`), a loop over the sub-envs in
-Python, several times slower. Each sub-env keeps its own ``numpy.random.Generator`` and draws
+options (``option_shares``, ``edge_option`` on a batch of one-device instances), the share map
+(``share_fraction``) and the observation map (``squashed``). The reservations in service are
+kept per sub-env as the scalar simulator keeps them, in the order ``heapq`` gives its lists, so
+that the free shares, sums in that order, are the same numbers.
+
+Where the environments compile (:func:`~mec_gym.compiled.compiled_envs`), the heaps are rows of
+arrays kept by numba-compiled sifts
+(:class:`~mec_gym.envs.reservation_kernels.ReservationArrays`), and a continuous-mode step runs
+as two compiled loops over the sub-envs that call the functions above compiled as written
+(:mod:`mec_gym.envs.per_task_kernels`). Otherwise the heaps are ``heapq`` lists kept by the
+scalar simulator's own functions (:class:`ReservationHeaps`, a loop over the sub-envs in
+Python) and every step runs with numpy: the same numbers, several times slower.
+
+Each sub-env keeps its own ``numpy.random.Generator`` and draws
 its episodes from it exactly as the scalar env draws from its ``np_random``
 (``PerTaskSimulator.draw_episode``; all sub-envs at once with ``draw_episodes``), so that sub-env
 i after ``reset(seed=s)`` equals the scalar env after ``reset(seed=s + i)`` step by step (what
@@ -40,10 +46,12 @@ from mec_gym.envs.per_task_offload import (
     RATE_WINDOW_ARRIVALS,
     RELEASE_SCALE_S,
     RELEASES_OBSERVED,
+    RESERVATIONS_SCALE,
     PerTaskOffloadEnv,
     option_masks,
     option_shares,
     share_fraction,
+    squashed,
 )
 from mec_gym.problems.joint_offload import (
     DropGenerator,
@@ -62,6 +70,7 @@ from mec_gym.simulators.per_task_offload import (
 )
 
 if TYPE_CHECKING:
+    from mec_gym.envs.per_task_kernels import TaskKernels
     from mec_gym.envs.reservation_kernels import ReservationArrays
 
 __all__ = [
@@ -170,6 +179,17 @@ def reservation_heaps(num_envs: int, observed: int) -> ReservationHeaps | Reserv
     return ReservationHeaps(num_envs, observed)
 
 
+def task_kernels(action_mode: str) -> TaskKernels | None:
+    """The compiled loops of a step (:mod:`mec_gym.envs.per_task_kernels`) in continuous mode
+    where the environments compile (:func:`~mec_gym.compiled.compiled_envs`), else None: the
+    vector env then steps with numpy (the same numbers)."""
+    if action_mode != "continuous" or not compiled_envs():
+        return None
+    from mec_gym.envs.per_task_kernels import compiled_task_kernels
+
+    return compiled_task_kernels()
+
+
 class PerTaskOffloadVectorEnv(LockstepVectorEnv):
     """``num_envs`` PerTaskOffload environments stepped as one batch (see the module docstring).
 
@@ -213,6 +233,13 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
             reservation_heaps(self.num_envs, RELEASES_OBSERVED) for _ in range(2)
         )
         """The reservations in service of the TDMA frame and of the edge CPU per sub-env."""
+        self.kernels = task_kernels(cfg.action_mode)
+        """The compiled loops of a continuous-mode step, or None (numpy: see
+        :func:`task_kernels`)."""
+        if self.kernels is not None:
+            from mec_gym.envs.per_task_kernels import task_config
+
+            self.task_config = task_config(cfg)
         self.totals = np.zeros((self.num_envs, len(self.keys)))
         self.task = 0
 
@@ -221,19 +248,25 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         self, actions: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         n = self.num_envs
-        offload, frames, time_share, edge_share, local_frequency = self._decisions(actions)
-        edge_seen = self.edge_jobs.size.copy()  # at the decision; info gets its own array
-        cost, delay, energy, accuracy, waiting = self._decide(
-            offload, frames, time_share, edge_share, local_frequency
-        )
-        self.totals += np.stack((cost, delay, energy, accuracy, waiting, offload), axis=1)
+        if self.kernels is None:
+            decisions = self._decisions(actions)
+            edge_seen = self.edge_jobs.size.copy()  # at the decision; info gets its own array
+            outcome = (*self._decide(*decisions), decisions[0])
+            self.totals += np.stack(outcome, axis=1)
+        else:
+            edge_seen = self.edge_jobs.size.copy()
+            outcome = self._decide_compiled(self._continuous_actions(actions), self.kernels)
+            self.totals += outcome.T
+        cost = outcome[0]
         self.task += 1
         terminated = self.task >= self.config.tasks_per_episode
         if terminated:
             observations = np.zeros((n, self.single_observation_space.shape[0]), np.float32)
-        else:
+        elif self.kernels is None:
             self._begin_task()
             observations = self._observations()
+        else:
+            observations = self._begin_compiled(self.kernels)
         self.autoreset = terminated  # the step limit: LockstepVectorEnv.step
         return (
             observations,
@@ -282,11 +315,7 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
             edge_share = np.where(offload, self.option_reserved[self.rows, option, 1], 0.0)
             local_frequency = np.where(offload, 0.0, local.local_frequency)
             return offload, frames, time_share, edge_share, local_frequency
-        if values.shape != (n, 5):
-            raise ValueError(f"actions must have shape ({n}, 5), got {values.shape}")
-        values = real_values(values, "actions")
-        if not np.isfinite(values).all():
-            raise ValueError("actions must be finite")
+        values = self._continuous_actions(values)
         unit = (np.minimum(np.maximum(values, -1.0), 1.0) + 1.0) * 0.5
         offload = unit[:, 0] > 0.5
         frames = np.rint(self.min_frames + unit[:, 1] * self.frame_span).astype(np.int64)
@@ -300,6 +329,17 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         fraction = np.maximum(unit[:, 4], LOCAL_FRACTION_FLOOR)
         local_frequency = np.where(offload, 0.0, fraction * self.config.device_max_frequency)
         return offload, frames, time_share, edge_share, local_frequency
+
+    def _continuous_actions(self, actions: np.ndarray) -> np.ndarray:
+        """Continuous-mode actions as float64 (num_envs, 5); ValueError unless they are finite
+        real numbers of that shape."""
+        values = np.asarray(actions)
+        if values.shape != (self.num_envs, 5):
+            raise ValueError(f"actions must have shape ({self.num_envs}, 5), got {values.shape}")
+        values = real_values(values, "actions")
+        if not np.isfinite(values).all():
+            raise ValueError("actions must be finite")
+        return values
 
     # ------------------------------------------------------------------ dynamics
     def _decide(
@@ -338,6 +378,62 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         delay = np.where(offload, delay, delay + waiting)
         return cost, delay, energy, accuracy, waiting
 
+    def _decide_compiled(self, values: np.ndarray, kernels: TaskKernels) -> np.ndarray:
+        """The continuous-mode decisions and :meth:`_decide` of the actions ``values``
+        (float64, (num_envs, 5)) in the compiled loop (``TaskKernels.decide``): cost, delay
+        s, energy J, accuracy, waiting s and whether offloaded, rows of (6, num_envs)."""
+        from mec_gym.envs.reservation_kernels import kernel_array
+
+        cfg = self.config
+        outcome = np.empty((6, self.num_envs))
+        heaps = self.uploads, self.edge_jobs
+        while not kernels.decide(
+            self.task_config,
+            kernel_array(values, np.float64),
+            self.min_frames,
+            self.frame_span,
+            cfg.device_max_frequency,
+            cfg.edge_capacity,
+            self.now,
+            self.device,
+            self.rate,
+            self.macs,
+            self.accuracy,
+            self.busy_until,
+            *self.uploads.release_arrays()[:4],
+            *self.edge_jobs.release_arrays()[:4],
+            outcome,
+        ):
+            for heap in heaps:
+                heap.make_room()
+        return outcome
+
+    def _begin_compiled(self, kernels: TaskKernels) -> np.ndarray:
+        """:meth:`_begin_task` and :meth:`_observations` in the compiled loop
+        (``TaskKernels.begin``); the observations."""
+        n = self.num_envs
+        heaps = self.uploads, self.edge_jobs
+        for heap in heaps:
+            heap.new_release()
+        self.now, self.device, self.backlog = np.empty(n), np.empty(n, np.int64), np.empty(n)
+        observations = np.empty((n, self.single_observation_space.shape[0]), np.float32)
+        kernels.begin(
+            self.task,
+            self.arrival_times,
+            self.task_device,
+            self.busy_until,
+            self.gain_obs,
+            self.recent_arrivals,
+            *self.uploads.release_arrays(),
+            *self.edge_jobs.release_arrays(),
+            self.now,
+            self.device,
+            self.backlog,
+            observations,
+        )
+        self.free_uplink, self.free_edge = self.uploads.free, self.edge_jobs.free
+        return observations
+
     def _start(self) -> tuple[np.ndarray, dict[str, Any]]:
         """New episodes for every sub-env (from their own generators); their observations and
         reset ``info``."""
@@ -367,8 +463,12 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         self.totals[:] = 0.0
         self.task = 0
         self.autoreset = False
-        self._begin_task()
-        return self._observations(), self._infos(np.zeros(self.num_envs, dtype=np.int64))
+        if self.kernels is None:
+            self._begin_task()
+            observations = self._observations()
+        else:
+            observations = self._begin_compiled(self.kernels)
+        return observations, self._infos(np.zeros(self.num_envs, dtype=np.int64))
 
     def _begin_task(self) -> None:
         """On to task ``task``: the clock at its arrival, what has ended by then released
@@ -410,11 +510,11 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         observations = np.empty((len(now), self.single_observation_space.shape[0]), np.float32)
         features = (
             self.gain_obs[rows, self.device],
-            self.backlog / (self.backlog + BACKLOG_SCALE_S),
+            squashed(self.backlog, BACKLOG_SCALE_S),
             self.free_uplink,
             self.free_edge,
-            uploads / (uploads + 2.0),
-            edge / (edge + 2.0),
+            squashed(uploads, RESERVATIONS_SCALE),
+            squashed(edge, RESERVATIONS_SCALE),
         )
         for column, feature in enumerate(features):
             observations[:, column] = feature
@@ -422,13 +522,13 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         for heap in (self.uploads, self.edge_jobs):  # (wait, share) of each upcoming release
             wait = heap.release_keys - now[:, None]
             with np.errstate(divide="ignore", invalid="ignore"):  # only where no release
-                squashed = np.where(heap.release_valid, wait / (wait + RELEASE_SCALE_S), 0.0)
+                waits = np.where(heap.release_valid, squashed(wait, RELEASE_SCALE_S), 0.0)
             end = column + 2 * RELEASES_OBSERVED
-            observations[:, column:end:2] = squashed
+            observations[:, column:end:2] = waits
             observations[:, column + 1 : end : 2] = heap.release_shares  # 0 where none
             column = end
         ratio = self.recent_arrivals[:, self.task] / RATE_WINDOW_ARRIVALS
-        observations[:, column] = ratio / (ratio + 1.0)
+        observations[:, column] = squashed(ratio, 1.0)
         if self.options:
             observations[:, column + 1 :] = self.option_costs / (1.0 + np.abs(self.option_costs))
         return observations

@@ -25,7 +25,7 @@ import numpy as np
 from mec_gym.compiled import compiled
 from mec_gym.envs.per_task_offload_vector import ReleasedReservations
 
-__all__ = ["ReservationArrays", "push_entries", "release_entries"]
+__all__ = ["ReservationArrays", "push_entry", "push_entries", "release_entries"]
 
 INITIAL_CAPACITY = 8
 """Entries per heap row at first (the rows double when a push finds one full)."""
@@ -72,6 +72,14 @@ def sift_toward_leaves(keys: np.ndarray, shares: np.ndarray, size: int, position
 
 
 @compiled
+def push_entry(keys: np.ndarray, shares: np.ndarray, size: int, key: float, share: float) -> None:
+    """``heappush`` of (``key``, ``share``) onto a heap row of ``size`` entries (which has room
+    for one more)."""
+    keys[size], shares[size] = key, share
+    sift_toward_root(keys, shares, 0, size)
+
+
+@compiled
 def push_entries(
     keys: np.ndarray,
     shares: np.ndarray,
@@ -91,9 +99,8 @@ def push_entries(
         position = sizes[env]
         if position == capacity:
             return j
-        keys[env, position], shares[env, position] = new_keys[j], new_shares[j]
+        push_entry(keys[env], shares[env], position, new_keys[j], new_shares[j])
         sizes[env] = position + 1
-        sift_toward_root(keys[env], shares[env], 0, position)
     return envs.shape[0]
 
 
@@ -204,10 +211,7 @@ class ReservationArrays(ReleasedReservations):
     def release(self, now: np.ndarray) -> None:
         """Pop every reservation released by ``now`` (s, per sub-env), earliest first; then
         the heaps' sizes, free shares and earliest releases."""
-        num_envs = len(self.held)
-        self.free = np.empty(num_envs)
-        self.release_keys = np.empty((num_envs, self.observed))
-        self.release_shares = np.empty((num_envs, self.observed))
+        self.new_release()
         release_entries(
             self.keys,
             self.shares,
@@ -218,6 +222,36 @@ class ReservationArrays(ReleasedReservations):
             self.release_shares,
         )
         self.record_release(self.held.copy())
+
+    def new_release(self) -> None:
+        """New arrays for what a release writes (``free``, ``release_keys``, ``release_shares``,
+        ``size``, ``release_valid``): the arrays handed out before stay as they are."""
+        num_envs = len(self.held)
+        self.free = np.empty(num_envs)
+        self.release_keys = np.empty((num_envs, self.observed))
+        self.release_shares = np.empty((num_envs, self.observed))
+        self.size = np.empty(num_envs, np.int64)
+        self.release_valid = np.empty((num_envs, self.observed), bool)
+
+    def release_arrays(self) -> tuple[np.ndarray, ...]:
+        """What the compiled step (``mec_gym.envs.per_task_kernels``) reads and writes: the
+        rows (``keys``, ``shares``, ``held``) and the release's ``free``, ``release_keys``,
+        ``release_shares``, ``size`` and ``release_valid``."""
+        return (
+            self.keys,
+            self.shares,
+            self.held,
+            self.free,
+            self.release_keys,
+            self.release_shares,
+            self.size,
+            self.release_valid,
+        )
+
+    def make_room(self) -> None:
+        """Widen the rows if one is full (so that every heap takes one more push)."""
+        if self.held.max(initial=0) == self.keys.shape[1]:
+            self._widen()
 
     def _widen(self) -> None:
         """Double the entries each heap row can hold."""

@@ -1,6 +1,7 @@
 """The native vector env of PerTaskOffload-v1 against SyncVectorEnv over the scalar env, step
-by step, autoresets included, in both action modes and with both kinds of reservation heaps
-(compiled arrays, and the lists of the light install); the heaps against heapq."""
+by step, autoresets included, in both action modes, with both kinds of reservation heaps
+(compiled arrays, and the lists of the light install) and both kinds of continuous-mode steps
+(compiled, numpy); the heaps against heapq."""
 
 from __future__ import annotations
 
@@ -22,14 +23,19 @@ if TYPE_CHECKING:
     from mec_gym.envs.reservation_kernels import ReservationArrays
 
 
-@pytest.fixture(params=["compiled", "pure_python"])
+@pytest.fixture(params=["compiled", "compiled_heaps", "pure_python"])
 def heaps_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Runs a test with each kind of reservation heaps: ``ReservationArrays``, compiled
-    (skipped without numba), and the ``ReservationHeaps`` lists of the light install."""
+    """Runs a test with each kind of reservation heaps and step: ``ReservationArrays`` and in
+    continuous mode the compiled step (``TaskKernels``), both skipped without numba;
+    ``ReservationArrays`` with the numpy step ("compiled_heaps"); the ``ReservationHeaps``
+    lists and the numpy step of the light install ("pure_python")."""
     if request.param == "pure_python":
         monkeypatch.setattr(per_task_offload_vector, "compiled_envs", lambda: False)
-    elif not compiled_envs():
+        return request.param
+    if not compiled_envs():
         pytest.skip("the envs do not compile here (no numba, or MEC_GYM_NUMBA=0)")
+    if request.param == "compiled_heaps":
+        monkeypatch.setattr(per_task_offload_vector, "task_kernels", lambda action_mode: None)
     return request.param
 
 
@@ -42,8 +48,11 @@ def heaps_of(path: str, num_envs: int, observed: int) -> ReservationHeaps | Rese
     return ReservationArrays(num_envs, observed)
 
 
-def assert_same_steps(num_envs: int, seed: int, steps: int, **kwargs) -> PerTaskOffloadVectorEnv:
+def assert_same_steps(
+    num_envs: int, seed: int, steps: int, offload_all: bool = False, **kwargs
+) -> PerTaskOffloadVectorEnv:
     """Step the native env and SyncVectorEnv over the scalar env with the same sampled actions
+    (``offload_all``: continuous actions that offload every task with the smallest shares)
     and check every output (reset included) bit for bit; the native env."""
     native = gym.make_vec(
         "mec_gym:PerTaskOffload-v1", num_envs, vectorization_mode="vector_entry_point", **kwargs
@@ -63,6 +72,8 @@ def assert_same_steps(num_envs: int, seed: int, steps: int, **kwargs) -> PerTask
             masks = np.stack(sync.call("action_masks"))
             np.testing.assert_array_equal(native.action_masks(), masks)
         actions = native.action_space.sample()
+        if offload_all:  # offloaded, holding the smallest shares the longest
+            actions[:, 0], actions[:, 2:4] = 1.0, -1.0
         outputs.append((native.step(actions), sync.step(actions)))
         deepest = max(deepest, native.uploads.size.max(), native.edge_jobs.size.max())
     ends = 0
@@ -89,6 +100,19 @@ def assert_same_steps(num_envs: int, seed: int, steps: int, **kwargs) -> PerTask
         (3, 250, {"num_devices": 5, "tasks_per_episode": 60, "arrival_rate": 2.0}),
         (1, 250, {"tasks_per_episode": 100, "arrival_rate": 1.0}),
         (4, 420, {"tasks_per_episode": 200, "arrival_rate": 3.0, "preset": "pan2023"}),
+        # weights that differ (each term costed with its own), the slot's transmit energy
+        (
+            3,
+            250,
+            {
+                "tasks_per_episode": 90,
+                "arrival_rate": 3.0,
+                "delay_weight": 0.5,
+                "energy_weight": 0.07,
+                "accuracy_weight": 0.9,
+                "tx_energy": "slot",
+            },
+        ),
         (
             2,
             250,
@@ -120,11 +144,26 @@ def test_the_vector_env_equals_the_scalar_env_step_by_step(
     assert native.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
     kind = "ReservationHeaps" if heaps_path == "pure_python" else "ReservationArrays"
     assert type(native.uploads).__name__ == type(native.edge_jobs).__name__ == kind
-    if heaps_path == "compiled":  # compiled for one array type only: never again in a step
+    continuous = kwargs.get("action_mode", "continuous") == "continuous"
+    assert (native.kernels is not None) == (heaps_path == "compiled" and continuous)
+    if heaps_path != "pure_python":  # compiled for one array type only: never again in a step
         from mec_gym.envs import reservation_kernels
 
-        for kernel in (reservation_kernels.push_entries, reservation_kernels.release_entries):
-            assert len(kernel.signatures) == 1, kernel.signatures
+        kernels = [reservation_kernels.push_entries, reservation_kernels.release_entries]
+        kernels += [] if native.kernels is None else list(native.kernels)
+        for kernel in kernels:
+            assert len(kernel.signatures) <= 1, kernel.signatures
+        assert any(kernel.signatures for kernel in kernels)
+    native.close()
+
+
+def test_heaps_that_outgrow_their_rows_in_a_step_give_the_same_steps(heaps_path):
+    """Every task offloaded with the smallest shares: the heaps grow well past their first
+    rows (8 entries), so rows are widened during steps (the compiled step then runs again)."""
+    kwargs = {"num_devices": 5, "tasks_per_episode": 120, "arrival_rate": 4.0}
+    native = assert_same_steps(3, 2, 250, offload_all=True, **kwargs)
+    if heaps_path != "pure_python":
+        assert native.uploads.keys.shape[1] >= 32 and native.edge_jobs.keys.shape[1] >= 32
     native.close()
 
 
