@@ -137,17 +137,18 @@ def switch_prefix() -> str:
 
 def compiled_code() -> str:
     """The sentence saying which code a benchmark's environments ran: the parts compiled by
-    numba (``mec_gym.compiled.COMPILED_ENV_CODE``), or pure Python throughout."""
+    numba (``mec_gym.compiled.COMPILED_ENV_CODE``), or none (Python and numpy throughout)."""
     if not compiled_envs():
         return (
-            "Every env in pure Python (no numba, or `MEC_GYM_NUMBA=0`): the light install's code."
+            "Every env in Python and numpy, nothing compiled (no numba, or `MEC_GYM_NUMBA=0`): "
+            "the light install's code."
         )
     import numba
 
     return (
         f"Compiled by numba {numba.__version__} (the `solvers` extra): "
         f"{' and '.join(COMPILED_ENV_CODE)}; `MEC_GYM_NUMBA=0` runs the light install's "
-        "pure-Python code instead."
+        "code (Python and numpy) instead."
     )
 
 

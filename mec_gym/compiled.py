@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
@@ -84,18 +84,22 @@ def compiled_envs() -> bool:
 
 
 def compiled_calling(
-    function: Callable[..., Any], calls: dict[str, Any], *, error_model: str = "numpy"
+    function: Callable[..., Any], calls: Mapping[str, Any], *, error_model: str = "numpy"
 ) -> Any:
     """``function`` compiled (:func:`compiled`, not cached on disk) with the global functions
     it calls, named in ``calls``, replaced by their compiled versions (numba calls compiled
-    functions only): a function written once for floats and arrays compiled as written."""
+    functions only): a function written once for floats and arrays compiled as written, its
+    module unchanged. ValueError for a name in ``calls`` that ``function`` does not use."""
     import types
 
+    unused = set(calls) - set(function.__code__.co_names)
+    if unused:
+        raise ValueError(f"{function.__qualname__} uses no global named {sorted(unused)}")
     namespace = {**function.__globals__, **calls}
     copy = types.FunctionType(
         function.__code__, namespace, function.__name__, function.__defaults__, function.__closure__
     )
-    copy.__kwdefaults__ = function.__kwdefaults__
+    copy.__kwdefaults__ = None if function.__kwdefaults__ is None else {**function.__kwdefaults__}
     copy.__qualname__, copy.__doc__ = function.__qualname__, function.__doc__
     return compiled(copy, cache=False, error_model=error_model)
 

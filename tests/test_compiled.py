@@ -28,6 +28,8 @@ def test_a_function_compiles_as_written_with_the_functions_it_calls_compiled():
     assert fast(1.5) == twice_plus(1.5) == 3.5 and fast(1.5, 1.0) == 4.0  # defaults kept
     assert twice_plus.__globals__["twice"] is twice  # the module itself is unchanged
     assert fast.py_func.__qualname__ == "twice_plus" and fast.py_func.__doc__ == twice_plus.__doc__
+    with pytest.raises(ValueError, match=r"twice_plus uses no global named \['thrice'\]"):
+        compiled.compiled_calling(twice_plus, {"thrice": twice})
 
 
 def test_compiles_without_the_disk_cache_where_numba_has_no_cache_folder(monkeypatch):

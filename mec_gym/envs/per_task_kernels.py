@@ -3,14 +3,16 @@
 :mod:`mec_gym.envs.per_task_offload_vector` steps its sub-envs with numpy, about 40 calls on
 small arrays a step. Where the environments compile (:func:`~mec_gym.compiled.compiled_envs`),
 a step in continuous mode runs instead as two loops over the sub-envs, compiled by numba, that
-call the functions the scalar env calls, themselves compiled as written: the action map
+call the functions the scalar env calls, themselves compiled as written: the share map
 (``share_fraction``), the task's delay, energy and cost (``offload_delay_energy``,
-``local_delay_energy``, ``upload_time``, ``weighted_cost``, given a :data:`TaskConfig` view of
-the config), the reservation heaps (``push_entry``, ``release_entries``) and the observation
-map (``squashed``). Only the choice between the two ways of running a task is written here
-again; the numbers are the numpy step's (and the scalar env's), bit for bit, which
-``tests/envs/test_per_task_offload_vector.py`` checks against ``SyncVectorEnv``. Importing this
-module needs numba (the ``solvers`` extra).
+``local_delay_energy``, ``upload_time``, ``weighted_cost``, given a :class:`TaskConfig` in
+place of the config), the reservation heaps (``push_entry``, ``release_entries``) and the
+observation map (``squashed``). What the loops write again is the glue the numpy step writes
+with arrays: the unit map of an action and its frames, the floors of the shares and of the
+local frequency, the choice between the two ways of running a task, the device's queue, and
+the observation's layout. The numbers are the numpy step's (and the scalar env's), bit for bit,
+which ``tests/envs/test_per_task_offload_vector.py`` checks against ``SyncVectorEnv``.
+Importing this module needs numba (the ``solvers`` extra).
 """
 
 from __future__ import annotations
@@ -56,17 +58,20 @@ TASK_CONFIG_FIELDS = (
     "delay_weight",
     "energy_weight",
     "accuracy_weight",
+    "device_max_frequency",
+    "edge_capacity",
 )
-"""The float fields of the config a task's delay, energy and cost read (and ``tx_energy``)."""
+"""The numeric config fields a step reads (as float64); :class:`TaskConfig` adds the string
+``tx_energy``."""
 
 
 @jitclass(
     [(name, types.float64) for name in TASK_CONFIG_FIELDS] + [("tx_energy", types.unicode_type)]
 )
 class TaskConfig:
-    """The config fields a task's delay, energy and cost read, as numba passes them to the
-    compiled formula functions in place of the config dataclass (an object numba types at
-    once: a namedtuple costs it about 15 us per call)."""
+    """The config fields a step reads (:data:`TASK_CONFIG_FIELDS` and ``tx_energy``), as numba
+    passes them to the compiled formula functions in place of the config dataclass (a jitclass
+    instance, which numba types at once: a namedtuple cost it about 15 us per call)."""
 
     def __init__(
         self,
@@ -78,6 +83,8 @@ class TaskConfig:
         delay_weight: float,
         energy_weight: float,
         accuracy_weight: float,
+        device_max_frequency: float,
+        edge_capacity: float,
         tx_energy: str,
     ) -> None:
         self.cycles_per_mac = cycles_per_mac
@@ -88,6 +95,8 @@ class TaskConfig:
         self.delay_weight = delay_weight
         self.energy_weight = energy_weight
         self.accuracy_weight = accuracy_weight
+        self.device_max_frequency = device_max_frequency
+        self.edge_capacity = edge_capacity
         self.tx_energy = tx_energy
 
 
@@ -106,12 +115,13 @@ class TaskKernels(NamedTuple):
 
 @cache
 def compiled_task_kernels() -> TaskKernels:
-    """The two loops of a continuous-mode step, compiled on the first call in each process
-    (about 2 s; not cached on disk: numba would not see a change to the formula functions
-    compiled in, which live in other modules). Arrays are float64 or int64, C-contiguous.
+    """The two loops of a continuous-mode step, compiled at their first calls in each process
+    (about 3.5 s; not cached on disk: numba would not see a change to the formula functions
+    compiled in, which live in other modules). Arrays are C-contiguous: float64 or int64, the
+    ``release_valid`` arrays bool and the observations float32.
 
-    - ``decide(task, actions, min_frames, frame_span, max_frequency, edge_capacity, now,
-      device, rates, macs, accuracy, busy_until, uploads..., edge_jobs..., outcome)``: each
+    - ``decide(task, actions, min_frames, frame_span, now, device, rates, macs, accuracy,
+      busy_until, uploads..., edge_jobs..., outcome)``: each
       sub-env's current task run as its action (num_envs, 5) decides (the map of
       ``PerTaskOffloadVectorEnv._decisions``, then ``_decide``): offloaded, its shares pushed
       onto the heaps ``uploads`` and ``edge_jobs`` (each ``keys``, ``shares``, ``held``,
@@ -139,8 +149,6 @@ def compiled_task_kernels() -> TaskKernels:
         actions: np.ndarray,
         min_frames: int,
         frame_span: int,
-        max_frequency: float,
-        edge_capacity: float,
         now: np.ndarray,
         device: np.ndarray,
         rates: np.ndarray,
@@ -159,7 +167,7 @@ def compiled_task_kernels() -> TaskKernels:
     ) -> bool:
         count = actions.shape[0]
         for env in range(count):
-            if upload_held[env] == upload_keys.shape[1] or edge_held[env] == edge_keys.shape[1]:
+            if upload_held[env] >= upload_keys.shape[1] or edge_held[env] >= edge_keys.shape[1]:
                 return False
         unit = np.empty(actions.shape[1])
         for env in range(count):
@@ -174,7 +182,7 @@ def compiled_task_kernels() -> TaskKernels:
                 time_share = max(fraction_of(unit[2]) * free_uplink[env], MIN_ABSOLUTE_SHARE)
                 edge_share = max(fraction_of(unit[3]) * free_edge[env], MIN_ABSOLUTE_SHARE)
                 delay, energy = offload_cost(
-                    task, work, frames, rate, time_share, edge_share * edge_capacity
+                    task, work, frames, rate, time_share, edge_share * task.edge_capacity
                 )
                 cost = cost_of(task, delay, energy, correct)
                 upload_end = time_s + upload(task, frames, rate, time_share)
@@ -187,7 +195,7 @@ def compiled_task_kernels() -> TaskKernels:
                 )
                 edge_held[env] += 1
             else:
-                frequency = max(unit[4], LOCAL_FRACTION_FLOOR) * max_frequency
+                frequency = max(unit[4], LOCAL_FRACTION_FLOOR) * task.device_max_frequency
                 delay, energy = local_cost(task, work, frequency)
                 cost = cost_of(task, delay, energy, correct)
                 start = max(time_s, busy_until[env, mu])  # after its device's queue

@@ -55,6 +55,7 @@ __all__ = [
     "OFFLOAD_SHARES",
     "share_fraction",
     "squashed",
+    "RESERVATIONS_SCALE",
     "option_shares",
     "option_masks",
 ]

@@ -225,23 +225,44 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         self.simulator = self.scalar.simulator
         self.template = self.simulator.template
         self.macs, self.accuracy = self.template.macs, self.template.accuracy
-        self.min_frames = self.scalar.min_frames
-        self.frame_span = cfg.max_frames - self.min_frames
+        self.min_frames = int(self.scalar.min_frames)
+        self.frame_span = int(cfg.max_frames - self.min_frames)
         self.options = cfg.action_mode == "options"
         self.rows = np.arange(self.num_envs)
         self.uploads, self.edge_jobs = (
             reservation_heaps(self.num_envs, RELEASES_OBSERVED) for _ in range(2)
         )
         """The reservations in service of the TDMA frame and of the edge CPU per sub-env."""
-        self.kernels = task_kernels(cfg.action_mode)
+        self.kernels: TaskKernels | None = None
         """The compiled loops of a continuous-mode step, or None (numpy: see
         :func:`task_kernels`)."""
-        if self.kernels is not None:
-            from mec_gym.envs.per_task_kernels import task_config
-
-            self.task_config = task_config(cfg)
+        self._compile_step(task_kernels(cfg.action_mode))
         self.totals = np.zeros((self.num_envs, len(self.keys)))
         self.task = 0
+
+    def _compile_step(self, kernels: TaskKernels | None) -> None:
+        """Step with the compiled ``kernels`` (None: with numpy)."""
+        self.kernels = kernels
+        if kernels is not None:
+            from mec_gym.envs.per_task_kernels import task_config
+
+            self.task_config = task_config(self.config)
+            width = 7 + 4 * RELEASES_OBSERVED  # the columns the compiled loop writes
+            if self.single_observation_space.shape != (width,):
+                raise RuntimeError(f"the compiled step writes {width} observation columns")
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The env's state to pickle (or copy): the compiled loops and their config view are
+        not picklable, so only whether the env steps with them is kept."""
+        state = self.__dict__.copy()
+        state["kernels"] = self.kernels is not None
+        state.pop("task_config", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        compiled_step = state.pop("kernels")
+        self.__dict__.update(state)
+        self._compile_step(task_kernels(self.config.action_mode) if compiled_step else None)
 
     # ------------------------------------------------------------------ gym API
     def _step_all(
@@ -384,7 +405,6 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         s, energy J, accuracy, waiting s and whether offloaded, rows of (6, num_envs)."""
         from mec_gym.envs.reservation_kernels import kernel_array
 
-        cfg = self.config
         outcome = np.empty((6, self.num_envs))
         heaps = self.uploads, self.edge_jobs
         while not kernels.decide(
@@ -392,8 +412,6 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
             kernel_array(values, np.float64),
             self.min_frames,
             self.frame_span,
-            cfg.device_max_frequency,
-            cfg.edge_capacity,
             self.now,
             self.device,
             self.rate,
@@ -415,6 +433,7 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         heaps = self.uploads, self.edge_jobs
         for heap in heaps:
             heap.new_release()
+            heap.new_record()
         self.now, self.device, self.backlog = np.empty(n), np.empty(n, np.int64), np.empty(n)
         observations = np.empty((n, self.single_observation_space.shape[0]), np.float32)
         kernels.begin(

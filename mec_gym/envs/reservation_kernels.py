@@ -224,14 +224,18 @@ class ReservationArrays(ReleasedReservations):
         self.record_release(self.held.copy())
 
     def new_release(self) -> None:
-        """New arrays for what a release writes (``free``, ``release_keys``, ``release_shares``,
-        ``size``, ``release_valid``): the arrays handed out before stay as they are."""
+        """New arrays for what a release writes (``free``, ``release_keys``,
+        ``release_shares``): the arrays handed out before stay as they are."""
         num_envs = len(self.held)
         self.free = np.empty(num_envs)
         self.release_keys = np.empty((num_envs, self.observed))
         self.release_shares = np.empty((num_envs, self.observed))
-        self.size = np.empty(num_envs, np.int64)
-        self.release_valid = np.empty((num_envs, self.observed), bool)
+
+    def new_record(self) -> None:
+        """New arrays for the sizes and ``release_valid`` (which the compiled step writes in
+        place of :meth:`record_release`)."""
+        self.size = np.empty(len(self.held), np.int64)
+        self.release_valid = np.empty((len(self.held), self.observed), bool)
 
     def release_arrays(self) -> tuple[np.ndarray, ...]:
         """What the compiled step (``mec_gym.envs.per_task_kernels``) reads and writes: the

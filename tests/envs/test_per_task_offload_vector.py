@@ -5,7 +5,9 @@ by step, autoresets included, in both action modes, with both kinds of reservati
 
 from __future__ import annotations
 
+import copy
 import heapq
+import pickle
 from typing import TYPE_CHECKING
 
 import gymnasium as gym
@@ -111,6 +113,8 @@ def assert_same_steps(
                 "energy_weight": 0.07,
                 "accuracy_weight": 0.9,
                 "tx_energy": "slot",
+                "device_max_frequency": 2_000_000_000,  # ints: the kernels compile once
+                "edge_capacity": 30_000_000_000,
             },
         ),
         (
@@ -150,7 +154,9 @@ def test_the_vector_env_equals_the_scalar_env_step_by_step(
         from mec_gym.envs import reservation_kernels
 
         kernels = [reservation_kernels.push_entries, reservation_kernels.release_entries]
-        kernels += [] if native.kernels is None else list(native.kernels)
+        kernels += (
+            [] if native.kernels is None else [*native.kernels, reservation_kernels.push_entry]
+        )
         for kernel in kernels:
             assert len(kernel.signatures) <= 1, kernel.signatures
         assert any(kernel.signatures for kernel in kernels)
@@ -165,6 +171,26 @@ def test_heaps_that_outgrow_their_rows_in_a_step_give_the_same_steps(heaps_path)
     if heaps_path != "pure_python":
         assert native.uploads.keys.shape[1] >= 32 and native.edge_jobs.keys.shape[1] >= 32
     native.close()
+
+
+@pytest.mark.parametrize("copy_of", [lambda env: pickle.loads(pickle.dumps(env)), copy.deepcopy])
+def test_a_copied_env_steps_on_as_the_original(heaps_path, copy_of):
+    """A pickled or deep-copied env mid-episode (training checkpoints pickle the native vector
+    env) steps with the same kind of step and gives the same outputs."""
+    kwargs = {"num_devices": 5, "tasks_per_episode": 50, "arrival_rate": 3.0}
+    env = gym.make_vec(
+        "mec_gym:PerTaskOffload-v1", 3, vectorization_mode="vector_entry_point", **kwargs
+    )
+    env.reset(seed=4)
+    rng = np.random.default_rng(4)
+    for _ in range(30):
+        env.step(rng.uniform(-1.0, 1.0, (3, 5)))
+    twin = copy_of(env)
+    assert (twin.kernels is None) == (env.kernels is None) == (heaps_path != "compiled")
+    for _ in range(40):  # past the episodes' end and the autoreset
+        actions = rng.uniform(-1.0, 1.0, (3, 5))
+        for mine, theirs in zip(env.step(actions)[:4], twin.step(actions)[:4], strict=True):
+            np.testing.assert_array_equal(mine, theirs)
 
 
 def test_the_rate_window_counts_tied_arrivals_as_the_scalar_env_does():

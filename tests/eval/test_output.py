@@ -84,7 +84,7 @@ def test_the_benchmarks_say_which_code_the_envs_ran(monkeypatch):
     if compiled_envs():
         assert all(part in output.compiled_code() for part in COMPILED_ENV_CODE)
     monkeypatch.setattr(output, "compiled_envs", lambda: False)
-    assert output.compiled_code().startswith("Every env in pure Python")
+    assert output.compiled_code().startswith("Every env in Python and numpy, nothing compiled")
 
 
 def test_the_benchmarks_name_the_switch_that_gives_the_pure_python_page(monkeypatch):
