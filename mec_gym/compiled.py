@@ -11,6 +11,7 @@ install's speed and code with numba installed.
 from __future__ import annotations
 
 import os
+import types
 import warnings
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -89,10 +90,9 @@ def compiled_calling(
     """``function`` compiled (:func:`compiled`, not cached on disk) with the global functions
     it calls, named in ``calls``, replaced by their compiled versions (numba calls compiled
     functions only): a function written once for floats and arrays compiled as written, its
-    module unchanged. ValueError for a name in ``calls`` that ``function`` does not use."""
-    import types
-
-    unused = set(calls) - set(function.__code__.co_names)
+    module unchanged. ValueError for a name in ``calls`` that ``function`` (or code nested in
+    it) never looks up."""
+    unused = set(calls) - global_names(function.__code__)
     if unused:
         raise ValueError(f"{function.__qualname__} uses no global named {sorted(unused)}")
     namespace = {**function.__globals__, **calls}
@@ -102,6 +102,16 @@ def compiled_calling(
     copy.__kwdefaults__ = None if function.__kwdefaults__ is None else {**function.__kwdefaults__}
     copy.__qualname__, copy.__doc__ = function.__qualname__, function.__doc__
     return compiled(copy, cache=False, error_model=error_model)
+
+
+def global_names(code: types.CodeType) -> set[str]:
+    """The names ``code`` and the code nested in it (comprehensions, lambdas, inner
+    functions) look up as globals or attributes."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            names |= global_names(constant)
+    return names
 
 
 def compiled(

@@ -20,6 +20,11 @@ def twice_plus(x: float, extra: float = 0.5) -> float:
     return twice(x) + extra
 
 
+def twice_each(n: int) -> float:
+    """Calls another function of its module in a comprehension only (nested code)."""
+    return sum([twice(float(i)) for i in range(n)])
+
+
 def test_a_function_compiles_as_written_with_the_functions_it_calls_compiled():
     pytest.importorskip("numba")
     with pytest.raises(Exception, match="twice"):  # numba cannot call the Python function
@@ -30,6 +35,8 @@ def test_a_function_compiles_as_written_with_the_functions_it_calls_compiled():
     assert fast.py_func.__qualname__ == "twice_plus" and fast.py_func.__doc__ == twice_plus.__doc__
     with pytest.raises(ValueError, match=r"twice_plus uses no global named \['thrice'\]"):
         compiled.compiled_calling(twice_plus, {"thrice": twice})
+    nested = compiled.compiled_calling(twice_each, {"twice": compiled.compiled(twice, cache=False)})
+    assert nested(4) == twice_each(4) == 12.0
 
 
 def test_compiles_without_the_disk_cache_where_numba_has_no_cache_folder(monkeypatch):

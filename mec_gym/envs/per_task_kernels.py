@@ -129,8 +129,8 @@ def compiled_task_kernels() -> TaskKernels:
       delay, energy, accuracy, waiting and whether offloaded into the rows of ``outcome`` (6,
       num_envs) and returns True; returns False at once, changing nothing, where a heap row is
       full (the caller widens the rows and calls again).
-    - ``begin(task, arrival_times, task_device, busy_until, gain_obs, recent_arrivals,
-      uploads..., edge_jobs..., now, device, backlog, observations)``: on to task ``task`` (as
+    - ``begin(index, arrival_times, task_device, busy_until, gain_obs, recent_arrivals,
+      uploads..., edge_jobs..., now, device, backlog, observations)``: on to task ``index`` (as
       ``_begin_task``): its arrival time and device into ``now`` and ``device``, each heap's
       release (``release_entries`` into its ``free``, ``release_keys``, ``release_shares``; its
       ``size`` and ``release_valid``: ``ReservationArrays.release_arrays``), the device's
@@ -229,7 +229,7 @@ def compiled_task_kernels() -> TaskKernels:
     observe = compiled(observe, cache=False)
 
     def begin(
-        task: int,
+        index: int,
         arrival_times: np.ndarray,
         task_device: np.ndarray,
         busy_until: np.ndarray,
@@ -258,7 +258,7 @@ def compiled_task_kernels() -> TaskKernels:
     ) -> None:
         count = now.shape[0]
         for env in range(count):
-            now[env], device[env] = arrival_times[env, task], task_device[env, task]
+            now[env], device[env] = arrival_times[env, index], task_device[env, index]
         release_entries(
             upload_keys,
             upload_shares,
@@ -296,6 +296,6 @@ def compiled_task_kernels() -> TaskKernels:
                 edge_valid,
             )
             column = 6 + 4 * observed
-            row[column] = squash(recent_arrivals[env, task] / RATE_WINDOW_ARRIVALS, 1.0)
+            row[column] = squash(recent_arrivals[env, index] / RATE_WINDOW_ARRIVALS, 1.0)
 
     return TaskKernels(compiled(decide, cache=False), compiled(begin, cache=False))

@@ -108,6 +108,22 @@ class ReleasedReservations:
         self.release_shares = np.zeros_like(self.release_shares)
         self.release_valid = np.zeros_like(self.release_valid)
 
+    def entries(self, env: int) -> list[tuple[float, float]]:
+        """The heap of sub-env ``env``: (release time s, share) pairs in ``heapq``'s order."""
+        raise NotImplementedError
+
+    def restore(self, entries: list[list[tuple[float, float]]]) -> None:
+        """Hold ``entries[env]`` (pairs in ``heapq``'s order) in the heap of each sub-env."""
+        raise NotImplementedError
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as entries and the released view, and loaded as the heaps of the loading
+        process (:func:`restored_reservations`): lists where numba is missing or
+        ``MEC_GYM_NUMBA=0``, compiled arrays otherwise."""
+        entries = [self.entries(env) for env in range(len(self.size))]
+        released = (self.size, self.free, self.release_keys, self.release_shares)
+        return restored_reservations, (self.observed, entries, (*released, self.release_valid))
+
     def record_release(self, size: np.ndarray) -> None:
         """Set ``size`` (reservations per heap after a release) and which of the earliest
         releases exist."""
@@ -138,6 +154,10 @@ class ReservationHeaps(ReleasedReservations):
     def entries(self, env: int) -> list[tuple[float, float]]:
         """The heap of sub-env ``env``: (release time s, share) pairs in ``heapq``'s order."""
         return list(self.heaps[env])
+
+    def restore(self, entries: list[list[tuple[float, float]]]) -> None:
+        """Hold ``entries[env]`` (pairs in ``heapq``'s order) in the heap of each sub-env."""
+        self.heaps = [list(heap) for heap in entries]
 
     def push(self, envs: np.ndarray, key: np.ndarray, share: np.ndarray) -> None:
         """``heappush`` of (``key[j]``, ``share[j]``) onto the heap of sub-env ``envs[j]``."""
@@ -177,6 +197,18 @@ def reservation_heaps(num_envs: int, observed: int) -> ReservationHeaps | Reserv
 
         return ReservationArrays(num_envs, observed)
     return ReservationHeaps(num_envs, observed)
+
+
+def restored_reservations(
+    observed: int, entries: list[list[tuple[float, float]]], released: tuple[np.ndarray, ...]
+) -> ReservationHeaps | ReservationArrays:
+    """Heaps of the kind :func:`reservation_heaps` gives in this process holding ``entries``
+    (per sub-env, in ``heapq``'s order), with the released view ``released`` (``size``,
+    ``free``, ``release_keys``, ``release_shares``, ``release_valid``): a pickled heap."""
+    heaps = reservation_heaps(len(entries), observed)
+    heaps.restore(entries)
+    heaps.size, heaps.free, heaps.release_keys, heaps.release_shares, heaps.release_valid = released
+    return heaps
 
 
 def task_kernels(action_mode: str) -> TaskKernels | None:
@@ -241,7 +273,8 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         self.task = 0
 
     def _compile_step(self, kernels: TaskKernels | None) -> None:
-        """Step with the compiled ``kernels`` (None: with numpy)."""
+        """Step with the compiled ``kernels`` and the :class:`TaskConfig` view of the config
+        (None: with numpy). RuntimeError if the observation is not the layout they write."""
         self.kernels = kernels
         if kernels is not None:
             from mec_gym.envs.per_task_kernels import task_config
@@ -252,17 +285,18 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
                 raise RuntimeError(f"the compiled step writes {width} observation columns")
 
     def __getstate__(self) -> dict[str, Any]:
-        """The env's state to pickle (or copy): the compiled loops and their config view are
-        not picklable, so only whether the env steps with them is kept."""
+        """The env's state to pickle (or copy), without the compiled loops and their config
+        view (not picklable); the heaps pickle as their entries (``ReleasedReservations``)."""
         state = self.__dict__.copy()
-        state["kernels"] = self.kernels is not None
+        state.pop("kernels")
         state.pop("task_config", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        compiled_step = state.pop("kernels")
+        """A pickled env, with the step and heaps of the loading process (compiled where the
+        envs compile there, numpy and lists otherwise: the same numbers)."""
         self.__dict__.update(state)
-        self._compile_step(task_kernels(self.config.action_mode) if compiled_step else None)
+        self._compile_step(task_kernels(self.config.action_mode))
 
     # ------------------------------------------------------------------ gym API
     def _step_all(

@@ -198,6 +198,20 @@ class ReservationArrays(ReleasedReservations):
         keys, shares = self.keys[env, :size].tolist(), self.shares[env, :size].tolist()
         return list(zip(keys, shares, strict=True))
 
+    def restore(self, entries: list[list[tuple[float, float]]]) -> None:
+        """Hold ``entries[env]`` (pairs in ``heapq``'s order) in the heap row of each sub-env."""
+        capacity = INITIAL_CAPACITY
+        while capacity < max(map(len, entries), default=0):
+            capacity *= 2
+        self.keys, self.shares = (
+            np.zeros((len(entries), capacity)),
+            np.zeros((len(entries), capacity)),
+        )
+        self.held = np.array([len(heap) for heap in entries], dtype=np.int64)
+        for env, heap in enumerate(entries):
+            for position, (key, share) in enumerate(heap):
+                self.keys[env, position], self.shares[env, position] = key, share
+
     def push(self, envs: np.ndarray, key: np.ndarray, share: np.ndarray) -> None:
         """``heappush`` of (``key[j]``, ``share[j]``) onto the heap of sub-env ``envs[j]``."""
         envs = kernel_array(envs, np.int64)

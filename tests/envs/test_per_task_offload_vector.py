@@ -173,24 +173,69 @@ def test_heaps_that_outgrow_their_rows_in_a_step_give_the_same_steps(heaps_path)
     native.close()
 
 
-@pytest.mark.parametrize("copy_of", [lambda env: pickle.loads(pickle.dumps(env)), copy.deepcopy])
-def test_a_copied_env_steps_on_as_the_original(heaps_path, copy_of):
-    """A pickled or deep-copied env mid-episode (training checkpoints pickle the native vector
-    env) steps with the same kind of step and gives the same outputs."""
+def env_mid_episode(seed: int) -> tuple[PerTaskOffloadVectorEnv, np.random.Generator]:
+    """A native env of 3 sub-envs 30 steps into its episodes, and the generator of its
+    actions."""
     kwargs = {"num_devices": 5, "tasks_per_episode": 50, "arrival_rate": 3.0}
     env = gym.make_vec(
         "mec_gym:PerTaskOffload-v1", 3, vectorization_mode="vector_entry_point", **kwargs
     )
-    env.reset(seed=4)
-    rng = np.random.default_rng(4)
+    env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
     for _ in range(30):
         env.step(rng.uniform(-1.0, 1.0, (3, 5)))
+    return env, rng
+
+
+def assert_steps_alike(
+    env: PerTaskOffloadVectorEnv, twin: PerTaskOffloadVectorEnv, rng: np.random.Generator
+) -> None:
+    """Step both with the same actions past their episodes' end and autoreset; the same
+    outputs, ``info`` included."""
+    for _ in range(40):
+        actions = rng.uniform(-1.0, 1.0, (3, 5))
+        mine, theirs = env.step(actions), twin.step(actions)
+        for a, b in zip(mine[:4], theirs[:4], strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert set(mine[4]) == set(theirs[4])
+        for key, value in mine[4].items():
+            np.testing.assert_array_equal(theirs[4][key], value, err_msg=key)
+
+
+@pytest.mark.parametrize("copy_of", [lambda env: pickle.loads(pickle.dumps(env)), copy.deepcopy])
+def test_a_copied_env_steps_on_as_the_original(heaps_path, copy_of):
+    """A pickled or deep-copied env mid-episode (training checkpoints pickle the native vector
+    env) steps with the same kind of step and gives the same outputs."""
+    env, rng = env_mid_episode(4)
     twin = copy_of(env)
     assert (twin.kernels is None) == (env.kernels is None) == (heaps_path != "compiled")
-    for _ in range(40):  # past the episodes' end and the autoreset
-        actions = rng.uniform(-1.0, 1.0, (3, 5))
-        for mine, theirs in zip(env.step(actions)[:4], twin.step(actions)[:4], strict=True):
-            np.testing.assert_array_equal(mine, theirs)
+    assert_steps_alike(env, twin, rng)
+
+
+@pytest.mark.parametrize("load_compiled", [False, True])
+@pytest.mark.parametrize("save_compiled", [False, True])
+def test_a_pickled_env_loads_with_the_step_and_heaps_of_the_loading_process(
+    monkeypatch, save_compiled, load_compiled
+):
+    """An env pickled where the envs compile loads where they do not (a light install or
+    ``MEC_GYM_NUMBA=0``: heap lists and the numpy step) and the other way round, and steps on
+    with the same outputs."""
+    if not compiled_envs():
+        pytest.skip("the envs do not compile here (no numba, or MEC_GYM_NUMBA=0)")
+
+    def switch(compiles: bool) -> None:
+        monkeypatch.setattr(per_task_offload_vector, "compiled_envs", lambda: compiles)
+
+    switch(save_compiled)
+    env, rng = env_mid_episode(6)
+    saved = pickle.dumps(env)
+    switch(load_compiled)
+    twin = pickle.loads(saved)
+    kind = "ReservationArrays" if load_compiled else "ReservationHeaps"
+    assert type(twin.uploads).__name__ == type(twin.edge_jobs).__name__ == kind
+    assert (twin.kernels is not None) == load_compiled
+    switch(save_compiled)
+    assert_steps_alike(env, twin, rng)
 
 
 def test_the_rate_window_counts_tied_arrivals_as_the_scalar_env_does():
