@@ -3,9 +3,9 @@
 :func:`compiled` compiles a function with the package's numba options. ADMM's loops need it
 (:mod:`mec_gym.solvers.joint_offload.admm_kernels`), whatever the switch below. An environment
 compiles its hot loops only where :func:`compiled_envs` (numba imports, and the environment
-variable ``MEC_GYM_NUMBA`` does not say otherwise), and runs its pure-Python path otherwise,
-with the same numbers bit for bit: ``MEC_GYM_NUMBA=0`` gives the environments the light
-install's speed and code with numba installed.
+variable ``MEC_GYM_NUMBA`` does not say otherwise), and runs its uncompiled path (Python and
+numpy) otherwise, with the same numbers bit for bit: ``MEC_GYM_NUMBA=0`` gives the environments
+the light install's speed and code with numba installed.
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ COMPILED_ENV_CODE = (
     "TwoTimescale-v0's slot step",
     "PerTaskOffload-v1's native vector env (its reservation heaps, and its continuous-mode step)",
 )
-"""The environment code compiled where :func:`compiled_envs` (pure Python otherwise)."""
+"""The environment code compiled where :func:`compiled_envs` (Python and numpy otherwise)."""
 
 ENV_SWITCH = "MEC_GYM_NUMBA"
-"""Environment variable: ``0`` (or off, false, no) makes the environments run their pure-Python
+"""Environment variable: ``0`` (or off, false, no) makes the environments run their uncompiled
 paths; unset, empty, ``1`` (or on, true, yes) lets them compile where numba imports."""
 
 SWITCH_VALUES = {
@@ -54,9 +54,9 @@ environments compile."""
 def compiled_envs() -> bool:
     """Whether the environments compile their hot loops (read once per process): numba imports
     and ``MEC_GYM_NUMBA`` is unset or one of 1, on, true, yes (0, off, false, no: the
-    pure-Python paths; another value is a ValueError). Where numba is installed but fails to
+    uncompiled paths; another value is a ValueError). Where numba is installed but fails to
     import (e.g. under a numpy release it does not support yet), a warning says so and the
-    envs run their pure-Python paths."""
+    envs run their uncompiled paths."""
     value = os.environ.get(ENV_SWITCH, "")
     setting = SWITCH_VALUES.get(value.strip().lower())
     if setting is None:
@@ -77,7 +77,7 @@ def compiled_envs() -> bool:
         return True
     warnings.warn(
         f"numba failed to import ({type(failure).__name__}: {failure}); the environments run "
-        "their pure-Python paths (the same numbers, slower)",
+        "their uncompiled paths, Python and numpy (the same numbers, slower)",
         RuntimeWarning,
         stacklevel=2,
     )
