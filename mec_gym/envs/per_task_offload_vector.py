@@ -303,13 +303,12 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
         self, actions: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         n = self.num_envs
+        edge_seen = self.edge_jobs.size.copy()  # at the decision; info gets its own array
         if self.kernels is None:
             decisions = self._decisions(actions)
-            edge_seen = self.edge_jobs.size.copy()  # at the decision; info gets its own array
             outcome = (*self._decide(*decisions), decisions[0])
             self.totals += np.stack(outcome, axis=1)
         else:
-            edge_seen = self.edge_jobs.size.copy()
             outcome = self._decide_compiled(self._continuous_actions(actions), self.kernels)
             self.totals += outcome.T
         cost = outcome[0]
