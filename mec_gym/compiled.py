@@ -5,7 +5,9 @@
 compiles its hot loops only where :func:`compiled_envs` (numba imports, and the environment
 variable ``MEC_GYM_NUMBA`` does not say otherwise), and runs its uncompiled path (Python and
 numpy) otherwise, with the same numbers bit for bit: ``MEC_GYM_NUMBA=0`` gives the environments
-the light install's speed and code with numba installed.
+the light install's speed and code with numba installed. One exception: ``BandwidthSplit-v0``'s
+vector env, whose compiled step equals the scalar env bit for bit and whose numpy step may differ
+from both in the last bit (where numpy has its own SIMD ``log1p`` and ``pow``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ gives inf or NaN as in numpy (no exception check in the loops, so they vectorise
 COMPILED_ENV_CODE = (
     "TwoTimescale-v0's slot step",
     "PerTaskOffload-v1's native vector env (its reservation heaps, and its continuous-mode step)",
+    "BandwidthSplit-v0's native vector step",
 )
 """The environment code compiled where :func:`compiled_envs` (Python and numpy otherwise)."""
 
@@ -89,9 +92,9 @@ def compiled_calling(
 ) -> Any:
     """``function`` compiled (:func:`compiled`, not cached on disk) with the global functions
     it calls, named in ``calls``, replaced by their compiled versions (numba calls compiled
-    functions only): a function written once for floats and arrays compiled as written, its
-    module unchanged. ValueError for a name in ``calls`` that ``function`` (or code nested in
-    it) never looks up."""
+    functions only; a dataclass it builds by a named tuple of its fields): a function written
+    once for floats and arrays compiled as written, its module unchanged. ValueError for a name
+    in ``calls`` that ``function`` (or code nested in it) never looks up."""
     unused = set(calls) - global_names(function.__code__)
     if unused:
         raise ValueError(f"{function.__qualname__} uses no global named {sorted(unused)}")

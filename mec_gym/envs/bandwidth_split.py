@@ -16,7 +16,7 @@ shares and states to observations. The functions that do so (:func:`own_link_spl
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from gymnasium import spaces
@@ -52,6 +52,7 @@ __all__ = [
     "model_size_from_entry",
     "own_link_split",
     "shared_band_split",
+    "PeriodValues",
     "period_values",
 ]
 
@@ -143,22 +144,41 @@ def shared_band_split(
     return upload * scale, download * scale, size
 
 
+class PeriodValues(NamedTuple):
+    """The score and components of a period, per device (floats or arrays), in the order of
+    the env's evaluated keys (``"map"``, then :data:`COMPONENTS`)."""
+
+    map: Any
+    """mAP of the model the device holds after the period."""
+    n: Any
+    """Fresh samples uploaded."""
+    M: Any
+    """Million parameters of the model delivered (0 if none arrives)."""
+    r_u: Any
+    """Upload rate, bit/s."""
+    r_d: Any
+    """Download rate, bit/s."""
+    upload_time: Any
+    """The upload airtime ``n s / r_u``, s."""
+    upload_energy: Any
+    """``P_u`` times the airtime, J."""
+
+
 def period_values(
     config: BandwidthSplitEnvConfig, outcome: Any, xp: ArrayMath = NUMPY_MATH
-) -> dict[str, Any]:
-    """The score and components of a period, per device (floats or arrays): ``map``, ``n``,
-    ``M`` (0 if no model arrives), ``r_u``, ``r_d`` (bit/s), ``upload_time`` (the upload
-    airtime ``n s / r_u``, s) and ``upload_energy`` (``P_u`` times it, J)."""
+) -> PeriodValues:
+    """The score and components of a period with ``outcome`` (a ``SplitOutcome``), per device
+    (floats or arrays; see :class:`PeriodValues`)."""
     airtime = upload_airtime(config, outcome.samples, outcome.upload_rate, xp)
-    return {
-        "map": outcome.map,
-        "n": outcome.samples,
-        "M": outcome.model_size,
-        "r_u": outcome.upload_rate,
-        "r_d": outcome.download_rate,
-        "upload_time": airtime,
-        "upload_energy": config.upload_power_w * airtime,
-    }
+    return PeriodValues(
+        map=outcome.map,
+        n=outcome.samples,
+        M=outcome.model_size,
+        r_u=outcome.upload_rate,
+        r_d=outcome.download_rate,
+        upload_time=airtime,
+        upload_energy=config.upload_power_w * airtime,
+    )
 
 
 class ObservationScale:
@@ -368,12 +388,9 @@ class BandwidthSplitEnv(MecEnv[BandwidthSplitEnvConfig]):
         outcome = simulator.step(*self.split_from_action(action))
         values = period_values(cfg, outcome, simulator.xp)
         if not simulator.scalar:  # means over the devices
-            means = np.add.reduce(np.stack(list(values.values())), axis=-1) / cfg.num_devices
-            values = dict(zip(values, means.tolist(), strict=True))
-        means = self._episode_means
-        means.add(values)
-        info: dict[str, Any] = means.means()
-        reward = values["map"]
+            values = (np.add.reduce(np.stack(values), axis=-1) / cfg.num_devices).tolist()
+        info: dict[str, Any] = self._episode_means.add_in_order(values)
+        reward = values[0]
         info["period_map"] = reward
         info["period"] = period = simulator.state.period
         self.map_history.append(reward)

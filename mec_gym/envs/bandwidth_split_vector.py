@@ -11,16 +11,21 @@ shape (num_envs, K): the period's outcome (``split_outcome``), the devices' carr
 ``np_random``, so that sub-env i after ``reset(seed=s)`` equals the scalar env after
 ``reset(seed=s + i)`` step by step (what ``SyncVectorEnv`` gives), autoresets included; only the
 physics is vectorised. With one device the scalar env computes log1p and powers with the ``math``
-module, so on CPUs where numpy uses its own AVX-512 versions of them the two differ in the last
-bit of some values.
+module; where the environments compile (:func:`~mec_gym.compiled.compiled_envs`) the step with
+one device is a loop compiled by numba that calls the same functions on floats
+(:mod:`mec_gym.envs.bandwidth_split_kernels`), the scalar env's numbers bit for bit. The numpy
+step (several devices, or without numba) computes log1p and powers with numpy, which on CPUs
+with AVX-512 has its own versions of them: with one device its values then differ from the
+scalar env's in the last bit of some values.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mec_gym.compiled import compiled_envs
 from mec_gym.envs.bandwidth_split import (
     BandwidthSplitEnv,
     BandwidthSplitEnvConfig,
@@ -44,7 +49,22 @@ from mec_gym.simulators.bandwidth_split import (
     initial_devices,
 )
 
-__all__ = ["BandwidthSplitVectorEnv"]
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["BandwidthSplitVectorEnv", "link_step"]
+
+
+def link_step(config: BandwidthSplitEnvConfig) -> Callable[..., None] | None:
+    """The compiled loop of a one-device step (:mod:`mec_gym.envs.bandwidth_split_kernels`)
+    where ``config`` has one device and the environments compile
+    (:func:`~mec_gym.compiled.compiled_envs`), else None: the vector env then steps with
+    numpy."""
+    if config.num_devices != 1 or not compiled_envs():
+        return None
+    from mec_gym.envs.bandwidth_split_kernels import compiled_link_step
+
+    return compiled_link_step()
 
 
 class BandwidthSplitVectorEnv(LockstepVectorEnv):
@@ -95,6 +115,31 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         self.device_values = np.empty((cfg.num_devices, len(self.keys), self.num_envs))
         """A period's values per device, key and sub-env (contiguous rows to sum over the
         devices)."""
+        self._compile_step(link_step(cfg))
+
+    def _compile_step(self, step: Callable[..., None] | None) -> None:
+        """Step with the compiled loop ``step`` and its views of the config, math and scale
+        (None: with numpy)."""
+        self.link_step = step
+        if step is not None:
+            from mec_gym.envs.bandwidth_split_kernels import link_arguments
+
+            self.link_arguments = link_arguments(self.config, self.scale)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The env's state to pickle (or copy), without the compiled loop and its views (not
+        picklable)."""
+        state = self.__dict__.copy()
+        state.pop("link_step")
+        state.pop("link_arguments", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A pickled env, with the step of the loading process (compiled where the envs
+        compile there, numpy otherwise: the same numbers as the scalar env's, up to numpy's
+        last bit)."""
+        self.__dict__.update(state)
+        self._compile_step(link_step(self.config))
 
     # ------------------------------------------------------------------ gym API
     def _step_all(
@@ -113,6 +158,8 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         values = real_values(given, "actions").reshape(n, width)
         if not np.isfinite(values).all():
             raise ValueError("actions must be finite")
+        if self.link_step is not None:
+            return self._step_compiled(values, self.link_step)
         if k == 1:
             upload, download, size = own_link_split(cfg, (values[:, :1], values[:, 1:]))
         else:
@@ -133,15 +180,52 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         self.devices = carry_over(cfg, devices, outcome)
         per_device = period_values(cfg, outcome)
         if k == 1:  # every key's (n, 1) values side by side, (n, keys)
-            period = np.concatenate([per_device[key] for key in self.keys], axis=1)
+            period = np.concatenate(per_device, axis=1)
         else:  # their means over the devices, summed device by device as numpy sums a row
             table = self.device_values
-            for j, key in enumerate(self.keys):
-                table[:, j] = per_device[key].T
+            for j, values in enumerate(per_device):
+                table[:, j] = values.T
             period = (numpy_sum(table) / k).T
+        self.period += 1
+        return self._period_end(period, self._observations())
+
+    def _step_compiled(
+        self, values: np.ndarray, step: Callable[..., None]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """The step of the actions ``values`` (float64, (num_envs, entries)) in the compiled
+        loop (one device)."""
+        t = self.period
+        devices = self.devices
+        period = np.empty((self.num_envs, len(self.keys)))
+        observations = np.empty((self.num_envs, self.single_observation_space.shape[0]), np.float32)
+        step(
+            *self.link_arguments,
+            np.ascontiguousarray(values),
+            self.upload_snr[t, :, 0],
+            self.download_snr[t, :, 0],
+            self.available_samples[t, :, 0],
+            devices.fresh_data[:, 0],  # updated in place
+            devices.held_size[:, 0],
+            devices.held_credit[:, 0],
+            devices.device_map[:, 0],
+            self.observed_gain[t + 1, :, 0],
+            self.observed_samples[t + 1, :, 0],
+            self.scale.bandwidth,
+            (t + 1) / self.config.periods_per_episode,
+            period,
+            observations,
+        )
+        self.period = t + 1
+        return self._period_end(period, observations)
+
+    def _period_end(
+        self, period: np.ndarray, observations: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """The step's return after a period whose values per sub-env are the rows of
+        ``period`` (num_envs, keys) and whose next observations are ``observations``."""
+        n, t = self.num_envs, self.period
         self.totals += period
-        self.period = t = t + 1
-        truncated = t >= cfg.periods_per_episode
+        truncated = t >= self.config.periods_per_episode
         self.autoreset = truncated
         rewards = period[:, 0].copy()
         infos: dict[str, Any] = dict(zip(self.keys, (self.totals / t).T, strict=True))
@@ -151,7 +235,7 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         for key, mask in zip(list(infos), masks, strict=True):
             infos["_" + key] = mask
         flags = np.zeros(n, dtype=bool)
-        return self._observations(), rewards, flags, np.full(n, truncated), infos
+        return observations, rewards, flags, np.full(n, truncated), infos
 
     # ------------------------------------------------------------------ internals
     def _start(self) -> tuple[np.ndarray, dict[str, Any]]:

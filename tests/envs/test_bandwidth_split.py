@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+import pickle
 
 import gymnasium as gym
 import numpy as np
@@ -12,7 +13,9 @@ import pytest
 from gymnasium.vector import AutoresetMode
 
 import mec_gym  # noqa: F401
-from mec_gym.envs.bandwidth_split import BandwidthSplitEnv
+from mec_gym.compiled import compiled_envs
+from mec_gym.envs import bandwidth_split_vector
+from mec_gym.envs.bandwidth_split import BandwidthSplitEnv, PeriodValues
 from mec_gym.envs.bandwidth_split_vector import BandwidthSplitVectorEnv
 from mec_gym.models.channel import ar1_shadowing_batch, ar1_shadowing_db
 from mec_gym.problems.bandwidth_split import BandwidthSplitProblem, detection_map
@@ -23,6 +26,7 @@ from mec_gym.simulators.bandwidth_split import (
 )
 from mec_gym.simulators.joint_offload import reflect_into
 from mec_gym.solvers.bandwidth_split import optimal_split
+from tests.envs.vector_steps import assert_steps_alike
 
 SHORT = {"periods_per_episode": 5}
 
@@ -35,10 +39,11 @@ NUMPY_IS_LIBM = np.array_equal(
 ) and np.array_equal(_PROBE**-0.179, [x**-0.179 for x in _PROBE.tolist()])
 
 
-def assert_same(vector_value, scalar_value) -> None:
+def assert_same(vector_value, scalar_value, exact: bool = False) -> None:
     """The vector env's value equals the scalar env's: bit for bit where numpy's log1p and power
-    are libm's, else to a few units in the last place (of float32 for observations)."""
-    if NUMPY_IS_LIBM:
+    are libm's (or ``exact``: the compiled step, which calls libm's), else to a few units in the
+    last place (of float32 for observations)."""
+    if NUMPY_IS_LIBM or exact:
         np.testing.assert_array_equal(vector_value, scalar_value)
     else:
         rtol = 1e-6 if np.asarray(scalar_value).dtype == np.float32 else 1e-12
@@ -333,17 +338,32 @@ def scalar_trace(env_id: str, kwargs: dict, seed: int, actions: np.ndarray) -> l
     return trace
 
 
+@pytest.fixture(params=["compiled", "numpy"])
+def step_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test with each step of the vector env: the compiled one-device step (skipped
+    without numba; the numpy step with several devices) and the numpy step of the light
+    install."""
+    if request.param == "numpy":
+        monkeypatch.setattr(bandwidth_split_vector, "compiled_envs", lambda: False)
+    elif not compiled_envs():
+        pytest.skip("the envs do not compile here (no numba, or MEC_GYM_NUMBA=0)")
+    return request.param
+
+
 @pytest.mark.parametrize(
     ("env_id", "kwargs"),
     [
         ("BandwidthSplit-v0", {}),
         ("BandwidthSplit-v0", {"model_size": "discrete", "device_speed_mps": 3.0}),
+        ("BandwidthSplit-v0", {"model_size": "continuous", "freshness_decay": 0.0}),
         ("BandwidthSplitMulti-v0", {}),
         ("BandwidthSplitMulti-v0", {"model_size": "continuous", "num_devices": 3}),
     ],
 )
 @pytest.mark.parametrize("per_block", [None, 1, 2])  # sub-envs per block (None: all in one)
-def test_vector_env_equals_the_scalar_env_step_by_step(env_id, kwargs, per_block, monkeypatch):
+def test_vector_env_equals_the_scalar_env_step_by_step(
+    env_id, kwargs, per_block, step_path, monkeypatch
+):
     kwargs = {**SHORT, **kwargs}
     if per_block is not None:
         cfg = make(env_id, **kwargs).config
@@ -352,6 +372,8 @@ def test_vector_env_equals_the_scalar_env_step_by_step(env_id, kwargs, per_block
     n, seed, steps = 3, 11, 13  # two episodes of 5 periods, two autoresets and a bit
     envs = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", **kwargs)
     assert isinstance(envs, BandwidthSplitVectorEnv)
+    exact = step_path == "compiled" and envs.config.num_devices == 1
+    assert (envs.link_step is not None) == exact
     assert envs.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
     assert envs.single_action_space == make(env_id, **kwargs).action_space
     assert envs.single_observation_space == make(env_id, **kwargs).observation_space
@@ -365,15 +387,16 @@ def test_vector_env_equals_the_scalar_env_step_by_step(env_id, kwargs, per_block
         np.testing.assert_array_equal(vector[0][i], scalar[0])
         for step, (obs, reward, terminated, truncated, info) in enumerate(scalar[1:], 1):
             v_obs, v_reward, v_terminated, v_truncated, v_info = vector[step]
-            assert_same(v_obs[i], obs)
-            assert_same(v_reward[i], reward)
+            assert_same(v_obs[i], obs, exact)
+            assert_same(v_reward[i], reward, exact)
             assert v_terminated[i] == terminated and v_truncated[i] == truncated
             if info is None:  # the reset step: the scalar env's reset info, none
                 assert v_info == {}
                 continue
+            assert set(v_info) == {*info, *("_" + key for key in info)}
             for key, value in info.items():
                 assert v_info["_" + key][i], (step, key)
-                assert_same(v_info[key][i], value)
+                assert_same(v_info[key][i], value, exact)
     assert sum(bool(step[3].any()) for step in vector[1:]) == 2  # both episode ends seen
     assert [len(range(n)[b]) for b in envs.blocks] == {None: [3], 1: [1, 1, 1], 2: [2, 1]}[
         per_block
@@ -381,10 +404,13 @@ def test_vector_env_equals_the_scalar_env_step_by_step(env_id, kwargs, per_block
     envs.close()
 
 
-def test_vector_env_equals_the_scalar_env_with_a_trace_a_midway_reset_and_continued_seeds():
+def test_vector_env_equals_the_scalar_env_with_a_trace_a_midway_reset_and_continued_seeds(
+    step_path,
+):
     trace = PeriodTrace(np.linspace(30.0, 200.0, 6)[:, None], 2.0, 700.0)
     kwargs = {**SHORT, "periods": trace}
     envs = BandwidthSplitVectorEnv(num_envs=2, **kwargs)
+    exact = step_path == "compiled"
     scalars = [make(**kwargs), make(**kwargs)]
     actions = np.random.default_rng(3).uniform(0.0, 1.0, (12, 2, 1))
     first, _ = envs.reset(seed=[5, None])
@@ -404,11 +430,93 @@ def test_vector_env_equals_the_scalar_env_with_a_trace_a_midway_reset_and_contin
             continue
         for i, scalar in enumerate(scalars):
             s_obs, s_reward, _, s_truncated, s_info = scalar.step(action[i])
-            assert_same(obs[i], s_obs)
-            assert_same(reward[i], s_reward)
+            assert_same(obs[i], s_obs, exact)
+            assert_same(reward[i], s_reward, exact)
             assert truncated[i] == s_truncated
             for key, value in s_info.items():
-                assert_same(info[key][i], value)
+                assert_same(info[key][i], value, exact)
+
+
+def test_the_period_values_are_in_the_order_of_the_evaluated_keys():
+    assert PeriodValues._fields == BandwidthSplitEnv.evaluated_keys()
+
+
+def test_the_compiled_math_is_the_scalar_math():
+    """``FloatMath`` gives what ``SCALAR_MATH`` (Python's builtins and ``math``) gives, signed
+    zeros, ties and NaN included."""
+    if not compiled_envs():
+        pytest.skip("the envs do not compile here (no numba, or MEC_GYM_NUMBA=0)")
+    from mec_gym.envs.bandwidth_split_kernels import FloatMath
+    from mec_gym.problems.bandwidth_split import SCALAR_MATH
+
+    compiled_math = FloatMath()
+    values = [0.0, -0.0, 1.0, -2.5, 1e-300, 3e8, math.inf, -math.inf, math.nan]
+    for x in values:
+        for y in values:
+            for name in ("maximum", "minimum", "greater"):
+                mine, theirs = getattr(compiled_math, name)(x, y), getattr(SCALAR_MATH, name)(x, y)
+                assert repr(mine) == repr(theirs), (name, x, y)
+            for condition in (True, False):
+                assert repr(compiled_math.where(condition, x, y)) == repr(
+                    SCALAR_MATH.where(condition, x, y)
+                )
+        if x > -1.0:
+            assert repr(compiled_math.log1p(x)) == repr(SCALAR_MATH.log1p(x)), x
+        assert repr(compiled_math.asfloat(x)) == repr(SCALAR_MATH.asfloat(x))
+    probe = _PROBE.tolist()
+    assert [compiled_math.log1p(x) for x in probe] == [math.log1p(x) for x in probe]
+    assert compiled_math.asfloat(3) == 3.0
+
+
+def vector_mid_episode(num_envs: int = 3) -> tuple[BandwidthSplitVectorEnv, np.random.Generator]:
+    """A one-device vector env two periods into its episodes, and the actions' generator."""
+    envs = BandwidthSplitVectorEnv(num_envs=num_envs, model_size="discrete", **SHORT)
+    envs.reset(seed=2)
+    rng = np.random.default_rng(8)
+    for _ in range(2):
+        envs.step(rng.uniform(0.0, 1.0, (num_envs, 2)))
+    return envs, rng
+
+
+@pytest.mark.parametrize("copy_of", [lambda env: pickle.loads(pickle.dumps(env)), copy.deepcopy])
+def test_a_copied_vector_env_steps_on_as_the_original(step_path, copy_of):
+    """A pickled or deep-copied vector env mid-episode (training checkpoints pickle it) steps
+    with the same kind of step and gives the same outputs."""
+    envs, rng = vector_mid_episode()
+    twin = copy_of(envs)
+    assert (twin.link_step is None) == (envs.link_step is None) == (step_path == "numpy")
+    assert_steps_alike(envs, twin, (rng.uniform(-0.1, 1.1, (3, 2)) for _ in range(8)))
+
+
+@pytest.mark.parametrize("load_compiled", [False, True])
+@pytest.mark.parametrize("save_compiled", [False, True])
+def test_a_pickled_vector_env_loads_with_the_step_of_the_loading_process(
+    monkeypatch, save_compiled, load_compiled
+):
+    """A vector env pickled where the envs compile loads where they do not (the numpy step)
+    and the other way round, and steps on alike (bit for bit where numpy's log1p and power are
+    libm's)."""
+    if not compiled_envs():
+        pytest.skip("the envs do not compile here (no numba, or MEC_GYM_NUMBA=0)")
+
+    def switch(compiles: bool) -> None:
+        monkeypatch.setattr(bandwidth_split_vector, "compiled_envs", lambda: compiles)
+
+    switch(save_compiled)
+    envs, rng = vector_mid_episode()
+    saved = pickle.dumps(envs)
+    switch(load_compiled)
+    twin = pickle.loads(saved)
+    assert (twin.link_step is not None) == load_compiled
+    switch(save_compiled)
+    for _ in range(8):
+        actions = rng.uniform(-0.1, 1.1, (envs.num_envs, 2))
+        mine, theirs = envs.step(actions), twin.step(actions)
+        exact = save_compiled == load_compiled
+        for a, b in zip(mine[:2], theirs[:2], strict=True):
+            assert_same(b, a, exact)
+        for key, value in mine[4].items():
+            assert_same(theirs[4][key], value, exact)
 
 
 def test_a_failed_vector_reset_leaves_no_episode_and_partial_resets_are_refused():

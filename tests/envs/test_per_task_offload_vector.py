@@ -20,6 +20,7 @@ from mec_gym.compiled import compiled_envs
 from mec_gym.envs import per_task_offload_vector
 from mec_gym.envs.per_task_offload_vector import PerTaskOffloadVectorEnv, ReservationHeaps
 from mec_gym.simulators.per_task_offload import ArrivalTrace
+from tests.envs.vector_steps import assert_steps_alike
 
 if TYPE_CHECKING:
     from mec_gym.envs.reservation_kernels import ReservationArrays
@@ -187,19 +188,12 @@ def env_mid_episode(seed: int) -> tuple[PerTaskOffloadVectorEnv, np.random.Gener
     return env, rng
 
 
-def assert_steps_alike(
+def steps_alike(
     env: PerTaskOffloadVectorEnv, twin: PerTaskOffloadVectorEnv, rng: np.random.Generator
 ) -> None:
     """Step both with the same actions past their episodes' end and autoreset; the same
     outputs, ``info`` included."""
-    for _ in range(40):
-        actions = rng.uniform(-1.0, 1.0, (3, 5))
-        mine, theirs = env.step(actions), twin.step(actions)
-        for a, b in zip(mine[:4], theirs[:4], strict=True):
-            np.testing.assert_array_equal(a, b)
-        assert set(mine[4]) == set(theirs[4])
-        for key, value in mine[4].items():
-            np.testing.assert_array_equal(theirs[4][key], value, err_msg=key)
+    assert_steps_alike(env, twin, (rng.uniform(-1.0, 1.0, (3, 5)) for _ in range(40)))
 
 
 @pytest.mark.parametrize("copy_of", [lambda env: pickle.loads(pickle.dumps(env)), copy.deepcopy])
@@ -209,7 +203,7 @@ def test_a_copied_env_steps_on_as_the_original(heaps_path, copy_of):
     env, rng = env_mid_episode(4)
     twin = copy_of(env)
     assert (twin.kernels is None) == (env.kernels is None) == (heaps_path != "compiled")
-    assert_steps_alike(env, twin, rng)
+    steps_alike(env, twin, rng)
 
 
 @pytest.mark.parametrize("load_compiled", [False, True])
@@ -235,7 +229,7 @@ def test_a_pickled_env_loads_with_the_step_and_heaps_of_the_loading_process(
     assert type(twin.uploads).__name__ == type(twin.edge_jobs).__name__ == kind
     assert (twin.kernels is not None) == load_compiled
     switch(save_compiled)
-    assert_steps_alike(env, twin, rng)
+    steps_alike(env, twin, rng)
 
 
 def test_the_rate_window_counts_tied_arrivals_as_the_scalar_env_does():
