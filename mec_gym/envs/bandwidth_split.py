@@ -205,6 +205,12 @@ class ObservationScale:
         self.size_high = config.max_model_size
         self.bandwidth = min(config.bandwidth_hz / BANDWIDTH_SCALE, 1.0)
         """The observed B (constant)."""
+        self.periods = config.periods_per_episode
+
+    def progress(self, period: int) -> float:
+        """The observed progress: the fraction of the episode's periods played before
+        ``period``."""
+        return period / self.periods
 
     def device_features(
         self, gain_db: Any, available: Any, devices: DeviceState, xp: ArrayMath = NUMPY_MATH
@@ -341,6 +347,9 @@ class BandwidthSplitEnv(MecEnv[BandwidthSplitEnvConfig]):
     period's ``SplitOutcome``.
 
     ## Version History
+    - v0, 2026-11-28 (numerics of the native vector env only): with one device and numba, the
+      vector env steps in a compiled loop with the ``math`` module's log1p and powers, as the
+      scalar env does (it differed in the last bit where numpy has its own AVX-512 versions).
     - v0, 2026-11-26 (API only): configs without a usable link (mean SNR outside [-30, 150] dB
       over the walk), with shadowing above 30 dB or with episodes too large for memory are
       refused naming the fields.
@@ -458,7 +467,7 @@ class BandwidthSplitEnv(MecEnv[BandwidthSplitEnvConfig]):
         features = self.scale.device_features(
             columns.gain_db[t], columns.available_samples[t], st.devices, simulator.xp
         )
-        progress = t / self.config.periods_per_episode
+        progress = self.scale.progress(t)
         if simulator.scalar:
             return np.array([*features, self.scale.bandwidth, progress], dtype=np.float32)
         per_device = np.stack(features, axis=-1).reshape(-1)

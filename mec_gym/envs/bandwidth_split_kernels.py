@@ -180,7 +180,7 @@ def named_values(dataclass: type) -> type:
 
 @cache
 def compiled_link_step() -> Callable[..., None]:
-    """The loop of a one-device step, compiled at its first call in each process (about 3 s;
+    """The loop of a one-device step, compiled at its first call in each process (about 4 s;
     not cached on disk: numba would not see a change to the functions compiled in).
 
     ``step(link, xp, scale, actions, upload_snr, download_snr, available, fresh, held_size,
@@ -217,7 +217,7 @@ def compiled_link_step() -> Callable[..., None]:
         period_values, {"upload_airtime": compiled(upload_airtime, cache=False)}
     )
     state_features = compiled(ObservationScale.state_features, cache=False)
-    model_size = numba.njit("float64(optional(float64))")(_present)
+    present = numba.njit("float64(optional(float64))")(_present)
 
     def step(
         link: Any,
@@ -251,16 +251,15 @@ def compiled_link_step() -> Callable[..., None]:
             else:
                 outcome = outcome_of(
                     link, up_snr, down_snr, samples, fallback, upload, download,
-                    model_size(size), carried_samples, xp,
+                    present(size), carried_samples, xp,
                 )  # fmt: skip
             before = device_values(fresh[env], held_size[env], held_credit[env], device_map[env])
             devices = carried(link, before, outcome, xp)
             fresh[env], held_size[env] = devices.fresh_data, devices.held_size
             held_credit[env], device_map[env] = devices.held_credit, devices.device_map
             values = values_of(link, outcome, xp)
-            row = period[env]
-            row[0], row[1], row[2], row[3] = values.map, values.n, values.M, values.r_u
-            row[4], row[5], row[6] = values.r_d, values.upload_time, values.upload_energy
+            for key in range(len(values)):  # PeriodValues' order
+                period[env, key] = values[key]
             observed = observations[env]
             observed[0], observed[1] = next_gain[env], next_samples[env]
             observed[2], observed[3], observed[4], observed[5] = state_features(scale, devices)

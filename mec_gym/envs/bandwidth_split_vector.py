@@ -52,10 +52,10 @@ from mec_gym.simulators.bandwidth_split import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["BandwidthSplitVectorEnv", "link_step"]
+__all__ = ["BandwidthSplitVectorEnv", "compiled_step_for"]
 
 
-def link_step(config: BandwidthSplitEnvConfig) -> Callable[..., None] | None:
+def compiled_step_for(config: BandwidthSplitEnvConfig) -> Callable[..., None] | None:
     """The compiled loop of a one-device step (:mod:`mec_gym.envs.bandwidth_split_kernels`)
     where ``config`` has one device and the environments compile
     (:func:`~mec_gym.compiled.compiled_envs`), else None: the vector env then steps with
@@ -107,6 +107,8 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         """The episodes' observed gain and N_avail (``ObservationScale.period_features``), as
         the tables above."""
         self.devices: DeviceState = initial_devices(cfg, shape[1:])
+        """The devices' carried state, arrays of (num_envs, K): the numpy step replaces it
+        every period, the compiled step updates its arrays in place."""
         self.blocks = env_blocks(self.num_envs, shape[0] * shape[2])
         """The sub-envs whose episodes are drawn at once (small arrays, see ``env_blocks``)."""
         self.period = 0
@@ -115,23 +117,25 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         self.device_values = np.empty((cfg.num_devices, len(self.keys), self.num_envs))
         """A period's values per device, key and sub-env (contiguous rows to sum over the
         devices)."""
-        self._compile_step(link_step(cfg))
+        self._compile_step(compiled_step_for(cfg))
 
     def _compile_step(self, step: Callable[..., None] | None) -> None:
         """Step with the compiled loop ``step`` and its views of the config, math and scale
         (None: with numpy)."""
-        self.link_step = step
+        self.compiled_step = step
+        """The compiled one-device step (:func:`compiled_step_for`), or None (numpy)."""
         if step is not None:
             from mec_gym.envs.bandwidth_split_kernels import link_arguments
 
-            self.link_arguments = link_arguments(self.config, self.scale)
+            self.compiled_views = link_arguments(self.config, self.scale)
+            """Its views of the config, the math and the observation scale."""
 
     def __getstate__(self) -> dict[str, Any]:
         """The env's state to pickle (or copy), without the compiled loop and its views (not
         picklable)."""
         state = self.__dict__.copy()
-        state.pop("link_step")
-        state.pop("link_arguments", None)
+        state.pop("compiled_step")
+        state.pop("compiled_views", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -139,7 +143,7 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         compile there, numpy otherwise: the same numbers as the scalar env's, up to numpy's
         last bit)."""
         self.__dict__.update(state)
-        self._compile_step(link_step(self.config))
+        self._compile_step(compiled_step_for(self.config))
 
     # ------------------------------------------------------------------ gym API
     def _step_all(
@@ -158,8 +162,8 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         values = real_values(given, "actions").reshape(n, width)
         if not np.isfinite(values).all():
             raise ValueError("actions must be finite")
-        if self.link_step is not None:
-            return self._step_compiled(values, self.link_step)
+        if self.compiled_step is not None:
+            return self._step_compiled(values, self.compiled_step)
         if k == 1:
             upload, download, size = own_link_split(cfg, (values[:, :1], values[:, 1:]))
         else:
@@ -199,8 +203,8 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         period = np.empty((self.num_envs, len(self.keys)))
         observations = np.empty((self.num_envs, self.single_observation_space.shape[0]), np.float32)
         step(
-            *self.link_arguments,
-            np.ascontiguousarray(values),
+            *self.compiled_views,
+            np.require(values, np.float64, ["C", "W"]),  # one compiled signature
             self.upload_snr[t, :, 0],
             self.download_snr[t, :, 0],
             self.available_samples[t, :, 0],
@@ -211,7 +215,7 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
             self.observed_gain[t + 1, :, 0],
             self.observed_samples[t + 1, :, 0],
             self.scale.bandwidth,
-            (t + 1) / self.config.periods_per_episode,
+            self.scale.progress(t + 1),
             period,
             observations,
         )
@@ -271,5 +275,5 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         for j, feature in enumerate(features):  # device-major: device k's feature j at 6k + j
             observations[:, j:-2:width] = feature
         observations[:, -2] = self.scale.bandwidth
-        observations[:, -1] = t / self.config.periods_per_episode
+        observations[:, -1] = self.scale.progress(t)
         return observations

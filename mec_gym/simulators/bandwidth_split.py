@@ -317,7 +317,7 @@ def initial_devices(config: BandwidthSplitConfig, shape: tuple[int, ...] = ()) -
         return DeviceState(0.0, config.min_model_size, 0.0, fallback)
     return DeviceState(
         np.zeros(shape),
-        np.full(shape, config.min_model_size),
+        np.full(shape, config.min_model_size, dtype=float),
         np.zeros(shape),
         np.full(shape, fallback),
     )

@@ -356,6 +356,15 @@ def step_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
         ("BandwidthSplit-v0", {}),
         ("BandwidthSplit-v0", {"model_size": "discrete", "device_speed_mps": 3.0}),
         ("BandwidthSplit-v0", {"model_size": "continuous", "freshness_decay": 0.0}),
+        (
+            "BandwidthSplit-v0",
+            {
+                "min_model_size": 3,
+                "max_model_size": 40,
+                "model_sizes": (3, 9, 40),
+                "sample_bits": 80_000,
+            },
+        ),
         ("BandwidthSplitMulti-v0", {}),
         ("BandwidthSplitMulti-v0", {"model_size": "continuous", "num_devices": 3}),
     ],
@@ -373,7 +382,7 @@ def test_vector_env_equals_the_scalar_env_step_by_step(
     envs = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", **kwargs)
     assert isinstance(envs, BandwidthSplitVectorEnv)
     exact = step_path == "compiled" and envs.config.num_devices == 1
-    assert (envs.link_step is not None) == exact
+    assert (envs.compiled_step is not None) == exact
     assert envs.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
     assert envs.single_action_space == make(env_id, **kwargs).action_space
     assert envs.single_observation_space == make(env_id, **kwargs).observation_space
@@ -398,6 +407,8 @@ def test_vector_env_equals_the_scalar_env_step_by_step(
                 assert v_info["_" + key][i], (step, key)
                 assert_same(v_info[key][i], value, exact)
     assert sum(bool(step[3].any()) for step in vector[1:]) == 2  # both episode ends seen
+    if exact:  # one signature for every config: float64 state and actions
+        assert len(envs.compiled_step.signatures) == 1
     assert [len(range(n)[b]) for b in envs.blocks] == {None: [3], 1: [1, 1, 1], 2: [2, 1]}[
         per_block
     ]
@@ -411,6 +422,7 @@ def test_vector_env_equals_the_scalar_env_with_a_trace_a_midway_reset_and_contin
     kwargs = {**SHORT, "periods": trace}
     envs = BandwidthSplitVectorEnv(num_envs=2, **kwargs)
     exact = step_path == "compiled"
+    assert (envs.compiled_step is not None) == exact
     scalars = [make(**kwargs), make(**kwargs)]
     actions = np.random.default_rng(3).uniform(0.0, 1.0, (12, 2, 1))
     first, _ = envs.reset(seed=[5, None])
@@ -484,7 +496,7 @@ def test_a_copied_vector_env_steps_on_as_the_original(step_path, copy_of):
     with the same kind of step and gives the same outputs."""
     envs, rng = vector_mid_episode()
     twin = copy_of(envs)
-    assert (twin.link_step is None) == (envs.link_step is None) == (step_path == "numpy")
+    assert (twin.compiled_step is None) == (envs.compiled_step is None) == (step_path == "numpy")
     assert_steps_alike(envs, twin, (rng.uniform(-0.1, 1.1, (3, 2)) for _ in range(8)))
 
 
@@ -507,7 +519,8 @@ def test_a_pickled_vector_env_loads_with_the_step_of_the_loading_process(
     saved = pickle.dumps(envs)
     switch(load_compiled)
     twin = pickle.loads(saved)
-    assert (twin.link_step is not None) == load_compiled
+    assert (twin.compiled_step is not None) == load_compiled
+    assert (envs.compiled_step is not None) == save_compiled
     switch(save_compiled)
     for _ in range(8):
         actions = rng.uniform(-0.1, 1.1, (envs.num_envs, 2))
@@ -515,6 +528,9 @@ def test_a_pickled_vector_env_loads_with_the_step_of_the_loading_process(
         exact = save_compiled == load_compiled
         for a, b in zip(mine[:2], theirs[:2], strict=True):
             assert_same(b, a, exact)
+        for a, b in zip(mine[2:4], theirs[2:4], strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert set(mine[4]) == set(theirs[4])
         for key, value in mine[4].items():
             assert_same(theirs[4][key], value, exact)
 
