@@ -200,11 +200,13 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         loop (one device)."""
         t = self.period
         devices = self.devices
+        if not (values.flags.c_contiguous and values.flags.writeable):  # one compiled signature
+            values = values.copy()
         period = np.empty((self.num_envs, len(self.keys)))
         observations = np.empty((self.num_envs, self.single_observation_space.shape[0]), np.float32)
         step(
             *self.compiled_views,
-            np.require(values, np.float64, ["C", "W"]),  # one compiled signature
+            values,
             self.upload_snr[t, :, 0],
             self.download_snr[t, :, 0],
             self.available_samples[t, :, 0],

@@ -535,6 +535,30 @@ def test_a_pickled_vector_env_loads_with_the_step_of_the_loading_process(
             assert_same(theirs[4][key], value, exact)
 
 
+def test_actions_of_any_layout_step_through_one_compiled_signature(step_path):
+    """Read-only, Fortran-ordered, float32 and broadcast actions step alike, and the compiled
+    step compiles once (a new signature would cost seconds)."""
+    envs = BandwidthSplitVectorEnv(num_envs=3, **SHORT)
+    twin = BandwidthSplitVectorEnv(num_envs=3, **SHORT)
+    envs.reset(seed=1)
+    twin.reset(seed=1)
+    read_only = np.full((3, 1), 0.4)
+    read_only.setflags(write=False)
+    layouts = [
+        read_only,
+        np.asfortranarray(np.full((3, 1), 0.3)),
+        np.full((3, 1), 0.3, np.float32),
+        np.broadcast_to(0.5, (3, 1)),
+    ]
+    plain = [np.array(actions, dtype=np.float64, order="C") for actions in layouts]
+    for actions, same in zip(layouts, plain, strict=True):
+        mine, theirs = envs.step(actions), twin.step(same)
+        np.testing.assert_array_equal(mine[0], theirs[0])
+        np.testing.assert_array_equal(mine[1], theirs[1])
+    if step_path == "compiled":
+        assert len(envs.compiled_step.signatures) == 1
+
+
 def test_a_failed_vector_reset_leaves_no_episode_and_partial_resets_are_refused():
     envs = BandwidthSplitVectorEnv(num_envs=2, periods=PeriodTrace(np.ones(3), 0.0), **SHORT)
     with pytest.raises(ValueError, match="broadcast"):
