@@ -145,10 +145,11 @@ def compiled_code() -> str:
         )
     import numba
 
+    *first, last = COMPILED_ENV_CODE
+    listed = f"{'; '.join(first)}; and {last}" if first else last
     return (
-        f"Compiled by numba {numba.__version__} (the `solvers` extra): "
-        f"{' and '.join(COMPILED_ENV_CODE)}; `MEC_GYM_NUMBA=0` runs the light install's "
-        "code (Python and numpy) instead."
+        f"Compiled by numba {numba.__version__} (the `solvers` extra): {listed}. "
+        "`MEC_GYM_NUMBA=0` runs the light install's code (Python and numpy) instead."
     )
 
 
