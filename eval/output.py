@@ -146,7 +146,9 @@ def compiled_code() -> str:
     import numba
 
     *first, last = COMPILED_ENV_CODE
-    listed = f"{'; '.join(first)}; and {last}" if first else last
+    listed = (
+        f"{'; '.join(first)}; and {last}" if len(first) > 1 else " and ".join(COMPILED_ENV_CODE)
+    )
     return (
         f"Compiled by numba {numba.__version__} (the `solvers` extra): {listed}. "
         "`MEC_GYM_NUMBA=0` runs the light install's code (Python and numpy) instead."

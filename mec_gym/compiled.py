@@ -92,9 +92,9 @@ def compiled_calling(
 ) -> Any:
     """``function`` compiled (:func:`compiled`, not cached on disk) with the global functions
     it calls, named in ``calls``, replaced by their compiled versions (numba calls compiled
-    functions only; a dataclass it builds by a named tuple of its fields): a function written
-    once for floats and arrays compiled as written, its module unchanged. ValueError for a name
-    in ``calls`` that ``function`` (or code nested in it) never looks up."""
+    functions only; for a dataclass it builds, pass a named tuple of its fields): a function
+    written once for floats and arrays compiled as written, its module unchanged. ValueError
+    for a name in ``calls`` that ``function`` (or code nested in it) never looks up."""
     unused = set(calls) - global_names(function.__code__)
     if unused:
         raise ValueError(f"{function.__qualname__} uses no global named {sorted(unused)}")

@@ -206,6 +206,7 @@ class ObservationScale:
         self.bandwidth = min(config.bandwidth_hz / BANDWIDTH_SCALE, 1.0)
         """The observed B (constant)."""
         self.periods = config.periods_per_episode
+        """Periods per episode (the progress's denominator)."""
 
     def progress(self, period: int) -> float:
         """The observed progress: the fraction of the episode's periods played before

@@ -180,7 +180,7 @@ def named_values(dataclass: type) -> type:
 
 @cache
 def compiled_link_step() -> Callable[..., None]:
-    """The loop of a one-device step, compiled at its first call in each process (about 4 s;
+    """The loop of a one-device step, compiled at its first call in each process (about 5 s;
     not cached on disk: numba would not see a change to the functions compiled in).
 
     ``step(link, xp, scale, actions, upload_snr, download_snr, available, fresh, held_size,
@@ -217,6 +217,7 @@ def compiled_link_step() -> Callable[..., None]:
         period_values, {"upload_airtime": compiled(upload_airtime, cache=False)}
     )
     state_features = compiled(ObservationScale.state_features, cache=False)
+    # an explicit signature makes numba unwrap the optional value (no other option matters)
     present = numba.njit("float64(optional(float64))")(_present)
 
     def step(
@@ -238,7 +239,7 @@ def compiled_link_step() -> Callable[..., None]:
         period: np.ndarray,
         observations: np.ndarray,
     ) -> None:
-        last = actions.shape[1] - 1
+        last = actions.shape[1] - 1  # the model-size entry (with "auto" none: never read)
         for env in range(actions.shape[0]):
             upload, download, size = own_link(link, (actions[env, 0], actions[env, last]), xp)
             up_snr, down_snr, samples = upload_snr[env], download_snr[env], available[env]

@@ -449,6 +449,30 @@ def test_vector_env_equals_the_scalar_env_with_a_trace_a_midway_reset_and_contin
                 assert_same(info[key][i], value, exact)
 
 
+def test_a_step_limit_truncates_as_the_time_limit_of_sync_vector_envs(step_path):
+    """``max_episode_steps`` cuts the episodes as ``TimeLimit`` cuts the scalar envs', with
+    the same steps before and after the autoreset."""
+    kwargs = {"model_size": "continuous", "max_episode_steps": 3}
+    native = gym.make_vec("BandwidthSplit-v0", 3, vectorization_mode="vector_entry_point", **kwargs)
+    sync = gym.make_vec("BandwidthSplit-v0", 3, vectorization_mode="sync", **kwargs)
+    exact = step_path == "compiled"
+    assert (native.compiled_step is not None) == exact
+    for envs in (native, sync):
+        envs.reset(seed=[4, 5, 7])
+    actions = np.random.default_rng(2).uniform(-0.1, 1.1, (9, 3, 2))
+    truncations = 0
+    for batch in actions:
+        mine, theirs = native.step(batch), sync.step(batch)
+        for a, b in zip(mine[:2], theirs[:2], strict=True):
+            assert_same(a, b, exact)
+        for a, b in zip(mine[2:4], theirs[2:4], strict=True):
+            np.testing.assert_array_equal(a, b)
+        for key, value in theirs[4].items():
+            assert_same(mine[4][key], value, exact)
+        truncations += bool(mine[3].all())
+    assert truncations == 2
+
+
 def test_the_period_values_are_in_the_order_of_the_evaluated_keys():
     assert PeriodValues._fields == BandwidthSplitEnv.evaluated_keys()
 
@@ -521,7 +545,6 @@ def test_a_pickled_vector_env_loads_with_the_step_of_the_loading_process(
     twin = pickle.loads(saved)
     assert (twin.compiled_step is not None) == load_compiled
     assert (envs.compiled_step is not None) == save_compiled
-    switch(save_compiled)
     for _ in range(8):
         actions = rng.uniform(-0.1, 1.1, (envs.num_envs, 2))
         mine, theirs = envs.step(actions), twin.step(actions)
