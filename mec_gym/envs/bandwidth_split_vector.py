@@ -117,11 +117,15 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
         self.device_values = np.empty((cfg.num_devices, len(self.keys), self.num_envs))
         """A period's values per device, key and sub-env (contiguous rows to sum over the
         devices)."""
-        self._compile_step(compiled_step_for(cfg))
+        self.compile_step()
 
-    def _compile_step(self, step: Callable[..., None] | None) -> None:
-        """Step with the compiled loop ``step`` and its views of the config, math and scale
-        (None: with numpy)."""
+    compiled_state = ("compiled_step", "compiled_views")
+
+    def compile_step(self) -> None:
+        """Step with the compiled loop (:func:`compiled_step_for`) and its views of the config,
+        math and scale, or with numpy. A pickled env loads with the step of the loading process
+        (the same numbers as the scalar env's, up to numpy's last bit)."""
+        step = compiled_step_for(self.config)
         self.compiled_step = step
         """The compiled one-device step (:func:`compiled_step_for`), or None (numpy)."""
         if step is not None:
@@ -129,21 +133,6 @@ class BandwidthSplitVectorEnv(LockstepVectorEnv):
 
             self.compiled_views = link_arguments(self.config, self.scale)
             """Its views of the config, the math and the observation scale."""
-
-    def __getstate__(self) -> dict[str, Any]:
-        """The env's state to pickle (or copy), without the compiled loop and its views (not
-        picklable)."""
-        state = self.__dict__.copy()
-        state.pop("compiled_step")
-        state.pop("compiled_views", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        """A pickled env, with the step of the loading process (compiled where the envs
-        compile there, numpy otherwise: the same numbers as the scalar env's, up to numpy's
-        last bit)."""
-        self.__dict__.update(state)
-        self._compile_step(compiled_step_for(self.config))
 
     # ------------------------------------------------------------------ gym API
     def _step_all(

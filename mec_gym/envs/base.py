@@ -276,6 +276,26 @@ class MecVectorEnv(VectorEnv):
         self.rngs: list[np.random.Generator | None] = [None] * num_envs
         """Each sub-env's generator (what the scalar env's ``np_random`` is)."""
 
+    compiled_state: ClassVar[tuple[str, ...]] = ()
+    """Attributes holding compiled code or its views (not picklable): left out when the env is
+    pickled or copied, and built again by :meth:`compile_step` when it is loaded."""
+
+    def compile_step(self) -> None:
+        """Set the :attr:`compiled_state` attributes for this process (compiled where the envs
+        compile here, else their uncompiled values); none by default."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The env's state to pickle (or copy), without :attr:`compiled_state`."""
+        state = self.__dict__.copy()
+        for name in self.compiled_state:
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A pickled env, with the step of the loading process (:meth:`compile_step`)."""
+        self.__dict__.update(state)
+        self.compile_step()
+
     def set_single_spaces(self, action_space: gym.Space, observation_space: gym.Space) -> None:
         """The scalar env's spaces and their batched forms."""
         self.single_action_space = action_space

@@ -265,17 +265,21 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
             reservation_heaps(self.num_envs, RELEASES_OBSERVED) for _ in range(2)
         )
         """The reservations in service of the TDMA frame and of the edge CPU per sub-env."""
-        self.kernels: TaskKernels | None = None
-        """The compiled loops of a continuous-mode step, or None (numpy: see
-        :func:`task_kernels`)."""
-        self._compile_step(task_kernels(cfg.action_mode))
+        self.compile_step()
         self.totals = np.zeros((self.num_envs, len(self.keys)))
         self.task = 0
 
-    def _compile_step(self, kernels: TaskKernels | None) -> None:
-        """Step with the compiled ``kernels`` and the :class:`TaskConfig` view of the config
-        (None: with numpy). RuntimeError if the observation is not the layout they write."""
-        self.kernels = kernels
+    compiled_state = ("kernels", "task_config")
+
+    def compile_step(self) -> None:
+        """Step with the compiled loops (:func:`task_kernels`) and the :class:`TaskConfig` view
+        of the config, or with numpy. RuntimeError if the observation is not the layout the
+        loops write. A pickled env loads with the step and heaps of the loading process
+        (compiled where the envs compile there, numpy and lists otherwise: the same numbers;
+        the heaps pickle as their entries, ``ReleasedReservations``)."""
+        kernels = task_kernels(self.config.action_mode)
+        self.kernels: TaskKernels | None = kernels
+        """The compiled loops of a continuous-mode step, or None (numpy)."""
         if kernels is not None:
             from mec_gym.envs.per_task_kernels import task_config
 
@@ -283,20 +287,6 @@ class PerTaskOffloadVectorEnv(LockstepVectorEnv):
             width = 7 + 4 * RELEASES_OBSERVED  # the columns the compiled loop writes
             if self.single_observation_space.shape != (width,):
                 raise RuntimeError(f"the compiled step writes {width} observation columns")
-
-    def __getstate__(self) -> dict[str, Any]:
-        """The env's state to pickle (or copy), without the compiled loops and their config
-        view (not picklable); the heaps pickle as their entries (``ReleasedReservations``)."""
-        state = self.__dict__.copy()
-        state.pop("kernels")
-        state.pop("task_config", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        """A pickled env, with the step and heaps of the loading process (compiled where the
-        envs compile there, numpy and lists otherwise: the same numbers)."""
-        self.__dict__.update(state)
-        self._compile_step(task_kernels(self.config.action_mode))
 
     # ------------------------------------------------------------------ gym API
     def _step_all(
