@@ -128,8 +128,10 @@ PENALTIES = {"adaptive": {}, "fixed": {"rho": 1e-3, "max_iterations": 20}}
 
 @pytest.mark.parametrize("key", sorted(json.loads(NUMPY_RESULTS.read_text())))
 def test_results_of_the_numpy_implementation_are_kept(key):
-    """The compiled iterations take the decisions the numpy ones took, bit for bit in the cost
-    (three configs, N = 5, 25, 60, adaptive and fixed penalty, ten drops each)."""
+    """The compiled iterations take the decisions the numpy ones took (three configs, N = 5, 25,
+    60, adaptive and fixed penalty, ten drops each): the same iterations, offloading devices and
+    frames, and the same cost to 1e-12 (the file was written on a CPU with AVX-512, where numpy's
+    own pow and log differ from libm's in the last bit: the drops' gains and so the costs do)."""
     name, devices, penalty = key.split("/")
     expected = json.loads(NUMPY_RESULTS.read_text())[key]
     problems = [
@@ -141,8 +143,9 @@ def test_results_of_the_numpy_implementation_are_kept(key):
     for result, row in zip(admm_batch(problems, **PENALTIES[penalty]), expected, strict=True):
         allocation = result.allocation
         offloading = np.flatnonzero(allocation.offload).tolist()
-        got = [result.iterations, result.converged, result.cost, offloading]
-        assert got + [allocation.frames[allocation.offload].tolist()] == row
+        got = [result.iterations, result.converged, offloading]
+        assert got + [allocation.frames[allocation.offload].tolist()] == row[:2] + row[3:]
+        assert result.cost == pytest.approx(row[2], rel=1e-12, abs=0.0)
 
 
 def test_costs_are_those_of_evaluate_allocation():
