@@ -11,7 +11,9 @@ is the steady state's: every episode's reset is timed with its steps (:func:`ste
 so an env whose episodes outlast the measurement still pays its episode draws. The table also
 gives the native env's share of the time in resets and the ratio to Sync it would reach if its
 batched steps took no time, its resets alone (medians over the measurements; each sub-env
-draws its episode from its own generator, so that it equals the scalar env). Then SB3 PPO
+draws its episode from its own generator, so that it equals the scalar env), and the bounds of
+the draws themselves: one scalar episode's generator calls replayed alone
+(:func:`draw_seconds_per_step`), as env-steps/s and as a ratio to Sync. Then SB3 PPO
 (``n_steps`` 256, one torch thread) trained for ``--ppo-steps`` steps with 8 envs on SB3's
 ``DummyVecEnv`` and on
 :class:`~mec_gym.agents.sb3_vec_env.NativeVecEnv`: steps/s and the share of the wall time spent
@@ -23,6 +25,7 @@ in the env's ``step``. Prints a table and writes ``<out>/bench_vector.md`` and `
 
 from __future__ import annotations
 
+import copy
 import platform
 import time
 from argparse import ArgumentParser
@@ -45,6 +48,8 @@ COLUMNS = {
     "native / Sync": "{speedup:.2f}×",
     "native time in resets": "{reset_share:.0%}",
     "native with free steps / Sync": "{ceiling:.1f}×",
+    "draws alone (env-steps/s)": "{draw_rate:,.0f}",
+    "draws alone / Sync": "{draw_bound:.0f}×",
     "target at 256 envs": "{target}",
     "": "{verdict}",
 }
@@ -91,6 +96,88 @@ def episode_steps(env_id: str, episodes: int = 2) -> float:
             raise RuntimeError(f"{env_id} played {played:,} steps without an episode's end")
     env.close()
     return steps / episodes
+
+
+class DrawCall(NamedTuple):
+    """One call of a ``numpy.random.Generator`` draw method, as made (arguments copied)."""
+
+    method: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
+class GeneratorRecorder:
+    """Stands in for a ``numpy.random.Generator``: passes each draw on to ``rng`` and records
+    it in ``calls`` (a draw into ``out=`` is recorded with a fresh array of its shape, to be
+    overwritten on replay). Any other attribute is an ``AttributeError``: a replay could not
+    account for it."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.calls: list[DrawCall] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name in NOT_DRAWS or not hasattr(self.rng, name):
+            raise AttributeError(f"GeneratorRecorder replays draws only, not Generator.{name}")
+        method = getattr(self.rng, name)
+
+        def draw(*args: Any, **kwargs: Any) -> Any:
+            recorded = copy.deepcopy(kwargs)
+            if isinstance(kwargs.get("out"), np.ndarray):
+                recorded["out"] = np.empty_like(kwargs["out"])
+            self.calls.append(DrawCall(name, copy.deepcopy(args), recorded))
+            return method(*args, **kwargs)
+
+        return draw
+
+
+NOT_DRAWS = frozenset({"bit_generator", "spawn"})
+"""``Generator`` attributes a :class:`GeneratorRecorder` refuses (not draws to replay)."""
+
+
+def episode_draws(env_id: str) -> tuple[list[DrawCall], int]:
+    """The generator calls one episode of the scalar ``env_id`` makes (its reset's and its
+    steps', with sampled actions, seed 0) and its number of steps (at most the registered
+    ``max_episode_steps``)."""
+    env = gym.make(env_id)
+    base = env.unwrapped
+    limit = env.spec.max_episode_steps if env.spec else None
+    env.action_space.seed(0)
+    base.reset(seed=0)
+    recorder = GeneratorRecorder(base.np_random)
+    base.np_random = recorder  # reset() without a seed keeps it
+    base.reset()
+    steps = 0
+    while True:
+        _, _, terminated, truncated, _ = base.step(env.action_space.sample())
+        steps += 1
+        if terminated or truncated or steps == limit:
+            break
+        if steps > MAX_EPISODE_STEPS:
+            raise RuntimeError(f"{env_id} played {steps:,} steps without an episode's end")
+    env.close()
+    return recorder.calls, steps
+
+
+def replay_seconds(calls: Sequence[DrawCall], repeats: int = 5) -> float:
+    """The least time, s, of ``repeats`` replays of ``calls`` on a fresh generator each."""
+    best = float("inf")
+    for repeat in range(repeats):
+        rng = np.random.default_rng(repeat)
+        methods = [(getattr(rng, call.method), call.args, call.kwargs) for call in calls]
+        start = time.perf_counter()
+        for method, args, kwargs in methods:
+            method(*args, **kwargs)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def draw_seconds_per_step(env_id: str) -> float:
+    """Seconds per env-step that one scalar episode's generator calls take when replayed
+    alone (:func:`episode_draws`, :func:`replay_seconds`): what any env drawing each
+    sub-env's episode as the scalar env does spends at least, whatever the rest costs."""
+    calls, steps = episode_draws(env_id)
+    return replay_seconds(calls) / steps
 
 
 class SteadyState(NamedTuple):
@@ -141,10 +228,16 @@ def ceiling_speedup(native: SteadyState, sync: SteadyState) -> float:
 
 
 def throughput_row(
-    env_id: str, num_envs: int, seconds: float, repeats: int, episode_length: float
+    env_id: str,
+    num_envs: int,
+    seconds: float,
+    repeats: int,
+    episode_length: float,
+    draw_seconds: float,
 ) -> dict[str, Any]:
     """The native and the Sync throughput of ``num_envs`` envs of ``env_id`` whose episodes
-    last ``episode_length`` steps."""
+    last ``episode_length`` steps and whose draws take ``draw_seconds`` s per env-step
+    (:func:`draw_seconds_per_step`), and the bounds those draws set."""
     native = gym.make_vec(env_id, num_envs, vectorization_mode="vector_entry_point")
     sync = gym.make_vec(env_id, num_envs, vectorization_mode="sync")
     pairs = [
@@ -163,7 +256,8 @@ def throughput_row(
     speedup = native_rate / sync_rate
     row = {"env": env_id, "episode_steps": episode_length, "num_envs": num_envs}
     row.update(native=native_rate, sync=sync_rate, speedup=speedup, reset_share=reset_share)
-    row.update(ceiling=ceiling)
+    row.update(ceiling=ceiling, draw_rate=1.0 / draw_seconds)
+    row.update(draw_bound=1.0 / (draw_seconds * sync_rate))
     row.update(target="", verdict="")
     if num_envs == 256:
         row["target"] = f"≥ {SPEEDUP_TARGET:g}× and ≥ {THROUGHPUT_TARGET:,.0f}/s"
@@ -240,8 +334,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error("--num-envs and --repeats must be >= 1, --seconds > 0, --ppo-steps >= 0")
     env_ids = args.env or native_ids()
     lengths = {env_id: episode_steps(env_id) for env_id in env_ids}
+    draws = {env_id: draw_seconds_per_step(env_id) for env_id in env_ids}
     rows = [
-        throughput_row(env_id, n, args.seconds, args.repeats, lengths[env_id])
+        throughput_row(env_id, n, args.seconds, args.repeats, lengths[env_id], draws[env_id])
         for env_id in env_ids
         for n in args.num_envs
     ]
@@ -262,7 +357,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "episode's reset is timed and counted with its steps (an episode longer than the "
         'measurement adds its missing steps at the mean step time). "native with free steps / '
         "Sync\": the native rate over its share of the time in resets, against Sync's rate (what "
-        "the resets alone allow; the median over the measurements). "
+        'the resets alone allow; the median over the measurements). "Draws alone": one '
+        "scalar episode's calls of its random generator (seed 0, sampled actions) replayed on "
+        "their own, the fastest of 5, per env-step, and Sync's time per env-step over it: "
+        "bounds that no env drawing each sub-env's episode as the scalar env does can pass, "
+        "however fast the rest. "
         f"{output.compiled_code()}",
         "",
         *output.markdown_table(rows, COLUMNS),

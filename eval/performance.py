@@ -51,7 +51,7 @@ def step_rows(folder: Path) -> list[dict[str, str]]:
 
 def vector_rows(folder: Path) -> list[dict[str, str]]:
     """The batched-env summary: per env its speed-up over ``SyncVectorEnv`` at 256 envs, its
-    throughput, and the speed-up its resets alone allow."""
+    throughput, the speed-up its resets alone allow and the bounds its random draws set."""
     return [
         {
             "target": "native vector env at 256 envs",
@@ -59,7 +59,9 @@ def vector_rows(folder: Path) -> list[dict[str, str]]:
             "measured": (
                 f"{float(row['speedup']):.2f}× Sync, {float(row['native']):,.0f} steps/s "
                 f"(resets {float(row['reset_share']):.0%} of its time: at most "
-                f"{float(row['ceiling']):.1f}× Sync if its steps took no time)"
+                f"{float(row['ceiling']):.1f}× Sync if its steps took no time; its random "
+                f"draws alone: at most {float(row['draw_bound']):.0f}× Sync and "
+                f"{float(row['draw_rate']):,.0f} steps/s)"
             ),
             "wanted": row["target"],
             "verdict": row["verdict"],

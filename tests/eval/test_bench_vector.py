@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import time
 
 import gymnasium as gym
+import numpy as np
 import pytest
 
 from mec_gym.eval import bench_vector, output
@@ -38,6 +40,10 @@ def test_the_vector_benchmark_writes_both_tables(tmp_path):
         assert float(row["ceiling"]) > float(row["speedup"])  # one measurement: their ratio
         expected = float(row["native"]) / float(row["reset_share"]) / float(row["sync"])
         assert float(row["ceiling"]) == pytest.approx(expected, rel=1e-12)
+        # the draws' bounds: one rate, as a ratio to Sync's
+        bound = float(row["draw_rate"]) / float(row["sync"])
+        assert float(row["draw_bound"]) == pytest.approx(bound, rel=1e-12)
+        assert float(row["draw_rate"]) > float(row["native"])  # the draws are part of it
     assert throughput[1]["verdict"] in ("PASS", "FAIL")  # judged at 256 envs only
     training = [r for r in rows if r["vec_env"]]
     assert {r["vec_env"] for r in training} == {"DummyVecEnv", "NativeVecEnv"}
@@ -120,3 +126,41 @@ def test_episode_steps_stops_at_the_registered_time_limit():
     if "BenchNeverEnds-v0" not in gym.registry:
         gym.register("BenchNeverEnds-v0", entry_point=NeverEnds, max_episode_steps=7)
     assert bench_vector.episode_steps("BenchNeverEnds-v0") == 7
+
+
+def test_the_recorder_passes_draws_on_and_replays_them():
+    plain, wrapped = np.random.default_rng(3), np.random.default_rng(3)
+    recorder = bench_vector.GeneratorRecorder(wrapped)
+    out = np.empty((2, 3))
+    drawn = [recorder.standard_normal(out=out).copy(), recorder.poisson([1.0, 50.0], size=(4, 2))]
+    assert np.array_equal(drawn[0], plain.standard_normal(out=np.empty((2, 3))))
+    assert np.array_equal(drawn[1], plain.poisson([1.0, 50.0], size=(4, 2)))
+    assert [call.method for call in recorder.calls] == ["standard_normal", "poisson"]
+    assert recorder.calls[0].kwargs["out"] is not out  # a fresh array, for the replay
+    assert recorder.calls[0].kwargs["out"].shape == (2, 3)
+    assert bench_vector.replay_seconds(recorder.calls, repeats=2) > 0
+    for name in ("spawn", "bit_generator", "_unknown", "no_such_draw"):
+        with pytest.raises(AttributeError, match=f"Generator.{name}"):
+            getattr(recorder, name)
+
+
+@pytest.mark.parametrize("env_id", bench_vector.native_ids())
+def test_the_recorded_calls_are_all_the_draws_of_an_episode(env_id):
+    calls, steps = bench_vector.episode_draws(env_id)
+    assert steps == bench_vector.episode_steps(env_id)
+    # the same episode without a recorder: replayed from where its generator started, the
+    # calls leave a generator where the episode leaves the env's (the same draws, in order)
+    env = gym.make(env_id)
+    base = env.unwrapped
+    env.action_space.seed(0)
+    base.reset(seed=0)
+    start = copy.deepcopy(base.np_random.bit_generator.state)
+    base.reset()
+    for _ in range(steps):
+        base.step(env.action_space.sample())
+    replayed = np.random.default_rng()
+    replayed.bit_generator.state = start
+    for call in calls:
+        getattr(replayed, call.method)(*call.args, **call.kwargs)
+    assert calls
+    assert replayed.bit_generator.state == base.np_random.bit_generator.state

@@ -21,9 +21,11 @@ def test_the_summary_keeps_every_judged_row_with_its_verdict(tmp_path):
         tmp_path / "bench_vector.csv",
         [
             {"env": "A-v0", "num_envs": 16, "native": 1e5, "sync": 1e4, "speedup": 10.0}
-            | {"reset_share": 0.1, "ceiling": 100.0, "target": "", "verdict": ""},
+            | {"reset_share": 0.1, "ceiling": 100.0, "draw_rate": 4e6, "draw_bound": 400.0}
+            | {"target": "", "verdict": ""},
             {"env": "A-v0", "num_envs": 256, "native": 2e6, "sync": 1e4, "speedup": 200.0}
-            | {"reset_share": 0.5, "ceiling": 400.0, "target": "≥ 50×", "verdict": "PASS"},
+            | {"reset_share": 0.5, "ceiling": 400.0, "draw_rate": 4e6, "draw_bound": 400.0}
+            | {"target": "≥ 50×", "verdict": "PASS"},
         ],
     )
     steps = performance.step_rows(tmp_path)
@@ -34,7 +36,7 @@ def test_the_summary_keeps_every_judged_row_with_its_verdict(tmp_path):
     (vector,) = performance.vector_rows(tmp_path)
     assert vector["measured"] == (
         "200.00× Sync, 2,000,000 steps/s (resets 50% of its time: at most 400.0× Sync if its "
-        "steps took no time)"
+        "steps took no time; its random draws alone: at most 400× Sync and 4,000,000 steps/s)"
     )
     assert vector["verdict"] == "PASS"
 
