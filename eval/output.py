@@ -15,6 +15,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from mec_gym.compiled import COMPILED_ENV_CODE, ENV_SWITCH, compiled_envs
 from mec_gym.registration import canonical_id
 
@@ -120,6 +122,21 @@ def output_folder(out: Path | None, name: str) -> Path:
         return fresh_folder(RUNS / name)
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def processor() -> str:
+    """The CPU a page was computed on, with numpy's SIMD extensions (they decide its speed and,
+    for ``pow``, ``log`` and the like, the last bit of its results), e.g. ``"AMD EPYC (x86_64;
+    numpy's SIMD: X86_V2, X86_V3)"``; the model name from ``/proc/cpuinfo`` where it exists."""
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        lines = cpuinfo.read_text(errors="replace").splitlines()
+        names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+        model = names[0] if names and names[0] else model
+    simd = np.show_config(mode="dicts").get("SIMD Extensions", {})
+    extensions = [*simd.get("baseline", []), *simd.get("found", [])]
+    return f"{model} ({platform.machine()}; numpy's SIMD: {', '.join(extensions) or 'none'})"
 
 
 def load_average() -> str:

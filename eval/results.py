@@ -97,7 +97,7 @@ def training_env_kwargs(extra: Sequence[str]) -> list[str]:
 def machine() -> str:
     """The machine a page was computed on."""
     return (
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{output.processor()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()} on {platform.system()}"
     )
 

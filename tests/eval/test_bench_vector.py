@@ -164,3 +164,39 @@ def test_the_recorded_calls_are_all_the_draws_of_an_episode(env_id):
         getattr(replayed, call.method)(*call.args, **call.kwargs)
     assert calls
     assert replayed.bit_generator.state == base.np_random.bit_generator.state
+
+
+class CountingVectorEnv(SlowResetVectorEnv):
+    """A stand-in vector env that counts its steps."""
+
+    def __init__(self, num_envs: int) -> None:
+        super().__init__(num_envs, 0.0)
+        self.steps = 0
+
+    def step(self, action):
+        self.steps += 1
+
+
+def test_the_warm_up_resets_and_steps_once():
+    env = CountingVectorEnv(3)
+    bench_vector.warm_up(env)
+    assert (env.resets, env.steps) == (1, 1)
+
+
+def test_both_envs_are_warmed_up_before_any_measurement(monkeypatch):
+    calls = []
+    warm_up, steady_state = bench_vector.warm_up, bench_vector.steady_state
+
+    def recorded_warm_up(env):
+        calls.append(("warm_up", type(env).__name__))
+        warm_up(env)
+
+    def recorded_steady_state(env, *args):
+        calls.append(("measure", type(env).__name__))
+        return steady_state(env, *args)
+
+    monkeypatch.setattr(bench_vector, "warm_up", recorded_warm_up)
+    monkeypatch.setattr(bench_vector, "steady_state", recorded_steady_state)
+    bench_vector.throughput_row("BandwidthSplit-v0", 2, 0.01, 2, 50.0, 1e-7)
+    assert [kind for kind, _ in calls] == ["warm_up"] * 2 + ["measure"] * 4
+    assert {name for kind, name in calls[:2]} == {name for kind, name in calls[2:]}

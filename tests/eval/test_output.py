@@ -76,6 +76,7 @@ def test_bench_envs_writes_its_page_into_the_folder(tmp_path):
     assert all(0 <= float(r["reset_share"]) < 1 for r in rows)
     assert "| time in resets |" in text
     assert output.compiled_code() in text  # which code the steps ran
+    assert output.processor() in text  # on which CPU
 
 
 def test_the_benchmarks_say_which_code_the_envs_ran(monkeypatch):
@@ -145,3 +146,16 @@ def test_a_failed_write_keeps_the_previous_file_and_no_temporary(tmp_path):
         output.write_atomically(path, crash)
     assert path.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["table.csv"]
+
+
+def test_the_pages_name_the_cpu_and_numpys_simd(monkeypatch):
+    import platform
+
+    import numpy as np
+
+    described = output.processor()
+    assert described.endswith(")") and f"({platform.machine()}; numpy's SIMD: " in described
+    found = np.show_config(mode="dicts")["SIMD Extensions"]["found"]
+    assert all(extension in described for extension in found)
+    monkeypatch.setattr(np, "show_config", lambda mode: {})  # a numpy that lists none
+    assert output.processor().endswith("numpy's SIMD: none)")
