@@ -18,6 +18,7 @@ from mec_gym.solvers.joint_offload.admm import (
     project_budget,
     share_cubic_root,
 )
+from mec_gym.solvers.joint_offload.admm_kernels import cube_root_bounds
 from mec_gym.solvers.joint_offload.bound import exact_optimum
 from mec_gym.solvers.joint_offload.edge import compose_allocation, edge_shares
 from mec_gym.solvers.joint_offload.local import local_optimum
@@ -67,6 +68,25 @@ def test_cubic_root_minimises_the_local_share_problem():
             objective, bounds=(1e-9, 50), method="bounded", options={"xatol": 1e-12}
         )
         assert t == pytest.approx(best.x, rel=1e-5)
+
+
+def test_cube_root_bounds_are_upper_bounds_close_to_the_cube_root():
+    rng = np.random.default_rng(4)
+    a = np.exp(rng.uniform(-600, 600, 200_000))
+    for rho in (1e-3, 1.0, 7.5e2):
+        bounds = np.empty_like(a)
+        cube_root_bounds(a, rho, bounds)
+        excess = bounds / np.cbrt(a / rho) - 1.0
+        assert excess.min() >= 0.0 and excess.max() <= 1.5e-4
+
+
+def test_cube_root_bounds_take_the_c_library_outside_normal_doubles():
+    # subnormal, beyond the Halley step's range, infinite, zero and NaN quotients
+    a = np.array([1e-310, 1e-301, 1e301, np.inf, 0.0, np.nan, 8.0])
+    bounds = np.empty_like(a)
+    cube_root_bounds(a, 1.0, bounds)
+    np.testing.assert_array_equal(bounds[:-1], np.cbrt(a[:-1]))  # NaN where NaN
+    assert 2.0 <= bounds[-1] <= 2.0 * (1 + 1.5e-4)
 
 
 # -------------------------------------------------------------------------------- projection

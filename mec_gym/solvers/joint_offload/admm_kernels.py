@@ -9,11 +9,11 @@ decisions and the iterations of one instance, written as loops and compiled by n
 
 The formulas are those of the numpy code they replaced, and the numbers differ from that
 code's in the last bits at most: sums over the devices run in sequence rather than in numpy's
-pairwise order, cube roots come from the C library, and the test for taking a cube root
-compares ``a`` with ``rho q^3`` rather than ``a / rho`` with ``q^3`` (the same choice of start,
-given the test's margin). So an exact tie (two F with the same value, a gain of exactly 0)
-could in principle go the other way; on the recorded instances
-(``tests/data/admm_numpy_results.json``) every decision is the same.
+pairwise order, and Newton's method on the share cubics starts from a bound on the cube root
+(:func:`cube_root_bounds`, within 1.5e-4) rather than from the cube root itself: it ends on
+the same root to machine precision, not always on the same float. So an exact tie (two F
+with the same value, a gain of exactly 0) could in principle go the other way; on the
+recorded instances (``tests/data/admm_numpy_results.json``) every decision is the same.
 
 Why compiled: one iteration at N = 25 was about 100 numpy calls on arrays of a few hundred
 values, so numpy's cost per call, not the arithmetic, set the time (``python
@@ -24,6 +24,7 @@ the values with no calls or branches, which LLVM can vectorise.
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
@@ -40,6 +41,7 @@ except ModuleNotFoundError as error:  # the solvers extra is not installed
 
 __all__ = [
     "NEWTON_STEPS",
+    "cube_root_bounds",
     "share_roots",
     "share_roots_elementwise",
     "project_rows",
@@ -52,6 +54,41 @@ __all__ = [
 
 NEWTON_STEPS = 6
 """Newton steps of :func:`share_roots` (enough for machine precision for every cubic)."""
+CUBE_ROOT_GUESS = 715094163
+"""Added to a third of the high 32 bits of a positive double x: the high bits of a guess of
+cbrt(x) within 3.3 % ((682 - 0.03306235651) 2^20, the constant of fdlibm's ``cbrt``)."""
+CUBE_ROOT_MARGIN = 1.0 + 1e-4
+"""One Halley step from that guess is within 4.6e-5 of cbrt(x) (a guess within 4 % is); this
+factor makes it an upper bound, at most 1.5e-4 above."""
+HIGH_WORD = 1 if sys.byteorder == "little" else 0
+"""Index of a double's high 32 bits among its two int32 words."""
+NORMAL_CUBES = (1e-300, 1e300)
+"""x outside this range (or NaN) takes the C library's cube root in :func:`cube_root_bounds`
+(the guess needs a normal double, and the Halley step must not overflow)."""
+
+
+@compiled
+def cube_root_bounds(a: np.ndarray, rho: float, out: np.ndarray) -> None:
+    """Into ``out`` (m,, C-contiguous): upper bounds of cbrt(a / rho) for ``a`` (m,), at most
+    1.5e-4 above (relative): :data:`CUBE_ROOT_GUESS`'s guess from the exponent bits, one Halley
+    step ``y (y^3 + 2x) / (2 y^3 + x)`` and :data:`CUBE_ROOT_MARGIN`, in loops LLVM can
+    vectorise (about 3 ns a value against 16 ns for the C library's ``cbrt``). NaN for NaN."""
+    m = a.shape[0]
+    for j in range(m):
+        out[j] = a[j] / rho
+    words = out.view(np.int32)
+    for j in range(m):
+        words[2 * j + HIGH_WORD] = words[2 * j + HIGH_WORD] // 3 + CUBE_ROOT_GUESS
+        words[2 * j + 1 - HIGH_WORD] = 0
+    low, high = NORMAL_CUBES
+    for j in range(m):
+        x, y = a[j] / rho, out[j]
+        y_cubed = y * y * y
+        out[j] = y * ((y_cubed + 2.0 * x) / (2.0 * y_cubed + x)) * CUBE_ROOT_MARGIN
+    for j in range(m):
+        x = a[j] / rho
+        if not low <= x <= high:
+            out[j] = np.cbrt(x)
 
 
 @compiled
@@ -64,10 +101,11 @@ def share_roots(
 
     With a > 0 and rho > 0 the cubic is -a at 0 and has exactly one positive root r, right of
     which it is increasing and convex. Newton's method starts from the upper bound
-    ``min((a/rho)^(1/3), sqrt(a/linear^+)) + (-linear)^+/rho`` (at most twice r) and descends
-    monotonically. Scaling t = r x reduces every cubic to ``x^3 + beta x^2 - (1 + beta)`` with
-    beta = linear/(rho r) > -1, and Newton's iterates scale with it, so the error depends on beta
-    only: over beta in (-1, 1e15) the start is at most 1.385 r, and :data:`NEWTON_STEPS` = 6
+    ``min((a/rho)^(1/3), sqrt(a/linear^+)) + (-linear)^+/rho`` (at most twice r; the cube root
+    is :func:`cube_root_bounds`' bound, at most 1.5e-4 above) and descends monotonically.
+    Scaling t = r x reduces every cubic to ``x^3 + beta x^2 - (1 + beta)`` with beta =
+    linear/(rho r) > -1, and Newton's iterates scale with it, so the error depends on beta
+    only: over beta in (-1, 1e15) the start is at most 1.386 r, and :data:`NEWTON_STEPS` = 6
     steps reach machine precision (5 steps: 1e-12). No convergence test is needed.
     """
     m = a.shape[0]
@@ -76,15 +114,11 @@ def share_roots(
             root[j] = math.sqrt(a[j] / linear)
     else:
         root[:] = math.inf
-    for j in range(m):  # the cube root (costly) only where the square root is not clearly
-        t = root[j]  # below it: a > rho q^3 (1 + 1e-12) implies cbrt(a / rho) > q whatever the
-        if not a[j] > rho * (t * t * t * (1.0 + 1e-12)):  # rounding
-            cube_root = np.cbrt(a[j] / rho)
-            if cube_root < t:
-                root[j] = cube_root
+    cube_root_bounds(a, rho, value)  # the cube-root bound (value is written at the end)
     shift, twice_linear = max(-linear, 0.0) / rho, 2.0 * linear
     for j in range(m):
-        root[j] += shift
+        bound = value[j]
+        root[j] = (bound if bound < root[j] else root[j]) + shift
     for _ in range(NEWTON_STEPS):  # t -= (t t (rho t + linear) - a) / (t (3 rho t + 2 linear))
         for j in range(m):  # (the inner loop over the values is vectorised)
             t = root[j]
