@@ -7,6 +7,7 @@ import pytest
 
 from mec_gym.models.summation import numpy_sum
 from mec_gym.problems.joint_offload import (
+    CONFIG_TABLES,
     PRESETS,
     Allocation,
     JointOffloadConfig,
@@ -114,3 +115,19 @@ def test_the_local_outcome_table_is_the_local_evaluation_of_every_frame_count():
                 expected.accuracy[device],
                 expected.cost[device],
             )
+
+
+def test_instances_of_one_config_share_its_tables_read_only():
+    config = JointOffloadConfig(num_devices=3)
+    first = JointOffloadProblem.from_gains(config, [-90.0, -100.0, -110.0])
+    second = JointOffloadProblem.from_gains(JointOffloadConfig(num_devices=3), [-95.0])
+    built = JointOffloadProblem(config, np.array([-90.0]))  # computes its own tables
+    for name in CONFIG_TABLES:
+        assert getattr(first, name) is getattr(second, name)  # equal configs: one computation
+        np.testing.assert_array_equal(getattr(first, name), getattr(built, name))
+        table = getattr(first, name)
+        if isinstance(table, np.ndarray):
+            with pytest.raises(ValueError, match="read-only"):
+                table[0] = 1
+    other = JointOffloadProblem.from_gains(JointOffloadConfig(num_devices=3, max_frames=20), [0.0])
+    assert other.frame_range[-1] == 20 and first.frame_range[-1] != 20
