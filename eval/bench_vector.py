@@ -136,9 +136,11 @@ NOT_DRAWS = frozenset({"bit_generator", "spawn"})
 
 
 def episode_draws(env_id: str) -> tuple[list[DrawCall], int]:
-    """The generator calls one episode of the scalar ``env_id`` makes (its reset's and its
-    steps', with sampled actions, seed 0) and its number of steps (at most the registered
-    ``max_episode_steps``)."""
+    """The generator calls one episode of the scalar ``env_id`` makes on its ``np_random``
+    (its reset's and its steps', with sampled actions, seed 0) and its number of steps (at
+    most the registered ``max_episode_steps``). Draws through a generator seeded from it
+    (``TwoTimescale-v0``'s digital twin draws its noise so) are not among them: only the
+    seed's draw is."""
     env = gym.make(env_id)
     base = env.unwrapped
     limit = env.spec.max_episode_steps if env.spec else None
@@ -174,8 +176,8 @@ def replay_seconds(calls: Sequence[DrawCall], repeats: int = 5) -> float:
 
 def draw_seconds_per_step(env_id: str) -> float:
     """Seconds per env-step that one scalar episode's generator calls take when replayed
-    alone (:func:`episode_draws`, :func:`replay_seconds`): what any env drawing each
-    sub-env's episode as the scalar env does spends at least, whatever the rest costs."""
+    alone (:func:`episode_draws`, :func:`replay_seconds`): what any env making the same calls
+    for each sub-env in one thread spends at least, whatever the rest costs."""
     calls, steps = episode_draws(env_id)
     return replay_seconds(calls) / steps
 
@@ -370,8 +372,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         'the resets alone allow; the median over the measurements). "Draws alone": one '
         "scalar episode's calls of its random generator (seed 0, sampled actions) replayed on "
         "their own, the fastest of 5, per env-step, and Sync's time per env-step over it: "
-        "bounds that no env drawing each sub-env's episode as the scalar env does can pass, "
-        "however fast the rest. "
+        "bounds that no env making the same calls for each sub-env in one thread can pass, "
+        "however fast the rest (draws through generators seeded from the env's are not "
+        "counted: a looser bound). "
         f"{output.compiled_code()}",
         "",
         *output.markdown_table(rows, COLUMNS),

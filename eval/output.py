@@ -134,7 +134,10 @@ def processor() -> str:
         lines = cpuinfo.read_text(errors="replace").splitlines()
         names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
         model = names[0] if names and names[0] else model
-    simd = np.show_config(mode="dicts").get("SIMD Extensions", {})
+    try:
+        simd = np.show_config(mode="dicts").get("SIMD Extensions", {})
+    except TypeError:  # numpy < 1.26: show_config only prints
+        simd = {}
     extensions = [*simd.get("baseline", []), *simd.get("found", [])]
     return f"{model} ({platform.machine()}; numpy's SIMD: {', '.join(extensions) or 'none'})"
 

@@ -14,9 +14,10 @@ use, so that an environment and a solver cannot disagree about a cost.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from types import MappingProxyType
 from typing import Any, Protocol
 
 import numpy as np
@@ -387,16 +388,17 @@ and by every instance of one config through :func:`config_tables`)."""
 
 
 @lru_cache(maxsize=64)
-def config_tables(config: JointOffloadConfig) -> dict[str, Any]:
+def config_tables(config: JointOffloadConfig) -> Mapping[str, Any]:
     """The :data:`CONFIG_TABLES` of ``config``'s instances, computed once per config (equal
-    configs share them; arrays read-only): what ``JointOffloadProblem.from_gains`` gives every
-    new instance instead of recomputing them (the linear fit alone is about 0.1 ms)."""
+    configs share them; a read-only mapping of read-only arrays): what
+    ``JointOffloadProblem.from_gains`` gives every new instance instead of recomputing them
+    (the linear fit alone is about 0.1 ms)."""
     template = JointOffloadProblem(config, np.zeros(1))
     tables = {name: getattr(template, name) for name in CONFIG_TABLES}
     for table in tables.values():
         if isinstance(table, np.ndarray):
             table.setflags(write=False)
-    return tables
+    return MappingProxyType(tables)
 
 
 @dataclass(frozen=True, eq=False)

@@ -145,7 +145,7 @@ def test_the_recorder_passes_draws_on_and_replays_them():
 
 
 @pytest.mark.parametrize("env_id", bench_vector.native_ids())
-def test_the_recorded_calls_are_all_the_draws_of_an_episode(env_id):
+def test_the_recorded_calls_are_all_the_draws_on_an_episodes_generator(env_id):
     calls, steps = bench_vector.episode_draws(env_id)
     assert steps == bench_vector.episode_steps(env_id)
     # the same episode without a recorder: replayed from where its generator started, the

@@ -159,3 +159,5 @@ def test_the_pages_name_the_cpu_and_numpys_simd(monkeypatch):
     assert all(extension in described for extension in found)
     monkeypatch.setattr(np, "show_config", lambda mode: {})  # a numpy that lists none
     assert output.processor().endswith("numpy's SIMD: none)")
+    monkeypatch.setattr(np, "show_config", lambda: None)  # numpy < 1.26: no mode argument
+    assert output.processor().endswith("numpy's SIMD: none)")

@@ -12,6 +12,7 @@ from mec_gym.problems.joint_offload import (
     Allocation,
     JointOffloadConfig,
     JointOffloadProblem,
+    config_tables,
     evaluate_allocation,
     evaluate_devices,
     local_outcome_table,
@@ -129,5 +130,7 @@ def test_instances_of_one_config_share_its_tables_read_only():
         if isinstance(table, np.ndarray):
             with pytest.raises(ValueError, match="read-only"):
                 table[0] = 1
+    with pytest.raises(TypeError):
+        config_tables(config)["macs"] = np.zeros(3)  # the shared mapping cannot be rebound
     other = JointOffloadProblem.from_gains(JointOffloadConfig(num_devices=3, max_frames=20), [0.0])
     assert other.frame_range[-1] == 20 and first.frame_range[-1] != 20

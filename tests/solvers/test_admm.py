@@ -80,8 +80,8 @@ def test_cube_root_bounds_are_upper_bounds_close_to_the_cube_root():
         assert excess.min() >= 0.0 and excess.max() <= 1.5e-4
 
 
-def test_cube_root_bounds_take_the_c_library_outside_normal_doubles():
-    # subnormal, beyond the Halley step's range, infinite, zero and NaN quotients
+def test_cube_root_bounds_take_the_c_library_outside_the_halley_range():
+    # subnormal, outside [1e-300, 1e300] (HALLEY_RANGE), infinite, zero and NaN quotients
     a = np.array([1e-310, 1e-301, 1e301, np.inf, 0.0, np.nan, 8.0])
     bounds = np.empty_like(a)
     cube_root_bounds(a, 1.0, bounds)

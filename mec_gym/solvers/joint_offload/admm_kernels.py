@@ -62,17 +62,19 @@ CUBE_ROOT_MARGIN = 1.0 + 1e-4
 factor makes it an upper bound, at most 1.5e-4 above."""
 HIGH_WORD = 1 if sys.byteorder == "little" else 0
 """Index of a double's high 32 bits among its two int32 words."""
-NORMAL_CUBES = (1e-300, 1e300)
+HALLEY_RANGE = (1e-300, 1e300)
 """x outside this range (or NaN) takes the C library's cube root in :func:`cube_root_bounds`
-(the guess needs a normal double, and the Halley step must not overflow)."""
+(the guess needs a positive normal double, and the Halley step must neither overflow nor
+underflow)."""
 
 
 @compiled
 def cube_root_bounds(a: np.ndarray, rho: float, out: np.ndarray) -> None:
-    """Into ``out`` (m,, C-contiguous): upper bounds of cbrt(a / rho) for ``a`` (m,), at most
-    1.5e-4 above (relative): :data:`CUBE_ROOT_GUESS`'s guess from the exponent bits, one Halley
-    step ``y (y^3 + 2x) / (2 y^3 + x)`` and :data:`CUBE_ROOT_MARGIN`, in loops LLVM can
-    vectorise (about 3 ns a value against 16 ns for the C library's ``cbrt``). NaN for NaN."""
+    """Into ``out`` ((m,), C-contiguous, not ``a`` itself): upper bounds of cbrt(a / rho) for
+    ``a`` (m,), at most 1.5e-4 above (relative): :data:`CUBE_ROOT_GUESS`'s guess from the
+    exponent bits, one Halley step ``y (y^3 + 2x) / (2 y^3 + x)`` and
+    :data:`CUBE_ROOT_MARGIN`, in loops LLVM can vectorise (about 3 ns a value against 16 ns
+    for the C library's ``cbrt``). NaN for NaN."""
     m = a.shape[0]
     for j in range(m):
         out[j] = a[j] / rho
@@ -80,7 +82,7 @@ def cube_root_bounds(a: np.ndarray, rho: float, out: np.ndarray) -> None:
     for j in range(m):
         words[2 * j + HIGH_WORD] = words[2 * j + HIGH_WORD] // 3 + CUBE_ROOT_GUESS
         words[2 * j + 1 - HIGH_WORD] = 0
-    low, high = NORMAL_CUBES
+    low, high = HALLEY_RANGE
     for j in range(m):
         x, y = a[j] / rho, out[j]
         y_cubed = y * y * y
@@ -97,7 +99,8 @@ def share_roots(
 ) -> None:
     """For ``a`` (m,): into ``root`` the positive roots t of ``rho t^3 + linear t^2 - a = 0``
     (a > 0, rho > 0) and into ``value`` ``a/t + t (linear + rho/2 t)``, one share's part of the
-    local step's edge value.
+    local step's edge value (``root`` and ``value`` distinct from ``a``: ``value`` serves as
+    scratch first).
 
     With a > 0 and rho > 0 the cubic is -a at 0 and has exactly one positive root r, right of
     which it is increasing and convex. Newton's method starts from the upper bound
