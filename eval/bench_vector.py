@@ -79,23 +79,30 @@ def episode_steps(env_id: str, episodes: int = 2) -> float:
     actions (the native envs' episodes have fixed lengths), at most the registered
     ``max_episode_steps``."""
     env = gym.make(env_id)
-    base = env.unwrapped
-    limit = env.spec.max_episode_steps if env.spec else None
     env.action_space.seed(0)
-    base.reset(seed=0)
-    steps = ends = played = 0  # played: steps of the current episode
-    while ends < episodes:
-        _, _, terminated, truncated, _ = base.step(env.action_space.sample())
-        steps += 1
-        played += 1
-        if terminated or truncated or played == limit:
-            ends += 1
-            played = 0
-            base.reset()
-        elif played > MAX_EPISODE_STEPS:
-            raise RuntimeError(f"{env_id} played {played:,} steps without an episode's end")
+    env.unwrapped.reset(seed=0)
+    steps = 0
+    for _ in range(episodes):
+        steps += play_episode(env)
+        env.unwrapped.reset()
     env.close()
     return steps / episodes
+
+
+def play_episode(env: gym.Env) -> int:
+    """Steps of ``env.unwrapped`` (reset already) with actions sampled from ``env``'s action
+    space until its episode ends or reaches ``env``'s registered ``max_episode_steps``; how
+    many."""
+    limit = env.spec.max_episode_steps if env.spec else None
+    steps = 0
+    while True:
+        _, _, terminated, truncated, _ = env.unwrapped.step(env.action_space.sample())
+        steps += 1
+        if terminated or truncated or steps == limit:
+            return steps
+        if steps > MAX_EPISODE_STEPS:
+            name = env.spec.id if env.spec else type(env.unwrapped).__name__
+            raise RuntimeError(f"{name} played {steps:,} steps without an episode's end")
 
 
 class DrawCall(NamedTuple):
@@ -143,20 +150,12 @@ def episode_draws(env_id: str) -> tuple[list[DrawCall], int]:
     seed's draw is."""
     env = gym.make(env_id)
     base = env.unwrapped
-    limit = env.spec.max_episode_steps if env.spec else None
     env.action_space.seed(0)
     base.reset(seed=0)
     recorder = GeneratorRecorder(base.np_random)
     base.np_random = recorder  # reset() without a seed keeps it
     base.reset()
-    steps = 0
-    while True:
-        _, _, terminated, truncated, _ = base.step(env.action_space.sample())
-        steps += 1
-        if terminated or truncated or steps == limit:
-            break
-        if steps > MAX_EPISODE_STEPS:
-            raise RuntimeError(f"{env_id} played {steps:,} steps without an episode's end")
+    steps = play_episode(env)
     env.close()
     return recorder.calls, steps
 

@@ -387,6 +387,16 @@ CONFIG_TABLES = ("macs", "accuracy", "frame_range", "linear_complexity")
 and by every instance of one config through :func:`config_tables`)."""
 
 
+def device_gains(gain_db: np.ndarray | list[float]) -> np.ndarray:
+    """The gains (dB) of one instance's devices as a new read-only float array (N,); a
+    ValueError unless they are a non-empty array of finite values."""
+    gains = np.array(gain_db, dtype=float).reshape(-1)
+    if gains.size == 0 or not np.isfinite(gains).all():
+        raise ValueError(f"gain_db must be a non-empty array of finite values, got {gain_db}")
+    gains.setflags(write=False)
+    return gains
+
+
 @lru_cache(maxsize=64)
 def config_tables(config: JointOffloadConfig) -> Mapping[str, Any]:
     """The :data:`CONFIG_TABLES` of ``config``'s instances, computed once per config (equal
@@ -419,11 +429,7 @@ class JointOffloadProblem:
         cls, config: JointOffloadConfig, gain_db: np.ndarray | list[float]
     ) -> JointOffloadProblem:
         """An instance with the given per-device gains (dB); N is ``len(gain_db)``."""
-        gains = np.array(gain_db, dtype=float).reshape(-1)
-        if gains.size == 0 or not np.isfinite(gains).all():
-            raise ValueError(f"gain_db must be a non-empty array of finite values, got {gain_db}")
-        gains.setflags(write=False)
-        problem = cls(config, gains)
+        problem = cls(config, device_gains(gain_db))
         vars(problem).update(config_tables(config))  # functools.cached_property's values
         return problem
 
@@ -446,7 +452,7 @@ class JointOffloadProblem:
         give a batch of instances (N devices each) instead of one instance."""
         gains = np.array(gain_db, dtype=float)
         if gains.ndim < 2:
-            other = JointOffloadProblem.from_gains(self.config, gains)
+            other = JointOffloadProblem(self.config, device_gains(gains))
         elif gains.shape[-1] == 0 or not np.isfinite(gains).all():
             raise ValueError(f"gain_db must be non-empty and finite, got shape {gains.shape}")
         else:
