@@ -41,6 +41,7 @@ __all__ = [
     "JointOffloadProblem",
     "CONFIG_TABLES",
     "config_tables",
+    "device_gains",
     "Allocation",
     "CostBreakdown",
     "evaluate_allocation",
