@@ -225,9 +225,10 @@ def play_cells(source: PolicySource, seeds: Sequence[int]) -> Iterable[dict[str,
     try:
         for seed in seeds:
             info, decisions, seconds = run_episode(policy, env, seed, action_masks=masks)
+            episode = f"{source.name} on {source.env_id}, seed {seed}"
             yield {
                 "seed": int(seed),
-                "score": float(info[protocol.score]),
+                "score": protocol.episode_score(info, episode),
                 "components": {key: float(info[key]) for key in protocol.components},
                 "decisions": int(decisions),
                 "seconds_in_predict": float(seconds),
@@ -637,6 +638,14 @@ def main(argv: Sequence[str] | None = None) -> Path:
         parser.error(str(error))
     if duplicates := duplicate_agents(agents):
         parser.error(f"--agents: {duplicates} given twice (one run per seed and env kwargs)")
+    env_ids = (
+        [canonical_id(e) for e in args.env]
+        if args.env
+        else sorted({a.env_id for a in agents} or ENVS)
+    )
+    elsewhere = sorted(str(a.model) for a in agents if a.env_id not in env_ids)
+    if elsewhere:
+        parser.error(f"--agents: {elsewhere} were trained on none of the --env {env_ids}")
     for agent in agents:
         problem = problem_kwargs(agent.env_id, agent.env_kwargs)
         if problem != problem_kwargs(agent.env_id, env_kwargs):
@@ -645,11 +654,6 @@ def main(argv: Sequence[str] | None = None) -> Path:
                 f"baselines run with {problem_kwargs(agent.env_id, env_kwargs)}: pass the same "
                 "--env-kwargs to score both on one problem"
             )
-    env_ids = (
-        [canonical_id(e) for e in args.env]
-        if args.env
-        else sorted({a.env_id for a in agents} or ENVS)
-    )
     if env_kwargs and len(env_ids) != 1:
         parser.error("--env-kwargs needs exactly one --env")
     if args.address is not None:

@@ -14,7 +14,7 @@ from gymnasium.envs.registration import load_env_creator
 from scipy import stats
 
 import mec_gym  # noqa: F401  (registers the environments)
-from mec_gym.agents.base import run_episode
+from mec_gym.agents.base import CALIBRATION_SEEDS, run_episode
 from mec_gym.eval.output import Cell, markdown_table, write_csv, write_markdown
 from mec_gym.registration import canonical_id
 from mec_gym.twins.decision_replay import DecisionEvaluationTwin
@@ -33,6 +33,8 @@ __all__ = [
     "accepts_action_masks",
     "paired_advantage",
     "VALIDATION_SEEDS",
+    "HELD_OUT_SEEDS",
+    "check_training_env_seeds",
 ]
 
 EVAL_SEEDS: tuple[int, ...] = tuple(range(10_000, 10_100))
@@ -41,6 +43,24 @@ EVAL_SEEDS: tuple[int, ...] = tuple(range(10_000, 10_100))
 VALIDATION_SEEDS: tuple[int, ...] = tuple(range(30_000, 30_100))
 """Seeds of the periodic evaluations that choose a training run's checkpoint (never the test
 seeds, so that the final table is not the maximum of noisy test scores)."""
+HELD_OUT_SEEDS: dict[str, range] = {
+    "test": range(EVAL_SEEDS[0], EVAL_SEEDS[-1] + 1),
+    "validation": range(VALIDATION_SEEDS[0], VALIDATION_SEEDS[-1] + 1),
+    "calibration": CALIBRATION_SEEDS,
+}
+"""Seeds no training env may start from: name -> the seeds (consecutive)."""
+
+
+def check_training_env_seeds(seed: int, num_envs: int) -> None:
+    """ValueError if training envs seeded ``seed``, ..., ``seed + num_envs - 1`` (sub-env i
+    from ``seed + i``, as SB3 and Gymnasium seed them) would start on held-out episodes."""
+    last = seed + num_envs - 1
+    for name, held_out in HELD_OUT_SEEDS.items():
+        if seed <= held_out[-1] and held_out[0] <= last:
+            raise ValueError(
+                f"training envs seeded {seed}..{last} (seed + sub-env index) would start on "
+                f"the {name} seeds {held_out[0]}..{held_out[-1]}: choose a seed outside them"
+            )
 
 
 @dataclass(frozen=True)
@@ -56,6 +76,14 @@ class EvalProtocol:
     """Unit suffix of each component's column (empty string: dimensionless)."""
     hindsight: bool = False
     """Whether DT #1 can replay finished episodes (the hindsight oracle column)."""
+
+    def episode_score(self, info: dict[str, Any], episode: str) -> float:
+        """The score in an episode's final ``info``; ValueError naming ``episode`` (e.g. the
+        policy, env and seed) unless it is finite."""
+        score = float(info[self.score])
+        if not np.isfinite(score):
+            raise ValueError(f"{episode}: the episode's {self.score} is {score} (not finite)")
+        return score
 
     @property
     def sign(self) -> float:
@@ -83,7 +111,10 @@ def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]
 
 
 def format_mean_ci(mean: float, half: float, digits: int = 4, sign: str = "") -> str:
-    """``"mean ± half"``, or ``"mean (no CI: 1 episode)"`` when the half-width is undefined."""
+    """``"mean ± half"``, ``"mean (no CI: 1 episode)"`` when the half-width is undefined, or
+    ``"nan (not finite)"`` for a mean that is not a number."""
+    if not np.isfinite(mean):
+        return f"{mean} (not finite)"
     if np.isfinite(half):
         return f"{mean:{sign}.{digits}f} ± {half:.{digits}f}"
     return f"{mean:{sign}.{digits}f} (no CI: 1 episode)"
@@ -164,7 +195,7 @@ def evaluate_policy(
             info, count, seconds = run_episode(policy, env, seed, action_masks=use_masks)
             decisions += count
             decision_time += seconds
-            scores.append(info[protocol.score])
+            scores.append(protocol.episode_score(info, f"{name} on {env_id}, seed {seed}"))
             for key in protocol.components:
                 components[key].append(info[key])
             if hindsight:

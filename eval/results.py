@@ -170,6 +170,9 @@ def main(argv: Sequence[str] | None = None) -> Path:
             return rerender(args.out, command, replayed)
         except ValueError as error:
             parser.error(str(error))
+    repeated = sorted({seed for seed in args.seeds if args.seeds.count(seed) > 1})
+    if repeated:
+        parser.error(f"--seeds: each training seed once, got {repeated} more than once")
     if len(args.seeds) < 3:
         parser.error(f"--seeds: at least 3 training seeds, got {args.seeds}")
     env_ids = [canonical_id(e) for e in args.env] if args.env else sorted(ENVS)

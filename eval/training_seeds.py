@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,10 @@ from mec_gym.eval.output import (
 )
 
 NAME = "training_seeds"
+SAME_SETTING = ("env_id", "algo", "env_kwargs", "hyperparams", "timesteps", "eval_seeds")
+"""Keys of a run's ``config.yaml`` that the runs of one summary share (only the seed differs)."""
+MIN_TRAINING_SEEDS = 3
+"""Training seeds the evaluation protocol asks for; a summary of fewer says so."""
 
 
 def seed_row(run: Path, agent: str, baseline: str) -> dict[str, Any]:
@@ -42,6 +47,8 @@ def seed_row(run: Path, agent: str, baseline: str) -> dict[str, Any]:
     better) over the baseline on the run's test seeds."""
     summary = {row["policy"]: row for row in csv.DictReader((run / "comparison.csv").open())}
     episodes = list(csv.DictReader((run / "episode_scores.csv").open()))
+    if not episodes:
+        raise ValueError(f"{run}: episode_scores.csv holds no episode")
     for name in (agent, baseline):
         if name not in summary or name not in episodes[0]:
             raise ValueError(f"{run}: no policy {name!r} in its tables (has {sorted(summary)})")
@@ -50,24 +57,26 @@ def seed_row(run: Path, agent: str, baseline: str) -> dict[str, Any]:
     sign = protocol.sign
     difference = [sign * (float(e[agent]) - float(e[baseline])) for e in episodes]
     advantage, half = mean_ci(np.array(difference))
+    baseline_score = float(summary[baseline][score])
     return {
         "run": run.name,
         "agent": float(summary[agent][score]),
-        "baseline": float(summary[baseline][score]),
+        "baseline": baseline_score,
         "advantage": advantage,
         "advantage_ci95": half,
-        "relative": 100.0 * advantage / abs(float(summary[baseline][score])),
+        # a baseline scoring 0 has no magnitude to compare with
+        "relative": 100.0 * advantage / abs(baseline_score) if baseline_score else float("nan"),
     }
 
 
 def check_runs(runs: Sequence[Path]) -> None:
-    """ValueError unless ``runs`` are at least two run folders of one env, each of another
-    training seed, scored on the same test seeds (their ``config.yaml``)."""
+    """ValueError unless ``runs`` are at least two run folders of one training setting
+    (:data:`SAME_SETTING`, from their ``config.yaml``), each of another training seed."""
     if len(runs) < 2:
         raise ValueError(f"at least 2 run folders (one per training seed), got {len(runs)}")
     configs = {run: yaml.safe_load((run / "config.yaml").read_text()) or {} for run in runs}
-    for key in ("env_id", "eval_seeds"):
-        values = {str(config.get(key)) for config in configs.values()}
+    for key in SAME_SETTING:
+        values = {json.dumps(c.get(key), sort_keys=True, default=str) for c in configs.values()}
         if len(values) > 1:
             raise ValueError(f"the runs differ in {key}: {sorted(values)}")
     seeds = [config.get("seed") for config in configs.values()]
@@ -112,6 +121,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{summary['advantage']:+.4f} ± {summary['advantage_sd']:.4f} | "
         f"{summary['relative']:+.2f} ± {summary['relative_sd']:.2f} % |"
     )
+    if len(rows) < MIN_TRAINING_SEEDS:
+        table += [
+            "",
+            f"Only {len(rows)} training seeds: the evaluation protocol asks for at least "
+            f"{MIN_TRAINING_SEEDS}.",
+        ]
     page = [
         f"# {args.agent} against {args.baseline} over training seeds",
         "",

@@ -265,9 +265,18 @@ def test_an_update_replaces_the_rows_and_plots_of_its_envs_only(tmp_path):
         (["--update", "--from-csv", "--env", ENV_ID, "--out", "docs"], "drop --from-csv"),
         (["--update", "--env", ENV_ID, "--algo", "ppo", "--out", "docs"], "drop --algo"),
         (["--update", "--env", ENV_ID, "--timesteps", "64", "--out", "docs"], "keeps the page"),
+        (["--seeds", "0", "0", "1"], "each training seed once, got [0]"),
     ],
 )
 def test_a_bad_update_command_exits_with_its_error(argv, message, capsys):
     with pytest.raises(SystemExit):
         results.main(argv)
     assert message in capsys.readouterr().err
+
+
+def test_a_sweep_refuses_a_repeated_seed(capsys):
+    from mec_gym.train import sweep
+
+    with pytest.raises(SystemExit):
+        sweep.main(["--algo", "ppo", "--env", ENV_ID, "--seeds", "1", "2", "1"])
+    assert "each training seed once, got [1]" in capsys.readouterr().err

@@ -70,6 +70,8 @@ def test_env_kwargs_and_hyperparams_are_parsed_as_yaml_and_merged_over_the_entry
         (["--resume", "/no/such/run"], "not a run folder"),
         (["--env", ENV_ID, "--seed", "-1"], "--seed must be in [0, "),
         (["--env", ENV_ID, "--seed", str(2**32)], "--seed must be in [0, "),
+        (["--env", ENV_ID, "--seed", "9998", "--n-envs", "4"], "would start on the test seeds"),
+        (["--env", ENV_ID, "--seed", "30099"], "would start on the validation seeds"),
     ],
 )
 def test_every_bad_input_is_one_line_naming_the_option(capsys, argv, expected):

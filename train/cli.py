@@ -542,7 +542,8 @@ def parse_args(algo: str, argv: Sequence[str] | None) -> argparse.Namespace:
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-    from mec_gym.eval.evaluation import EVAL_SEEDS  # light: numpy and the registry
+    # light: numpy and the registry
+    from mec_gym.eval.evaluation import EVAL_SEEDS, check_training_env_seeds
 
     if args.eval_episodes is not None and not 1 <= args.eval_episodes <= len(EVAL_SEEDS):
         parser.error(f"--eval-episodes must be in [1, {len(EVAL_SEEDS)}], got {args.eval_episodes}")
@@ -562,6 +563,10 @@ def parse_args(algo: str, argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error('train_freq [n, "episode"] trains on one env only: --n-envs 1')
     if not 0 <= args.seed <= MAX_SEED - args.n_envs + 1:
         parser.error(f"--seed must be in [0, {MAX_SEED - args.n_envs + 1}], got {args.seed}")
+    try:
+        check_training_env_seeds(args.seed, args.n_envs)
+    except ValueError as error:
+        parser.error(f"--seed {args.seed} with --n-envs {args.n_envs}: {error}")
     args.timesteps = args.timesteps or int(args.hyperparams["n_timesteps"])
     args.eval_freq = args.eval_freq or max(args.timesteps // EVALUATIONS_PER_RUN, 1)
     args.checkpoint_freq = args.checkpoint_freq or args.eval_freq

@@ -196,6 +196,9 @@ def main(argv: Sequence[str] | None = None) -> list[Path]:
     args = parser.parse_args(argv)
     if any(seed < 0 for seed in args.seeds):
         parser.error(f"--seeds must be >= 0, got {args.seeds}")
+    repeated = sorted({seed for seed in args.seeds if args.seeds.count(seed) > 1})
+    if repeated:
+        parser.error(f"--seeds: each training seed once, got {repeated} more than once")
     env_id = canonical_id(args.env)
     if env_id not in ENVS:
         parser.error(f"unknown environment {args.env!r}; registered mec_gym IDs: {sorted(ENVS)}")

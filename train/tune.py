@@ -32,9 +32,10 @@ import torch
 import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 
-from mec_gym.eval.evaluation import VALIDATION_SEEDS, evaluate_policy
+from mec_gym.eval.evaluation import VALIDATION_SEEDS, check_training_env_seeds, evaluate_policy
 from mec_gym.registration import ENVS, canonical_id
 from mec_gym.train.cli import (
+    MAX_SEED,
     add_key_value_argument,
     check_env,
     load_hyperparams,
@@ -227,7 +228,15 @@ def main(argv: Sequence[str] | None = None) -> Path:
             parser.error(f"--{name} must be >= 1")
     if not 1 <= args.eval_episodes <= len(VALIDATION_SEEDS):
         parser.error(f"--eval-episodes must be in [1, {len(VALIDATION_SEEDS)}]")
-    env_kwargs = {**load_hyperparams(args.algo, env_id, {}).get("env_kwargs", {})}
+    base = load_hyperparams(args.algo, env_id, {})
+    env_kwargs = {**base.get("env_kwargs", {})}
+    n_envs = int(base.get("n_envs", 1))  # the trials' (sampled settings keep the YAML's n_envs)
+    if not 0 <= args.seed <= MAX_SEED - n_envs + 1:
+        parser.error(f"--seed must be in [0, {MAX_SEED - n_envs + 1}], got {args.seed}")
+    try:
+        check_training_env_seeds(args.seed, n_envs)
+    except ValueError as error:
+        parser.error(f"--seed {args.seed}: {error}")
     check_env(parser, args.algo, env_id, {**env_kwargs, **dict(args.env_kwargs)})
     out = args.out or Path("runs") / "tune" / env_id / f"{args.algo}_{datetime.now():%Y%m%d-%H%M%S}"
     if out.exists() and (not out.is_dir() or any(out.iterdir())):

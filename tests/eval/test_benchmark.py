@@ -103,6 +103,11 @@ def test_an_agent_trained_on_another_problem_is_refused(tmp_path, capsys):
         benchmark.main([*ARGV, "--agents", str(run_dir), "--out", str(tmp_path / "bench")])
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert "'periods_per_episode': 20" in line and "pass the same --env-kwargs" in line
+    other_env = ["--env", "PerTaskOffload-v1", "--episodes", "3", "--no-tensorboard"]
+    with pytest.raises(SystemExit):
+        benchmark.main([*other_env, "--agents", str(run_dir), "--out", str(tmp_path / "b2")])
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "were trained on none of the --env ['PerTaskOffload-v1']" in line
 
 
 def test_a_bad_agent_path_is_one_line(tmp_path, capsys):

@@ -60,3 +60,33 @@ def test_paired_advantage_on_a_constructed_example():
     assert rows[0]["best_other"] == "b" and rows[0]["advantage"] == pytest.approx(mean)
     with pytest.raises(ValueError, match="same seeds"):
         paired_advantage(a, _result("c", [1.0] * 5, cost, seeds=(9, 8, 7, 6, 5)))
+
+
+def test_a_score_that_is_not_finite_is_refused_and_never_shown_as_one_episode():
+    from mec_gym.eval.evaluation import EvalProtocol, format_mean_ci
+
+    cost = EvalProtocol("cost", False, (), ())
+    assert cost.episode_score({"cost": 2.5}, "x") == 2.5
+    for value in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"^ppo on E, seed 3: the episode's cost is"):
+            cost.episode_score({"cost": value}, "ppo on E, seed 3")
+    assert format_mean_ci(*mean_ci([1.0, np.nan, 3.0])) == "nan (not finite)"
+    assert format_mean_ci(*mean_ci([2.0])) == "2.0000 (no CI: 1 episode)"
+
+
+@pytest.mark.parametrize(
+    ("seed", "num_envs", "held_out"),
+    [(9998, 4, "test"), (10_099, 1, "test"), (19_999, 2, "calibration"), (30_000, 1, "validation")],
+)
+def test_training_envs_may_not_start_on_held_out_seeds(seed, num_envs, held_out):
+    from mec_gym.eval.evaluation import check_training_env_seeds
+
+    with pytest.raises(ValueError, match=f"would start on the {held_out} seeds"):
+        check_training_env_seeds(seed, num_envs)
+
+
+@pytest.mark.parametrize(("seed", "num_envs"), [(0, 8), (9996, 4), (10_100, 4), (30_100, 1)])
+def test_training_envs_next_to_the_held_out_seeds_are_accepted(seed, num_envs):
+    from mec_gym.eval.evaluation import check_training_env_seeds
+
+    check_training_env_seeds(seed, num_envs)
