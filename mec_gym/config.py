@@ -9,7 +9,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["SystemConfig", "resolve_config"]
+__all__ = ["MAGNITUDE_RANGE", "SystemConfig", "resolve_config"]
+
+MAGNITUDE_RANGE = (1e-30, 1e15)
+"""Magnitudes a config's nonzero numbers may have (SI units; dB values are numbers too): no
+quantity of these systems comes near either end, and products and quotients of a few values
+inside stay far from float64's overflow (an episode's delays or positions would otherwise
+become inf or NaN)."""
 
 ConfigT = TypeVar("ConfigT", bound="SystemConfig")
 
@@ -54,7 +60,8 @@ class SystemConfig:
         low_field: str | None = None,
         high_field: str | None = None,
     ) -> None:
-        """``name`` must be a finite number (an int if ``integer``) in the range; a bound that
+        """``name`` must be a finite number (an int if ``integer``) in the range, 0 or of a
+        magnitude in :data:`MAGNITUDE_RANGE`; a bound that
         is another field's value (or a function of it) names that field (``low_field``,
         ``high_field``: the field, or an expression starting with it such as "area_side / 2"),
         and the error then says which fields to change."""
@@ -68,8 +75,18 @@ class SystemConfig:
         ok_type = (
             isinstance(value, int) if integer else isinstance(value, (int, float))
         ) and not isinstance(value, bool)
-        if not ok_type or not math.isfinite(value):
+        try:
+            finite = ok_type and math.isfinite(value)
+        except OverflowError:  # an int beyond float64 (10**400)
+            finite = False
+        if not finite:
             raise ValueError(f"{type(self).__name__}.{name} must be {allowed}, got {value!r}")
+        smallest, largest = MAGNITUDE_RANGE
+        if value != 0 and not smallest <= abs(value) <= largest:
+            raise ValueError(
+                f"{type(self).__name__}.{name} must be {allowed}, 0 or of magnitude in "
+                f"[{smallest:g}, {largest:g}], got {value!r}"
+            )
         above = value >= low if low_inclusive else value > low
         below = value <= high if high_inclusive else value < high
         if not (above and below):

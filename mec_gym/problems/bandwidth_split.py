@@ -168,11 +168,12 @@ class BandwidthSplitConfig(SystemConfig):
         self._require_number("map_a", 0, 1)
         self._require_number("map_b", 0)
         self._require_number("map_c", 0)
-        worst = float(detection_map(self, 0.0, self.min_model_size))
-        if worst < 0:
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below, not warned
+            worst = float(detection_map(self, 0.0, self.min_model_size))
+        if not worst >= 0:  # NaN too: b = 0 times an overflowing M_min^(-g)
             raise ValueError(
                 f"{type(self).__name__}.map_c (with map_a, map_b, map_g, min_model_size): "
-                f"mAP(0, M_min) = a - b M_min^(-g) - c must be >= 0, got {worst:.4f} "
+                f"mAP(0, M_min) = a - b M_min^(-g) - c must be a number >= 0, got {worst:.4f} "
                 f"(map_a={self.map_a}, map_b={self.map_b}, map_c={self.map_c}, "
                 f"min_model_size={self.min_model_size}); raise map_a or min_model_size, or lower "
                 "map_b or map_c"

@@ -68,9 +68,12 @@ class MobileCellConfig(JointOffloadConfig):
 
 
 def reflect_into(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    """``values`` folded into ``[low, high]`` by reflecting at both ends (any overshoot)."""
+    """``values`` folded into ``[low, high]`` by reflecting at both ends (any overshoot); all
+    ``low`` where ``high == low``."""
     width = high - low
     period = 2.0 * width
+    if period == 0.0:  # a point: no fold (fmod by 0 is NaN)
+        return np.full(np.shape(values), float(low))
     # np.mod(values - low, period) as numpy computes it, at a fraction of the cost: the exact
     # fmod (the value itself wherever it is within a period of 0: skipped if all are), plus a
     # period where negative (a zero's sign does not matter below)

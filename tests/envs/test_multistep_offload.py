@@ -242,7 +242,7 @@ def test_v0_is_deprecated():
         ({"background_rates": (2.0, 1e7)}, "background_rates, background_mean_sojourn"),
         ({"background_rates": (2.0, 1e5)}, "background_rates, background_mean_sojourn"),
         ({"edge_speed": 5e9}, "background_rates, edge_speed, dnn"),
-        ({"bits_per_element": 1e300}, "bits_per_element, uplink_bandwidth, uplink_mean_snr_db"),
+        ({"bits_per_element": 1e12}, "bits_per_element, uplink_bandwidth, uplink_mean_snr_db"),
         ({"uplink_bandwidth": 1.0}, "bits_per_element, uplink_bandwidth, uplink_mean_snr_db"),
     ],
 )
