@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 
+import gymnasium as gym
 import numpy as np
 
 from mec_gym.eval import fuzz_configs
@@ -43,3 +44,21 @@ def test_hostile_overrides_are_reproducible_and_hostile():
         len(case) == len([v for v in defaults.values() if type(v) in (int, float)])
         for case in cases
     )  # the extreme-but-finite cases scale every number
+
+
+class InfiniteInfo(gym.Env):
+    """One-number env whose step reports an infinite ``info`` value (a fuzz failure)."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(1, np.float32), 0.0, False, False, {"delay": float("inf"), "name": "x"}
+
+
+def test_an_infinite_number_in_info_is_a_failure():
+    assert fuzz_configs.play(InfiniteInfo(), 3, 0) == ("nan", "info['delay'] = inf at step 1")
