@@ -36,7 +36,12 @@ import torch
 from stable_baselines3 import PPO
 
 from mec_gym.agents import build_baselines
-from mec_gym.eval.evaluation import EVAL_SEEDS, evaluate_policy, format_mean_ci
+from mec_gym.eval.evaluation import (
+    EVAL_SEEDS,
+    check_training_env_seeds,
+    evaluate_policy,
+    format_mean_ci,
+)
 from mec_gym.problems.joint_offload import PRESETS
 
 ENV_ID = "mec_gym:JointOffload-v1"
@@ -52,6 +57,10 @@ def main(argv: list[str] | None = None) -> None:
         "--quick", action="store_true", help="1,024 steps and 3 test episodes (under a minute)"
     )
     args = parser.parse_args(argv)
+    try:
+        check_training_env_seeds(args.seed, 1)  # the one training env starts from --seed
+    except ValueError as error:
+        parser.error(f"--seed: {error}")
     timesteps, episodes = (1024, 3) if args.quick else (args.timesteps, args.episodes)
     torch.set_num_threads(1)  # one thread is fastest for small networks on a few cores
 
