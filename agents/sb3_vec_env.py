@@ -101,9 +101,12 @@ class NativeVecEnv(VecEnv):
         return infos
 
     def seed(self, seed: int | None = None) -> Sequence[int | None]:
-        """Seed sub-env i with ``seed + i`` at the next reset."""
+        """Seed sub-env i with ``seed + i`` at the next reset (None: a seed drawn from numpy's
+        global generator, as SB3's ``VecEnv.seed`` draws it)."""
+        if seed is None:
+            seed = int(np.random.randint(0, 2**32 - 1, dtype=np.uint32))  # noqa: NPY002 (as SB3)
         self.next_seed = seed
-        return [None if seed is None else seed + i for i in range(self.num_envs)]
+        return [seed + i for i in range(self.num_envs)]
 
     def close(self) -> None:
         self.vector_env.close()

@@ -111,6 +111,21 @@ def test_seed_applies_at_the_next_reset_only_as_in_dummy_vec_env():
     np.testing.assert_array_equal(a[3][0]["terminal_observation"], b[3][0]["terminal_observation"])
 
 
+def test_seed_none_draws_from_numpy_global_generator_as_in_dummy_vec_env():
+    kwargs = SMALL["BandwidthSplit-v0"]
+    native = NativeVecEnv(
+        gym.make_vec("BandwidthSplit-v0", 2, vectorization_mode="vector_entry_point", **kwargs)
+    )
+    dummy = make_vec_env("BandwidthSplit-v0", n_envs=2, env_kwargs=kwargs)
+    starts = []
+    for env in (native, native, dummy):
+        np.random.seed(0)  # noqa: NPY002 (what SB3 draws a seed from)
+        env.seed(None)
+        starts.append(env.reset())
+    np.testing.assert_array_equal(starts[0], starts[1])
+    np.testing.assert_array_equal(starts[0], starts[2])
+
+
 def test_nested_infos_are_split_and_other_autoreset_modes_refused():
     from gymnasium.vector import AutoresetMode
     from gymnasium.wrappers.vector import RecordEpisodeStatistics
