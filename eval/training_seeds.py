@@ -36,7 +36,17 @@ from mec_gym.eval.output import (
 )
 
 NAME = "training_seeds"
-SAME_SETTING = ("env_id", "algo", "env_kwargs", "hyperparams", "timesteps", "eval_seeds")
+SAME_SETTING = (
+    "env_id",
+    "algo",
+    "env_kwargs",
+    "hyperparams",
+    "n_envs",
+    "timesteps",
+    "eval_freq",
+    "checkpoint_freq",
+    "eval_seeds",
+)
 """Keys of a run's ``config.yaml`` that the runs of one summary share (only the seed differs)."""
 MIN_TRAINING_SEEDS = 3
 """Training seeds the evaluation protocol asks for; a summary of fewer says so."""

@@ -11,7 +11,7 @@ import numpy as np
 
 __all__ = ["MAGNITUDE_RANGE", "SystemConfig", "resolve_config"]
 
-MAGNITUDE_RANGE = (1e-30, 1e15)
+MAGNITUDE_RANGE = (1e-30, 1e18)
 """Magnitudes a config's nonzero numbers may have (SI units; dB values are numbers too): no
 quantity of these systems comes near either end, and products and quotients of a few values
 inside stay far from float64's overflow (an episode's delays or positions would otherwise
@@ -83,9 +83,10 @@ class SystemConfig:
             raise ValueError(f"{type(self).__name__}.{name} must be {allowed}, got {value!r}")
         smallest, largest = MAGNITUDE_RANGE
         if value != 0 and not smallest <= abs(value) <= largest:
+            zero = (low < 0 or (low == 0 and low_inclusive)) and (high > 0 or high_inclusive)
             raise ValueError(
-                f"{type(self).__name__}.{name} must be {allowed}, 0 or of magnitude in "
-                f"[{smallest:g}, {largest:g}], got {value!r}"
+                f"{type(self).__name__}.{name} must be {allowed}, {'0 or ' if zero else ''}of "
+                f"magnitude in [{smallest:g}, {largest:g}], got {value!r}"
             )
         above = value >= low if low_inclusive else value > low
         below = value <= high if high_inclusive else value < high
